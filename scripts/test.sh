@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, host tests (the sans-IO core, the test server),
+# and the browser suites in headless Chromium and Firefox against the test server.
+# Installs what it needs first (scripts/setup.sh). Usage: npm test  (or bash scripts/test.sh)
+# BROWSERS="chrome firefox" picks the browsers (default both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export TMPDIR="$root/.tmp"
+mkdir -p "$TMPDIR"
+export CARGO_TERM_COLOR=never
+
+bash scripts/setup.sh
+
+step() { printf '\n=== %s\n' "$*"; }
+started=$(date +%s)
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (host and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p resocket --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc -p resocket --no-deps --target wasm32-unknown-unknown
+
+step "host tests (core, test server, doc examples)"
+cargo test --workspace 2>&1 | tee "$TMPDIR/host-tests.log"
+
+step "test server"
+cargo build -p resocket-test-server
+rm -f "$TMPDIR/port"
+./target/debug/resocket-test-server --www www --port-file "$TMPDIR/port" >"$TMPDIR/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$TMPDIR/port" ] && break; sleep 0.1; done
+[ -s "$TMPDIR/port" ] || { echo "the test server did not start"; cat "$TMPDIR/server.log"; exit 1; }
+export RESOCKET_TEST_PORT=$(cat "$TMPDIR/port")
+echo "test server on port $RESOCKET_TEST_PORT"
+
+# The runner gives each test binary (tests/*.rs) this long in total.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
+binaries=$(ls tests/*.rs | wc -l)
+summary=()
+total_failed=0
+for browser in ${BROWSERS:-chrome firefox}; do
+  step "browser tests: $browser"
+  log="$TMPDIR/browser-$browser.log"
+  # The runner prefers GECKODRIVER over CHROMEDRIVER: set only the one meant.
+  if [ "$browser" = chrome ]; then
+    driver=(--chrome --chromedriver "$(command -v chromedriver)")
+    unset GECKODRIVER
+  else
+    driver=(--firefox --geckodriver "$(command -v geckodriver)")
+    unset CHROMEDRIVER
+  fi
+  set +e
+  # Only the integration suites: the lib's host-only unit tests are empty on wasm32.
+  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  # A stray `--` makes the runner print this and exit 0: never count that as a pass.
+  if grep -q "no tests to run" "$log"; then
+    echo "FAIL: the runner ran no tests in $browser"
+    exit 1
+  fi
+  ran=$(grep -c '^test result:' "$log" || true)
+  passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
+  failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
+  if [ "$status" -ne 0 ] || [ "$ran" -ne "$binaries" ]; then
+    echo "FAIL: $browser exited $status after $ran of $binaries test files"
+    failed=$((failed > 0 ? failed : 1))
+  fi
+  summary+=("$browser: $passed passed, $failed failed")
+  total_failed=$((total_failed + failed))
+done
+
+host_passed=$( (grep -oE '^test result: ok\. [0-9]+ passed' "$TMPDIR/host-tests.log" || true) | awk '{s+=$4} END {print s+0}')
+step "summary ($(( $(date +%s) - started )) s)"
+echo "host: $host_passed passed"
+printf '%s\n' "${summary[@]}"
+[ "$total_failed" -eq 0 ] || exit 1

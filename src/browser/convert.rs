@@ -1,0 +1,105 @@
+//! Browser values into resocket's types: exceptions into [`Error`], event data into
+//! [`Message`], URLs resolved against the page. Nothing here panics on what the browser hands over.
+
+use crate::{Error, Message};
+use js_sys::{ArrayBuffer, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::DomException;
+
+/// Maps a thrown value by its `DOMException` name.
+pub(crate) fn error_from_js(value: JsValue) -> Error {
+    if let Some(e) = value.dyn_ref::<DomException>() {
+        let message = e.message();
+        return match e.name().as_str() {
+            "SyntaxError" => Error::InvalidUrl(message),
+            "SecurityError" => Error::Security(message),
+            "InvalidStateError" => Error::InvalidState(message),
+            "InvalidAccessError" => Error::InvalidAccess(message),
+            name => Error::Browser {
+                name: name.to_owned(),
+                message,
+            },
+        };
+    }
+    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
+        return Error::Browser {
+            name: e.name().into(),
+            message: e.message().into(),
+        };
+    }
+    Error::Browser {
+        name: "Error".into(),
+        message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+    }
+}
+
+/// What a `message` event carried.
+pub(crate) enum Data {
+    Message(Message),
+    /// To be read asynchronously, in order.
+    Blob(web_sys::Blob),
+    Unknown,
+}
+
+pub(crate) fn message_data(data: JsValue) -> Data {
+    if let Some(s) = data.as_string() {
+        Data::Message(Message::Text(s))
+    } else if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
+        Data::Message(Message::Binary(Uint8Array::new(buf).to_vec()))
+    } else if let Ok(blob) = data.dyn_into::<web_sys::Blob>() {
+        Data::Blob(blob)
+    } else {
+        Data::Unknown
+    }
+}
+
+/// The global's `location.href` (a window or a worker), if there is one.
+fn base_href() -> Option<String> {
+    let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
+    Reflect::get(&location, &JsValue::from_str("href"))
+        .ok()?
+        .as_string()
+}
+
+/// Resolves `url` against the page and maps http(s) to ws(s), like current browsers do, so
+/// relative URLs work in every browser. Errors are the `SyntaxError` the constructor would throw.
+pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
+    let parsed = match base_href() {
+        Some(base) => web_sys::Url::new_with_base(url, &base),
+        None => web_sys::Url::new(url),
+    }
+    .map_err(|_| Error::InvalidUrl(format!("{url:?} is not a valid URL")))?;
+    match parsed.protocol().as_str() {
+        "http:" => parsed.set_protocol("ws:"),
+        "https:" => parsed.set_protocol("wss:"),
+        "ws:" | "wss:" => {}
+        other => {
+            return Err(Error::InvalidUrl(format!(
+                "{url:?}: the scheme must be ws, wss, http or https, not {other}"
+            )))
+        }
+    }
+    if !parsed.hash().is_empty() || parsed.href().ends_with('#') {
+        return Err(Error::InvalidUrl(format!(
+            "{url:?}: a WebSocket URL cannot have a fragment"
+        )));
+    }
+    Ok(parsed.href())
+}
+
+/// Milliseconds on a monotonic clock (`performance.now()`), or the wall clock if absent.
+pub(crate) fn now() -> std::time::Duration {
+    let ms = Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now);
+    std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+}
+
+/// A seed for the per-socket random source.
+pub(crate) fn seed() -> u64 {
+    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (hi << 32) ^ lo
+}

@@ -1,0 +1,512 @@
+//! The browser driver: owns one `web_sys::WebSocket` at a time, its listeners and the
+//! timer, feeds the machine what happens with the time, and carries out its actions.
+//! It decides nothing itself.
+
+use super::convert::{self, Data};
+use super::listener::Listener;
+use crate::core::{Action, Config, Machine, Ready};
+use crate::{CloseFrame, Error, Event, Message, State};
+use futures_channel::mpsc;
+use gloo_timers::callback::Timeout;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{BinaryType as JsBinaryType, WebSocket as JsWebSocket};
+
+/// Where and how to connect on each attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL (relative and http(s) URLs resolve against the page).
+    pub url: String,
+    /// Subprotocols to offer, in order of preference.
+    pub protocols: Vec<String>,
+}
+
+/// Called before every attempt with its number (0 for the first connection).
+pub(crate) type TargetProvider = Box<dyn FnMut(u32) -> Result<Target, Error>>;
+
+/// How binary messages are delivered by the browser; either way they come out as
+/// [`Message::Binary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BinaryType {
+    /// `arraybuffer`: the bytes are there when the event fires (the default, and faster).
+    #[default]
+    ArrayBuffer,
+    /// `blob`: the browser may keep large messages out of memory; resocket reads each one
+    /// asynchronously and still yields every message in arrival order.
+    Blob,
+}
+
+/// What became of a socket closed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseOutcome {
+    /// The last connection's close frame, if a connection ever existed.
+    pub frame: Option<CloseFrame>,
+    /// Messages accepted but never transmitted, in order: hand them to the next socket,
+    /// store them, or drop them knowingly.
+    pub unsent: Vec<Message>,
+}
+
+enum Inbound {
+    Ready(Message),
+    Reading(JsFuture),
+    Failed(Error),
+}
+
+struct Conn {
+    ws: JsWebSocket,
+    _listeners: [Listener; 4],
+}
+
+pub(crate) struct Inner {
+    machine: Machine,
+    provider: TargetProvider,
+    binary_type: BinaryType,
+    conn: Option<Conn>,
+    url: String,
+    timer: Option<(Duration, Timeout)>,
+    inbound: VecDeque<Inbound>,
+    rx_wakers: Vec<Waker>,
+    wakers: Vec<Waker>,
+    subscribers: Vec<mpsc::UnboundedSender<Event>>,
+    last_close: Option<CloseFrame>,
+    /// The unasked-for end, kept for `opened()`; the stream takes its own copy once.
+    terminal: Option<Error>,
+    terminal_yielded: bool,
+    unsent: Option<Vec<Message>>,
+    _global_listeners: Vec<Listener>,
+    this: Weak<RefCell<Inner>>,
+}
+
+pub(crate) type Shared = Rc<RefCell<Inner>>;
+
+fn register(wakers: &mut Vec<Waker>, cx: &Context<'_>) {
+    if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+        wakers.push(cx.waker().clone());
+    }
+}
+
+/// Runs `f` on the shared state if it still exists, then wakes whoever may now proceed.
+/// Wakers are woken after the borrow ends, so no task can observe a borrowed state.
+fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    let Some(shared) = weak.upgrade() else { return };
+    let wake = {
+        // Browser events and timers are dispatched as tasks, never inside a call we make,
+        // so the state is never borrowed here; try_borrow_mut keeps that from ever panicking.
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return;
+        };
+        f(&mut inner);
+        inner.pump();
+        inner.take_wakers()
+    };
+    wake.into_iter().for_each(Waker::wake);
+}
+
+impl Inner {
+    pub(crate) fn start(
+        config: Config,
+        mut provider: TargetProvider,
+        binary_type: BinaryType,
+    ) -> Result<Shared, Error> {
+        config.validate()?;
+        let first = provider(0)?;
+        let url = convert::resolve_url(&first.url)?;
+        let mut first = Some(first);
+        let provider: TargetProvider = Box::new(move |attempt| match first.take() {
+            Some(t) if attempt == 0 => Ok(t),
+            _ => provider(attempt),
+        });
+        let shared = Rc::new_cyclic(|this: &Weak<RefCell<Inner>>| {
+            let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+            let (on, off) = (this.clone(), this.clone());
+            let global_listeners = vec![
+                Listener::new(&global, "online", move |_| {
+                    with(&on, |i| i.machine.handle_online(convert::now()))
+                }),
+                Listener::new(&global, "offline", move |_| {
+                    with(&off, |i| i.machine.handle_offline())
+                }),
+            ];
+            RefCell::new(Inner {
+                machine: Machine::new(config, convert::seed(), convert::now()),
+                provider,
+                binary_type,
+                conn: None,
+                url,
+                timer: None,
+                inbound: VecDeque::new(),
+                rx_wakers: Vec::new(),
+                wakers: Vec::new(),
+                subscribers: Vec::new(),
+                last_close: None,
+                terminal: None,
+                terminal_yielded: false,
+                unsent: None,
+                _global_listeners: global_listeners,
+                this: this.clone(),
+            })
+        });
+        let mut inner = shared.borrow_mut();
+        inner.pump();
+        // The first socket could not even be created: that is connect()'s error.
+        if let Some(e) = inner.terminal.clone().filter(|_| inner.machine.is_closed()) {
+            return Err(e);
+        }
+        drop(inner);
+        Ok(shared)
+    }
+
+    fn take_wakers(&mut self) -> Vec<Waker> {
+        let mut all = std::mem::take(&mut self.wakers);
+        all.append(&mut self.rx_wakers);
+        all
+    }
+
+    /// Carries out the machine's actions until it has none, then sets the timer.
+    fn pump(&mut self) {
+        loop {
+            let mut sent = false;
+            while let Some(action) = self.machine.poll_action() {
+                match action {
+                    Action::Connect { attempt } => self.open_socket(attempt),
+                    Action::Send(message) => {
+                        if let Some(conn) = &self.conn {
+                            let result = match &message {
+                                Message::Text(s) => conn.ws.send_with_str(s),
+                                Message::Binary(b) => conn.ws.send_with_u8_array(b),
+                            };
+                            // send() only throws on a CONNECTING socket, which the machine
+                            // never sends to; a CLOSING socket counts the bytes as buffered,
+                            // so they are re-queued with the rest when its close event comes.
+                            debug_assert!(result.is_ok());
+                            sent = true;
+                        }
+                    }
+                    Action::Close { code, reason } => {
+                        if let Some(conn) = &self.conn {
+                            let _ = conn.ws.close_with_code_and_reason(code, &reason);
+                        }
+                    }
+                    Action::Abandon { code, reason } => {
+                        if let Some(conn) = self.conn.take() {
+                            let _ = conn.ws.close_with_code_and_reason(code, &reason);
+                        }
+                    }
+                    Action::Emit(event) => {
+                        if let Event::Close(frame) = &event {
+                            self.last_close = Some(frame.clone());
+                        }
+                        self.subscribers
+                            .retain(|s| s.unbounded_send(event.clone()).is_ok());
+                    }
+                }
+            }
+            if !sent {
+                break;
+            }
+            // Tell the machine where the buffer stands after what it just handed over.
+            if let Some(conn) = &self.conn {
+                self.machine
+                    .handle_buffered(convert::now(), conn.ws.buffered_amount() as usize);
+            }
+        }
+        if self.machine.is_closed() {
+            self.finish();
+        }
+        self.arm_timer();
+    }
+
+    /// Closed for good: nothing of the browser stays attached.
+    fn finish(&mut self) {
+        self.conn = None;
+        self.timer = None;
+        self._global_listeners.clear();
+        if let Some(e) = self.machine.take_terminal() {
+            self.terminal = Some(e);
+        }
+        if self.unsent.is_none() {
+            self.unsent = Some(self.machine.take_unsent());
+        }
+        self.subscribers.clear();
+    }
+
+    fn arm_timer(&mut self) {
+        let Some(at) = self.machine.poll_timeout() else {
+            self.timer = None;
+            return;
+        };
+        if self.timer.as_ref().is_some_and(|(t, _)| *t == at) {
+            return;
+        }
+        let delay = at.saturating_sub(convert::now());
+        let ms = delay.as_millis().min(i32::MAX as u128) as u32;
+        let weak = self.this.clone();
+        let timeout = Timeout::new(ms, move || {
+            with(&weak, |inner| {
+                inner.timer = None;
+                let now = convert::now();
+                if let Some(conn) = &inner.conn {
+                    inner
+                        .machine
+                        .handle_buffered(now, conn.ws.buffered_amount() as usize);
+                }
+                inner.machine.handle_timeout(now);
+            })
+        });
+        self.timer = Some((at, timeout));
+    }
+
+    fn open_socket(&mut self, attempt: u32) {
+        match self.create_socket(attempt) {
+            Ok(conn) => self.conn = Some(conn),
+            Err(e) => self.machine.handle_connect_error(e),
+        }
+    }
+
+    fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
+        let target = (self.provider)(attempt)?;
+        let url = convert::resolve_url(&target.url)?;
+        let protocols = js_sys::Array::new();
+        for p in &target.protocols {
+            protocols.push(&p.into());
+        }
+        let ws =
+            JsWebSocket::new_with_str_sequence(&url, &protocols).map_err(convert::error_from_js)?;
+        self.url = url;
+        ws.set_binary_type(match self.binary_type {
+            BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
+            BinaryType::Blob => JsBinaryType::Blob,
+        });
+        let target: &web_sys::EventTarget = ws.as_ref();
+        let (w1, w2, w3, w4) = (
+            self.this.clone(),
+            self.this.clone(),
+            self.this.clone(),
+            self.this.clone(),
+        );
+        let (s1, s2) = (ws.clone(), ws.clone());
+        let listeners = [
+            Listener::new(target, "open", move |_| {
+                with(&w1, |i| {
+                    i.machine.handle_open(convert::now(), s1.protocol())
+                })
+            }),
+            Listener::new(target, "message", move |e| with(&w2, |i| i.on_message(e))),
+            Listener::new(target, "close", move |e| {
+                let buffered = s2.buffered_amount() as usize;
+                with(&w3, |i| i.on_close(e, buffered))
+            }),
+            Listener::new(target, "error", move |_| {
+                with(&w4, |i| {
+                    i.subscribers
+                        .retain(|s| s.unbounded_send(Event::Error).is_ok())
+                })
+            }),
+        ];
+        Ok(Conn {
+            ws,
+            _listeners: listeners,
+        })
+    }
+
+    fn on_message(&mut self, event: web_sys::Event) {
+        self.machine.handle_inbound(convert::now());
+        let data = match event.dyn_into::<web_sys::MessageEvent>() {
+            Ok(e) => convert::message_data(e.data()),
+            Err(_) => Data::Unknown,
+        };
+        self.inbound.push_back(match data {
+            Data::Message(m) => Inbound::Ready(m),
+            Data::Blob(blob) => Inbound::Reading(JsFuture::from(blob.array_buffer())),
+            Data::Unknown => Inbound::Failed(Error::Browser {
+                name: "UnsupportedData".into(),
+                message: "a message event carried neither text, an ArrayBuffer nor a Blob".into(),
+            }),
+        });
+    }
+
+    fn on_close(&mut self, event: web_sys::Event, buffered: usize) {
+        self.conn = None;
+        let frame = match event.dyn_into::<web_sys::CloseEvent>() {
+            Ok(e) => CloseFrame {
+                code: e.code(),
+                reason: e.reason(),
+                was_clean: e.was_clean(),
+            },
+            Err(_) => CloseFrame::abnormal(""),
+        };
+        self.machine.handle_close(convert::now(), frame, buffered);
+    }
+
+    // ---- what the public handles call ----
+
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            let item = match self.inbound.front_mut() {
+                None => break,
+                Some(Inbound::Ready(_)) | Some(Inbound::Failed(_)) => self.inbound.pop_front(),
+                Some(Inbound::Reading(read)) => match Pin::new(read).poll(cx) {
+                    Poll::Pending => {
+                        register(&mut self.rx_wakers, cx);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(result) => {
+                        self.inbound.pop_front();
+                        Some(match result {
+                            Ok(buf) => match buf.dyn_into::<js_sys::ArrayBuffer>() {
+                                Ok(buf) => Inbound::Ready(Message::Binary(
+                                    js_sys::Uint8Array::new(&buf).to_vec(),
+                                )),
+                                Err(_) => Inbound::Failed(Error::Browser {
+                                    name: "UnsupportedData".into(),
+                                    message: "Blob.arrayBuffer() gave no ArrayBuffer".into(),
+                                }),
+                            },
+                            Err(e) => Inbound::Failed(convert::error_from_js(e)),
+                        })
+                    }
+                },
+            };
+            match item {
+                Some(Inbound::Ready(m)) if self.machine.is_pong(&m) => continue,
+                Some(Inbound::Ready(m)) => return Poll::Ready(Some(Ok(m))),
+                Some(Inbound::Failed(e)) => return Poll::Ready(Some(Err(e))),
+                _ => continue,
+            }
+        }
+        if self.machine.is_closed() {
+            if !self.terminal_yielded {
+                self.terminal_yielded = true;
+                if let Some(e) = self.terminal.clone() {
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            return Poll::Ready(None);
+        }
+        register(&mut self.rx_wakers, cx);
+        Poll::Pending
+    }
+
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.machine.poll_ready() {
+            Ready::Yes => Poll::Ready(Ok(())),
+            Ready::Closed => Poll::Ready(Err(Error::SocketClosed)),
+            Ready::Wait => {
+                register(&mut self.wakers, cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, message: Message) -> Result<(), Error> {
+        let result = self.machine.send(convert::now(), message);
+        self.pump();
+        result
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let result = self.machine.poll_flush(convert::now());
+        self.pump();
+        match result {
+            Ok(true) => Poll::Ready(Ok(())),
+            Ok(false) => {
+                register(&mut self.wakers, cx);
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// Sink close: let the queue drain into the browser, then close with 1000.
+    pub(crate) fn poll_sink_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.machine.state() == State::Open && self.machine.queued() > 0 {
+            register(&mut self.wakers, cx);
+            return Poll::Pending;
+        }
+        self.close(1000, "")?;
+        self.poll_closed(cx).map(|_| Ok(()))
+    }
+
+    pub(crate) fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let result = self.machine.close(convert::now(), code, reason);
+        self.pump();
+        let wake = self.take_wakers();
+        wake.into_iter().for_each(Waker::wake);
+        result
+    }
+
+    pub(crate) fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<CloseOutcome> {
+        if self.machine.is_closed() {
+            let unsent = self.unsent.take().unwrap_or_default();
+            self.unsent = Some(Vec::new());
+            return Poll::Ready(CloseOutcome {
+                frame: self.last_close.clone(),
+                unsent,
+            });
+        }
+        register(&mut self.wakers, cx);
+        Poll::Pending
+    }
+
+    pub(crate) fn poll_opened(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.machine.state() {
+            State::Open => Poll::Ready(Ok(())),
+            State::Closed => Poll::Ready(Err(self.terminal.clone().unwrap_or(Error::SocketClosed))),
+            _ => {
+                register(&mut self.wakers, cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    pub(crate) fn take_unsent(&mut self) -> Vec<Message> {
+        self.unsent.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.machine.state()
+    }
+
+    pub(crate) fn protocol(&self) -> String {
+        self.machine.protocol().to_owned()
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    pub(crate) fn buffered_amount(&self) -> usize {
+        self.conn
+            .as_ref()
+            .map_or(0, |c| c.ws.buffered_amount() as usize)
+    }
+
+    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded();
+        if !self.machine.is_closed() {
+            self.subscribers.push(tx);
+        }
+        rx
+    }
+
+    /// The last handle is gone: close the socket if there is one, and detach everything.
+    pub(crate) fn shutdown(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.ws.close_with_code_and_reason(1000, "");
+        }
+        self.timer = None;
+        self._global_listeners.clear();
+        self.subscribers.clear();
+        self.inbound.clear();
+    }
+}

@@ -1,0 +1,8 @@
+//! The thin browser driver: the only code that touches `web-sys` and `js-sys`.
+
+mod convert;
+mod driver;
+mod listener;
+
+pub use driver::{BinaryType, CloseOutcome, Target};
+pub(crate) use driver::{Inner, Shared, TargetProvider};

@@ -1,0 +1,248 @@
+//! How long to wait before each reconnection attempt.
+
+use std::time::Duration;
+
+/// How the delay before a reconnection attempt is randomised, so that many clients dropped
+/// at once (a server restart) do not come back in one wave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Jitter {
+    /// Uniform in `[0, ceiling]`: spreads clients the most (the default).
+    #[default]
+    Full,
+    /// Uniform in `[ceiling / 2, ceiling]`: never retries sooner than half the ceiling.
+    Equal,
+    /// Exactly the ceiling: deterministic, for tests and single-client tools.
+    None,
+}
+
+/// Exponential backoff with jitter for reconnection.
+///
+/// The ceiling for reconnection attempt `n` (1 for the first) is
+/// `min(cap, base · factorⁿ⁻¹)`; the delay is drawn from it by [`Jitter`], with a random
+/// number drawn per socket. The attempt counter goes back to 1 only after a connection has
+/// stayed open for [`stable_after`](Backoff::stable_after), so a server that accepts and at
+/// once drops cannot hold the delay at its minimum.
+///
+/// Defaults: base 1 s, factor 2, cap 30 s, full jitter, unlimited retries, stable after
+/// 10 s. The first retry then comes within a second, a restarting server sees its clients
+/// spread over the whole window rather than in one spike, and an outage of minutes costs a
+/// client one attempt every 15 s on average. (For comparison: socket.io uses 1 s·2ⁿ capped
+/// at 5 s with ±50 %; centrifuge 0.5 s·2ⁿ capped at 20 s with full jitter.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    pub(crate) base: Duration,
+    pub(crate) factor: f64,
+    pub(crate) cap: Duration,
+    pub(crate) max_retries: Option<u32>,
+    pub(crate) jitter: Jitter,
+    pub(crate) stable_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(1),
+            factor: 2.0,
+            cap: Duration::from_secs(30),
+            max_retries: None,
+            jitter: Jitter::Full,
+            stable_after: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The default backoff (see the type's docs).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The ceiling of the first retry's delay.
+    pub fn base(mut self, base: Duration) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// How much the ceiling grows per attempt; at least 1.
+    pub fn factor(mut self, factor: f64) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// The largest ceiling.
+    pub fn cap(mut self, cap: Duration) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    /// Give up after this many consecutive failed reconnection attempts (`None`: never).
+    pub fn max_retries(mut self, max: Option<u32>) -> Self {
+        self.max_retries = max;
+        self
+    }
+
+    /// How the delay is drawn below its ceiling.
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// How long a connection must stay open before the attempt counter starts again at 1.
+    pub fn stable_after(mut self, period: Duration) -> Self {
+        self.stable_after = period;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !(self.factor.is_finite() && self.factor >= 1.0) {
+            return Err(format!(
+                "backoff factor must be a finite number >= 1, got {}",
+                self.factor
+            ));
+        }
+        if self.base > self.cap {
+            return Err(format!(
+                "backoff base ({:?}) must not exceed its cap ({:?})",
+                self.base, self.cap
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ceiling of the delay before reconnection attempt `attempt` (1-based).
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(1024) as i32;
+        let secs = self.base.as_secs_f64() * self.factor.powi(exp);
+        if !secs.is_finite() || secs >= self.cap.as_secs_f64() {
+            self.cap
+        } else {
+            Duration::from_secs_f64(secs)
+        }
+    }
+
+    /// The delay before attempt `attempt` (1-based), given a uniform random `unit` in [0, 1).
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let ceiling = self.ceiling(attempt);
+        let unit = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        match self.jitter {
+            Jitter::Full => ceiling.mul_f64(unit),
+            Jitter::Equal => ceiling / 2 + (ceiling / 2).mul_f64(unit),
+            Jitter::None => ceiling,
+        }
+    }
+}
+
+/// A small per-socket random source (SplitMix64): deterministic from its seed, so the core
+/// stays a pure function of its inputs; the browser driver seeds it per socket.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// Uniform in [0, 1).
+    pub(crate) fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::{Backoff, Jitter, Rng};
+    use proptest::prelude::{prop_assert, proptest};
+    use std::time::Duration;
+
+    #[test]
+    fn ceilings_grow_by_factor_until_the_cap() {
+        let b = Backoff::new()
+            .base(Duration::from_millis(100))
+            .factor(2.0)
+            .cap(Duration::from_millis(500));
+        let c: Vec<_> = (1..=5).map(|n| b.ceiling(n).as_millis()).collect();
+        assert_eq!(c, [100, 200, 400, 500, 500]);
+    }
+
+    #[test]
+    fn huge_attempt_numbers_stay_at_the_cap() {
+        let b = Backoff::new();
+        assert_eq!(b.ceiling(u32::MAX), b.cap);
+    }
+
+    #[test]
+    fn jitter_modes_draw_where_they_say() {
+        let b = Backoff::new()
+            .base(Duration::from_secs(8))
+            .cap(Duration::from_secs(8));
+        assert_eq!(b.clone().jitter(Jitter::Full).delay(1, 0.0), Duration::ZERO);
+        assert_eq!(
+            b.clone().jitter(Jitter::Full).delay(1, 0.5),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            b.clone().jitter(Jitter::Equal).delay(1, 0.0),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            b.clone().jitter(Jitter::Equal).delay(1, 0.5),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            b.clone().jitter(Jitter::None).delay(1, 0.3),
+            Duration::from_secs(8)
+        );
+    }
+
+    #[test]
+    fn invalid_settings_are_reported() {
+        assert!(Backoff::new().factor(0.5).validate().is_err());
+        assert!(Backoff::new().factor(f64::NAN).validate().is_err());
+        assert!(Backoff::new()
+            .base(Duration::from_secs(60))
+            .validate()
+            .is_err());
+        assert!(Backoff::new().validate().is_ok());
+    }
+
+    #[test]
+    fn rng_is_uniformish_and_seeded() {
+        let mut a = Rng::new(1);
+        let mut b = Rng::new(2);
+        let xs: Vec<f64> = (0..1000).map(|_| a.unit()).collect();
+        assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((0.45..0.55).contains(&mean), "mean {mean}");
+        assert_ne!(
+            Rng::new(1).unit(),
+            b.unit(),
+            "different seeds draw differently"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn delay_always_within_the_ceiling(base_ms in 1u64..10_000, factor in 1.0f64..10.0,
+                                            cap_ms in 10_000u64..100_000, attempt in 1u32..200,
+                                            unit in 0.0f64..1.0) {
+            let b = Backoff::new().base(Duration::from_millis(base_ms)).factor(factor)
+                .cap(Duration::from_millis(cap_ms));
+            for j in [Jitter::Full, Jitter::Equal, Jitter::None] {
+                let b = b.clone().jitter(j);
+                let d = b.delay(attempt, unit);
+                prop_assert!(d <= b.ceiling(attempt));
+                prop_assert!(b.ceiling(attempt) <= b.cap);
+                if j == Jitter::Equal { prop_assert!(d >= b.ceiling(attempt) / 2); }
+            }
+        }
+    }
+}

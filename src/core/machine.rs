@@ -1,0 +1,737 @@
+//! The connection state machine: inputs in (`handle_*`, `send`, `close`), actions out
+//! (`poll_action`), time passed in, no IO. The browser driver feeds it and carries out what
+//! it asks; everything that decides anything lives here.
+
+use super::backoff::Rng;
+use super::outbox::Outbox;
+use crate::close::{codes, validate_close};
+use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A decision of whether to reconnect after the server or the network closed the connection.
+pub type ReconnectPolicy = Rc<dyn Fn(&CloseFrame) -> bool>;
+
+/// Everything the machine is configured with; built and validated by the public builder.
+#[derive(Clone)]
+pub struct Config {
+    /// `None`: never reconnect.
+    pub reconnect: Option<Backoff>,
+    /// `None`: no heartbeat.
+    pub heartbeat: Option<Heartbeat>,
+    /// `poll_ready` is pending above this many buffered bytes ...
+    pub high_water_mark: usize,
+    /// ... until the buffer drains to this many.
+    pub low_water_mark: usize,
+    /// How many messages may wait while the socket is not open.
+    pub queue_capacity: usize,
+    /// An attempt still connecting after this long is abandoned.
+    pub connect_timeout: Option<Duration>,
+    /// A requested close that has not completed after this long abandons the socket.
+    pub close_timeout: Duration,
+    /// Overrides [`default_reconnect_policy`].
+    pub reconnect_if: Option<ReconnectPolicy>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("reconnect", &self.reconnect)
+            .field("heartbeat", &self.heartbeat)
+            .field("high_water_mark", &self.high_water_mark)
+            .field("low_water_mark", &self.low_water_mark)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("close_timeout", &self.close_timeout)
+            .field(
+                "reconnect_if",
+                &self.reconnect_if.as_ref().map(|_| "custom"),
+            )
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            reconnect: Some(Backoff::default()),
+            heartbeat: None,
+            high_water_mark: 1 << 20,
+            low_water_mark: 256 << 10,
+            queue_capacity: 1024,
+            connect_timeout: Some(Duration::from_secs(10)),
+            close_timeout: Duration::from_secs(5),
+            reconnect_if: None,
+        }
+    }
+}
+
+impl Config {
+    /// Checks that the settings make sense together.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::InvalidConfig(m));
+        if let Some(b) = &self.reconnect {
+            b.validate().or_else(bad)?;
+        }
+        if let Some(h) = &self.heartbeat {
+            h.validate().or_else(bad)?;
+        }
+        if self.low_water_mark > self.high_water_mark {
+            return bad(format!(
+                "low_water_mark ({}) must not exceed high_water_mark ({})",
+                self.low_water_mark, self.high_water_mark
+            ));
+        }
+        if self.queue_capacity == 0 {
+            return bad("queue_capacity must be at least 1".into());
+        }
+        if self.connect_timeout == Some(Duration::ZERO) {
+            return bad("connect_timeout must be greater than zero".into());
+        }
+        Ok(())
+    }
+}
+
+/// The default reconnect policy: retry what a later attempt may fix.
+///
+/// Retried: 1001 going away, 1005 no status, 1006 abnormal (network loss, refused
+/// connection, failed handshake), 1011 internal error, 1012 service restart, 1013 try again
+/// later, 1014 bad gateway, 1015 TLS failure. Not retried: 1000 normal closure, the
+/// protocol and policy errors 1002, 1003, 1007, 1008, 1009, 1010 (the same request would
+/// fail the same way), and application codes 3000–4999 (their meaning is the
+/// application's: opt in with `reconnect_if`). Connect and heartbeat timeouts are decided
+/// by resocket itself and always retried while retries remain.
+pub fn default_reconnect_policy(frame: &CloseFrame) -> bool {
+    matches!(frame.code, 1001 | 1005 | 1006 | 1011..=1015)
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open a new browser socket (the driver asks its URL provider for this attempt's URL).
+    Connect {
+        /// 0 for the first connection, then the reconnection attempt's number.
+        attempt: u32,
+    },
+    /// Hand this message to the current socket.
+    Send(Message),
+    /// Start the closing handshake on the current socket; its close event will follow.
+    Close {
+        /// Close code for the browser.
+        code: u16,
+        /// Close reason for the browser.
+        reason: String,
+    },
+    /// Close the current socket best-effort and forget it at once: remove its listeners,
+    /// expect no events from it.
+    Abandon {
+        /// Close code for the browser.
+        code: u16,
+        /// Close reason for the browser.
+        reason: String,
+    },
+    /// Tell the application.
+    Emit(Event),
+}
+
+/// Whether the Sink may take a message now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// `start_send` may be called.
+    Yes,
+    /// Wait: the buffer is above the high-water mark or the queue is full.
+    Wait,
+    /// The socket is closed for good.
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+struct Probe {
+    deadline: Duration,
+    buffered_at_send: usize,
+    /// A second ping sent because the first deadline fired too late to be trusted.
+    reprobe: bool,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Connecting {
+        deadline: Option<Duration>,
+    },
+    Open {
+        since: Duration,
+        last_inbound: Duration,
+        probe: Option<Probe>,
+    },
+    /// Waiting to reconnect; `until` is `None` while the browser is offline.
+    Waiting {
+        attempt: u32,
+        delay: Duration,
+        until: Option<Duration>,
+    },
+    Closing {
+        deadline: Duration,
+    },
+    Closed,
+}
+
+/// What the machine knows of the current socket's `bufferedAmount`.
+#[derive(Debug, Default)]
+struct Buffer {
+    /// The last value read, plus what was handed over since.
+    estimate: usize,
+    /// Above the high-water mark, and not yet back to the low-water mark.
+    blocked: bool,
+    /// When to read it again while someone waits on it.
+    next_check: Option<Duration>,
+    /// The previous check's reading, for the drain rate.
+    last_check: Option<(Duration, usize)>,
+    sent_since_check: usize,
+    interval: Duration,
+}
+
+const MIN_BUFFER_POLL: Duration = Duration::from_millis(4);
+const MAX_BUFFER_POLL: Duration = Duration::from_millis(250);
+
+/// The sans-IO connection state machine. See the module docs.
+pub struct Machine {
+    config: Config,
+    rng: Rng,
+    phase: Phase,
+    /// Consecutive failed attempts: drives the backoff; reset after a stable connection.
+    failures: u32,
+    offline: bool,
+    outbox: Outbox,
+    buffer: Buffer,
+    /// Someone waits for the buffer to empty (`poll_flush`).
+    flushing: bool,
+    actions: VecDeque<Action>,
+    /// Yielded once by the stream before it ends, when the end was not asked for.
+    terminal: Option<Error>,
+    protocol: String,
+}
+
+impl fmt::Debug for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Machine")
+            .field("phase", &self.phase)
+            .field("failures", &self.failures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Machine {
+    /// A machine that starts its first attempt at once (`Action::Connect` is queued).
+    pub fn new(config: Config, seed: u64, now: Duration) -> Self {
+        let mut m = Machine {
+            config,
+            rng: Rng::new(seed),
+            phase: Phase::Closed,
+            failures: 0,
+            offline: false,
+            outbox: Outbox::default(),
+            buffer: Buffer::default(),
+            flushing: false,
+            actions: VecDeque::new(),
+            terminal: None,
+            protocol: String::new(),
+        };
+        m.start_attempt(now, 0);
+        m
+    }
+
+    /// The next thing the driver must do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The public view of the state.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Connecting { .. } => State::Connecting,
+            Phase::Open { .. } => State::Open,
+            Phase::Waiting { attempt, delay, .. } => State::Reconnecting { attempt, delay },
+            Phase::Closing { .. } => State::Closing,
+            Phase::Closed => State::Closed,
+        }
+    }
+
+    /// The subprotocol the server chose on the last open connection.
+    pub fn protocol(&self) -> &str {
+        &self.protocol
+    }
+
+    /// How many messages wait in the queue (not yet handed to the browser).
+    pub fn queued(&self) -> usize {
+        self.outbox.queued()
+    }
+
+    /// Closed for good.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// The earliest time at which [`handle_timeout`](Self::handle_timeout) has work.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let phase = match &self.phase {
+            Phase::Connecting { deadline, .. } => *deadline,
+            Phase::Open {
+                last_inbound,
+                probe,
+                ..
+            } => match (&self.config.heartbeat, probe) {
+                (None, _) => None,
+                (Some(_), Some(p)) => Some(p.deadline),
+                (Some(h), None) => Some(*last_inbound + h.interval),
+            },
+            Phase::Waiting { until, .. } => *until,
+            Phase::Closing { deadline } => Some(*deadline),
+            Phase::Closed => None,
+        };
+        match (phase, self.buffer.next_check) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time has come: for deadlines, retries, heartbeats. Call [`handle_buffered`](Self::handle_buffered)
+    /// first with a fresh reading when a socket exists.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        match &mut self.phase {
+            Phase::Connecting {
+                deadline: Some(d), ..
+            } if *d <= now => {
+                self.actions.push_back(Action::Abandon {
+                    code: codes::NORMAL,
+                    reason: String::new(),
+                });
+                self.emit(Event::ConnectTimeout);
+                self.socket_ended(now, None, CloseFrame::abnormal("connect timeout"), true);
+            }
+            Phase::Waiting {
+                attempt,
+                until: Some(t),
+                ..
+            } if *t <= now => {
+                let attempt = *attempt;
+                self.start_attempt(now, attempt);
+            }
+            Phase::Closing { deadline } if *deadline <= now => {
+                self.actions.push_back(Action::Abandon {
+                    code: codes::NORMAL,
+                    reason: String::new(),
+                });
+                let frame = CloseFrame::abnormal("close timeout");
+                self.outbox.requeue_untransmitted(self.buffer.estimate);
+                self.emit(Event::Close(frame));
+                self.phase = Phase::Closed;
+            }
+            Phase::Open { .. } => self.heartbeat_tick(now),
+            _ => {}
+        }
+        if let Some(t) = self.buffer.next_check {
+            if t <= now {
+                self.buffer.next_check = None;
+                self.schedule_buffer_check(now);
+            }
+        }
+    }
+
+    fn heartbeat_tick(&mut self, now: Duration) {
+        let Some(hb) = self.config.heartbeat.clone() else {
+            return;
+        };
+        let Phase::Open {
+            last_inbound,
+            probe,
+            since,
+        } = &mut self.phase
+        else {
+            return;
+        };
+        match probe {
+            None if *last_inbound + hb.interval <= now => {
+                *probe = Some(Probe {
+                    deadline: now + hb.timeout,
+                    buffered_at_send: self.buffer.estimate,
+                    reprobe: false,
+                });
+                self.send_ping(&hb);
+            }
+            Some(p) if p.deadline <= now => {
+                let late = now - p.deadline > hb.late_slack();
+                if late && !p.reprobe {
+                    // Throttled or suspended: this silence proves nothing. Ask again.
+                    *p = Probe {
+                        deadline: now + hb.timeout,
+                        buffered_at_send: self.buffer.estimate,
+                        reprobe: true,
+                    };
+                    self.send_ping(&hb);
+                } else if self.buffer.estimate < p.buffered_at_send {
+                    // Still draining what was queued before the ping: the pong waits behind it.
+                    p.deadline = now + hb.timeout;
+                    p.buffered_at_send = self.buffer.estimate;
+                } else {
+                    let since = *since;
+                    self.actions.push_back(Action::Abandon {
+                        code: codes::HEARTBEAT_TIMEOUT,
+                        reason: "heartbeat timeout".into(),
+                    });
+                    self.emit(Event::HeartbeatTimeout);
+                    let frame = CloseFrame {
+                        code: codes::HEARTBEAT_TIMEOUT,
+                        reason: "heartbeat timeout".into(),
+                        was_clean: false,
+                    };
+                    let buffered = self.buffer.estimate;
+                    self.socket_ended(now, Some((since, buffered)), frame, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn send_ping(&mut self, hb: &Heartbeat) {
+        self.outbox.record_control(hb.ping.len());
+        self.note_handed_over(hb.ping.len());
+        self.actions.push_back(Action::Send(hb.ping.clone()));
+    }
+
+    /// The browser socket opened with this subprotocol.
+    pub fn handle_open(&mut self, now: Duration, protocol: String) {
+        if !matches!(self.phase, Phase::Connecting { .. }) {
+            return;
+        }
+        self.phase = Phase::Open {
+            since: now,
+            last_inbound: now,
+            probe: None,
+        };
+        self.buffer = Buffer::default();
+        self.protocol = protocol.clone();
+        self.emit(Event::Open { protocol });
+        self.drain();
+        self.schedule_buffer_check(now);
+    }
+
+    /// A message arrived (any message: it proves the connection alive).
+    pub fn handle_inbound(&mut self, now: Duration) {
+        if let Phase::Open {
+            last_inbound,
+            probe,
+            ..
+        } = &mut self.phase
+        {
+            *last_inbound = now;
+            *probe = None;
+        }
+    }
+
+    /// Whether an inbound message is the heartbeat's pong (to be swallowed).
+    pub fn is_pong(&self, message: &Message) -> bool {
+        self.config
+            .heartbeat
+            .as_ref()
+            .is_some_and(|h| (h.is_pong)(message))
+    }
+
+    /// The browser socket closed (its `close` event); `buffered` is its `bufferedAmount`
+    /// read in the close handler: the bytes it never transmitted.
+    pub fn handle_close(&mut self, now: Duration, frame: CloseFrame, buffered: usize) {
+        match self.phase {
+            Phase::Connecting { .. } => self.socket_ended(now, None, frame, false),
+            Phase::Open { since, .. } => {
+                self.socket_ended(now, Some((since, buffered)), frame, false)
+            }
+            Phase::Closing { .. } => {
+                self.outbox.requeue_untransmitted(buffered);
+                self.emit(Event::Close(frame));
+                self.phase = Phase::Closed;
+            }
+            Phase::Waiting { .. } | Phase::Closed => {}
+        }
+    }
+
+    /// The driver could not even create a socket for an attempt (bad URL from the provider,
+    /// SecurityError): no retry can fix that, so the socket ends with this error.
+    pub fn handle_connect_error(&mut self, error: Error) {
+        if matches!(self.phase, Phase::Connecting { .. }) {
+            self.end(Some(error));
+        }
+    }
+
+    /// A socket ended without the application asking. `opened` is when it had opened and
+    /// how many bytes it left untransmitted. `local`: resocket's own decision (timeouts).
+    fn socket_ended(
+        &mut self,
+        now: Duration,
+        opened: Option<(Duration, usize)>,
+        frame: CloseFrame,
+        local: bool,
+    ) {
+        if let Some((_, buffered)) = opened {
+            let count = self.outbox.requeue_untransmitted(buffered);
+            if count > 0 {
+                self.emit(Event::Requeued { count });
+            }
+        }
+        self.buffer = Buffer::default();
+        self.emit(Event::Close(frame.clone()));
+
+        let retry = local
+            || match &self.config.reconnect_if {
+                Some(policy) => policy(&frame),
+                None => default_reconnect_policy(&frame),
+            };
+        let Some(backoff) = self.config.reconnect.clone().filter(|_| retry) else {
+            let error = if opened.is_some() {
+                Error::Closed(frame)
+            } else {
+                Error::ConnectFailed(frame)
+            };
+            return self.end(Some(error));
+        };
+        if let Some((since, _)) = opened {
+            if now.saturating_sub(since) >= backoff.stable_after {
+                self.failures = 0;
+            }
+        }
+        self.failures = self.failures.saturating_add(1);
+        if backoff.max_retries.is_some_and(|max| self.failures > max) {
+            let attempts = self.failures - 1;
+            return self.end(Some(Error::ReconnectExhausted {
+                attempts,
+                last: frame,
+            }));
+        }
+        let attempt = self.failures;
+        let delay = backoff.delay(attempt, self.rng.unit());
+        let until = (!self.offline).then_some(now + delay);
+        self.phase = Phase::Waiting {
+            attempt,
+            delay,
+            until,
+        };
+        self.emit(Event::Reconnecting { attempt, delay });
+    }
+
+    fn start_attempt(&mut self, now: Duration, attempt: u32) {
+        let deadline = self.config.connect_timeout.map(|t| now + t);
+        self.phase = Phase::Connecting { deadline };
+        self.actions.push_back(Action::Connect { attempt });
+        self.emit(Event::Connecting { attempt });
+    }
+
+    fn end(&mut self, error: Option<Error>) {
+        self.phase = Phase::Closed;
+        self.buffer = Buffer::default();
+        self.terminal = error;
+    }
+
+    /// The browser went offline: a pending reconnect waits for `online` instead of burning
+    /// attempts. An open connection is left to the heartbeat and the browser, since
+    /// `offline` does not mean every connection is dead (e.g. to localhost).
+    pub fn handle_offline(&mut self) {
+        if self.offline {
+            return;
+        }
+        self.offline = true;
+        if let Phase::Waiting { until, .. } = &mut self.phase {
+            *until = None;
+        }
+        self.emit(Event::Offline);
+    }
+
+    /// The browser is back online: a pending reconnect starts at once.
+    pub fn handle_online(&mut self, now: Duration) {
+        if !self.offline {
+            return;
+        }
+        self.offline = false;
+        self.emit(Event::Online);
+        if let Phase::Waiting { attempt, .. } = self.phase {
+            self.start_attempt(now, attempt);
+        }
+    }
+
+    /// The current socket's `bufferedAmount`, read now.
+    pub fn handle_buffered(&mut self, now: Duration, buffered: usize) {
+        match self.phase {
+            Phase::Open { .. } => {}
+            // Still counts: a close that times out hands back what the reading says is left.
+            Phase::Closing { .. } => {
+                self.outbox.forget_transmitted(buffered);
+                self.buffer.estimate = buffered;
+                return;
+            }
+            _ => return,
+        }
+        self.outbox.forget_transmitted(buffered);
+        self.buffer.estimate = buffered;
+        if self.buffer.blocked && buffered <= self.config.low_water_mark {
+            self.buffer.blocked = false;
+        } else if buffered > self.config.high_water_mark {
+            self.buffer.blocked = true;
+        }
+        if self.buffer.next_check.is_some_and(|t| t <= now) {
+            self.buffer.next_check = None;
+        }
+        self.drain();
+        if self.flushing && buffered == 0 && self.outbox.queued() == 0 {
+            self.flushing = false;
+        }
+        let waiting = self.buffer.blocked || self.flushing;
+        if !waiting || self.buffer.next_check.is_none() {
+            self.schedule_buffer_check(now);
+        }
+    }
+
+    /// Reads of `bufferedAmount` are only needed while someone waits on it; the interval
+    /// follows the observed drain rate, so a fast link is polled often and a stalled one
+    /// rarely.
+    fn schedule_buffer_check(&mut self, now: Duration) {
+        let waiting = self.buffer.blocked || self.flushing;
+        if !waiting || !matches!(self.phase, Phase::Open { .. }) {
+            self.buffer.next_check = None;
+            self.buffer.last_check = None;
+            return;
+        }
+        let level = self.buffer.estimate;
+        let target = if self.buffer.blocked {
+            self.config.low_water_mark
+        } else {
+            0
+        };
+        let interval = match self.buffer.last_check {
+            Some((at, before)) if now > at => {
+                let drained = (before + self.buffer.sent_since_check).saturating_sub(level);
+                if drained > 0 {
+                    let rate = drained as f64 / (now - at).as_secs_f64();
+                    Duration::from_secs_f64(level.saturating_sub(target) as f64 / rate)
+                } else {
+                    self.buffer.interval * 2
+                }
+            }
+            _ => MIN_BUFFER_POLL,
+        };
+        let interval = interval.clamp(MIN_BUFFER_POLL, MAX_BUFFER_POLL);
+        self.buffer.interval = interval;
+        self.buffer.last_check = Some((now, level));
+        self.buffer.sent_since_check = 0;
+        self.buffer.next_check = Some(now + interval);
+    }
+
+    fn note_handed_over(&mut self, len: usize) {
+        self.buffer.estimate += len;
+        self.buffer.sent_since_check += len;
+        if self.buffer.estimate > self.config.high_water_mark {
+            self.buffer.blocked = true;
+        }
+    }
+
+    /// Hands queued messages to the socket while it is open and below the high-water mark.
+    fn drain(&mut self) {
+        if !matches!(self.phase, Phase::Open { .. }) {
+            return;
+        }
+        while !self.buffer.blocked {
+            let Some(message) = self.outbox.pop_to_send() else {
+                break;
+            };
+            self.note_handed_over(message.len());
+            self.actions.push_back(Action::Send(message));
+        }
+    }
+
+    /// Whether the Sink may accept a message now.
+    pub fn poll_ready(&self) -> Ready {
+        match self.phase {
+            Phase::Closing { .. } | Phase::Closed => Ready::Closed,
+            Phase::Open { .. } if self.buffer.blocked => Ready::Wait,
+            Phase::Open { .. } => Ready::Yes,
+            _ if self.outbox.queued() >= self.config.queue_capacity => Ready::Wait,
+            _ => Ready::Yes,
+        }
+    }
+
+    /// Accepts a message: sent at once when possible, else queued in order.
+    pub fn send(&mut self, now: Duration, message: Message) -> Result<(), Error> {
+        if matches!(self.phase, Phase::Closing { .. } | Phase::Closed) {
+            return Err(Error::SocketClosed);
+        }
+        self.outbox.push(message);
+        self.drain();
+        if self.buffer.blocked && self.buffer.next_check.is_none() {
+            self.schedule_buffer_check(now);
+        }
+        Ok(())
+    }
+
+    /// Whether everything accepted has left the browser. `Ok(false)`: not yet, and the
+    /// machine now polls the buffer until it has. `Err`: closed with messages never sent.
+    pub fn poll_flush(&mut self, now: Duration) -> Result<bool, Error> {
+        match self.phase {
+            Phase::Closed | Phase::Closing { .. } => {
+                if self.outbox.queued() == 0 {
+                    Ok(true)
+                } else {
+                    Err(Error::SocketClosed)
+                }
+            }
+            Phase::Open { .. } if self.outbox.queued() == 0 && self.buffer.estimate == 0 => {
+                self.flushing = false;
+                Ok(true)
+            }
+            _ => {
+                if !self.flushing {
+                    self.flushing = true;
+                    if self.buffer.next_check.is_none() {
+                        self.schedule_buffer_check(now);
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// The application asks to close for good. Validates like the browser would; cancels a
+    /// pending reconnect at once.
+    pub fn close(&mut self, now: Duration, code: u16, reason: &str) -> Result<(), Error> {
+        validate_close(code, reason)?;
+        match self.phase {
+            Phase::Connecting { .. } | Phase::Open { .. } => {
+                self.actions.push_back(Action::Close {
+                    code,
+                    reason: reason.to_owned(),
+                });
+                self.phase = Phase::Closing {
+                    deadline: now + self.config.close_timeout,
+                };
+            }
+            Phase::Waiting { .. } => self.end(None),
+            Phase::Closing { .. } | Phase::Closed => {}
+        }
+        Ok(())
+    }
+
+    /// The error the stream yields before it ends, if the end was not asked for.
+    pub fn take_terminal(&mut self) -> Option<Error> {
+        self.terminal.take()
+    }
+
+    /// Once closed for good: every message that never left the browser, in order.
+    pub fn take_unsent(&mut self) -> Vec<Message> {
+        if self.is_closed() {
+            self.outbox.take_unsent()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.actions.push_back(Action::Emit(event));
+    }
+}

@@ -1,0 +1,203 @@
+//! The outbound queue, and the record of what the current socket may not have transmitted.
+//!
+//! `queue` holds messages accepted but not yet handed to the browser. `in_flight` holds
+//! those handed to the current socket whose bytes `bufferedAmount` may still count, in
+//! order, so that after an abnormal close the tail the browser never transmitted can be
+//! put back at the head of the queue.
+
+use crate::Message;
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+struct InFlight {
+    /// `None` for resocket's own heartbeat pings: counted in bytes, never re-sent.
+    message: Option<Message>,
+    len: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    queue: VecDeque<Message>,
+    in_flight: VecDeque<InFlight>,
+    in_flight_bytes: usize,
+}
+
+impl Outbox {
+    pub(crate) fn push(&mut self, message: Message) {
+        self.queue.push_back(message);
+    }
+
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Takes the next queued message, recording it as handed to the socket.
+    pub(crate) fn pop_to_send(&mut self) -> Option<Message> {
+        let message = self.queue.pop_front()?;
+        self.record_sent(Some(message.clone()), message.len());
+        Some(message)
+    }
+
+    /// Records a control message (a ping) handed to the socket.
+    pub(crate) fn record_control(&mut self, len: usize) {
+        self.record_sent(None, len);
+    }
+
+    fn record_sent(&mut self, message: Option<Message>, len: usize) {
+        self.in_flight_bytes += len;
+        self.in_flight.push_back(InFlight { message, len });
+    }
+
+    /// Forgets the in-flight messages that `buffered` (the socket's `bufferedAmount`) shows
+    /// as transmitted: all but the tail that still has bytes in the buffer.
+    pub(crate) fn forget_transmitted(&mut self, buffered: usize) {
+        let transmitted = self.in_flight_bytes.saturating_sub(buffered);
+        // Walk from the front: a message whose end lies within the transmitted prefix left.
+        let mut end = 0;
+        while let Some(front) = self.in_flight.front() {
+            let e = end + front.len;
+            if !left_the_browser(e, front.len, transmitted, buffered) {
+                break;
+            }
+            end = e;
+            self.in_flight_bytes -= front.len;
+            self.in_flight.pop_front();
+        }
+    }
+
+    /// After the socket ended with `buffered` bytes never transmitted: puts the messages
+    /// that did not leave whole back at the head of the queue, in their order, and forgets
+    /// the rest. Returns how many were put back (pings are dropped, not counted).
+    pub(crate) fn requeue_untransmitted(&mut self, buffered: usize) -> usize {
+        self.forget_transmitted(buffered);
+        let mut count = 0;
+        for item in self.in_flight.drain(..).rev() {
+            if let Some(message) = item.message {
+                self.queue.push_front(message);
+                count += 1;
+            }
+        }
+        self.in_flight_bytes = 0;
+        count
+    }
+
+    /// Everything that never reached the socket, for handing back to the application.
+    pub(crate) fn take_unsent(&mut self) -> Vec<Message> {
+        self.queue.drain(..).collect()
+    }
+}
+
+/// Whether a message ending at byte `end` (of everything handed to the socket) with
+/// `len` bytes was wholly transmitted, when the first `transmitted` bytes were.
+///
+/// An empty message right at the boundary is ambiguous while bytes remain buffered (the
+/// browser counts payload, not frames); it is then taken as not transmitted, so it is sent
+/// again rather than lost.
+fn left_the_browser(end: usize, len: usize, transmitted: usize, buffered: usize) -> bool {
+    end < transmitted || (end == transmitted && (len > 0 || buffered == 0))
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text(n: usize, len: usize) -> Message {
+        Message::Text(format!("{n:0len$}"))
+    }
+
+    fn sent(outbox: &mut Outbox, count: usize) -> Vec<Message> {
+        (0..count).filter_map(|_| outbox.pop_to_send()).collect()
+    }
+
+    #[test]
+    fn nothing_buffered_means_nothing_requeued() {
+        let mut o = Outbox::default();
+        for i in 0..5 {
+            o.push(text(i, 4));
+        }
+        sent(&mut o, 5);
+        assert_eq!(o.requeue_untransmitted(0), 0);
+        assert_eq!(o.queued(), 0);
+    }
+
+    #[test]
+    fn exactly_the_untransmitted_tail_goes_back_in_order_ahead_of_newer() {
+        let mut o = Outbox::default();
+        for i in 0..5 {
+            o.push(text(i, 4));
+        }
+        sent(&mut o, 5);
+        o.push(text(99, 4)); // accepted after the socket died
+                             // 6 bytes untransmitted: message 4 wholly, message 3 half: both go again.
+        assert_eq!(o.requeue_untransmitted(6), 2);
+        assert_eq!(o.take_unsent(), vec![text(3, 4), text(4, 4), text(99, 4)]);
+    }
+
+    #[test]
+    fn pings_count_bytes_but_are_not_resent() {
+        let mut o = Outbox::default();
+        o.push(text(1, 4));
+        sent(&mut o, 1);
+        o.record_control(4);
+        o.push(text(2, 4));
+        sent(&mut o, 1);
+        // 8 bytes left: the ping and message 2; message 1 went out.
+        assert_eq!(o.requeue_untransmitted(8), 1);
+        assert_eq!(o.take_unsent(), vec![text(2, 4)]);
+    }
+
+    #[test]
+    fn forgetting_transmitted_keeps_the_buffered_tail() {
+        let mut o = Outbox::default();
+        for i in 0..4 {
+            o.push(text(i, 10));
+        }
+        sent(&mut o, 4);
+        o.forget_transmitted(15); // 25 of 40 bytes left: messages 0 and 1 whole
+        assert_eq!(o.in_flight.len(), 2);
+        assert_eq!(o.requeue_untransmitted(15), 2);
+        assert_eq!(o.take_unsent(), vec![text(2, 10), text(3, 10)]);
+    }
+
+    #[test]
+    fn empty_message_at_the_boundary_is_resent_not_lost() {
+        let mut o = Outbox::default();
+        o.push(text(1, 4));
+        o.push(Message::Text(String::new()));
+        o.push(text(2, 4));
+        sent(&mut o, 3);
+        assert_eq!(o.requeue_untransmitted(4), 2);
+        assert_eq!(
+            o.take_unsent(),
+            vec![Message::Text(String::new()), text(2, 4)]
+        );
+    }
+
+    proptest! {
+        /// Whatever the sizes and however many bytes were left, the requeued messages are
+        /// exactly those not wholly inside the transmitted prefix, in order, and none twice.
+        #[test]
+        fn requeue_is_the_minimal_untransmitted_suffix(lens in prop::collection::vec(0usize..50, 0..40),
+                                                        frac in 0.0f64..=1.0) {
+            let mut o = Outbox::default();
+            let msgs: Vec<Message> = lens.iter().enumerate().map(|(i, &l)| Message::Binary(vec![i as u8; l])).collect();
+            for m in &msgs { o.push(m.clone()); }
+            sent(&mut o, msgs.len());
+            let total: usize = lens.iter().sum();
+            let buffered = (total as f64 * frac) as usize;
+            o.requeue_untransmitted(buffered);
+            let back = o.take_unsent();
+            // The suffix must cover every untransmitted byte.
+            let back_bytes: usize = back.iter().map(Message::len).sum();
+            prop_assert!(back_bytes >= buffered);
+            prop_assert_eq!(&back[..], &msgs[msgs.len() - back.len()..]);
+            // Minimal: dropping the first requeued message (if non-empty) would leave bytes uncovered.
+            if let Some(first) = back.first() {
+                if !first.is_empty() {
+                    prop_assert!(back_bytes - first.len() < buffered);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,795 @@
+//! Behaviour of the state machine, driven by a simulated socket and server.
+
+use super::*;
+use crate::close::codes;
+use crate::{CloseFrame, Error, Event, Message, State};
+use proptest::prelude::*;
+use std::time::Duration;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn text(s: &str) -> Message {
+    Message::Text(s.into())
+}
+
+fn frame(code: u16) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: String::new(),
+        was_clean: code != 1006,
+    }
+}
+
+/// A deterministic backoff for tests: delays are exactly the ceiling.
+fn fixed_backoff() -> Backoff {
+    Backoff::new()
+        .base(ms(100))
+        .factor(2.0)
+        .cap(ms(1000))
+        .jitter(Jitter::None)
+        .stable_after(ms(5000))
+}
+
+fn config() -> Config {
+    Config {
+        reconnect: Some(fixed_backoff()),
+        connect_timeout: None,
+        ..Config::default()
+    }
+}
+
+/// Drains the machine's actions.
+fn actions(m: &mut Machine) -> Vec<Action> {
+    std::iter::from_fn(|| m.poll_action()).collect()
+}
+
+fn sends(actions: &[Action]) -> Vec<Message> {
+    actions
+        .iter()
+        .filter_map(|a| {
+            if let Action::Send(m) = a {
+                Some(m.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn events(actions: &[Action]) -> Vec<Event> {
+    actions
+        .iter()
+        .filter_map(|a| {
+            if let Action::Emit(e) = a {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn open_machine(config: Config) -> Machine {
+    let mut m = Machine::new(config, 7, ms(0));
+    assert_eq!(
+        actions(&mut m),
+        vec![
+            Action::Connect { attempt: 0 },
+            Action::Emit(Event::Connecting { attempt: 0 })
+        ]
+    );
+    m.handle_open(ms(0), "v1".into());
+    assert_eq!(
+        actions(&mut m),
+        vec![Action::Emit(Event::Open {
+            protocol: "v1".into()
+        })]
+    );
+    m
+}
+
+#[test]
+fn first_connection_opens_with_the_protocol() {
+    let m = open_machine(config());
+    assert_eq!(m.state(), State::Open);
+    assert_eq!(m.protocol(), "v1");
+}
+
+#[test]
+fn messages_sent_while_connecting_go_out_in_order_on_open() {
+    let mut m = Machine::new(config(), 1, ms(0));
+    actions(&mut m);
+    for s in ["a", "b", "c"] {
+        assert_eq!(m.poll_ready(), Ready::Yes);
+        m.send(ms(1), text(s)).unwrap();
+    }
+    assert!(
+        sends(&actions(&mut m)).is_empty(),
+        "nothing is handed to a CONNECTING socket"
+    );
+    m.handle_open(ms(2), String::new());
+    assert_eq!(
+        sends(&actions(&mut m)),
+        vec![text("a"), text("b"), text("c")]
+    );
+}
+
+#[test]
+fn a_full_queue_makes_the_sink_wait_and_drops_nothing() {
+    let mut m = Machine::new(
+        Config {
+            queue_capacity: 2,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text("a")).unwrap();
+    assert_eq!(m.poll_ready(), Ready::Yes);
+    m.send(ms(0), text("b")).unwrap();
+    assert_eq!(m.poll_ready(), Ready::Wait);
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    assert_eq!(m.poll_ready(), Ready::Yes);
+    assert_eq!(sends(&actions(&mut m)), vec![text("a"), text("b")]);
+}
+
+#[test]
+fn backpressure_waits_above_high_water_until_low_water() {
+    let mut m = open_machine(Config {
+        high_water_mark: 10,
+        low_water_mark: 4,
+        ..config()
+    });
+    m.send(ms(1), text("123456")).unwrap();
+    m.handle_buffered(ms(1), 6);
+    assert_eq!(m.poll_ready(), Ready::Yes, "6 <= 10");
+    m.send(ms(1), text("123456")).unwrap();
+    assert_eq!(m.poll_ready(), Ready::Wait, "12 > 10 after handing over");
+    let t = m.poll_timeout().expect("a blocked sink polls the buffer");
+    assert!(t > ms(1) && t <= ms(251), "first check soon: {t:?}");
+    m.handle_buffered(t, 8);
+    assert_eq!(
+        m.poll_ready(),
+        Ready::Wait,
+        "8 is below high water but above low water"
+    );
+    m.handle_buffered(t + ms(5), 4);
+    assert_eq!(m.poll_ready(), Ready::Yes);
+}
+
+#[test]
+fn buffer_polling_backs_off_when_nothing_drains_and_stops_when_unblocked() {
+    let mut m = open_machine(Config {
+        high_water_mark: 10,
+        low_water_mark: 0,
+        ..config()
+    });
+    m.send(ms(0), text(&"x".repeat(20))).unwrap();
+    let mut now = ms(0);
+    let mut intervals = vec![];
+    for _ in 0..10 {
+        let t = m.poll_timeout().unwrap();
+        intervals.push(t - now);
+        now = t;
+        m.handle_buffered(now, 20);
+        m.handle_timeout(now);
+    }
+    assert!(
+        intervals.windows(2).all(|w| w[1] >= w[0]),
+        "intervals grow: {intervals:?}"
+    );
+    assert_eq!(
+        *intervals.last().unwrap(),
+        ms(250),
+        "capped at 250 ms: {intervals:?}"
+    );
+    m.handle_buffered(now, 0);
+    m.handle_timeout(now);
+    assert_eq!(m.poll_timeout(), None, "no polling once nobody waits");
+}
+
+#[test]
+fn flush_waits_for_an_empty_buffer() {
+    let mut m = open_machine(config());
+    m.send(ms(0), text("abc")).unwrap();
+    assert_eq!(m.poll_flush(ms(0)), Ok(false));
+    assert!(m.poll_timeout().is_some());
+    m.handle_buffered(ms(4), 3);
+    assert_eq!(m.poll_flush(ms(4)), Ok(false));
+    m.handle_buffered(ms(8), 0);
+    assert_eq!(m.poll_flush(ms(8)), Ok(true));
+}
+
+#[test]
+fn abnormal_close_requeues_the_untransmitted_and_reconnects() {
+    let mut m = open_machine(config());
+    for s in ["m1", "m2", "m3"] {
+        m.send(ms(1), text(s)).unwrap();
+    }
+    actions(&mut m);
+    m.handle_close(ms(10), frame(1006), 3); // m3 whole and one byte of m2 never left
+    let a = actions(&mut m);
+    assert_eq!(
+        events(&a),
+        vec![
+            Event::Requeued { count: 2 },
+            Event::Close(frame(1006)),
+            Event::Reconnecting {
+                attempt: 1,
+                delay: ms(100)
+            }
+        ]
+    );
+    assert_eq!(
+        m.state(),
+        State::Reconnecting {
+            attempt: 1,
+            delay: ms(100)
+        }
+    );
+    m.send(ms(20), text("m4")).unwrap();
+    assert_eq!(m.poll_timeout(), Some(ms(110)));
+    m.handle_timeout(ms(110));
+    assert_eq!(actions(&mut m)[0], Action::Connect { attempt: 1 });
+    m.handle_open(ms(120), String::new());
+    assert_eq!(
+        sends(&actions(&mut m)),
+        vec![text("m2"), text("m3"), text("m4")]
+    );
+}
+
+#[test]
+fn server_close_1000_ends_the_stream_without_reconnecting() {
+    let mut m = open_machine(config());
+    m.handle_close(ms(5), frame(1000), 0);
+    actions(&mut m);
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(m.take_terminal(), Some(Error::Closed(frame(1000))));
+    assert_eq!(m.send(ms(6), text("x")), Err(Error::SocketClosed));
+    assert_eq!(m.poll_ready(), Ready::Closed);
+}
+
+#[test]
+fn default_policy_retries_what_may_heal_and_not_what_will_not() {
+    for code in [1001, 1005, 1006, 1011, 1012, 1013, 1014, 1015] {
+        assert!(default_reconnect_policy(&frame(code)), "{code} retried");
+    }
+    for code in [1000, 1002, 1003, 1007, 1008, 1009, 1010, 3000, 4000, 4999] {
+        assert!(
+            !default_reconnect_policy(&frame(code)),
+            "{code} not retried"
+        );
+    }
+}
+
+#[test]
+fn server_close_1012_reconnects() {
+    let mut m = open_machine(config());
+    m.handle_close(ms(5), frame(1012), 0);
+    assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
+}
+
+#[test]
+fn a_custom_policy_is_honoured() {
+    let policy: ReconnectPolicy = std::rc::Rc::new(|f: &CloseFrame| f.code == 4321);
+    let mut m = open_machine(Config {
+        reconnect_if: Some(policy.clone()),
+        ..config()
+    });
+    m.handle_close(ms(5), frame(4321), 0);
+    assert!(
+        matches!(m.state(), State::Reconnecting { .. }),
+        "4321 retried by the custom policy"
+    );
+    let mut m = open_machine(Config {
+        reconnect_if: Some(policy),
+        ..config()
+    });
+    m.handle_close(ms(5), frame(1006), 0);
+    assert_eq!(
+        m.state(),
+        State::Closed,
+        "1006 not retried by the custom policy"
+    );
+}
+
+#[test]
+fn without_reconnect_a_failed_first_attempt_is_connect_failed() {
+    let mut m = Machine::new(
+        Config {
+            reconnect: None,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.handle_close(ms(3), frame(1006), 0);
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(m.take_terminal(), Some(Error::ConnectFailed(frame(1006))));
+}
+
+#[test]
+fn retries_are_exhausted_after_max_retries() {
+    let mut m = Machine::new(
+        Config {
+            reconnect: Some(fixed_backoff().max_retries(Some(2))),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    let mut connects = 0;
+    let mut now = ms(0);
+    for _ in 0..10 {
+        connects += actions(&mut m)
+            .iter()
+            .filter(|a| matches!(a, Action::Connect { .. }))
+            .count();
+        if m.is_closed() {
+            break;
+        }
+        m.handle_close(now, frame(1006), 0);
+        if let Some(t) = m.poll_timeout() {
+            now = t;
+            m.handle_timeout(now);
+        }
+    }
+    assert_eq!(connects, 3, "the first connection and two retries");
+    assert_eq!(
+        m.take_terminal(),
+        Some(Error::ReconnectExhausted {
+            attempts: 2,
+            last: frame(1006)
+        })
+    );
+}
+
+#[test]
+fn attempts_reset_only_after_a_stable_connection() {
+    let mut m = open_machine(config());
+    let mut now = ms(0);
+    let mut attempts = vec![];
+    // Accepted and dropped at once, three times: the delay keeps growing.
+    for _ in 0..3 {
+        m.handle_close(now, frame(1006), 0);
+        if let State::Reconnecting { attempt, .. } = m.state() {
+            attempts.push(attempt);
+        }
+        now = m.poll_timeout().unwrap();
+        m.handle_timeout(now);
+        m.handle_open(now, String::new());
+    }
+    assert_eq!(attempts, [1, 2, 3]);
+    // Now it stays open past stable_after (5 s): the counter starts again.
+    now += ms(5000);
+    m.handle_close(now, frame(1006), 0);
+    assert_eq!(
+        m.state(),
+        State::Reconnecting {
+            attempt: 1,
+            delay: ms(100)
+        }
+    );
+}
+
+#[test]
+fn close_during_backoff_cancels_the_reconnect() {
+    let mut m = open_machine(config());
+    m.send(ms(0), text("never sent")).unwrap();
+    m.handle_close(ms(1), frame(1006), 10);
+    actions(&mut m);
+    m.close(ms(2), 1000, "bye").unwrap();
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(m.poll_timeout(), None);
+    m.handle_timeout(ms(10_000));
+    assert!(!actions(&mut m)
+        .iter()
+        .any(|a| matches!(a, Action::Connect { .. })));
+    assert_eq!(m.take_terminal(), None, "an asked-for end yields no error");
+    assert_eq!(m.take_unsent(), vec![text("never sent")]);
+}
+
+#[test]
+fn close_validates_like_the_browser() {
+    let mut m = open_machine(config());
+    assert_eq!(m.close(ms(0), 1001, ""), Err(Error::InvalidCloseCode(1001)));
+    assert_eq!(
+        m.close(ms(0), 1000, &"x".repeat(124)),
+        Err(Error::CloseReasonTooLong(124))
+    );
+    assert_eq!(m.state(), State::Open, "a refused close changes nothing");
+    m.close(ms(0), 4001, "done").unwrap();
+    assert_eq!(
+        actions(&mut m),
+        vec![Action::Close {
+            code: 4001,
+            reason: "done".into()
+        }]
+    );
+    assert_eq!(m.state(), State::Closing);
+}
+
+#[test]
+fn a_close_that_never_completes_abandons_the_socket_after_the_close_timeout() {
+    let mut m = open_machine(Config {
+        close_timeout: ms(300),
+        ..config()
+    });
+    m.send(ms(0), text("stuck")).unwrap();
+    m.handle_buffered(ms(0), 5);
+    m.close(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    assert_eq!(m.poll_timeout(), Some(ms(300)));
+    m.handle_timeout(ms(300));
+    let a = actions(&mut m);
+    assert!(matches!(a[0], Action::Abandon { .. }));
+    assert_eq!(
+        events(&a),
+        vec![Event::Close(CloseFrame::abnormal("close timeout"))]
+    );
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(
+        m.take_unsent(),
+        vec![text("stuck")],
+        "what never left is handed back"
+    );
+}
+
+#[test]
+fn connect_timeout_abandons_the_attempt_and_retries() {
+    let mut m = Machine::new(
+        Config {
+            connect_timeout: Some(ms(500)),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    actions(&mut m);
+    assert_eq!(m.poll_timeout(), Some(ms(500)));
+    m.handle_timeout(ms(500));
+    let a = actions(&mut m);
+    assert!(matches!(a[0], Action::Abandon { .. }));
+    assert!(events(&a).contains(&Event::ConnectTimeout));
+    assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
+}
+
+fn heartbeat_config() -> Config {
+    Config {
+        heartbeat: Some(Heartbeat::new(ms(1000), ms(500))),
+        ..config()
+    }
+}
+
+#[test]
+fn heartbeat_pings_after_idle_and_inbound_traffic_keeps_it_alive() {
+    let mut m = open_machine(heartbeat_config());
+    assert_eq!(m.poll_timeout(), Some(ms(1000)));
+    m.handle_inbound(ms(600));
+    assert_eq!(
+        m.poll_timeout(),
+        Some(ms(1600)),
+        "traffic postpones the ping"
+    );
+    m.handle_timeout(ms(1600));
+    assert_eq!(sends(&actions(&mut m)), vec![text("ping")]);
+    assert_eq!(m.poll_timeout(), Some(ms(2100)));
+    m.handle_inbound(ms(1700)); // the pong
+    assert!(m.is_pong(&text("pong")));
+    assert!(!m.is_pong(&text("hello")));
+    assert_eq!(m.poll_timeout(), Some(ms(2700)));
+    assert_eq!(m.state(), State::Open);
+}
+
+#[test]
+fn heartbeat_silence_kills_the_connection_and_reconnects() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    actions(&mut m);
+    m.handle_timeout(ms(1500));
+    let a = actions(&mut m);
+    assert_eq!(
+        a[0],
+        Action::Abandon {
+            code: codes::HEARTBEAT_TIMEOUT,
+            reason: "heartbeat timeout".into()
+        }
+    );
+    let ev = events(&a);
+    assert_eq!(ev[0], Event::HeartbeatTimeout);
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Reconnecting { attempt: 1, .. })
+    ));
+}
+
+#[test]
+fn a_late_deadline_reprobes_instead_of_declaring_death() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    actions(&mut m);
+    // The tab was throttled: the 1500 ms deadline runs at 61 s.
+    m.handle_timeout(ms(61_000));
+    assert_eq!(
+        sends(&actions(&mut m)),
+        vec![text("ping")],
+        "a fresh ping, not a kill"
+    );
+    assert_eq!(m.state(), State::Open);
+    // The re-probe gets no answer either, even though its deadline also runs late: dead.
+    m.handle_timeout(ms(121_000));
+    assert!(events(&actions(&mut m)).contains(&Event::HeartbeatTimeout));
+}
+
+#[test]
+fn a_draining_buffer_extends_the_heartbeat_deadline() {
+    let mut m = open_machine(Config {
+        high_water_mark: 1 << 30,
+        ..heartbeat_config()
+    });
+    m.send(ms(0), Message::Binary(vec![0; 100_000])).unwrap();
+    m.handle_buffered(ms(0), 100_000);
+    m.handle_timeout(ms(1000));
+    actions(&mut m);
+    m.handle_buffered(ms(1500), 40_000);
+    m.handle_timeout(ms(1500));
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "bytes still leaving: the pong may be behind them"
+    );
+    m.handle_buffered(ms(2000), 40_000);
+    m.handle_timeout(ms(2000));
+    assert!(
+        matches!(m.state(), State::Reconnecting { .. }),
+        "no progress and no pong: dead"
+    );
+}
+
+#[test]
+fn offline_pauses_reconnection_and_online_resumes_at_once() {
+    let mut m = open_machine(config());
+    m.handle_offline();
+    m.handle_close(ms(10), frame(1006), 0);
+    actions(&mut m);
+    assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
+    assert_eq!(m.poll_timeout(), None, "no attempt burned while offline");
+    m.handle_online(ms(60_000));
+    let a = actions(&mut m);
+    assert_eq!(events(&a)[0], Event::Online);
+    assert!(a.contains(&Action::Connect { attempt: 1 }));
+    assert_eq!(m.state(), State::Connecting);
+}
+
+#[test]
+fn going_offline_while_waiting_cancels_the_timer() {
+    let mut m = open_machine(config());
+    m.handle_close(ms(10), frame(1006), 0);
+    assert!(m.poll_timeout().is_some());
+    m.handle_offline();
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
+fn invalid_configs_are_errors() {
+    let bad = [
+        Config {
+            low_water_mark: 10,
+            high_water_mark: 5,
+            ..Config::default()
+        },
+        Config {
+            queue_capacity: 0,
+            ..Config::default()
+        },
+        Config {
+            connect_timeout: Some(Duration::ZERO),
+            ..Config::default()
+        },
+        Config {
+            reconnect: Some(Backoff::new().factor(0.0)),
+            ..Config::default()
+        },
+        Config {
+            heartbeat: Some(Heartbeat::new(Duration::ZERO, ms(1))),
+            ..Config::default()
+        },
+    ];
+    for c in bad {
+        assert!(
+            matches!(c.validate(), Err(Error::InvalidConfig(_))),
+            "{c:?}"
+        );
+    }
+    assert_eq!(Config::default().validate(), Ok(()));
+}
+
+// ---- Property tests over random event sequences against a simulated socket and server ----
+
+#[derive(Debug, Clone)]
+enum Op {
+    AppSend,
+    Open,
+    Transmit(usize),
+    ServerClose(u16),
+    NetworkDrop,
+    Advance,
+    Inbound,
+    Offline,
+    Online,
+    UserClose,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::AppSend),
+        2 => Just(Op::Open),
+        3 => (0usize..5).prop_map(Op::Transmit),
+        1 => prop::sample::select(vec![1000u16, 1001, 1008, 1011, 1012, 4000]).prop_map(Op::ServerClose),
+        2 => Just(Op::NetworkDrop),
+        3 => Just(Op::Advance),
+        1 => Just(Op::Inbound),
+        1 => Just(Op::Offline),
+        1 => Just(Op::Online),
+        1 => Just(Op::UserClose),
+    ]
+}
+
+/// The browser socket as the simulation sees it.
+#[derive(Default)]
+struct SimSocket {
+    open: bool,
+    /// Handed to the browser, not yet transmitted (in order).
+    buffered: Vec<Message>,
+}
+
+struct Sim {
+    m: Machine,
+    now: Duration,
+    socket: Option<SimSocket>,
+    backoff: Backoff,
+    app_sent: Vec<Message>,
+    server_got: Vec<Message>,
+    user_closed: bool,
+    next: usize,
+}
+
+impl Sim {
+    fn buffered_bytes(&self) -> usize {
+        self.socket
+            .as_ref()
+            .map_or(0, |s| s.buffered.iter().map(Message::len).sum())
+    }
+
+    fn run_actions(&mut self) -> Result<(), TestCaseError> {
+        while let Some(a) = self.m.poll_action() {
+            match a {
+                Action::Connect { .. } => {
+                    prop_assert!(self.socket.is_none(), "never two sockets at once");
+                    prop_assert!(!self.user_closed, "no reconnect after the user's close");
+                    self.socket = Some(SimSocket::default());
+                }
+                Action::Send(msg) => {
+                    let s = self.socket.as_mut().expect("send without a socket");
+                    prop_assert!(s.open, "send only on an open socket");
+                    s.buffered.push(msg);
+                }
+                Action::Close { .. } => {}
+                Action::Abandon { .. } => {
+                    // Abandoned: whatever was still buffered never leaves.
+                    self.socket = None;
+                }
+                Action::Emit(Event::Reconnecting { attempt, delay }) => {
+                    prop_assert!(delay <= self.backoff.ceiling(attempt));
+                    prop_assert!(delay <= self.backoff.cap);
+                }
+                Action::Emit(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn close_socket(&mut self, frame: CloseFrame) {
+        if self.socket.is_some() {
+            let b = self.buffered_bytes();
+            self.socket = None;
+            self.m.handle_close(self.now, frame, b);
+        }
+    }
+
+    fn step(&mut self, op: Op) -> Result<(), TestCaseError> {
+        match op {
+            Op::AppSend => {
+                if self.m.poll_ready() == Ready::Yes {
+                    let msg = Message::Text(format!("m{}", self.next));
+                    self.next += 1;
+                    self.m.send(self.now, msg.clone()).unwrap();
+                    self.app_sent.push(msg);
+                }
+            }
+            Op::Open => {
+                if let Some(s) = self.socket.as_mut().filter(|s| !s.open) {
+                    if self.m.state() == State::Connecting {
+                        s.open = true;
+                        self.m.handle_open(self.now, String::new());
+                    }
+                }
+            }
+            Op::Transmit(n) => {
+                if let Some(s) = self.socket.as_mut().filter(|s| s.open) {
+                    let n = n.min(s.buffered.len());
+                    self.server_got.extend(s.buffered.drain(..n));
+                    let b = self.buffered_bytes();
+                    self.m.handle_buffered(self.now, b);
+                }
+            }
+            Op::ServerClose(code) => {
+                if self.socket.as_ref().is_some_and(|s| s.open) {
+                    // A clean close: everything buffered went out before the close frame.
+                    let s = self.socket.as_mut().unwrap();
+                    self.server_got.append(&mut s.buffered);
+                    self.close_socket(frame(code));
+                }
+            }
+            Op::NetworkDrop => self.close_socket(frame(1006)),
+            Op::Advance => {
+                if let Some(t) = self.m.poll_timeout() {
+                    self.now = self.now.max(t);
+                    let b = self.buffered_bytes();
+                    self.m.handle_buffered(self.now, b);
+                    self.m.handle_timeout(self.now);
+                }
+            }
+            Op::Inbound => self.m.handle_inbound(self.now),
+            Op::Offline => self.m.handle_offline(),
+            Op::Online => self.m.handle_online(self.now),
+            Op::UserClose => {
+                self.m.close(self.now, 1000, "").unwrap();
+                self.user_closed = true;
+            }
+        }
+        self.server_got.retain(|m| m != &text("ping"));
+        self.run_actions()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Random lives: the invariants hold at every step, and in the end every message the app
+    /// sent reached the server exactly once, in order, or was handed back unsent.
+    #[test]
+    fn random_lives_keep_the_invariants(ops in prop::collection::vec(op(), 1..120),
+                                        seed in any::<u64>(), heartbeat in any::<bool>()) {
+        let backoff = Backoff::new().base(ms(50)).cap(ms(2000)).max_retries(Some(6)).stable_after(ms(300));
+        let config = Config {
+            reconnect: Some(backoff.clone()),
+            heartbeat: heartbeat.then(|| Heartbeat::new(ms(200), ms(100))),
+            high_water_mark: 12,
+            low_water_mark: 4,
+            queue_capacity: 5,
+            connect_timeout: Some(ms(400)),
+            close_timeout: ms(300),
+            reconnect_if: None,
+        };
+        let mut sim = Sim {
+            m: Machine::new(config, seed, ms(0)), now: ms(0), socket: None, backoff,
+            app_sent: vec![], server_got: vec![], user_closed: false, next: 0,
+        };
+        sim.run_actions()?;
+        for op in ops {
+            sim.step(op)?;
+        }
+        // Wind down: the user closes; the socket closes without transmitting more.
+        sim.step(Op::UserClose)?;
+        sim.close_socket(frame(1000));
+        sim.run_actions()?;
+        prop_assert!(sim.m.is_closed());
+        let mut delivered = sim.server_got.clone();
+        delivered.extend(sim.m.take_unsent());
+        prop_assert_eq!(delivered, sim.app_sent, "exactly once, in order, or handed back");
+    }
+}

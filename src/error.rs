@@ -1,0 +1,91 @@
+//! The one error type of resocket.
+
+use crate::CloseFrame;
+
+/// Everything that can go wrong, as a value: resocket never panics on browser input and
+/// never lets a browser exception escape as a thrown JS error.
+///
+/// Browser `DOMException`s are mapped by name: `SyntaxError` from the `WebSocket`
+/// constructor becomes [`Error::InvalidUrl`], `SecurityError` becomes [`Error::Security`],
+/// `InvalidStateError` and `InvalidAccessError` their own variants, anything else
+/// [`Error::Browser`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The URL cannot be used for a WebSocket (the browser's `SyntaxError`): not absolute
+    /// after resolving against the page, a scheme other than ws/wss/http/https, or a fragment.
+    InvalidUrl(String),
+    /// The browser refused the connection for security reasons (`SecurityError`), e.g. a
+    /// blocked port or `ws:` from an `https:` page.
+    Security(String),
+    /// The browser said the socket was in the wrong state (`InvalidStateError`).
+    InvalidState(String),
+    /// The browser refused an argument (`InvalidAccessError`).
+    InvalidAccess(String),
+    /// A builder setting is out of range; the text says which and why.
+    InvalidConfig(String),
+    /// `close()` takes 1000 or a code in 3000–4999; the browser would throw for this one.
+    InvalidCloseCode(u16),
+    /// `close()` takes a reason of at most 123 UTF-8 bytes; this one has that many.
+    CloseReasonTooLong(usize),
+    /// The connection could not be established (refused, failed handshake, subprotocol
+    /// mismatch, connect timeout) and reconnection is off.
+    ConnectFailed(CloseFrame),
+    /// The connection closed without being asked to and will not be reopened, because
+    /// reconnection is off or the reconnect policy declined this close code.
+    Closed(CloseFrame),
+    /// Every reconnection attempt allowed by [`Backoff::max_retries`](crate::Backoff::max_retries)
+    /// failed.
+    ReconnectExhausted {
+        /// How many reconnection attempts were made.
+        attempts: u32,
+        /// How the last attempt ended.
+        last: CloseFrame,
+    },
+    /// The socket is closed for good (by `close()`, by the policy, or by exhausted retries):
+    /// nothing more can be sent.
+    SocketClosed,
+    /// Any other exception from the browser, by its `name` and `message`.
+    Browser {
+        /// The exception's `name`, e.g. `"NotSupportedError"`.
+        name: String,
+        /// The exception's `message`.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidUrl(m) => write!(f, "invalid WebSocket URL: {m}"),
+            Error::Security(m) => {
+                write!(f, "the browser refused the connection (SecurityError): {m}")
+            }
+            Error::InvalidState(m) => write!(f, "the WebSocket was in the wrong state: {m}"),
+            Error::InvalidAccess(m) => write!(f, "the browser refused an argument: {m}"),
+            Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
+            Error::InvalidCloseCode(c) => {
+                write!(f, "invalid close code {c}: use 1000 or a code in 3000-4999")
+            }
+            Error::CloseReasonTooLong(n) => {
+                write!(
+                    f,
+                    "close reason is {n} bytes long; at most 123 UTF-8 bytes are allowed"
+                )
+            }
+            Error::ConnectFailed(frame) => write!(f, "could not connect: {frame}"),
+            Error::Closed(frame) => write!(f, "the connection closed: {frame}"),
+            Error::ReconnectExhausted { attempts, last } => {
+                write!(
+                    f,
+                    "gave up after {attempts} reconnection attempts; the last ended with {frame}",
+                    frame = last
+                )
+            }
+            Error::SocketClosed => f.write_str("the socket is closed"),
+            Error::Browser { name, message } => write!(f, "browser error {name}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,67 @@
+//! What the application can observe of a socket's life: its [`State`] and its [`Event`]s.
+
+use crate::CloseFrame;
+use std::time::Duration;
+
+/// Where the socket is in its life, as [`WebSocket::state`](crate::WebSocket::state) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A connection attempt is under way (the first one or a reconnection).
+    Connecting,
+    /// The connection is open: messages flow.
+    Open,
+    /// The connection was lost; the next attempt starts after `delay`
+    /// (or when the browser comes back online, if it is offline).
+    Reconnecting {
+        /// The number of the coming attempt: 1 for the first reconnection.
+        attempt: u32,
+        /// The backoff delay drawn for it.
+        delay: Duration,
+    },
+    /// `close()` was called and the closing handshake is under way.
+    Closing,
+    /// Closed for good: the stream has ended or is about to.
+    Closed,
+}
+
+/// Something that happened to the socket, delivered to every [`events()`](crate::WebSocket::events)
+/// subscriber in order.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A connection attempt starts (`attempt` 0 is the first connection).
+    Connecting {
+        /// 0 for the first connection, then the reconnection attempt's number.
+        attempt: u32,
+    },
+    /// The connection opened; `protocol` is the subprotocol the server chose (may be empty).
+    Open {
+        /// The negotiated subprotocol.
+        protocol: String,
+    },
+    /// A connection (or an attempt) ended, with its close frame.
+    Close(CloseFrame),
+    /// A reconnection is scheduled after `delay`.
+    Reconnecting {
+        /// The number of the coming attempt: 1 for the first reconnection.
+        attempt: u32,
+        /// The backoff delay drawn for it.
+        delay: Duration,
+    },
+    /// An attempt stayed in CONNECTING longer than the connect timeout and was abandoned.
+    ConnectTimeout,
+    /// The heartbeat found the connection dead.
+    HeartbeatTimeout,
+    /// After an abnormal close, `count` messages that the browser had not transmitted were
+    /// put back at the head of the queue, to go first on the next connection.
+    Requeued {
+        /// How many messages were put back.
+        count: usize,
+    },
+    /// The browser reported it went offline: reconnection attempts pause.
+    Offline,
+    /// The browser reported it is online again: a pending reconnection starts at once.
+    Online,
+    /// The browser fired an `error` event (it carries no detail; a `Close` follows).
+    Error,
+}

@@ -1,0 +1,400 @@
+//! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
+
+use crate::browser::{BinaryType, CloseOutcome, Inner, Shared, Target, TargetProvider};
+use crate::core::{Config, ReconnectPolicy};
+use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
+use futures_core::Stream;
+use futures_sink::Sink;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Owns the shared state; when the last handle goes, the socket is closed and every
+/// listener and timer removed, so nothing of resocket runs afterwards.
+struct Handle(Shared);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.0.try_borrow_mut() {
+            inner.shutdown();
+        }
+    }
+}
+
+impl Handle {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.0.borrow_mut())
+    }
+}
+
+/// Configures a [`WebSocket`] before connecting. Start with [`WebSocket::builder`].
+///
+/// ```no_run
+/// use resocket::{Backoff, Heartbeat, WebSocket};
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), resocket::Error> {
+/// let ws = WebSocket::builder("wss://example.com/live")
+///     .protocols(["v2.chat", "v1.chat"])
+///     .reconnect(Backoff::new().cap(Duration::from_secs(10)))
+///     .heartbeat(Heartbeat::new(Duration::from_secs(20), Duration::from_secs(5)))
+///     .high_water_mark(512 * 1024)
+///     .connect()?;
+/// # Ok(()) }
+/// ```
+pub struct Builder {
+    url: String,
+    protocols: Vec<String>,
+    provider: Option<TargetProvider>,
+    binary_type: BinaryType,
+    config: Config,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("url", &self.url)
+            .field("protocols", &self.protocols)
+            .field("binary_type", &self.binary_type)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Subprotocols to offer
+    /// ([`Sec-WebSocket-Protocol`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/WebSocket#protocols)),
+    /// most preferred first. The server's choice is [`WebSocket::protocol`]. If the server
+    /// accepts none of them, the browser fails the connection.
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How the browser hands over binary messages; [`BinaryType::ArrayBuffer`] by default.
+    pub fn binary_type(mut self, binary_type: BinaryType) -> Self {
+        self.binary_type = binary_type;
+        self
+    }
+
+    /// Reconnect with this backoff (the default is [`Backoff::default`]).
+    pub fn reconnect(mut self, backoff: Backoff) -> Self {
+        self.config.reconnect = Some(backoff);
+        self
+    }
+
+    /// Never reconnect: the first close ends the stream.
+    pub fn no_reconnect(mut self) -> Self {
+        self.config.reconnect = None;
+        self
+    }
+
+    /// Decide by close frame whether to reconnect after the server or the network closed
+    /// the connection, instead of [`default_reconnect_policy`](crate::default_reconnect_policy).
+    pub fn reconnect_if(mut self, policy: impl Fn(&CloseFrame) -> bool + 'static) -> Self {
+        let policy: ReconnectPolicy = Rc::new(policy);
+        self.config.reconnect_if = Some(policy);
+        self
+    }
+
+    /// Detect dead connections with an application-level heartbeat (off by default).
+    pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.config.heartbeat = Some(heartbeat);
+        self
+    }
+
+    /// The Sink waits while the browser's
+    /// [`bufferedAmount`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/bufferedAmount)
+    /// is above this many bytes (default 1 MiB: about 80 ms of a 100 Mbit/s uplink, enough
+    /// to keep a fast link busy, small enough to bound memory and what a dead connection
+    /// can strand).
+    pub fn high_water_mark(mut self, bytes: usize) -> Self {
+        self.config.high_water_mark = bytes;
+        self
+    }
+
+    /// Once above the high-water mark, the Sink waits until `bufferedAmount` is at or
+    /// below this many bytes (default 256 KiB), so it does not flip on every message.
+    pub fn low_water_mark(mut self, bytes: usize) -> Self {
+        self.config.low_water_mark = bytes;
+        self
+    }
+
+    /// How many messages may wait while the socket is connecting or reconnecting (default
+    /// 1024); when full, the Sink waits. Nothing is ever dropped.
+    pub fn queue_capacity(mut self, messages: usize) -> Self {
+        self.config.queue_capacity = messages;
+        self
+    }
+
+    /// Abandon an attempt still connecting after this long (default 10 s; `None`: wait
+    /// for the browser, which may take minutes for an unreachable host).
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long `close()` waits for the closing handshake before abandoning the socket
+    /// (default 5 s). Browsers send the close frame only after all buffered data, so a
+    /// server that stopped reading would otherwise hold `close()` until TCP gives up.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.close_timeout = timeout;
+        self
+    }
+
+    /// Choose the URL and subprotocols anew for every attempt, e.g. to carry a fresh auth
+    /// token. Called with the attempt number (0 for the first connection); an `Err` ends
+    /// the socket with that error. Replaces the builder's URL and protocols.
+    pub fn target_fn(mut self, f: impl FnMut(u32) -> Result<Target, Error> + 'static) -> Self {
+        self.provider = Some(Box::new(f));
+        self
+    }
+
+    /// Checks the configuration and the URL and starts connecting in the background.
+    ///
+    /// Returns at once; await [`WebSocket::opened`] to wait for the connection, or just
+    /// send: messages wait in the queue until it opens.
+    pub fn connect(self) -> Result<WebSocket, Error> {
+        let provider = self.provider.unwrap_or_else(|| {
+            let target = Target {
+                url: self.url,
+                protocols: self.protocols,
+            };
+            Box::new(move |_| Ok(target.clone()))
+        });
+        let shared = Inner::start(self.config, provider, self.binary_type)?;
+        Ok(WebSocket {
+            handle: Rc::new(Handle(shared)),
+        })
+    }
+}
+
+/// A resilient browser WebSocket: a `Stream` of incoming messages and a `Sink` for
+/// outgoing ones that lives across reconnections.
+///
+/// Transient disconnects never end or error the stream; watch them in [`events`](Self::events)
+/// or [`state`](Self::state). The stream ends (`None`) only when the socket is closed for
+/// good, after one `Err` if that end was not asked for.
+///
+/// Dropping the last handle (this, or both halves of [`split`](Self::split)) closes the
+/// connection with 1000 and removes every listener and timer.
+pub struct WebSocket {
+    handle: Rc<Handle>,
+}
+
+impl std::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("url", &self.url())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// The sending half of a [`WebSocket`]: `Clone`, so several components can send.
+#[derive(Clone)]
+pub struct Sender {
+    handle: Rc<Handle>,
+}
+
+/// The receiving half of a [`WebSocket`].
+pub struct Receiver {
+    handle: Rc<Handle>,
+}
+
+impl WebSocket {
+    /// Connects to `url` with the defaults: reconnection with [`Backoff::default`], no
+    /// heartbeat. Relative and `http(s)` URLs resolve against the page.
+    ///
+    /// ```no_run
+    /// use futures::{SinkExt, StreamExt};
+    /// use resocket::{Message, WebSocket};
+    ///
+    /// # async fn demo() -> Result<(), resocket::Error> {
+    /// let mut ws = WebSocket::connect("/live")?;
+    /// ws.send(Message::Text("hello".into())).await?;
+    /// while let Some(message) = ws.next().await {
+    ///     println!("{:?}", message?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn connect(url: &str) -> Result<WebSocket, Error> {
+        Self::builder(url).connect()
+    }
+
+    /// Starts configuring a socket to `url`.
+    pub fn builder(url: &str) -> Builder {
+        Builder {
+            url: url.to_owned(),
+            protocols: Vec::new(),
+            provider: None,
+            binary_type: BinaryType::default(),
+            config: Config::default(),
+        }
+    }
+
+    /// Splits into a sending and a receiving half that share one connection.
+    pub fn split(self) -> (Sender, Receiver) {
+        (
+            Sender {
+                handle: self.handle.clone(),
+            },
+            Receiver {
+                handle: self.handle,
+            },
+        )
+    }
+}
+
+macro_rules! common_methods {
+    ($t:ty) => {
+        impl $t {
+            /// Where the socket is in its life.
+            pub fn state(&self) -> State {
+                self.handle.with(|i| i.state())
+            }
+
+            /// A new subscription to everything that happens from now on (opens, closes with
+            /// their frames, reconnection attempts and delays, heartbeat timeouts). Each call
+            /// gives an independent subscriber; the stream ends when the socket closes for
+            /// good. Unread events accumulate, so drop a subscription you stop reading.
+            pub fn events(&self) -> impl Stream<Item = Event> + Unpin {
+                self.handle.with(|i| i.subscribe())
+            }
+
+            /// The current connection's
+            /// [`bufferedAmount`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/bufferedAmount):
+            /// bytes handed to the browser and not yet transmitted (0 without a connection).
+            pub fn buffered_amount(&self) -> usize {
+                self.handle.with(|i| i.buffered_amount())
+            }
+
+            /// The subprotocol the server chose on the last connection (empty if none).
+            pub fn protocol(&self) -> String {
+                self.handle.with(|i| i.protocol())
+            }
+
+            /// The resolved URL of the current (or last) attempt.
+            pub fn url(&self) -> String {
+                self.handle.with(|i| i.url())
+            }
+
+            /// Resolves once the connection is open; `Err` if the socket closed for good first.
+            pub fn opened(&self) -> Opened {
+                Opened {
+                    handle: self.handle.clone(),
+                }
+            }
+
+            /// Closes for good with `code` (1000 or 3000–4999) and `reason` (at most 123
+            /// UTF-8 bytes), cancelling any pending reconnection. Invalid arguments are an
+            /// `Err` and change nothing.
+            ///
+            /// The close starts at once; await the returned [`Closing`] to learn how it
+            /// ended and to get back the messages that were never transmitted. It completes
+            /// within the close timeout even if the server stopped reading: the socket is
+            /// then abandoned.
+            pub fn close(&self, code: u16, reason: &str) -> Result<Closing, Error> {
+                self.handle.with(|i| i.close(code, reason))?;
+                Ok(Closing {
+                    handle: self.handle.clone(),
+                })
+            }
+
+            /// Once closed for good: the messages accepted but never transmitted, in order
+            /// (also returned by awaiting [`close`](Self::close)). Empty before that.
+            pub fn take_unsent(&self) -> Vec<Message> {
+                self.handle.with(|i| i.take_unsent())
+            }
+        }
+    };
+}
+
+common_methods!(WebSocket);
+common_methods!(Sender);
+common_methods!(Receiver);
+
+fn poll_next(handle: &Handle, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+    handle.with(|i| i.poll_next(cx))
+}
+
+impl Stream for WebSocket {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        poll_next(&self.handle, cx)
+    }
+}
+
+impl Stream for Receiver {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        poll_next(&self.handle, cx)
+    }
+}
+
+macro_rules! sink_impl {
+    ($t:ty) => {
+        /// `poll_ready` waits while `bufferedAmount` is above the high-water mark (until it
+        /// drains to the low-water mark) or while the queue is full during (re)connection;
+        /// `poll_flush` waits until everything accepted has left the browser
+        /// (`bufferedAmount` is 0); `poll_close` lets the queue drain, then closes with 1000.
+        /// Sending on a socket closed for good is [`Error::SocketClosed`].
+        impl Sink<Message> for $t {
+            type Error = Error;
+
+            fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.handle.with(|i| i.poll_ready(cx))
+            }
+
+            fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+                self.handle.with(|i| i.send(item))
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.handle.with(|i| i.poll_flush(cx))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.handle.with(|i| i.poll_sink_close(cx))
+            }
+        }
+    };
+}
+
+sink_impl!(WebSocket);
+sink_impl!(Sender);
+
+/// The future of [`WebSocket::close`]: resolves when the socket is closed for good.
+#[must_use = "the close has started; await this to learn how it ended"]
+pub struct Closing {
+    handle: Rc<Handle>,
+}
+
+impl Future for Closing {
+    type Output = CloseOutcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseOutcome> {
+        self.handle.with(|i| i.poll_closed(cx))
+    }
+}
+
+/// The future of [`WebSocket::opened`].
+pub struct Opened {
+    handle: Rc<Handle>,
+}
+
+impl Future for Opened {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.handle.with(|i| i.poll_opened(cx))
+    }
+}

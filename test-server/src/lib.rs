@@ -1,0 +1,174 @@
+//! Host-side test server for resocket's browser tests.
+//!
+//! One listener serves three things, all on `127.0.0.1`:
+//!
+//! * **WebSocket endpoints** whose path chooses a behaviour: `/echo`,
+//!   `/close/{code}/{reason}`, `/drop-after/{n}`, `/silent`, `/stall`,
+//!   `/stall-after/{k}`, `/reject/{n}/{key}` and `/flood/{n}/{size}`. The
+//!   handshake is done by hand (so rejections and subprotocol answers are
+//!   fully controlled); the connection is then driven by tokio-tungstenite,
+//!   except `/silent`, which parses frames itself so it never answers a ping.
+//! * **An HTTP API** (`/api/report/{key}`, `/api/drop/{key}`,
+//!   `/api/close/{key}/{code}/{reason}`, `/api/reset/{key}`, `/api/health`)
+//!   over a registry of connections that carried `?key=K`.
+//! * **Static files** from a directory (the browser test page and its wasm).
+//!
+//! Every HTTP response closes the connection and carries
+//! `Access-Control-Allow-Origin: *` and `Cache-Control: no-store`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let state = resocket_test_server::State::new("www");
+//! tokio::spawn(resocket_test_server::run(listener, state.clone()));
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod files;
+mod http;
+mod registry;
+mod ws;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::http::{respond_and_close, HeadError, Request, Response};
+use crate::registry::Registry;
+
+pub use crate::registry::{
+    CloseReport, ClosedBy, ConnectionReport, Report, ABNORMAL_CLOSE_CODE, NO_STATUS_CODE,
+};
+
+/// Subprotocols the server accepts, in no particular order: the server
+/// answers the first one the client offered that is in this list.
+pub const SUPPORTED_PROTOCOLS: [&str; 2] = ["v1.resocket", "v2.resocket"];
+
+/// Shared server state: the connection registry and the static root.
+/// Cheap to clone; clones share the same registry.
+#[derive(Clone)]
+pub struct State {
+    registry: Arc<Registry>,
+    www: Arc<PathBuf>,
+}
+
+impl State {
+    /// A fresh state serving static files from `www`.
+    pub fn new(www: impl Into<PathBuf>) -> Self {
+        State {
+            registry: Arc::new(Registry::default()),
+            www: Arc::new(www.into()),
+        }
+    }
+
+    /// The static root.
+    pub fn www(&self) -> &Path {
+        &self.www
+    }
+
+    /// What `/api/report/{key}` would answer.
+    pub fn report(&self, key: &str) -> Report {
+        self.registry.report(key)
+    }
+
+    /// What `/api/reset/{key}` does: forget the key.
+    pub fn reset(&self, key: &str) {
+        self.registry.reset(key)
+    }
+}
+
+/// Accepts connections on `listener` forever, each handled in its own task.
+///
+/// Accept errors (e.g. too many open files) are logged and retried after a
+/// short pause; they never end the loop.
+pub async fn run(listener: TcpListener, state: State) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                tokio::spawn(handle_connection(stream, state.clone()));
+            }
+            Err(e) => {
+                log(format_args!("accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Logs one line to stderr.
+pub(crate) fn log(args: std::fmt::Arguments<'_>) {
+    eprintln!("resocket-test-server: {args}");
+}
+
+async fn handle_connection(mut stream: TcpStream, state: State) {
+    if let Err(e) = stream.set_nodelay(true) {
+        log(format_args!("set_nodelay failed: {e}"));
+    }
+    let (head, leftover) = match http::read_head(&mut stream).await {
+        Ok(parts) => parts,
+        Err(HeadError::TooLarge) => {
+            let resp = Response::text(431, "request head too large");
+            return respond_and_close(stream, &resp, false).await;
+        }
+        Err(HeadError::Closed) => return,
+        Err(e) => {
+            log(format_args!("dropping connection: {e}"));
+            return;
+        }
+    };
+    let req = match http::parse_head(&head) {
+        Ok(req) => req,
+        Err(e) => {
+            log(format_args!("bad request: {e}"));
+            let resp = Response::text(400, e);
+            return respond_and_close(stream, &resp, false).await;
+        }
+    };
+    if req.header_has_token("upgrade", "websocket") {
+        return ws::handle_upgrade(stream, leftover, req, state).await;
+    }
+    let head_only = req.method == "HEAD";
+    let resp = route_http(&req, &state).await;
+    respond_and_close(stream, &resp, head_only).await;
+}
+
+async fn route_http(req: &Request, state: &State) -> Response {
+    match req.method.as_str() {
+        "OPTIONS" => {
+            return Response::empty(204)
+                .header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+                .header("Access-Control-Allow-Headers", "*")
+                .header("Access-Control-Max-Age", "600")
+        }
+        "GET" | "HEAD" => {}
+        _ => {
+            return Response::text(405, "method not allowed").header("Allow", "GET, HEAD, OPTIONS")
+        }
+    }
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let registry = &state.registry;
+    match segs.as_slice() {
+        ["api", "health"] => Response::json(&json!({ "ok": true })),
+        ["api", "report", key] => Response::json(&registry.report(key)),
+        ["api", "drop", key] => Response::json(&json!({ "dropped": registry.drop_key(key) })),
+        ["api", "reset", key] => {
+            registry.reset(key);
+            Response::json(&json!({ "ok": true }))
+        }
+        ["api", "close", key, code, rest @ ..] => {
+            match ws::parse_close_params(code, &rest.join("/")) {
+                Ok((code, reason)) => {
+                    Response::json(&json!({ "closed": registry.close_key(key, code, &reason) }))
+                }
+                Err(msg) => Response::text(400, msg),
+            }
+        }
+        ["api", ..] => Response::text(404, format!("unknown API path: {}", req.raw_path)),
+        _ => files::serve(&state.www, req).await,
+    }
+}

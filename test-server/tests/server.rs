@@ -1,0 +1,552 @@
+//! End-to-end tests: the server runs in-process on an ephemeral port and is
+//! driven by a tokio-tungstenite client and raw HTTP requests.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use resocket_test_server::{run, CloseReport, ClosedBy, Report, State};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Upper bound for any single step, so a broken server fails fast instead of hanging.
+const STEP: Duration = Duration::from_secs(3);
+
+async fn bounded<T>(fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(STEP, fut)
+        .await
+        .expect("step timed out")
+}
+
+struct Server {
+    port: u16,
+    www: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(parent) = self.www.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
+    }
+}
+
+/// Starts a server with a fresh static root holding a few files, plus a
+/// `secret.txt` next to (outside) the root.
+async fn start() -> Server {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::temp_dir().join(format!(
+        "resocket-test-server-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let www = base.join("www");
+    std::fs::create_dir_all(www.join("pkg")).expect("create www");
+    std::fs::write(www.join("index.html"), "<!doctype html><title>t</title>").expect("write");
+    std::fs::write(www.join("pkg/app.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::write(www.join("pkg/app.js"), "export {};").expect("write");
+    std::fs::write(base.join("secret.txt"), "secret").expect("write");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(run(listener, State::new(www.clone())));
+    Server { port, www }
+}
+
+impl Server {
+    fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{}", self.port, path)
+    }
+
+    async fn connect(&self, path: &str) -> Client {
+        let (ws, _resp) = bounded(connect_async(self.ws_url(path)))
+            .await
+            .expect("websocket connects");
+        ws
+    }
+
+    /// Sends a raw request and returns (status, head, body).
+    async fn raw(&self, request: &str) -> (u16, String, Vec<u8>) {
+        bounded(async {
+            let mut s = TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .expect("connect");
+            s.write_all(request.as_bytes()).await.expect("write");
+            let mut out = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let split = loop {
+                if let Some(pos) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break pos;
+                }
+                let n = s.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "connection closed before the response head ended");
+                out.extend_from_slice(&chunk[..n]);
+            };
+            let head = String::from_utf8_lossy(&out[..split]).into_owned();
+            let status = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("status code");
+            if status != 101 {
+                // Every non-upgrade response closes the connection.
+                s.read_to_end(&mut out).await.expect("read");
+            }
+            let body = out[split + 4..].to_vec();
+            (status, head, body)
+        })
+        .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, Vec<u8>) {
+        self.raw(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+            .await
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let (status, _, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}");
+        serde_json::from_slice(&body).expect("JSON body")
+    }
+
+    async fn report(&self, key: &str) -> Report {
+        let value = self.get_json(&format!("/api/report/{key}")).await;
+        serde_json::from_value(value).expect("report shape")
+    }
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Reads until the stream ends; returns the close frames seen and whether it
+/// ended with an error (as a reset or an abrupt EOF does).
+async fn drain(ws: &mut Client) -> (Vec<Option<CloseFrame>>, bool) {
+    bounded(async {
+        let mut closes = Vec::new();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => closes.push(frame),
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return (closes, true),
+                None => return (closes, false),
+            }
+        }
+    })
+    .await
+}
+
+async fn next_msg(ws: &mut Client) -> Message {
+    bounded(ws.next())
+        .await
+        .expect("stream open")
+        .expect("message")
+}
+
+fn by(code: u16, reason: &str, by: ClosedBy) -> Option<CloseReport> {
+    Some(CloseReport {
+        code,
+        reason: reason.to_string(),
+        by,
+    })
+}
+
+#[tokio::test]
+async fn echo_records_and_echoes() {
+    let srv = start().await;
+    let mut ws = srv.connect("/echo?key=echo1").await;
+    let open = srv.report("echo1").await;
+    assert_eq!(open.attempts, 1);
+    assert_eq!(open.connections.len(), 1);
+    assert_eq!(open.connections[0].close, None);
+
+    ws.send(Message::text("hello")).await.expect("send");
+    assert_eq!(next_msg(&mut ws).await, Message::text("hello"));
+    let bin: Vec<u8> = (1..=10).collect();
+    ws.send(Message::binary(bin.clone())).await.expect("send");
+    assert_eq!(next_msg(&mut ws).await, Message::binary(bin));
+    ws.send(Message::Ping(vec![7].into())).await.expect("ping");
+    assert_eq!(next_msg(&mut ws).await, Message::Pong(vec![7].into()));
+
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    }))
+    .await
+    .expect("close");
+    let (closes, errored) = drain(&mut ws).await;
+    assert_eq!(closes.len(), 1, "server replied to the close");
+    assert!(!errored);
+
+    let report = srv.report("echo1").await;
+    assert_eq!(report.attempts, 1);
+    let conn = &report.connections[0];
+    assert_eq!(conn.received, vec!["hello", "bin:10:0102030405060708"]);
+    assert_eq!(conn.protocol, None);
+    assert_eq!(conn.close, by(1000, "done", ClosedBy::Client));
+
+    // Without a key nothing is recorded, but echo still works.
+    let mut anon = srv.connect("/echo").await;
+    anon.send(Message::text("x")).await.expect("send");
+    assert_eq!(next_msg(&mut anon).await, Message::text("x"));
+}
+
+#[tokio::test]
+async fn subprotocol_picks_first_supported_offer() {
+    let srv = start().await;
+    let mut req = srv
+        .ws_url("/echo?key=proto")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "chat, v2.resocket, v1.resocket".parse().expect("header"),
+    );
+    let (_ws, resp) = bounded(connect_async(req)).await.expect("connects");
+    assert_eq!(
+        resp.headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("v2.resocket")
+    );
+    let report = srv.report("proto").await;
+    assert_eq!(
+        report.connections[0].protocol.as_deref(),
+        Some("v2.resocket")
+    );
+
+    // Offers spread over several header lines count in order.
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let (status, head, _) = srv
+        .raw(&format!(
+            "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: v1.resocket, v2.resocket\r\n\r\n"
+        ))
+        .await;
+    assert_eq!(status, 101);
+    assert_eq!(
+        header(&head, "sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    assert_eq!(header(&head, "sec-websocket-protocol"), Some("v1.resocket"));
+
+    // Nothing supported: no protocol header at all.
+    let (status, head, _) = srv
+        .raw(&format!(
+            "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: chat, superchat\r\n\r\n"
+        ))
+        .await;
+    assert_eq!(status, 101);
+    assert_eq!(header(&head, "sec-websocket-protocol"), None);
+}
+
+#[tokio::test]
+async fn close_endpoint_sends_code_and_reason() {
+    let srv = start().await;
+    let mut ws = srv.connect("/close/4001/bye?key=close1").await;
+    let (closes, errored) = drain(&mut ws).await;
+    assert!(!errored);
+    let frame = closes
+        .into_iter()
+        .next()
+        .flatten()
+        .expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 4001);
+    assert_eq!(frame.reason.as_str(), "bye");
+    let report = srv.report("close1").await;
+    assert_eq!(
+        report.connections[0].close,
+        by(4001, "bye", ClosedBy::Server)
+    );
+
+    // The reason is percent-decoded.
+    let mut ws = srv.connect("/close/4002/see%20you%2Fsoon").await;
+    let (closes, _) = drain(&mut ws).await;
+    let frame = closes.into_iter().next().flatten().expect("close frame");
+    assert_eq!(frame.reason.as_str(), "see you/soon");
+}
+
+#[tokio::test]
+async fn api_close_closes_open_connections() {
+    let srv = start().await;
+    let mut ws = srv.connect("/echo?key=apiclose").await;
+    let v = srv.get_json("/api/close/apiclose/1012/restart").await;
+    assert_eq!(v["closed"], 1);
+    let (closes, errored) = drain(&mut ws).await;
+    assert!(!errored);
+    let frame = closes.into_iter().next().flatten().expect("close frame");
+    assert_eq!(u16::from(frame.code), 1012);
+    assert_eq!(frame.reason.as_str(), "restart");
+    let report = srv.report("apiclose").await;
+    assert_eq!(
+        report.connections[0].close,
+        by(1012, "restart", ClosedBy::Server)
+    );
+    let v = srv.get_json("/api/close/apiclose/1012/restart").await;
+    assert_eq!(v["closed"], 0);
+}
+
+#[tokio::test]
+async fn drop_after_ends_without_close_frame() {
+    let srv = start().await;
+    let mut ws = srv.connect("/drop-after/2?key=drop2").await;
+    for m in ["a", "b"] {
+        ws.send(Message::text(m)).await.expect("send");
+        assert_eq!(next_msg(&mut ws).await, Message::text(m));
+    }
+    let (closes, _) = drain(&mut ws).await;
+    assert!(closes.is_empty(), "no close frame on an abrupt drop");
+    let report = srv.report("drop2").await;
+    assert_eq!(report.connections[0].received, vec!["a", "b"]);
+    assert_eq!(report.connections[0].close, by(1006, "", ClosedBy::Drop));
+
+    let mut ws = srv.connect("/drop-after/0").await;
+    let (closes, _) = drain(&mut ws).await;
+    assert!(closes.is_empty());
+}
+
+#[tokio::test]
+async fn reject_fails_then_succeeds() {
+    let srv = start().await;
+    for _ in 0..2 {
+        match bounded(connect_async(srv.ws_url("/reject/2/rej"))).await {
+            Err(WsError::Http(resp)) => assert_eq!(resp.status(), 403),
+            Err(e) => panic!("unexpected error: {e}"),
+            Ok(_) => panic!("should have been rejected"),
+        }
+    }
+    let mut ws = srv.connect("/reject/2/rej").await;
+    ws.send(Message::text("finally")).await.expect("send");
+    assert_eq!(next_msg(&mut ws).await, Message::text("finally"));
+    let report = srv.report("rej").await;
+    assert_eq!(report.attempts, 3);
+    assert_eq!(report.connections.len(), 1);
+    assert_eq!(report.connections[0].received, vec!["finally"]);
+}
+
+#[tokio::test]
+async fn flood_sends_messages_then_done() {
+    let srv = start().await;
+    let mut ws = srv.connect("/flood/3/8").await;
+    for i in 0u8..3 {
+        let expected = vec![0, 0, 0, i, i, i, i, i];
+        assert_eq!(next_msg(&mut ws).await, Message::binary(expected));
+    }
+    assert_eq!(next_msg(&mut ws).await, Message::text("done"));
+    // Then it echoes and closes normally.
+    ws.send(Message::text("after")).await.expect("send");
+    assert_eq!(next_msg(&mut ws).await, Message::text("after"));
+    ws.close(None).await.expect("close");
+    let (closes, errored) = drain(&mut ws).await;
+    assert_eq!(closes.len(), 1);
+    assert!(!errored);
+
+    // Tiny messages: just the fill byte.
+    let mut ws = srv.connect("/flood/2/2").await;
+    assert_eq!(next_msg(&mut ws).await, Message::binary(vec![0, 0]));
+    assert_eq!(next_msg(&mut ws).await, Message::binary(vec![1, 1]));
+    assert_eq!(next_msg(&mut ws).await, Message::text("done"));
+}
+
+#[tokio::test]
+async fn api_drop_ends_stalled_connection() {
+    let srv = start().await;
+    let mut ws = srv.connect("/stall?key=stall1").await;
+    // Writes still succeed (they only fill buffers).
+    ws.send(Message::text("into the void")).await.expect("send");
+    let v = srv.get_json("/api/drop/stall1").await;
+    assert_eq!(v["dropped"], 1);
+    let (closes, _) = drain(&mut ws).await;
+    assert!(closes.is_empty(), "no close frame on an abrupt drop");
+    let report = srv.report("stall1").await;
+    assert_eq!(report.connections[0].close, by(1006, "", ClosedBy::Drop));
+    assert_eq!(report.connections[0].received, Vec::<String>::new());
+    let v = srv.get_json("/api/drop/stall1").await;
+    assert_eq!(v["dropped"], 0);
+
+    // stall-after echoes first, then stalls until dropped.
+    let mut ws = srv.connect("/stall-after/1?key=stall2").await;
+    ws.send(Message::text("one")).await.expect("send");
+    assert_eq!(next_msg(&mut ws).await, Message::text("one"));
+    ws.send(Message::text("two")).await.expect("send");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), ws.next())
+            .await
+            .is_err(),
+        "no echo after the limit"
+    );
+    let v = srv.get_json("/api/drop/stall2").await;
+    assert_eq!(v["dropped"], 1);
+    let (closes, _) = drain(&mut ws).await;
+    assert!(closes.is_empty());
+    assert_eq!(
+        srv.report("stall2").await.connections[0].received,
+        vec!["one"]
+    );
+}
+
+#[tokio::test]
+async fn stall_notices_client_going_away() {
+    let srv = start().await;
+    let ws = srv.connect("/stall?key=gone").await;
+    drop(ws);
+    bounded(async {
+        loop {
+            if srv.report("gone").await.connections[0].close.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn silent_records_but_never_answers() {
+    let srv = start().await;
+    let mut ws = srv.connect("/silent?key=quiet").await;
+    ws.send(Message::Ping(vec![1, 2].into()))
+        .await
+        .expect("ping");
+    ws.send(Message::text("hi")).await.expect("send");
+    ws.send(Message::binary(vec![0xde, 0xad]))
+        .await
+        .expect("send");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), ws.next())
+            .await
+            .is_err(),
+        "no pong or echo from /silent"
+    );
+    let report = srv.report("quiet").await;
+    assert_eq!(report.connections[0].received, vec!["hi", "bin:2:dead"]);
+    assert_eq!(report.connections[0].close, None);
+
+    // A client close frame is recorded even though it is never answered.
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Away,
+        reason: "leaving".into(),
+    }))
+    .await
+    .expect("close");
+    bounded(async {
+        while srv.report("quiet").await.connections[0].close.is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        srv.report("quiet").await.connections[0].close,
+        by(1001, "leaving", ClosedBy::Client)
+    );
+}
+
+#[tokio::test]
+async fn static_files_and_http_api() {
+    let srv = start().await;
+    let (status, head, body) = srv.get("/").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(header(&head, "access-control-allow-origin"), Some("*"));
+    assert_eq!(header(&head, "cache-control"), Some("no-store"));
+    assert!(body.starts_with(b"<!doctype html>"));
+
+    let (status, head, body) = srv.get("/pkg/app.wasm").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "content-type"), Some("application/wasm"));
+    assert_eq!(body, b"\0asm\x01\0\0\0");
+    let (status, head, _) = srv.get("/pkg/app.js?v=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+
+    for path in [
+        "/../secret.txt",
+        "/pkg/../../secret.txt",
+        "/%2e%2e/secret.txt",
+    ] {
+        let (status, _, body) = srv.get(path).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(!body.starts_with(b"secret"));
+    }
+    assert_eq!(srv.get("/missing.js").await.0, 404);
+    assert_eq!(srv.get("/api/nope").await.0, 404);
+
+    let (status, head, body) = srv
+        .raw("OPTIONS /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    assert_eq!(status, 204);
+    assert!(body.is_empty());
+    assert_eq!(
+        header(&head, "access-control-allow-methods"),
+        Some("GET, POST, OPTIONS")
+    );
+    assert_eq!(header(&head, "access-control-allow-headers"), Some("*"));
+
+    assert_eq!(
+        srv.get_json("/api/health").await,
+        serde_json::json!({"ok": true})
+    );
+    assert_eq!(
+        srv.get_json("/api/report/unknown").await,
+        serde_json::json!({"attempts": 0, "connections": []})
+    );
+
+    // Reset forgets a key.
+    let _ws = srv.connect("/echo?key=r").await;
+    assert_eq!(srv.report("r").await.attempts, 1);
+    assert_eq!(
+        srv.get_json("/api/reset/r").await,
+        serde_json::json!({"ok": true})
+    );
+    assert_eq!(srv.report("r").await, Report::default());
+}
+
+#[tokio::test]
+async fn bad_requests_do_not_hurt_the_server() {
+    let srv = start().await;
+    let (status, _, _) = srv.raw("GARBAGE\r\n\r\n").await;
+    assert_eq!(status, 400);
+    let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(srv.raw(&huge).await.0, 431);
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let upgrade = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    };
+    assert_eq!(srv.raw(&upgrade("/nowhere?key=bad")).await.0, 404);
+    assert_eq!(srv.raw(&upgrade("/close/notanumber/x")).await.0, 400);
+    assert_eq!(
+        srv.raw("GET /echo HTTP/1.1\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .0,
+        400
+    );
+    // A handshake request for an unknown path still counts as an attempt.
+    assert_eq!(srv.report("bad").await.attempts, 1);
+    // Still alive.
+    assert_eq!(srv.get_json("/api/health").await["ok"], true);
+}

@@ -1,0 +1,110 @@
+//! Backpressure from bufferedAmount against a server that stopped reading, and flush.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use futures::task::noop_waker;
+use futures::{Sink, SinkExt, StreamExt};
+use resocket::{Message, WebSocket};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const HIGH: usize = 256 * 1024;
+const LOW: usize = 64 * 1024;
+const MSG: usize = 16 * 1024;
+
+#[wasm_bindgen_test]
+async fn poll_ready_waits_above_the_high_water_mark() {
+    let k = key("stall");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/stall?key={k}")))
+        .high_water_mark(HIGH)
+        .low_water_mark(LOW)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    let mut max_seen = 0;
+    let mut sent = 0;
+    let mut pending_seen = false;
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    // Send until poll_ready refuses; the kernel buffers fill first, then the browser's.
+    while sent < 2000 {
+        match Pin::new(&mut ws).poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                Pin::new(&mut ws)
+                    .start_send(Message::Binary(vec![1; MSG]))
+                    .unwrap();
+                sent += 1;
+                max_seen = max_seen.max(ws.buffered_amount());
+            }
+            Poll::Ready(Err(e)) => panic!("{e}"),
+            Poll::Pending => {
+                pending_seen = true;
+                // Give the browser a moment: it must not drain while the server stalls.
+                sleep(200).await;
+                if Pin::new(&mut ws).poll_ready(&mut cx).is_pending() {
+                    break;
+                }
+            }
+        }
+        if sent % 32 == 0 {
+            sleep(0).await;
+        }
+    }
+    assert!(
+        pending_seen,
+        "poll_ready went Pending after {sent} messages"
+    );
+    // Once above high water it waits until the buffer drains to low water, which a stalled
+    // server never lets happen.
+    assert!(
+        ws.buffered_amount() > LOW,
+        "it waits because the buffer is high: {}",
+        ws.buffered_amount()
+    );
+    assert!(
+        max_seen <= HIGH + MSG,
+        "bufferedAmount {max_seen} exceeded high water + one message"
+    );
+    let _ = get_json(&format!("/api/drop/{k}")).await;
+}
+
+#[wasm_bindgen_test]
+async fn flush_waits_until_everything_left_the_browser() {
+    let mut ws = WebSocket::connect(&ws_url("/echo")).unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    for _ in 0..64 {
+        ws.feed(Message::Binary(vec![2; 64 * 1024])).await.unwrap();
+    }
+    within(10_000, "flush", ws.flush()).await.unwrap();
+    assert_eq!(ws.buffered_amount(), 0);
+    let mut n = 0;
+    while n < 64 {
+        within(10_000, "echo", ws.next()).await.unwrap().unwrap();
+        n += 1;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn flush_does_not_finish_while_the_server_stalls() {
+    let k = key("flush-stall");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/stall?key={k}")))
+        .high_water_mark(64 << 20)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    for _ in 0..64 {
+        ws.feed(Message::Binary(vec![3; 256 * 1024])).await.unwrap();
+    }
+    let flushed = futures::future::select(Box::pin(ws.flush()), Box::pin(sleep(1000))).await;
+    assert!(
+        matches!(flushed, futures::future::Either::Right(_)),
+        "flush returned while data was stuck"
+    );
+    assert!(ws.buffered_amount() > 0);
+    let _ = get_json(&format!("/api/drop/{k}")).await;
+}

@@ -1,0 +1,211 @@
+//! Messages both ways, subprotocols, URLs and connect errors, in a real browser against the
+//! test server.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use resocket::{BinaryType, Error, Event, Message, State, WebSocket};
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn echo_socket(key: &str) -> WebSocket {
+    let ws = WebSocket::connect(&ws_url(&format!("/echo?key={key}"))).expect("connect");
+    within(5000, "open", ws.opened()).await.expect("opened");
+    ws
+}
+
+#[wasm_bindgen_test]
+async fn text_echo() {
+    let mut ws = echo_socket(&key("text")).await;
+    ws.send(Message::Text("héllo wörld".into())).await.unwrap();
+    let got = within(5000, "echo", ws.next()).await.unwrap().unwrap();
+    assert_eq!(got, Message::Text("héllo wörld".into()));
+}
+
+#[wasm_bindgen_test]
+async fn binary_echo() {
+    let mut ws = echo_socket(&key("binary")).await;
+    let payload: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    ws.send(Message::Binary(payload.clone())).await.unwrap();
+    let got = within(5000, "echo", ws.next()).await.unwrap().unwrap();
+    assert_eq!(got, Message::Binary(payload));
+}
+
+#[wasm_bindgen_test]
+async fn blob_messages_keep_arrival_order() {
+    let mut ws = WebSocket::builder(&ws_url("/echo"))
+        .binary_type(BinaryType::Blob)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    // A large Blob takes longer to read than a text message takes to arrive after it.
+    let mut expected = vec![];
+    for i in 0..20u32 {
+        let big = Message::Binary(vec![i as u8; 256 * 1024]);
+        let small = Message::Text(format!("after {i}"));
+        ws.feed(big.clone()).await.unwrap();
+        ws.feed(small.clone()).await.unwrap();
+        expected.push(big);
+        expected.push(small);
+    }
+    ws.flush().await.unwrap();
+    let mut got = vec![];
+    while got.len() < expected.len() {
+        got.push(within(10_000, "echoes", ws.next()).await.unwrap().unwrap());
+    }
+    assert!(
+        got == expected,
+        "order differs: first kinds {:?}",
+        got.iter()
+            .take(6)
+            .map(|m| m.as_text().is_some())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sends_while_connecting_wait_for_open() {
+    let k = key("early");
+    let mut ws = WebSocket::connect(&ws_url(&format!("/echo?key={k}"))).unwrap();
+    assert_eq!(ws.state(), State::Connecting);
+    for i in 0..5 {
+        ws.feed(Message::Text(format!("early {i}"))).await.unwrap();
+    }
+    for i in 0..5 {
+        let got = within(5000, "echo", ws.next()).await.unwrap().unwrap();
+        assert_eq!(got, Message::Text(format!("early {i}")));
+    }
+    let r = report(&k).await;
+    assert_eq!(
+        r.connections[0].received,
+        (0..5).map(|i| format!("early {i}")).collect::<Vec<_>>()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn subprotocol_is_negotiated() {
+    let k = key("proto");
+    let ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
+        .protocols(["nope.example", "v2.resocket", "v1.resocket"])
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(5000, "open", ws.opened()).await.unwrap();
+    assert_eq!(ws.protocol(), "v2.resocket");
+    assert_eq!(
+        report(&k).await.connections[0].protocol.as_deref(),
+        Some("v2.resocket")
+    );
+    let _ = &mut events;
+}
+
+/// Browsers differ here: Chromium fails the connection when the server picks none of the
+/// offered subprotocols, Firefox opens it without one. Either way resocket must report
+/// exactly what happened.
+#[wasm_bindgen_test]
+async fn no_common_subprotocol_is_reported_as_the_browser_decides() {
+    let mut ws = WebSocket::builder(&ws_url("/echo"))
+        .protocols(["nope.example"])
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    match within(5000, "open or failure", ws.opened()).await {
+        Ok(()) => {
+            assert_eq!(ws.protocol(), "", "opened without a subprotocol");
+            assert_eq!(ws.state(), State::Open);
+        }
+        Err(err) => {
+            assert!(
+                matches!(err, Error::ConnectFailed(ref f) if f.code == 1006),
+                "{err:?}"
+            );
+            let item = within(1000, "error item", ws.next()).await;
+            assert!(
+                matches!(item, Some(Err(Error::ConnectFailed(_)))),
+                "{item:?}"
+            );
+            assert!(within(1000, "end", ws.next()).await.is_none());
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn http_urls_resolve_to_ws() {
+    let ws = WebSocket::connect(&http_url("/echo")).unwrap();
+    assert_eq!(ws.url(), ws_url("/echo"));
+    within(5000, "open", ws.opened()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn bad_urls_are_errors_not_panics() {
+    for bad in [
+        "ftp://127.0.0.1/x",
+        "ws://127.0.0.1:1/x#frag",
+        "ws://exa mple.com:99999/",
+    ] {
+        let err = WebSocket::connect(bad).expect_err(bad);
+        assert!(matches!(err, Error::InvalidUrl(_)), "{bad}: {err:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn refused_port_is_an_error() {
+    // Port 9 (discard) is not listening on the test machine; reconnection off.
+    let mut ws = WebSocket::builder("ws://127.0.0.1:9/")
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    let item = within(10_000, "refusal", ws.next())
+        .await
+        .expect("one error item");
+    assert!(
+        matches!(item, Err(Error::ConnectFailed(ref f)) if f.code == 1006 && !f.was_clean),
+        "{item:?}"
+    );
+    assert_eq!(ws.state(), State::Closed);
+    assert!(ws.next().await.is_none(), "the stream ends after its error");
+    assert!(ws.opened().await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn split_sender_clones_share_one_connection() {
+    let ws = echo_socket(&key("split")).await;
+    let (tx, mut rx) = ws.split();
+    let mut a = tx.clone();
+    let mut b = tx;
+    a.send(Message::Text("from a".into())).await.unwrap();
+    b.send(Message::Text("from b".into())).await.unwrap();
+    let first = within(5000, "echo", rx.next()).await.unwrap().unwrap();
+    let second = within(5000, "echo", rx.next()).await.unwrap().unwrap();
+    assert_eq!(
+        (first, second),
+        (
+            Message::Text("from a".into()),
+            Message::Text("from b".into())
+        )
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_events_subscriber_sees_open_and_close() {
+    let ws = WebSocket::builder(&ws_url("/close/4001/done"))
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    let mut first = ws.events();
+    let mut second = ws.events();
+    for events in [&mut first, &mut second] {
+        assert!(matches!(
+            next_event(events, 5000, |e| matches!(e, Event::Open { .. })).await,
+            Event::Open { .. }
+        ));
+        let close = next_event(events, 5000, |e| matches!(e, Event::Close(_))).await;
+        assert!(
+            matches!(close, Event::Close(ref f) if f.code == 4001 && f.reason == "done"),
+            "{close:?}"
+        );
+    }
+}
