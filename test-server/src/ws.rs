@@ -48,13 +48,24 @@ pub(crate) const MAX_CLOSE_REASON: usize = 123;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
     Echo,
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
     DropAfter(u64),
     Silent,
     Stall,
     StallAfter(u64),
-    Reject { n: u64, key: String },
-    Flood { n: u32, size: usize },
+    Reject {
+        n: u64,
+        key: String,
+    },
+    Flood {
+        n: u32,
+        size: usize,
+    },
+    /// Never answers the handshake: the browser stays in CONNECTING.
+    Hang,
 }
 
 /// Parses the route: `Ok(None)` for an unknown path, `Err` for a known path
@@ -73,6 +84,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
         ["drop-after", n] => Route::DropAfter(num(n, "count")?),
         ["silent"] => Route::Silent,
         ["stall"] => Route::Stall,
+        ["hang"] => Route::Hang,
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -162,6 +174,10 @@ pub(crate) async fn handle_upgrade(
         }
     }
 
+    if route == Route::Hang {
+        return hang(stream).await;
+    }
+
     let protocol = negotiate_protocol(&req);
     if route == Route::Stall {
         if let Err(e) = socket2::SockRef::from(&stream).set_recv_buffer_size(STALL_RECV_BUFFER) {
@@ -188,6 +204,19 @@ pub(crate) async fn handle_upgrade(
     }
 
     run_behaviour(stream, leftover, route, conn, signals).await;
+}
+
+/// Holds the connection without answering until the client gives up (or 60 s pass).
+async fn hang(mut stream: TcpStream) {
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// How a behaviour ended.
@@ -249,6 +278,8 @@ async fn run_behaviour(
 ) {
     let Signals { drop, mut close_rx } = signals;
     match route {
+        // Answered before the handshake in handle_upgrade.
+        Route::Hang => {}
         Route::Silent => {
             // Never writes, so it cannot honour /api/close.
             std::mem::drop(close_rx);

@@ -550,3 +550,11 @@ async fn bad_requests_do_not_hurt_the_server() {
     // Still alive.
     assert_eq!(srv.get_json("/api/health").await["ok"], true);
 }
+
+#[tokio::test]
+async fn hang_never_answers_the_handshake() {
+    let server = start().await;
+    let attempt = connect_async(server.ws_url("/hang"));
+    let outcome = tokio::time::timeout(std::time::Duration::from_millis(300), attempt).await;
+    assert!(outcome.is_err(), "the handshake must still be pending");
+}

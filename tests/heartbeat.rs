@@ -1,0 +1,102 @@
+//! The heartbeat against a server that goes silent, and pongs that never reach the app.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use resocket::{codes, Backoff, Event, Heartbeat, Message, WebSocket};
+use std::time::Duration;
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const INTERVAL: u32 = 300;
+const TIMEOUT: u32 = 300;
+
+#[wasm_bindgen_test]
+async fn a_silent_server_is_detected_and_the_socket_reconnects() {
+    let k = key("silent");
+    let ws = WebSocket::builder(&ws_url(&format!("/silent?key={k}")))
+        .heartbeat(Heartbeat::new(
+            Duration::from_millis(INTERVAL as u64),
+            Duration::from_millis(TIMEOUT as u64),
+        ))
+        .reconnect(
+            Backoff::new()
+                .base(Duration::from_millis(100))
+                .cap(Duration::from_millis(100)),
+        )
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 5000, |e| matches!(e, Event::Open { .. })).await;
+    let opened = js_sys::Date::now();
+    next_event(&mut events, 5000, |e| *e == Event::HeartbeatTimeout).await;
+    let detected = js_sys::Date::now() - opened;
+    console_log!("heartbeat: dead connection detected {detected:.0} ms after open (interval {INTERVAL} + timeout {TIMEOUT})");
+    assert!(
+        detected >= (INTERVAL + TIMEOUT) as f64 - 5.0,
+        "detected too early: {detected} ms"
+    );
+    assert!(
+        detected <= (INTERVAL + TIMEOUT + 700) as f64,
+        "detected too late: {detected} ms"
+    );
+    let close = next_event(&mut events, 1000, |e| matches!(e, Event::Close(_))).await;
+    assert!(
+        matches!(close, Event::Close(ref f) if f.code == codes::HEARTBEAT_TIMEOUT && !f.was_clean),
+        "{close:?}"
+    );
+    next_event(&mut events, 5000, |e| matches!(e, Event::Open { .. })).await;
+    let r = report_until(&k, 3000, "the ping and the client's close", |r| {
+        r.connections.len() >= 2 && r.connections[0].close.is_some()
+    })
+    .await;
+    assert_eq!(r.connections[0].received, vec!["ping"]);
+    let (code, _, by) = r.connections[0].close.clone().unwrap();
+    assert_eq!((code, by.as_str()), (codes::HEARTBEAT_TIMEOUT, "client"));
+    ws.close(1000, "").unwrap().await;
+}
+
+#[wasm_bindgen_test]
+async fn pongs_keep_the_connection_alive_and_are_not_yielded() {
+    let k = key("pong");
+    // The echo server returns the ping itself: treat that echo as the pong.
+    let mut ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
+        .heartbeat(
+            Heartbeat::new(Duration::from_millis(100), Duration::from_millis(200))
+                .ping("hb?")
+                .pong("hb?"),
+        )
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(5000, "open", ws.opened()).await.unwrap();
+    sleep(1200).await;
+    ws.send(Message::Text("app".into())).await.unwrap();
+    assert_eq!(
+        within(2000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("app".into()),
+        "pongs were swallowed"
+    );
+    assert!(
+        ws.next().now_or_never().is_none(),
+        "nothing else is waiting"
+    );
+    let pings = report(&k).await.connections[0]
+        .received
+        .iter()
+        .filter(|m| *m == "hb?")
+        .count();
+    assert!(
+        pings >= 4,
+        "about one ping per 100 ms of silence, got {pings}"
+    );
+    while let Some(Some(e)) = events.next().now_or_never() {
+        assert!(
+            !matches!(e, Event::HeartbeatTimeout | Event::Close(_)),
+            "{e:?}"
+        );
+    }
+}

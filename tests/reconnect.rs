@@ -1,0 +1,356 @@
+//! Reconnection against real failures: drops, rejected handshakes, server close codes,
+//! the policy, close during backoff, connect timeouts, offline/online.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use resocket::{Backoff, Error, Event, Jitter, Message, State, Target, WebSocket};
+use std::time::Duration;
+use support::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn quick(max_retries: Option<u32>) -> Backoff {
+    Backoff::new()
+        .base(Duration::from_millis(100))
+        .cap(Duration::from_millis(400))
+        .max_retries(max_retries)
+        .stable_after(Duration::from_secs(60))
+}
+
+#[wasm_bindgen_test]
+async fn the_stream_keeps_yielding_across_drops_with_delays_in_bounds() {
+    let k = key("drop-after");
+    let backoff = quick(None);
+    let mut ws = WebSocket::builder(&ws_url(&format!("/drop-after/2?key={k}")))
+        .reconnect(backoff.clone())
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    let mut echoed = vec![];
+    // Each connection echoes two messages, then drops: six messages need three connections.
+    for round in 0..3 {
+        within(10_000, "open", ws.opened()).await.unwrap();
+        for i in 0..2 {
+            let m = Message::Text(format!("r{round} m{i}"));
+            ws.send(m.clone()).await.unwrap();
+            echoed.push(within(5000, "echo", ws.next()).await.unwrap().unwrap());
+        }
+        // The drop comes; the stream itself never reports it.
+        let close = next_event(&mut events, 5000, |e| matches!(e, Event::Close(_))).await;
+        assert!(
+            matches!(close, Event::Close(ref f) if f.code == 1006),
+            "{close:?}"
+        );
+        let closed_at = js_sys::Date::now();
+        let Event::Reconnecting { attempt, delay } = next_event(&mut events, 1000, |e| {
+            matches!(e, Event::Reconnecting { .. })
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            attempt,
+            round + 1,
+            "attempts count up while connections do not last"
+        );
+        assert!(
+            delay <= backoff.ceiling(attempt),
+            "delay {delay:?} above the ceiling for attempt {attempt}"
+        );
+        next_event(&mut events, 5000, |e| matches!(e, Event::Connecting { .. })).await;
+        let waited = ms_between(closed_at, js_sys::Date::now());
+        // Timers never fire early (allow 2 ms of clock rounding); late is the browser's business.
+        assert!(
+            waited + Duration::from_millis(2) >= delay,
+            "reconnected after {waited:?}, before the delay {delay:?}"
+        );
+    }
+    assert_eq!(echoed.len(), 6);
+    let r = report_until(&k, 3000, "three connections", |r| r.connections.len() >= 3).await;
+    assert_eq!(r.connections[0].received, vec!["r0 m0", "r0 m1"]);
+    assert_eq!(r.connections[2].received, vec!["r2 m0", "r2 m1"]);
+}
+
+#[wasm_bindgen_test]
+async fn three_rejected_handshakes_then_success() {
+    let k = key("reject");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/reject/3/{k}")))
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(20_000, "open after three rejections", ws.opened())
+        .await
+        .unwrap();
+    ws.send(Message::Text("finally".into())).await.unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("finally".into())
+    );
+    let r = report(&k).await;
+    assert_eq!(r.attempts, 4);
+    let mut closes = 0;
+    while let Some(Some(e)) = futures::FutureExt::now_or_never(events.next()) {
+        closes += matches!(e, Event::Close(_)) as u32;
+    }
+    assert_eq!(closes, 3, "each failed handshake shows as a close event");
+}
+
+#[wasm_bindgen_test]
+async fn retries_exhausted_end_the_stream() {
+    let k = key("exhaust");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/reject/3/{k}")))
+        .reconnect(quick(Some(2)))
+        .connect()
+        .unwrap();
+    let item = within(20_000, "exhaustion", ws.next())
+        .await
+        .expect("an error item");
+    match item {
+        Err(Error::ReconnectExhausted { attempts, last }) => {
+            assert_eq!(attempts, 2);
+            assert_eq!(last.code, 1006);
+        }
+        other => panic!("expected ReconnectExhausted, got {other:?}"),
+    }
+    assert!(ws.next().await.is_none());
+    assert_eq!(ws.state(), State::Closed);
+    sleep(600).await;
+    assert_eq!(
+        report(&k).await.attempts,
+        3,
+        "the first connection and two retries, no more"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn server_close_1000_is_not_retried() {
+    let k = key("close1000");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/close/1000/bye?key={k}")))
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let item = within(5000, "close", ws.next()).await.unwrap();
+    assert!(
+        matches!(item, Err(Error::Closed(ref f)) if f.code == 1000 && f.reason == "bye"),
+        "{item:?}"
+    );
+    assert!(ws.next().await.is_none());
+    sleep(800).await;
+    assert_eq!(report(&k).await.attempts, 1);
+}
+
+#[wasm_bindgen_test]
+async fn server_close_1012_is_retried() {
+    let k = key("close1012");
+    let ws = WebSocket::builder(&ws_url(&format!("/close/1012/restart?key={k}")))
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    let close = next_event(&mut events, 5000, |e| matches!(e, Event::Close(_))).await;
+    assert!(
+        matches!(close, Event::Close(ref f) if f.code == 1012),
+        "{close:?}"
+    );
+    next_event(&mut events, 1000, |e| {
+        matches!(e, Event::Reconnecting { attempt: 1, .. })
+    })
+    .await;
+    next_event(&mut events, 5000, |e| matches!(e, Event::Open { .. })).await;
+    assert!(report(&k).await.attempts >= 2);
+    ws.close(1000, "").unwrap().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_custom_policy_decides() {
+    let k = key("policy");
+    let ws = WebSocket::builder(&ws_url(&format!("/close/4005/again?key={k}")))
+        .reconnect(quick(None))
+        .reconnect_if(|f| f.code == 4005)
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 5000, |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    next_event(&mut events, 5000, |e| matches!(e, Event::Open { .. })).await;
+    ws.close(1000, "").unwrap().await;
+
+    // The default policy leaves application codes alone.
+    let mut ws = WebSocket::builder(&ws_url("/close/4005/again"))
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let item = within(5000, "close", ws.next()).await.unwrap();
+    assert!(
+        matches!(item, Err(Error::Closed(ref f)) if f.code == 4005),
+        "{item:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn close_during_the_backoff_delay_stops_all_attempts() {
+    let k = key("close-backoff");
+    let backoff = Backoff::new()
+        .base(Duration::from_millis(1500))
+        .cap(Duration::from_millis(1500))
+        .jitter(Jitter::None);
+    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")))
+        .reconnect(backoff)
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 5000, |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    assert!(matches!(ws.state(), State::Reconnecting { attempt: 1, .. }));
+    let outcome = within(1000, "close", ws.close(1000, "").unwrap()).await;
+    assert_eq!(ws.state(), State::Closed);
+    assert_eq!(
+        outcome.frame.map(|f| f.code),
+        Some(1006),
+        "the last connection's own close"
+    );
+    sleep(2500).await;
+    assert_eq!(report(&k).await.attempts, 1, "no attempt after close()");
+}
+
+#[wasm_bindgen_test]
+async fn a_hanging_handshake_times_out_and_counts_as_a_failed_attempt() {
+    let k = key("hang");
+    let ws = WebSocket::builder(&ws_url(&format!("/hang?key={k}")))
+        .connect_timeout(Some(Duration::from_millis(500)))
+        .reconnect(quick(Some(1)))
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    let started = js_sys::Date::now();
+    next_event(&mut events, 3000, |e| *e == Event::ConnectTimeout).await;
+    let took = js_sys::Date::now() - started;
+    assert!((450.0..2500.0).contains(&took), "timed out after {took} ms");
+    next_event(&mut events, 1000, |e| {
+        matches!(e, Event::Reconnecting { attempt: 1, .. })
+    })
+    .await;
+    let mut ws = ws;
+    let item = within(5000, "exhaustion", ws.next()).await.unwrap();
+    assert!(
+        matches!(item, Err(Error::ReconnectExhausted { attempts: 1, .. })),
+        "{item:?}"
+    );
+    assert_eq!(report(&k).await.attempts, 2);
+}
+
+#[wasm_bindgen_test]
+async fn each_attempt_gets_a_fresh_target() {
+    let k = key("target-fn");
+    let k2 = k.clone();
+    let mut ws = WebSocket::builder("unused")
+        .target_fn(move |attempt| {
+            let path = if attempt < 2 {
+                "/drop-after/0".to_owned()
+            } else {
+                "/echo".to_owned()
+            };
+            Ok(Target {
+                url: ws_url(&format!("{path}?key={k2}&token=t{attempt}")),
+                protocols: vec!["v1.resocket".into()],
+            })
+        })
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    // Attempts 0 and 1 open and drop at once; attempt 2 reaches the echo.
+    next_event(&mut events, 10_000, |e| {
+        *e == Event::Connecting { attempt: 2 }
+    })
+    .await;
+    within(5000, "open on the third attempt", ws.opened())
+        .await
+        .unwrap();
+    assert!(ws.url().ends_with("&token=t2"), "{}", ws.url());
+    assert_eq!(ws.protocol(), "v1.resocket");
+    ws.send(Message::Text("hi".into())).await.unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("hi".into())
+    );
+    assert_eq!(report(&k).await.attempts, 3);
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_target_fn_ends_the_socket_with_its_error() {
+    let mut ws = WebSocket::builder("unused")
+        .target_fn(|attempt| match attempt {
+            0 => Ok(Target {
+                url: ws_url("/drop-after/0"),
+                protocols: vec![],
+            }),
+            _ => Err(Error::InvalidConfig("no token".into())),
+        })
+        .reconnect(quick(None))
+        .connect()
+        .unwrap();
+    let item = within(5000, "the provider's error", ws.next())
+        .await
+        .unwrap();
+    assert_eq!(item, Err(Error::InvalidConfig("no token".into())));
+    assert!(ws.next().await.is_none());
+}
+
+fn dispatch(kind: &str) {
+    let window = web_sys::window().unwrap();
+    let target: &web_sys::EventTarget = window.unchecked_ref();
+    target
+        .dispatch_event(&web_sys::Event::new(kind).unwrap())
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn offline_pauses_attempts_and_online_resumes_them() {
+    let k = key("offline");
+    let backoff = Backoff::new()
+        .base(Duration::from_millis(200))
+        .cap(Duration::from_millis(200))
+        .jitter(Jitter::None);
+    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/1?key={k}")))
+        .reconnect(backoff)
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(5000, "open", ws.opened()).await.unwrap();
+    dispatch("offline");
+    next_event(&mut events, 1000, |e| *e == Event::Offline).await;
+    let (mut tx, _rx) = ws.split();
+    tx.send(Message::Text("trigger the drop".into()))
+        .await
+        .unwrap();
+    next_event(&mut events, 5000, |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    sleep(1000).await;
+    assert!(
+        matches!(tx.state(), State::Reconnecting { .. }),
+        "still waiting: {:?}",
+        tx.state()
+    );
+    assert_eq!(report(&k).await.attempts, 1, "no attempt while offline");
+    dispatch("online");
+    next_event(&mut events, 1000, |e| *e == Event::Online).await;
+    next_event(&mut events, 100, |e| {
+        matches!(e, Event::Connecting { attempt: 1 })
+    })
+    .await;
+    within(5000, "reopen", tx.opened()).await.unwrap();
+    assert_eq!(report(&k).await.attempts, 2);
+}
