@@ -1,6 +1,104 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-//! resocket (docs to come)
+//! A resilient browser WebSocket for Rust and wasm.
+//!
+//! resocket wraps the browser's [`WebSocket`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket)
+//! in a `futures` [`Stream`](futures_core::Stream) and [`Sink`](futures_sink::Sink) that
+//! survives real networks:
+//!
+//! - **Reconnection** with exponential backoff and jitter ([`Backoff`]), a close-code policy
+//!   ([`default_reconnect_policy`], [`Builder::reconnect_if`]), connect timeouts, a fresh
+//!   URL per attempt ([`Builder::target_fn`]), and no attempts burned while the browser is
+//!   offline.
+//! - **Heartbeats** that find dead connections ([`Heartbeat`]) without false alarms in
+//!   throttled background tabs.
+//! - **Backpressure** from `bufferedAmount`: the Sink waits above a high-water mark.
+//! - **Nothing untransmitted is lost**: messages sent while (re)connecting wait in order;
+//!   after an abnormal close, exactly the messages the browser never transmitted go again,
+//!   first, on the next connection.
+//! - **Clean ends**: close codes validated ([`Error`] instead of a thrown exception), close
+//!   timeouts, no listener or timer left behind after drop, no `Closure::forget`, no panic on
+//!   browser input.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use futures::{SinkExt, StreamExt};
+//! use resocket::{Event, Message, WebSocket};
+//!
+//! # async fn demo() -> Result<(), resocket::Error> {
+//! let mut ws = WebSocket::connect("wss://example.com/chat")?;
+//! let mut events = ws.events(); // opens, closes, reconnects: for the UI
+//! ws.send(Message::Text("hello".into())).await?; // waits for the connection if needed
+//! while let Some(message) = ws.next().await {
+//!     match message {
+//!         Ok(Message::Text(text)) => println!("{text}"),
+//!         Ok(Message::Binary(bytes)) => println!("{} bytes", bytes.len()),
+//!         Err(e) => eprintln!("closed for good: {e}"), // the stream ends next
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # The contract
+//!
+//! - [`WebSocket::connect`] returns at once and connects (and reconnects) in the background;
+//!   an invalid URL or configuration is an `Err` right there.
+//! - Transient disconnects never end or error the stream; they show in
+//!   [`events`](WebSocket::events) and [`state`](WebSocket::state). The stream ends (`None`)
+//!   only when the socket is closed for good: by [`close`](WebSocket::close) (no error), or
+//!   after one `Err` when the end was not asked for ([`Error::Closed`],
+//!   [`Error::ConnectFailed`], [`Error::ReconnectExhausted`]).
+//! - [`split`](WebSocket::split) gives a `Clone` [`Sender`] and a [`Receiver`].
+//!
+//! # Reconnection
+//!
+//! After the server or the network closes the connection, resocket waits a [`Backoff`]
+//! delay (full jitter by default: uniform in `[0, min(30 s, 1 s·2ⁿ⁻¹)]`) and tries again,
+//! forever unless [`Backoff::max_retries`] says otherwise. Which closes are retried is
+//! decided by [`default_reconnect_policy`] (1001, 1005, 1006, 1011–1015 yes; 1000,
+//! 1002–1003, 1007–1010 and application codes no) unless [`Builder::reconnect_if`] decides.
+//! The attempt counter restarts only after a connection stayed open for
+//! [`Backoff::stable_after`]. [`close`](WebSocket::close) cancels a pending reconnection at
+//! once. While the browser reports itself offline, no attempt is made; the `online` event
+//! starts the next one at once. Page visibility changes nothing: a hidden tab keeps its
+//! connection, and the heartbeat is built not to misfire there.
+//!
+//! # Backpressure
+//!
+//! `poll_ready` is pending while the connection's `bufferedAmount` is above the high-water
+//! mark (default 1 MiB), until it drains to the low-water mark (default 256 KiB); it polls
+//! `bufferedAmount` only while someone waits, at an interval that follows the measured drain
+//! rate (4 ms to 250 ms). While not open, the Sink accepts up to
+//! [`queue_capacity`](Builder::queue_capacity) messages (default 1024), then waits.
+//! `poll_flush` waits until `bufferedAmount` is 0. Nothing is dropped silently: a full queue
+//! waits, a closed socket errors.
+//!
+//! # What "nothing lost" guarantees, and what it cannot
+//!
+//! Messages accepted while connecting or reconnecting are sent, in order, on the next open,
+//! before anything newer. When a connection ends abnormally, the browser still reports in
+//! `bufferedAmount` how many bytes it never transmitted (checked in Chromium and Firefox);
+//! resocket puts back exactly the messages those bytes belong to, in order, ahead of newer
+//! ones; a message that left only in part goes again whole. So every message that never
+//! left the browser is delivered at most once more and never lost.
+//!
+//! What cannot be known from the browser: bytes it handed to the operating system (the
+//! kernel's and the browser's network buffers take several megabytes) and that were lost
+//! with the connection. They left the browser, so they are not re-sent. If your
+//! application needs every message delivered, acknowledge messages at the application
+//! level and re-send unacknowledged ones yourself. When the socket closes for good,
+//! whatever was never transmitted is handed back ([`CloseOutcome::unsent`],
+//! [`WebSocket::take_unsent`]).
+//!
+//! # Browser facts this crate relies on
+//!
+//! - `send()` never throws on an open or closing socket; resocket never calls it on a
+//!   connecting one, so `InvalidStateError` cannot surface.
+//! - A close frame is queued behind unsent data, so `close()` against a server that stopped
+//!   reading would hang until TCP gives up (over 45 s seen); the close timeout abandons the
+//!   socket instead.
+//! - Browsers cannot send protocol-level pings; the heartbeat is an application message.
 
 mod browser;
 mod close;

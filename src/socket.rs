@@ -347,6 +347,10 @@ macro_rules! sink_impl {
         /// `poll_flush` waits until everything accepted has left the browser
         /// (`bufferedAmount` is 0); `poll_close` lets the queue drain, then closes with 1000.
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
+        ///
+        /// `start_send` without a preceding `poll_ready` still accepts the message (it is
+        /// queued, never dropped): that is how to send without waiting, like the browser's
+        /// own `send()`, when the caller bounds its own rate.
         impl Sink<Message> for $t {
             type Error = Error;
 

@@ -185,7 +185,11 @@ impl Inner {
                             // send() only throws on a CONNECTING socket, which the machine
                             // never sends to; a CLOSING socket counts the bytes as buffered,
                             // so they are re-queued with the rest when its close event comes.
-                            debug_assert!(result.is_ok());
+                            // Should a browser throw anyway, say so rather than hide it.
+                            if result.is_err() {
+                                self.subscribers
+                                    .retain(|s| s.unbounded_send(Event::Error).is_ok());
+                            }
                             sent = true;
                         }
                     }
