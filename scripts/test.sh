@@ -12,6 +12,9 @@ export CARGO_TERM_COLOR=never
 
 bash scripts/setup.sh
 
+# The library's optional features, all tested.
+FEATURES="resocket/json"
+
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)
 
@@ -19,14 +22,14 @@ step "format"
 cargo fmt --all --check
 
 step "clippy (host and wasm32)"
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p resocket --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features "$FEATURES" -- -D warnings
+cargo clippy -p resocket --target wasm32-unknown-unknown --all-targets --features "$FEATURES" -- -D warnings
 
 step "docs"
-RUSTDOCFLAGS="-D warnings" cargo doc -p resocket --no-deps --target wasm32-unknown-unknown
+RUSTDOCFLAGS="-D warnings" cargo doc -p resocket --no-deps --target wasm32-unknown-unknown --features "$FEATURES"
 
 step "host tests (core, test server, doc examples)"
-cargo test --workspace 2>&1 | tee "$TMPDIR/host-tests.log"
+cargo test --workspace --features "$FEATURES" 2>&1 | tee "$TMPDIR/host-tests.log"
 
 step "test server"
 cargo build -p resocket-test-server
@@ -57,7 +60,7 @@ for browser in ${BROWSERS:-chrome firefox}; do
   fi
   set +e
   # Only the integration suites: the lib's host-only unit tests are empty on wasm32.
-  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' 2>&1 | tee "$log"
+  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' --features "$FEATURES" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # A stray `--` makes the runner print this and exit 0: never count that as a pass.

@@ -45,6 +45,16 @@ pub enum Error {
     /// The socket is closed for good (by `close()`, by the policy, or by exhausted retries):
     /// nothing more can be sent.
     SocketClosed,
+    /// A message could not be decoded as the expected type (typed sockets such as
+    /// `WebSocket::json`). The connection goes on; the next item may decode fine.
+    Decode {
+        /// What the decoder said.
+        message: String,
+        /// The start of the offending message (at most 200 bytes).
+        text: String,
+    },
+    /// A value could not be encoded (typed sockets); nothing was sent.
+    Encode(String),
     /// Any other exception from the browser, by its `name` and `message`.
     Browser {
         /// The exception's `name`, e.g. `"NotSupportedError"`.
@@ -83,6 +93,8 @@ impl std::fmt::Display for Error {
                 )
             }
             Error::SocketClosed => f.write_str("the socket is closed"),
+            Error::Decode { message, text } => write!(f, "could not decode {text:?}: {message}"),
+            Error::Encode(m) => write!(f, "could not encode the message: {m}"),
             Error::Browser { name, message } => write!(f, "browser error {name}: {message}"),
         }
     }

@@ -105,6 +105,8 @@ mod close;
 pub mod core;
 mod error;
 mod event;
+#[cfg(feature = "json")]
+pub mod json;
 mod message;
 mod socket;
 

@@ -1,0 +1,68 @@
+//! Typed JSON messages through a real socket (feature `json`).
+#![cfg(all(target_arch = "wasm32", feature = "json"))]
+
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use resocket::{Error, Message, WebSocket};
+use serde::{Deserialize, Serialize};
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Chat {
+    from: String,
+    text: String,
+}
+
+#[wasm_bindgen_test]
+async fn typed_values_round_trip_and_a_bad_message_does_not_end_the_stream() {
+    let ws = WebSocket::connect(&ws_url("/echo")).unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    let (tx, rx) = ws.split();
+    let mut raw = tx.clone();
+    let mut typed_tx = tx.json::<Chat>();
+    let mut typed_rx = rx.json::<Chat>();
+    typed_tx
+        .send(Chat {
+            from: "a".into(),
+            text: "hé".into(),
+        })
+        .await
+        .unwrap();
+    raw.send(Message::Text("{oops".into())).await.unwrap();
+    typed_tx
+        .send(Chat {
+            from: "b".into(),
+            text: "after".into(),
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(
+        within(5000, "1st", typed_rx.next()).await.unwrap().unwrap(),
+        Chat {
+            from: "a".into(),
+            text: "hé".into()
+        }
+    );
+    let bad = within(5000, "2nd", typed_rx.next()).await.unwrap();
+    assert!(
+        matches!(bad, Err(Error::Decode { ref text, .. }) if text == "{oops"),
+        "{bad:?}"
+    );
+    assert_eq!(
+        within(5000, "3rd", typed_rx.next()).await.unwrap().unwrap(),
+        Chat {
+            from: "b".into(),
+            text: "after".into()
+        }
+    );
+    assert_eq!(
+        typed_rx.get_ref().state(),
+        resocket::State::Open,
+        "still connected"
+    );
+}
