@@ -24,8 +24,16 @@ impl Drop for Handle {
 }
 
 impl Handle {
+    /// Calls into the shared state, then wakes the tasks whose wait may be over; they are
+    /// woken after the borrow ends.
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.0.borrow_mut())
+        let (result, wake) = {
+            let mut inner = self.0.borrow_mut();
+            let result = f(&mut inner);
+            (result, inner.take_notified())
+        };
+        wake.into_iter().for_each(std::task::Waker::wake);
+        result
     }
 }
 
@@ -203,9 +211,18 @@ pub struct Sender {
     handle: Rc<Handle>,
 }
 
-/// The receiving half of a [`WebSocket`].
+/// The receiving half of a [`WebSocket`]. Dropping it while the [`Sender`] lives on stops
+/// keeping incoming messages (heartbeat pongs still count as signs of life).
 pub struct Receiver {
     handle: Rc<Handle>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.handle.0.try_borrow_mut() {
+            inner.drop_reader();
+        }
+    }
 }
 
 impl WebSocket {

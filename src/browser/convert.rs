@@ -97,6 +97,14 @@ pub(crate) fn now() -> std::time::Duration {
     std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
+/// `navigator.onLine`; true where there is no navigator or no such property.
+pub(crate) fn browser_online() -> bool {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .and_then(|n| Reflect::get(&n, &JsValue::from_str("onLine")))
+        .map(|v| v.as_bool() != Some(false))
+        .unwrap_or(true)
+}
+
 /// A seed for the per-socket random source.
 pub(crate) fn seed() -> u64 {
     let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;

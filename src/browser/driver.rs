@@ -80,6 +80,10 @@ pub(crate) struct Inner {
     terminal: Option<Error>,
     terminal_yielded: bool,
     unsent: Option<Vec<Message>>,
+    /// Something the Sink side may wait on changed: wake `wakers` once the borrow ends.
+    notify: bool,
+    /// The `Receiver` was dropped: incoming messages are no longer kept.
+    reader_gone: bool,
     _global_listeners: Vec<Listener>,
     this: Weak<RefCell<Inner>>,
 }
@@ -118,6 +122,7 @@ impl Inner {
         config.validate()?;
         let first = provider(0)?;
         let url = convert::resolve_url(&first.url)?;
+        crate::core::validate_protocols(&first.protocols)?;
         let mut first = Some(first);
         let provider: TargetProvider = Box::new(move |attempt| match first.take() {
             Some(t) if attempt == 0 => Ok(t),
@@ -149,11 +154,16 @@ impl Inner {
                 terminal: None,
                 terminal_yielded: false,
                 unsent: None,
+                notify: false,
+                reader_gone: false,
                 _global_listeners: global_listeners,
                 this: this.clone(),
             })
         });
         let mut inner = shared.borrow_mut();
+        if !convert::browser_online() {
+            inner.machine.handle_offline();
+        }
         inner.pump();
         // The first socket could not even be created: that is connect()'s error.
         if let Some(e) = inner.terminal.clone().filter(|_| inner.machine.is_closed()) {
@@ -164,6 +174,7 @@ impl Inner {
     }
 
     fn take_wakers(&mut self) -> Vec<Waker> {
+        self.notify = false;
         let mut all = std::mem::take(&mut self.wakers);
         all.append(&mut self.rx_wakers);
         all
@@ -174,6 +185,9 @@ impl Inner {
         loop {
             let mut sent = false;
             while let Some(action) = self.machine.poll_action() {
+                // Anything the machine did may end someone's wait (a sent message may have
+                // been the last a flush waited for; a close ends every wait).
+                self.notify = true;
                 match action {
                     Action::Connect { attempt } => self.open_socket(attempt),
                     Action::Send(message) => {
@@ -246,11 +260,15 @@ impl Inner {
             self.timer = None;
             return;
         };
-        if self.timer.as_ref().is_some_and(|(t, _)| *t == at) {
+        // An earlier timer may stay: firing early is harmless (the machine checks its own
+        // deadlines and the timer is set again), and it saves a clearTimeout/setTimeout
+        // pair per message when inbound traffic keeps moving the heartbeat deadline.
+        if self.timer.as_ref().is_some_and(|(t, _)| *t <= at) {
             return;
         }
         let delay = at.saturating_sub(convert::now());
-        let ms = delay.as_millis().min(i32::MAX as u128) as u32;
+        // Rounded up, so a timer never fires just before its deadline and re-arms for 0 ms.
+        let ms = delay.as_micros().div_ceil(1000).min(i32::MAX as u128) as u32;
         let weak = self.this.clone();
         let timeout = Timeout::new(ms, move || {
             with(&weak, |inner| {
@@ -277,6 +295,7 @@ impl Inner {
     fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
         let target = (self.provider)(attempt)?;
         let url = convert::resolve_url(&target.url)?;
+        crate::core::validate_protocols(&target.protocols)?;
         let protocols = js_sys::Array::new();
         for p in &target.protocols {
             protocols.push(&p.into());
@@ -322,6 +341,9 @@ impl Inner {
 
     fn on_message(&mut self, event: web_sys::Event) {
         self.machine.handle_inbound(convert::now());
+        if self.reader_gone {
+            return;
+        }
         let data = match event.dyn_into::<web_sys::MessageEvent>() {
             Ok(e) => convert::message_data(e.data()),
             Err(_) => Data::Unknown,
@@ -431,22 +453,44 @@ impl Inner {
         }
     }
 
-    /// Sink close: let the queue drain into the browser, then close with 1000.
+    /// Sink close: let the queue drain into the browser, then close with 1000 (within the
+    /// close timeout). `Err` if messages were left unsent; they stay in `take_unsent`.
     pub(crate) fn poll_sink_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.machine.state() == State::Open && self.machine.queued() > 0 {
+        let result = self.machine.close_when_drained(convert::now(), 1000, "");
+        self.pump();
+        result?;
+        if !self.machine.is_closed() {
             register(&mut self.wakers, cx);
             return Poll::Pending;
         }
-        self.close(1000, "")?;
-        self.poll_closed(cx).map(|_| Ok(()))
+        match &self.unsent {
+            Some(unsent) if !unsent.is_empty() => Poll::Ready(Err(Error::SocketClosed)),
+            _ => Poll::Ready(Ok(())),
+        }
     }
 
     pub(crate) fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
         let result = self.machine.close(convert::now(), code, reason);
         self.pump();
-        let wake = self.take_wakers();
-        wake.into_iter().for_each(Waker::wake);
         result
+    }
+
+    /// Wakers to wake once the borrow is released, after a call from a handle.
+    pub(crate) fn take_notified(&mut self) -> Vec<Waker> {
+        if !std::mem::take(&mut self.notify) {
+            return Vec::new();
+        }
+        let mut wake = std::mem::take(&mut self.wakers);
+        if self.machine.is_closed() {
+            wake.append(&mut self.rx_wakers);
+        }
+        wake
+    }
+
+    /// The `Receiver` is gone: stop keeping incoming messages nobody will read.
+    pub(crate) fn drop_reader(&mut self) {
+        self.reader_gone = true;
+        self.inbound.clear();
     }
 
     pub(crate) fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<CloseOutcome> {

@@ -100,6 +100,11 @@ impl Backoff {
                 self.factor
             ));
         }
+        if self.base.is_zero() {
+            return Err(
+                "backoff base must be greater than zero, or every retry comes at once".into(),
+            );
+        }
         if self.base > self.cap {
             return Err(format!(
                 "backoff base ({:?}) must not exceed its cap ({:?})",

@@ -150,15 +150,21 @@ pub enum Ready {
 #[derive(Debug, Clone)]
 struct Probe {
     deadline: Duration,
-    buffered_at_send: usize,
+    /// Bytes handed to this socket up to and including the ping: once `transmitted`
+    /// passes this, the ping has left the browser.
+    ping_end: u64,
+    /// `transmitted` when the deadline was last set, to see progress.
+    transmitted_at_check: u64,
     /// A second ping sent because the first deadline fired too late to be trusted.
     reprobe: bool,
 }
 
 #[derive(Debug)]
 enum Phase {
+    /// `deferred`: the deadline already fired late once and was pushed back.
     Connecting {
         deadline: Option<Duration>,
+        deferred: bool,
     },
     Open {
         since: Duration,
@@ -173,9 +179,15 @@ enum Phase {
     },
     Closing {
         deadline: Duration,
+        deferred: bool,
     },
     Closed,
 }
+
+/// A connect or close deadline that fires more than this late (a throttled or frozen page)
+/// is pushed back once by this much instead of acting, so that the events queued meanwhile
+/// (an `open`, a `close`) are handled first.
+const LATE_GRACE: Duration = Duration::from_secs(1);
 
 /// What the machine knows of the current socket's `bufferedAmount`.
 #[derive(Debug, Default)]
@@ -190,6 +202,15 @@ struct Buffer {
     last_check: Option<(Duration, usize)>,
     sent_since_check: usize,
     interval: Duration,
+    /// Everything handed to this socket since it opened, in bytes.
+    handed_total: u64,
+}
+
+impl Buffer {
+    /// Bytes of this socket's data that have left the browser.
+    fn transmitted(&self) -> u64 {
+        self.handed_total.saturating_sub(self.estimate as u64)
+    }
 }
 
 const MIN_BUFFER_POLL: Duration = Duration::from_millis(4);
@@ -207,6 +228,10 @@ pub struct Machine {
     buffer: Buffer,
     /// Someone waits for the buffer to empty (`poll_flush`).
     flushing: bool,
+    /// Messages were handed back unsent at the end: a flush can no longer succeed.
+    stranded: bool,
+    /// The Sink's close waits for the queue to drain until this deadline.
+    close_after_drain: Option<(Duration, u16, String)>,
     actions: VecDeque<Action>,
     /// Yielded once by the stream before it ends, when the end was not asked for.
     terminal: Option<Error>,
@@ -234,6 +259,8 @@ impl Machine {
             outbox: Outbox::default(),
             buffer: Buffer::default(),
             flushing: false,
+            stranded: false,
+            close_after_drain: None,
             actions: VecDeque::new(),
             terminal: None,
             protocol: String::new(),
@@ -284,16 +311,20 @@ impl Machine {
             } => match (&self.config.heartbeat, probe) {
                 (None, _) => None,
                 (Some(_), Some(p)) => Some(p.deadline),
-                (Some(h), None) => Some(*last_inbound + h.interval),
+                (Some(h), None) => Some(last_inbound.saturating_add(h.interval)),
             },
             Phase::Waiting { until, .. } => *until,
-            Phase::Closing { deadline } => Some(*deadline),
+            Phase::Closing { deadline, .. } => Some(*deadline),
             Phase::Closed => None,
         };
-        match (phase, self.buffer.next_check) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            phase,
+            self.buffer.next_check,
+            self.close_after_drain.as_ref().map(|c| c.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Time has come: for deadlines, retries, heartbeats. Call [`handle_buffered`](Self::handle_buffered)
@@ -301,14 +332,20 @@ impl Machine {
     pub fn handle_timeout(&mut self, now: Duration) {
         match &mut self.phase {
             Phase::Connecting {
-                deadline: Some(d), ..
+                deadline: Some(d),
+                deferred,
             } if *d <= now => {
-                self.actions.push_back(Action::Abandon {
-                    code: codes::NORMAL,
-                    reason: String::new(),
-                });
-                self.emit(Event::ConnectTimeout);
-                self.socket_ended(now, None, CloseFrame::abnormal("connect timeout"), true);
+                if !*deferred && now - *d > LATE_GRACE {
+                    *deferred = true;
+                    *d = now + LATE_GRACE;
+                } else {
+                    self.actions.push_back(Action::Abandon {
+                        code: codes::NORMAL,
+                        reason: String::new(),
+                    });
+                    self.emit(Event::ConnectTimeout);
+                    self.socket_ended(now, None, CloseFrame::abnormal("connect timeout"), true);
+                }
             }
             Phase::Waiting {
                 attempt,
@@ -318,18 +355,28 @@ impl Machine {
                 let attempt = *attempt;
                 self.start_attempt(now, attempt);
             }
-            Phase::Closing { deadline } if *deadline <= now => {
-                self.actions.push_back(Action::Abandon {
-                    code: codes::NORMAL,
-                    reason: String::new(),
-                });
-                let frame = CloseFrame::abnormal("close timeout");
-                self.outbox.requeue_untransmitted(self.buffer.estimate);
-                self.emit(Event::Close(frame));
-                self.phase = Phase::Closed;
+            Phase::Closing { deadline, deferred } if *deadline <= now => {
+                if !*deferred && now - *deadline > LATE_GRACE {
+                    *deferred = true;
+                    *deadline = now + LATE_GRACE;
+                } else {
+                    self.actions.push_back(Action::Abandon {
+                        code: codes::NORMAL,
+                        reason: String::new(),
+                    });
+                    let frame = CloseFrame::abnormal("close timeout");
+                    self.outbox.requeue_untransmitted(self.buffer.estimate);
+                    self.emit(Event::Close(frame));
+                    self.phase = Phase::Closed;
+                }
             }
             Phase::Open { .. } => self.heartbeat_tick(now),
             _ => {}
+        }
+        if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
+            if let Some((_, code, reason)) = self.close_after_drain.take() {
+                let _ = self.close(now, code, &reason);
+            }
         }
         if let Some(t) = self.buffer.next_check {
             if t <= now {
@@ -347,35 +394,31 @@ impl Machine {
             last_inbound,
             probe,
             since,
-        } = &mut self.phase
+        } = &self.phase
         else {
             return;
         };
+        let since = *since;
         match probe {
-            None if *last_inbound + hb.interval <= now => {
-                *probe = Some(Probe {
-                    deadline: now + hb.timeout,
-                    buffered_at_send: self.buffer.estimate,
-                    reprobe: false,
-                });
-                self.send_ping(&hb);
-            }
+            None if last_inbound.saturating_add(hb.interval) <= now => self.probe(now, &hb, false),
             Some(p) if p.deadline <= now => {
-                let late = now - p.deadline > hb.late_slack();
-                if late && !p.reprobe {
+                let lateness = now - p.deadline;
+                // Timer throttling delays a timer by a minute at most; more means the page
+                // was frozen, and then even a re-probe's silence proves nothing.
+                let frozen = lateness > hb.late_slack() + Duration::from_secs(61);
+                let transmitted = self.buffer.transmitted();
+                if lateness > hb.late_slack() && (!p.reprobe || frozen) {
                     // Throttled or suspended: this silence proves nothing. Ask again.
-                    *p = Probe {
-                        deadline: now + hb.timeout,
-                        buffered_at_send: self.buffer.estimate,
-                        reprobe: true,
-                    };
-                    self.send_ping(&hb);
-                } else if self.buffer.estimate < p.buffered_at_send {
-                    // Still draining what was queued before the ping: the pong waits behind it.
-                    p.deadline = now + hb.timeout;
-                    p.buffered_at_send = self.buffer.estimate;
+                    self.probe(now, &hb, true);
+                } else if transmitted < p.ping_end && transmitted > p.transmitted_at_check {
+                    // The ping is still queued behind data that is leaving: the pong cannot
+                    // have come yet. Wait while there is progress.
+                    let deadline = now.saturating_add(hb.timeout);
+                    if let Phase::Open { probe: Some(p), .. } = &mut self.phase {
+                        p.deadline = deadline;
+                        p.transmitted_at_check = transmitted;
+                    }
                 } else {
-                    let since = *since;
                     self.actions.push_back(Action::Abandon {
                         code: codes::HEARTBEAT_TIMEOUT,
                         reason: "heartbeat timeout".into(),
@@ -391,6 +434,20 @@ impl Machine {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Sends a ping and sets its deadline.
+    fn probe(&mut self, now: Duration, hb: &Heartbeat, reprobe: bool) {
+        self.send_ping(hb);
+        let probe = Probe {
+            deadline: now.saturating_add(hb.timeout),
+            ping_end: self.buffer.handed_total,
+            transmitted_at_check: self.buffer.transmitted(),
+            reprobe,
+        };
+        if let Phase::Open { probe: p, .. } = &mut self.phase {
+            *p = Some(probe);
         }
     }
 
@@ -413,7 +470,7 @@ impl Machine {
         self.buffer = Buffer::default();
         self.protocol = protocol.clone();
         self.emit(Event::Open { protocol });
-        self.drain();
+        self.drain(now);
         self.schedule_buffer_check(now);
     }
 
@@ -509,7 +566,7 @@ impl Machine {
         }
         let attempt = self.failures;
         let delay = backoff.delay(attempt, self.rng.unit());
-        let until = (!self.offline).then_some(now + delay);
+        let until = (!self.offline).then_some(now.saturating_add(delay));
         self.phase = Phase::Waiting {
             attempt,
             delay,
@@ -519,13 +576,17 @@ impl Machine {
     }
 
     fn start_attempt(&mut self, now: Duration, attempt: u32) {
-        let deadline = self.config.connect_timeout.map(|t| now + t);
-        self.phase = Phase::Connecting { deadline };
+        let deadline = self.config.connect_timeout.map(|t| now.saturating_add(t));
+        self.phase = Phase::Connecting {
+            deadline,
+            deferred: false,
+        };
         self.actions.push_back(Action::Connect { attempt });
         self.emit(Event::Connecting { attempt });
     }
 
     fn end(&mut self, error: Option<Error>) {
+        self.close_after_drain = None;
         self.phase = Phase::Closed;
         self.buffer = Buffer::default();
         self.terminal = error;
@@ -579,7 +640,7 @@ impl Machine {
         if self.buffer.next_check.is_some_and(|t| t <= now) {
             self.buffer.next_check = None;
         }
-        self.drain();
+        self.drain(now);
         if self.flushing && buffered == 0 && self.outbox.queued() == 0 {
             self.flushing = false;
         }
@@ -621,10 +682,11 @@ impl Machine {
         self.buffer.interval = interval;
         self.buffer.last_check = Some((now, level));
         self.buffer.sent_since_check = 0;
-        self.buffer.next_check = Some(now + interval);
+        self.buffer.next_check = Some(now.saturating_add(interval));
     }
 
     fn note_handed_over(&mut self, len: usize) {
+        self.buffer.handed_total += len as u64;
         self.buffer.estimate += len;
         self.buffer.sent_since_check += len;
         if self.buffer.estimate > self.config.high_water_mark {
@@ -633,7 +695,7 @@ impl Machine {
     }
 
     /// Hands queued messages to the socket while it is open and below the high-water mark.
-    fn drain(&mut self) {
+    fn drain(&mut self, now: Duration) {
         if !matches!(self.phase, Phase::Open { .. }) {
             return;
         }
@@ -643,6 +705,12 @@ impl Machine {
             };
             self.note_handed_over(message.len());
             self.actions.push_back(Action::Send(message));
+        }
+        if self.outbox.queued() == 0 {
+            if let Some((_, code, reason)) = self.close_after_drain.take() {
+                // Validated when it was asked for.
+                let _ = self.close(now, code, &reason);
+            }
         }
     }
 
@@ -663,7 +731,7 @@ impl Machine {
             return Err(Error::SocketClosed);
         }
         self.outbox.push(message);
-        self.drain();
+        self.drain(now);
         if self.buffer.blocked && self.buffer.next_check.is_none() {
             self.schedule_buffer_check(now);
         }
@@ -674,13 +742,10 @@ impl Machine {
     /// machine now polls the buffer until it has. `Err`: closed with messages never sent.
     pub fn poll_flush(&mut self, now: Duration) -> Result<bool, Error> {
         match self.phase {
-            Phase::Closed | Phase::Closing { .. } => {
-                if self.outbox.queued() == 0 {
-                    Ok(true)
-                } else {
-                    Err(Error::SocketClosed)
-                }
-            }
+            // A close timeout may yet put bytes back: wait for the end.
+            Phase::Closing { .. } => Ok(false),
+            Phase::Closed if self.outbox.queued() == 0 && !self.stranded => Ok(true),
+            Phase::Closed => Err(Error::SocketClosed),
             Phase::Open { .. } if self.outbox.queued() == 0 && self.buffer.estimate == 0 => {
                 self.flushing = false;
                 Ok(true)
@@ -707,8 +772,10 @@ impl Machine {
                     code,
                     reason: reason.to_owned(),
                 });
+                let deadline = now.saturating_add(self.config.close_timeout);
                 self.phase = Phase::Closing {
-                    deadline: now + self.config.close_timeout,
+                    deadline,
+                    deferred: false,
                 };
             }
             Phase::Waiting { .. } => self.end(None),
@@ -724,11 +791,35 @@ impl Machine {
 
     /// Once closed for good: every message that never left the browser, in order.
     pub fn take_unsent(&mut self) -> Vec<Message> {
-        if self.is_closed() {
-            self.outbox.take_unsent()
-        } else {
-            Vec::new()
+        if !self.is_closed() {
+            return Vec::new();
         }
+        let unsent = self.outbox.take_unsent();
+        self.stranded |= !unsent.is_empty();
+        unsent
+    }
+
+    /// The Sink's close: lets the queue drain into the browser first, then closes; closes
+    /// anyway after the close timeout, leaving what is still queued unsent.
+    pub fn close_when_drained(
+        &mut self,
+        now: Duration,
+        code: u16,
+        reason: &str,
+    ) -> Result<(), Error> {
+        validate_close(code, reason)?;
+        let waiting = matches!(
+            self.phase,
+            Phase::Connecting { .. } | Phase::Open { .. } | Phase::Waiting { .. }
+        );
+        if waiting && self.outbox.queued() > 0 {
+            if self.close_after_drain.is_none() {
+                let deadline = now.saturating_add(self.config.close_timeout);
+                self.close_after_drain = Some((deadline, code, reason.to_owned()));
+            }
+            return Ok(());
+        }
+        self.close(now, code, reason)
     }
 
     fn emit(&mut self, event: Event) {

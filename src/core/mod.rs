@@ -7,9 +7,11 @@ mod backoff;
 mod heartbeat;
 mod machine;
 mod outbox;
+mod protocols;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
 pub use machine::{default_reconnect_policy, Action, Config, Machine, Ready, ReconnectPolicy};
+pub use protocols::validate_protocols;

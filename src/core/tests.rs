@@ -793,3 +793,166 @@ proptest! {
         prop_assert_eq!(delivered, sim.app_sent, "exactly once, in order, or handed back");
     }
 }
+
+// ---- Findings of review: each pins a behaviour that once was wrong ----
+
+#[test]
+fn flush_fails_once_messages_were_handed_back_unsent() {
+    let mut m = Machine::new(
+        Config {
+            reconnect: None,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text("never sent")).unwrap();
+    m.handle_close(ms(1), frame(1006), 0);
+    assert_eq!(m.take_unsent(), vec![text("never sent")]);
+    assert_eq!(
+        m.poll_flush(ms(2)),
+        Err(Error::SocketClosed),
+        "a flush must not report success for it"
+    );
+}
+
+#[test]
+fn flush_waits_through_closing() {
+    let mut m = open_machine(config());
+    m.close(ms(0), 1000, "").unwrap();
+    assert_eq!(m.poll_flush(ms(0)), Ok(false));
+    m.handle_close(ms(5), frame(1000), 0);
+    assert_eq!(m.poll_flush(ms(5)), Ok(true));
+}
+
+#[test]
+fn sink_close_drains_the_queue_first() {
+    let mut m = Machine::new(config(), 1, ms(0));
+    actions(&mut m);
+    m.send(ms(0), text("queued")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    assert!(
+        actions(&mut m).is_empty(),
+        "nothing closes while the queue waits for open"
+    );
+    m.handle_open(ms(10), String::new());
+    let a = actions(&mut m);
+    let send_at = a
+        .iter()
+        .position(|x| *x == Action::Send(text("queued")))
+        .expect("sent");
+    let close_at = a
+        .iter()
+        .position(|x| matches!(x, Action::Close { .. }))
+        .expect("then closed");
+    assert!(send_at < close_at);
+}
+
+#[test]
+fn sink_close_gives_up_waiting_after_the_close_timeout() {
+    let mut m = Machine::new(
+        Config {
+            close_timeout: ms(200),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    actions(&mut m);
+    m.send(ms(0), text("stuck")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    assert_eq!(m.poll_timeout(), Some(ms(200)));
+    m.handle_timeout(ms(200));
+    assert!(actions(&mut m)
+        .iter()
+        .any(|a| matches!(a, Action::Close { .. })));
+    assert_eq!(m.state(), State::Closing);
+}
+
+#[test]
+fn heartbeat_does_not_kill_a_slow_uplink_the_app_keeps_full() {
+    let mut m = open_machine(Config {
+        high_water_mark: 1 << 30,
+        ..heartbeat_config()
+    });
+    m.send(ms(0), Message::Binary(vec![0; 300_000])).unwrap();
+    m.handle_buffered(ms(0), 300_000);
+    m.handle_timeout(ms(1000)); // ping queued behind 300 KB
+    actions(&mut m);
+    // The app refills the buffer as fast as it drains: the level stays high, yet bytes
+    // (and so the ping's turn) keep coming.
+    let mut now = ms(1000);
+    let mut buffered = 300_004;
+    for _ in 0..5 {
+        now += ms(500);
+        m.send(now, Message::Binary(vec![0; 70_000])).unwrap();
+        buffered = buffered + 70_000 - 60_000; // the level rises while the link drains
+        m.handle_buffered(now, buffered);
+        m.handle_timeout(now);
+        assert_eq!(m.state(), State::Open, "at {now:?}");
+    }
+    // Now the ping has left (transmitted past it) and no pong came: dead.
+    now += ms(500);
+    m.handle_buffered(now, 0);
+    m.handle_timeout(now);
+    assert!(
+        matches!(m.state(), State::Reconnecting { .. }),
+        "{:?}",
+        m.state()
+    );
+}
+
+#[test]
+fn a_page_frozen_twice_reprobes_again() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    m.handle_timeout(ms(300_000)); // frozen for minutes: re-probe
+    assert_eq!(m.state(), State::Open);
+    m.handle_timeout(ms(900_000)); // frozen again before the pong's event ran
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "a frozen page's silence proves nothing"
+    );
+    m.handle_timeout(ms(900_500)); // this probe went unanswered while awake: dead
+    assert!(matches!(m.state(), State::Reconnecting { .. }));
+}
+
+#[test]
+fn a_late_connect_deadline_waits_once_for_queued_events() {
+    let mut m = Machine::new(
+        Config {
+            connect_timeout: Some(ms(500)),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    actions(&mut m);
+    m.handle_timeout(ms(60_000)); // a frozen page wakes up
+    assert_eq!(
+        m.state(),
+        State::Connecting,
+        "the open event may be queued behind the timer"
+    );
+    m.handle_open(ms(60_001), String::new());
+    assert_eq!(m.state(), State::Open);
+}
+
+#[test]
+fn enormous_durations_do_not_panic() {
+    let huge = Config {
+        connect_timeout: Some(Duration::MAX),
+        close_timeout: Duration::MAX,
+        heartbeat: Some(Heartbeat::new(Duration::MAX, Duration::MAX)),
+        reconnect: Some(Backoff::new().base(Duration::MAX).cap(Duration::MAX)),
+        ..Config::default()
+    };
+    let mut m = Machine::new(huge, 1, ms(5));
+    m.handle_open(ms(6), String::new());
+    let _ = m.poll_timeout();
+    m.handle_close(ms(7), frame(1006), 0);
+    let _ = m.poll_timeout();
+    m.handle_timeout(ms(8));
+    m.close(ms(9), 1000, "").unwrap();
+}
