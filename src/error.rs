@@ -29,7 +29,8 @@ pub enum Error {
     /// `close()` takes a reason of at most 123 UTF-8 bytes; this one has that many.
     CloseReasonTooLong(usize),
     /// The connection could not be established (refused, failed handshake, subprotocol
-    /// mismatch, connect timeout) and reconnection is off.
+    /// mismatch, connect timeout) and will not be retried: reconnection is off, or the
+    /// reconnect policy declined that close.
     ConnectFailed(CloseFrame),
     /// The connection closed without being asked to and will not be reopened, because
     /// reconnection is off or the reconnect policy declined this close code.

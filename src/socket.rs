@@ -105,6 +105,9 @@ impl Builder {
 
     /// Decide by close frame whether to reconnect after the server or the network closed
     /// the connection, instead of [`default_reconnect_policy`](crate::default_reconnect_policy).
+    ///
+    /// The policy runs inside resocket's event handling: it must not call methods of this
+    /// socket (that would be a re-entrant borrow).
     pub fn reconnect_if(mut self, policy: impl Fn(&CloseFrame) -> bool + 'static) -> Self {
         let policy: ReconnectPolicy = Rc::new(policy);
         self.config.reconnect_if = Some(policy);
@@ -158,7 +161,9 @@ impl Builder {
 
     /// Choose the URL and subprotocols anew for every attempt, e.g. to carry a fresh auth
     /// token. Called with the attempt number (0 for the first connection); an `Err` ends
-    /// the socket with that error. Replaces the builder's URL and protocols.
+    /// the socket with that error. Replaces the builder's URL and protocols. Like the
+    /// policy, it runs inside resocket's event handling and must not call methods of this
+    /// socket.
     pub fn target_fn(mut self, f: impl FnMut(u32) -> Result<Target, Error> + 'static) -> Self {
         self.provider = Some(Box::new(f));
         self
@@ -281,6 +286,8 @@ macro_rules! common_methods {
             /// their frames, reconnection attempts and delays, heartbeat timeouts). Each call
             /// gives an independent subscriber; the stream ends when the socket closes for
             /// good. Unread events accumulate, so drop a subscription you stop reading.
+            /// The first connection's `Connecting { attempt: 0 }` is emitted while
+            /// connecting starts, before any subscription can exist; `state()` shows it.
             pub fn events(&self) -> impl Stream<Item = Event> + Unpin {
                 self.handle.with(|i| i.subscribe())
             }

@@ -84,7 +84,8 @@ impl Heartbeat {
         self
     }
 
-    /// Recognise pongs: messages for which this returns true are swallowed.
+    /// Recognise pongs: messages for which this returns true are swallowed. It runs inside
+    /// resocket's message handling and must not call methods of the socket.
     pub fn pong_matcher(mut self, is_pong: impl Fn(&Message) -> bool + 'static) -> Self {
         self.is_pong = Rc::new(is_pong);
         self
