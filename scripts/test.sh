@@ -79,6 +79,28 @@ for browser in ${BROWSERS:-chrome firefox}; do
   total_failed=$((total_failed + failed))
 done
 
+# The framework integrations and examples: each mounts real components in Chromium
+# against the test server.
+for example in integrations/*/ examples/*/; do
+  [ -d "$example/tests" ] || continue
+  name=$(basename "$example")
+  step "framework suite: $name (chrome)"
+  log="$TMPDIR/example-$name.log"
+  unset GECKODRIVER
+  set +e
+  wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" --mode no-install "$example" --test '*' 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
+  failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
+  if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
+    echo "FAIL: $name exited $status with $passed passed"
+    failed=$((failed > 0 ? failed : 1))
+  fi
+  summary+=("$name: $passed passed, $failed failed")
+  total_failed=$((total_failed + failed))
+done
+
 host_passed=$( (grep -oE '^test result: ok\. [0-9]+ passed' "$TMPDIR/host-tests.log" || true) | awk '{s+=$4} END {print s+0}')
 step "summary ($(( $(date +%s) - started )) s)"
 echo "host: $host_passed passed"

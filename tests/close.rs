@@ -188,24 +188,42 @@ async fn a_closed_socket_refuses_to_send() {
 async fn sink_close_hands_back_what_could_not_be_sent() {
     // Nothing listens on port 9: the socket keeps reconnecting, the queue cannot drain.
     let mut ws = WebSocket::builder("ws://127.0.0.1:9/")
-        .reconnect(resocket::Backoff::new().base(Duration::from_secs(2)).cap(Duration::from_secs(2)))
+        .reconnect(
+            resocket::Backoff::new()
+                .base(Duration::from_secs(2))
+                .cap(Duration::from_secs(2)),
+        )
         .close_timeout(Duration::from_millis(300))
         .connect()
         .unwrap();
     ws.feed(Message::Text("one".into())).await.unwrap();
     ws.feed(Message::Text("two".into())).await.unwrap();
     let closed = within(3000, "sink close", SinkExt::close(&mut ws)).await;
-    assert_eq!(closed, Err(Error::SocketClosed), "a close that strands messages must say so");
-    assert_eq!(ws.take_unsent(), vec![Message::Text("one".into()), Message::Text("two".into())]);
+    assert_eq!(
+        closed,
+        Err(Error::SocketClosed),
+        "a close that strands messages must say so"
+    );
+    assert_eq!(
+        ws.take_unsent(),
+        vec![Message::Text("one".into()), Message::Text("two".into())]
+    );
 }
 
 #[wasm_bindgen_test]
 async fn sink_close_sends_the_queue_then_closes_cleanly() {
     let k = key("sink-close");
     let mut ws = WebSocket::connect(&ws_url(&format!("/echo?key={k}"))).unwrap();
-    ws.feed(Message::Text("queued before open".into())).await.unwrap();
-    within(5000, "sink close", SinkExt::close(&mut ws)).await.unwrap();
-    let r = report_until(&k, 3000, "the close", |r| r.connections.first().is_some_and(|c| c.close.is_some())).await;
+    ws.feed(Message::Text("queued before open".into()))
+        .await
+        .unwrap();
+    within(5000, "sink close", SinkExt::close(&mut ws))
+        .await
+        .unwrap();
+    let r = report_until(&k, 3000, "the close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
     assert_eq!(r.connections[0].received, vec!["queued before open"]);
     assert_eq!(r.connections[0].close.as_ref().map(|c| c.0), Some(1000));
 }

@@ -213,7 +213,10 @@ async fn every_events_subscriber_sees_open_and_close() {
 #[wasm_bindgen_test]
 async fn invalid_subprotocols_are_named_config_errors() {
     for bad in [vec!["a b"], vec!["x", "x"], vec![""]] {
-        let err = WebSocket::builder(&ws_url("/echo")).protocols(bad.clone()).connect().expect_err("refused");
+        let err = WebSocket::builder(&ws_url("/echo"))
+            .protocols(bad.clone())
+            .connect()
+            .expect_err("refused");
         assert!(matches!(err, Error::InvalidConfig(_)), "{bad:?}: {err:?}");
     }
 }

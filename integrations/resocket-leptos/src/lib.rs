@@ -1,0 +1,364 @@
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+//! [Leptos](https://leptos.dev) integration for [resocket]: a resilient browser WebSocket
+//! as a hook with reactive state.
+//!
+//! [`use_websocket`] connects when the component runs and closes when the component is
+//! cleaned up. What it returns, [`UseWebSocket`], is `Copy`, so it moves into as many
+//! closures and child components as you like:
+//!
+//! ```no_run
+//! use leptos::prelude::*;
+//! use resocket::{Message, State};
+//! use resocket_leptos::use_websocket;
+//!
+//! #[component]
+//! fn Ticker() -> impl IntoView {
+//!     let ws = use_websocket("/ticks");
+//!     let lines = RwSignal::new(Vec::<String>::new());
+//!     // Every message, in order (the `message` signal alone would coalesce bursts).
+//!     ws.on_message(move |m| {
+//!         if let Message::Text(t) = m {
+//!             lines.update(|l| l.push(t));
+//!         }
+//!     });
+//!     view! {
+//!         <p>{move || if ws.state.get() == State::Open { "online" } else { "offline" }}</p>
+//!         <button on:click=move |_| ws.send(Message::Text("more".into()))>"More"</button>
+//!         <ul>{move || lines.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+//!     }
+//! }
+//! ```
+//!
+//! # How it works
+//!
+//! The hook owns one [`resocket::WebSocket`], split in two, and three tasks on the
+//! component's thread:
+//!
+//! - one reads [`events`](resocket::Sender::events) into [`state`](UseWebSocket::state) and
+//!   [`reconnect_at`](UseWebSocket::reconnect_at);
+//! - one reads the messages, calls the [`on_message`](UseWebSocket::on_message) callbacks
+//!   and sets [`message`](UseWebSocket::message); it sets [`error`](UseWebSocket::error) if
+//!   the socket ends without being asked;
+//! - one forwards what [`send`](UseWebSocket::send) queued into the socket's `Sink`, one
+//!   message at a time after `poll_ready`, so order is kept and resocket's backpressure is
+//!   honoured without ever blocking the UI.
+//!
+//! All three end when the socket is closed for good. When the reactive owner that called the
+//! hook is cleaned up (the component unmounts), the socket is closed with 1000 and the tasks
+//! are cancelled before the signals are disposed, so no signal is written and no callback
+//! runs afterwards.
+//!
+//! The hook needs a browser: in a server-rendered app, call it only on the client.
+
+/// The socket crate this hook is built on, re-exported so one dependency is enough.
+pub use resocket;
+
+use futures::channel::mpsc::{self, UnboundedSender};
+use futures::future::{AbortHandle, Abortable};
+use futures::{SinkExt, StreamExt};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use resocket::{Builder, Error, Event, Message, Receiver, Sender, State, WebSocket};
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+/// Connects to `url` with resocket's defaults (reconnection with
+/// [`Backoff::default`](resocket::Backoff), no heartbeat) and closes the socket when the
+/// calling component is cleaned up.
+///
+/// Relative and `http(s)` URLs resolve against the page. An invalid URL does not panic: the
+/// hook comes back [`Closed`](State::Closed) with the reason in [`error`](UseWebSocket::error).
+pub fn use_websocket(url: impl Into<String>) -> UseWebSocket {
+    let url = url.into();
+    use_websocket_with(move || WebSocket::builder(&url))
+}
+
+/// Like [`use_websocket`], with a socket configured by `make`: subprotocols, backoff,
+/// heartbeat, water marks, a fresh URL per attempt…
+///
+/// ```no_run
+/// use resocket::{Backoff, Heartbeat, WebSocket};
+/// use resocket_leptos::use_websocket_with;
+/// use std::time::Duration;
+///
+/// # fn component() {
+/// let ws = use_websocket_with(|| {
+///     WebSocket::builder("wss://example.com/live")
+///         .reconnect(Backoff::new().cap(Duration::from_secs(10)))
+///         .heartbeat(Heartbeat::new(Duration::from_secs(20), Duration::from_secs(5)))
+/// });
+/// # }
+/// ```
+pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
+    let state = RwSignal::new(State::Connecting);
+    let reconnect_at = RwSignal::new(None);
+    let message = RwSignal::new(None);
+    let error = RwSignal::new(None);
+    let callbacks = StoredValue::new_local(Rc::new(RefCell::new(Callbacks::default())));
+
+    let socket = match make().connect() {
+        Ok(socket) => socket,
+        Err(e) => {
+            state.set(State::Closed);
+            error.set(Some(e));
+            return UseWebSocket {
+                state: state.into(),
+                reconnect_at: reconnect_at.into(),
+                message: message.into(),
+                error: error.into(),
+                set_state: state,
+                set_reconnect_at: reconnect_at,
+                outgoing: StoredValue::new(None),
+                sender: StoredValue::new_local(None),
+                callbacks,
+            };
+        }
+    };
+    // Subscribe before anything can happen, so no transition is missed.
+    let events = socket.events();
+    state.set(socket.state());
+    let (sender, receiver) = socket.split();
+    let (outgoing, queued) = mpsc::unbounded();
+
+    let tasks = [
+        spawn_abortable(track_state(sender.clone(), events, state, reconnect_at)),
+        spawn_abortable(receive(
+            receiver,
+            callbacks.get_value(),
+            message,
+            error,
+            outgoing.clone(),
+        )),
+        spawn_abortable(forward(sender.clone(), queued)),
+    ];
+
+    let outgoing = StoredValue::new(Some(outgoing));
+    let sender = StoredValue::new_local(Some(sender));
+    on_cleanup(move || {
+        // Cleanups run before the owner's signals and stored values are disposed: the
+        // close frame goes out now, and the tasks are never polled again.
+        if let Some(Some(sender)) = sender.try_update_value(Option::take) {
+            // Err only if it is already closed for good, which is what we want.
+            let _ = sender.close(1000, "");
+        }
+        if let Some(Some(outgoing)) = outgoing.try_update_value(Option::take) {
+            outgoing.close_channel();
+        }
+        for task in &tasks {
+            task.abort();
+        }
+    });
+
+    UseWebSocket {
+        state: state.into(),
+        reconnect_at: reconnect_at.into(),
+        message: message.into(),
+        error: error.into(),
+        set_state: state,
+        set_reconnect_at: reconnect_at,
+        outgoing,
+        sender,
+        callbacks,
+    }
+}
+
+/// A WebSocket owned by a component: reactive state, ordered sends, message callbacks.
+/// Returned by [`use_websocket`] and [`use_websocket_with`]; `Copy`.
+///
+/// Its signals are owned by the component that called the hook and are disposed with it.
+#[derive(Clone, Copy)]
+pub struct UseWebSocket {
+    /// Where the connection is: `Connecting`, `Open`, `Reconnecting { attempt, delay }`,
+    /// `Closing`, `Closed`.
+    pub state: Signal<State>,
+    /// While [`Reconnecting`](State::Reconnecting): when the next attempt starts, in
+    /// milliseconds since the epoch (the clock of
+    /// [`Date.now()`](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/now)),
+    /// for a countdown. `None` in every other state, and while the browser is offline (the
+    /// attempt then starts when it comes back online).
+    pub reconnect_at: Signal<Option<f64>>,
+    /// The last message received. Convenient for "latest value" feeds; a burst of messages
+    /// between two renders shows only the last, so use
+    /// [`on_message`](UseWebSocket::on_message) to see every one.
+    pub message: Signal<Option<Message>>,
+    /// Why the socket ended, if it ended without being asked: [`Error::Closed`],
+    /// [`Error::ConnectFailed`], [`Error::ReconnectExhausted`], or an invalid URL or
+    /// configuration at connect time. `None` while the socket lives and after
+    /// [`close`](UseWebSocket::close).
+    pub error: Signal<Option<Error>>,
+    // The writable sides of `state` and `reconnect_at`, for `close`, which the socket
+    // announces with no event.
+    set_state: RwSignal<State>,
+    set_reconnect_at: RwSignal<Option<f64>>,
+    outgoing: StoredValue<Option<UnboundedSender<Message>>>,
+    sender: StoredValue<Option<Sender>, LocalStorage>,
+    callbacks: StoredValue<Rc<RefCell<Callbacks>>, LocalStorage>,
+}
+
+impl std::fmt::Debug for UseWebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UseWebSocket")
+            .field("state", &self.state.try_get_untracked())
+            .field("error", &self.error.try_get_untracked())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UseWebSocket {
+    /// Sends `message` after everything sent before it. Returns at once: the message waits
+    /// in an in-memory queue while resocket pushes back (`bufferedAmount` above the
+    /// high-water mark, or a full queue while reconnecting), and goes out when the `Sink` is
+    /// ready. While connecting or reconnecting, messages wait for the connection.
+    ///
+    /// Once the socket is closed for good (or the component is gone), the message is
+    /// dropped; [`state`](UseWebSocket::state) is then `Closed` and
+    /// [`error`](UseWebSocket::error) tells why.
+    pub fn send(&self, message: Message) {
+        self.outgoing.try_with_value(|outgoing| {
+            if let Some(outgoing) = outgoing {
+                // Err only once the forwarding task is gone, i.e. the socket has ended.
+                let _ = outgoing.unbounded_send(message);
+            }
+        });
+    }
+
+    /// Calls `f` for every message received, in order, from now on. A callback registered
+    /// inside a component is removed when that component is cleaned up, so child
+    /// components can listen to a parent's socket.
+    pub fn on_message(&self, f: impl Fn(Message) + 'static) {
+        let id = self
+            .callbacks
+            .try_with_value(|c| c.borrow_mut().add(Rc::new(f)));
+        if let Some(id) = id {
+            let callbacks = self.callbacks;
+            on_cleanup(move || {
+                callbacks.try_with_value(|c| c.borrow_mut().remove(id));
+            });
+        }
+    }
+
+    /// Closes the connection for good with 1000 (normal closure), cancelling any pending
+    /// reconnection. The state goes through `Closing` to `Closed`; `error` stays `None`.
+    pub fn close(&self) {
+        self.sender.try_with_value(|sender| {
+            let Some(sender) = sender else { return };
+            // Err only if already closed for good, which is what was asked.
+            if sender.close(1000, "").is_ok() {
+                // No event says a close started: show it now (Closing, or Closed at once
+                // if there was no connection to close).
+                self.set_state.try_set(sender.state());
+                self.set_reconnect_at.try_set(None);
+            }
+        });
+    }
+
+    /// The sending half of the underlying socket, for what the hook does not cover:
+    /// [`events`](resocket::Sender::events) (heartbeat timeouts, requeues…),
+    /// [`buffered_amount`](resocket::Sender::buffered_amount), or awaiting backpressure
+    /// through its `Sink`. `None` if the socket could not be created or the component is
+    /// gone.
+    ///
+    /// Keep it only as long as you need it: the socket stays alive while a `Sender` does.
+    pub fn sender(&self) -> Option<Sender> {
+        self.sender.try_with_value(Clone::clone).flatten()
+    }
+}
+
+/// Runs `task` on this thread until it ends or the returned handle aborts it; once aborted,
+/// it is never polled again.
+fn spawn_abortable(task: impl Future<Output = ()> + 'static) -> AbortHandle {
+    let (handle, registration) = AbortHandle::new_pair();
+    let task = Abortable::new(task, registration);
+    spawn_local(async move {
+        let _ = task.await;
+    });
+    handle
+}
+
+type Callback = Rc<dyn Fn(Message)>;
+
+#[derive(Default)]
+struct Callbacks {
+    next_id: u64,
+    list: Vec<(u64, Callback)>,
+}
+
+impl Callbacks {
+    fn add(&mut self, f: Callback) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.list.push((id, f));
+        id
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.list.retain(|(i, _)| *i != id);
+    }
+
+    /// The callbacks as they are now, so none is borrowed while they run (a callback may
+    /// register another).
+    fn snapshot(&self) -> Vec<Callback> {
+        self.list.iter().map(|(_, f)| f.clone()).collect()
+    }
+}
+
+/// Mirrors the socket's life into `state` and `reconnect_at`.
+async fn track_state(
+    socket: Sender,
+    mut events: impl futures::Stream<Item = Event> + Unpin,
+    state: RwSignal<State>,
+    reconnect_at: RwSignal<Option<f64>>,
+) {
+    while let Some(event) = events.next().await {
+        // The socket's own state is the truth; the event says only when to count down from.
+        let now = socket.state();
+        let at = match (&event, now) {
+            (Event::Reconnecting { delay, .. }, State::Reconnecting { .. }) => {
+                Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0)
+            }
+            (Event::Offline, _) => None,
+            (_, State::Reconnecting { .. }) => reconnect_at.try_get_untracked().flatten(),
+            _ => None,
+        };
+        state.try_set(now);
+        reconnect_at.try_set(at);
+    }
+    // The event stream ends only when the socket is closed for good.
+    state.try_set(State::Closed);
+    reconnect_at.try_set(None);
+}
+
+/// Hands every message to the callbacks and the `message` signal; records a terminal error.
+async fn receive(
+    mut receiver: Receiver,
+    callbacks: Rc<RefCell<Callbacks>>,
+    message: RwSignal<Option<Message>>,
+    error: RwSignal<Option<Error>>,
+    outgoing: UnboundedSender<Message>,
+) {
+    while let Some(item) = receiver.next().await {
+        match item {
+            Ok(m) => {
+                let snapshot = callbacks.borrow().snapshot();
+                for f in snapshot {
+                    f(m.clone());
+                }
+                message.try_set(Some(m));
+            }
+            Err(e) => {
+                error.try_set(Some(e));
+            }
+        }
+    }
+    // Closed for good: let the forwarding task finish, so nothing keeps the socket alive.
+    outgoing.close_channel();
+}
+
+/// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back.
+async fn forward(mut sender: Sender, queued: mpsc::UnboundedReceiver<Message>) {
+    let mut queued = queued.map(Ok);
+    // Err only when the socket is closed for good; the receiving task reports why.
+    let _ = sender.send_all(&mut queued).await;
+}

@@ -1,0 +1,392 @@
+//! The hook in a real browser against the test server, without any view: signals, message
+//! callbacks, ordered sends under backpressure, errors, close and disposal.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use resocket::{Backoff, Error, Jitter, Message, State, WebSocket};
+use resocket_leptos::{use_websocket, use_websocket_with, UseWebSocket};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn port() -> u16 {
+    match option_env!("RESOCKET_TEST_PORT").map(str::parse) {
+        Some(Ok(port)) => port,
+        _ => panic!("RESOCKET_TEST_PORT is not set to the test server's port"),
+    }
+}
+
+fn key(name: &str) -> String {
+    format!("{name}-{}", (js_sys::Math::random() * 1e12) as u64)
+}
+
+fn ws_url(path: &str) -> String {
+    format!("ws://127.0.0.1:{}{path}", port())
+}
+
+async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await
+}
+
+/// Polls `pred` every 10 ms; panics naming `what` after `ms`.
+async fn wait_for(ms: u32, what: &str, mut pred: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !pred() {
+        if js_sys::Date::now() - start > f64::from(ms) {
+            panic!("timed out after {ms} ms waiting for {what}");
+        }
+        sleep(10).await;
+    }
+}
+
+async fn get_json(path: &str) -> JsValue {
+    let url = format!("http://127.0.0.1:{}{path}", port());
+    let window = web_sys::window().expect("a window");
+    let resp = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .expect("fetch");
+    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
+    assert!(resp.ok(), "GET {path}: HTTP {}", resp.status());
+    JsFuture::from(resp.json().expect("json()"))
+        .await
+        .expect("a JSON body")
+}
+
+fn field(v: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Per connection the server saw for `key`: what it received, and (code, by) once closed.
+async fn connections(key: &str) -> Vec<(Vec<String>, Option<(u16, String)>)> {
+    let report = get_json(&format!("/api/report/{key}")).await;
+    js_sys::Array::from(&field(&report, "connections"))
+        .iter()
+        .map(|c| {
+            let received = js_sys::Array::from(&field(&c, "received"))
+                .iter()
+                .filter_map(|s| s.as_string())
+                .collect();
+            let close = field(&c, "close");
+            let close = (!close.is_null() && !close.is_undefined()).then(|| {
+                (
+                    field(&close, "code").as_f64().unwrap_or(0.0) as u16,
+                    field(&close, "by").as_string().unwrap_or_default(),
+                )
+            });
+            (received, close)
+        })
+        .collect()
+}
+
+/// Polls the server's report for `key` until `pred` holds, or panics after `ms`.
+async fn connections_until(
+    key: &str,
+    ms: u32,
+    what: &str,
+    pred: impl Fn(&[(Vec<String>, Option<(u16, String)>)]) -> bool,
+) -> Vec<(Vec<String>, Option<(u16, String)>)> {
+    let start = js_sys::Date::now();
+    loop {
+        let conns = connections(key).await;
+        if pred(&conns) {
+            return conns;
+        }
+        if js_sys::Date::now() - start > f64::from(ms) {
+            panic!("the server never saw {what} within {ms} ms: {conns:?}");
+        }
+        sleep(20).await;
+    }
+}
+
+/// A reactive owner standing in for a component, with the hook called inside it.
+fn in_owner(make: impl FnOnce() -> UseWebSocket) -> (Owner, UseWebSocket) {
+    // What `mount_to` does first: drive tasks with wasm-bindgen-futures.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let owner = Owner::new();
+    let ws = owner.with(make);
+    (owner, ws)
+}
+
+async fn wait_open(ws: UseWebSocket) {
+    wait_for(10_000, "the state to be Open", || {
+        ws.state.get_untracked() == State::Open
+    })
+    .await;
+}
+
+fn text(m: &Message) -> String {
+    m.as_text().unwrap_or_default().to_owned()
+}
+
+#[wasm_bindgen_test]
+async fn state_and_reconnect_at_follow_the_socket() {
+    let key = key("leptos-hook-state");
+    let url = ws_url(&format!("/echo?key={key}"));
+    let (_owner, ws) = in_owner(|| {
+        use_websocket_with(move || {
+            WebSocket::builder(&url).reconnect(
+                Backoff::new()
+                    .base(Duration::from_millis(1500))
+                    .jitter(Jitter::None),
+            )
+        })
+    });
+    assert_eq!(ws.state.get_untracked(), State::Connecting);
+    assert_eq!(ws.reconnect_at.get_untracked(), None);
+    wait_open(ws).await;
+    assert_eq!(ws.reconnect_at.get_untracked(), None);
+
+    get_json(&format!("/api/drop/{key}")).await;
+    wait_for(5_000, "the state to be Reconnecting", || {
+        matches!(ws.state.get_untracked(), State::Reconnecting { .. })
+    })
+    .await;
+    assert_eq!(
+        ws.state.get_untracked(),
+        State::Reconnecting {
+            attempt: 1,
+            delay: Duration::from_millis(1500)
+        }
+    );
+    let at = ws
+        .reconnect_at
+        .get_untracked()
+        .expect("a time for the next attempt");
+    let left = at - js_sys::Date::now();
+    assert!(
+        (1_000.0..=1_500.0).contains(&left),
+        "the next attempt is about 1.5 s away, not {left} ms"
+    );
+    wait_open(ws).await;
+    assert_eq!(
+        ws.reconnect_at.get_untracked(),
+        None,
+        "no countdown once open"
+    );
+    assert_eq!(
+        ws.error.get_untracked(),
+        None,
+        "a reconnection is not an error"
+    );
+    assert_eq!(connections(&key).await.len(), 2);
+
+    // Closing while a reconnection waits cancels it and ends the countdown at once.
+    get_json(&format!("/api/drop/{key}")).await;
+    wait_for(5_000, "the state to be Reconnecting again", || {
+        ws.reconnect_at.get_untracked().is_some()
+    })
+    .await;
+    ws.close();
+    assert_eq!(ws.reconnect_at.get_untracked(), None);
+    wait_for(5_000, "the state to be Closed", || {
+        ws.state.get_untracked() == State::Closed
+    })
+    .await;
+    sleep(2_000).await;
+    assert_eq!(
+        connections(&key).await.len(),
+        2,
+        "the pending attempt was cancelled"
+    );
+    assert_eq!(ws.error.get_untracked(), None);
+}
+
+#[wasm_bindgen_test]
+async fn every_message_reaches_on_message_in_order() {
+    let key = key("leptos-hook-flood");
+    let url = ws_url(&format!("/flood/300/64?key={key}"));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let (_owner, ws) = in_owner(|| {
+        let ws = use_websocket(url);
+        let seen = seen.clone();
+        ws.on_message(move |m| seen.borrow_mut().push(m));
+        ws
+    });
+    wait_for(10_000, "the flood and its \"done\"", || {
+        seen.borrow().last().map(text).as_deref() == Some("done")
+    })
+    .await;
+    let seen = seen.borrow();
+    assert_eq!(
+        seen.len(),
+        301,
+        "300 binary messages and \"done\", each once"
+    );
+    for (i, m) in seen[..300].iter().enumerate() {
+        let bytes = m.as_bytes();
+        assert_eq!(bytes.len(), 64);
+        assert_eq!(
+            u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            i as u32,
+            "in order"
+        );
+    }
+    assert_eq!(
+        ws.message.get_untracked(),
+        Some(Message::Text("done".into())),
+        "the signal holds the last message"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sends_keep_their_order_under_backpressure() {
+    let key = key("leptos-hook-order");
+    let url = ws_url(&format!("/echo?key={key}"));
+    let (_owner, ws) = in_owner(|| {
+        use_websocket_with(move || {
+            // Tiny water marks so the Sink pushes back all the time.
+            WebSocket::builder(&url)
+                .high_water_mark(2048)
+                .low_water_mark(0)
+                .queue_capacity(4)
+        })
+    });
+    let padding = "x".repeat(1000);
+    let sent: Vec<String> = (0..200).map(|i| format!("{i:03} {padding}")).collect();
+    // All at once, before the connection opens: send never blocks.
+    for text in &sent {
+        ws.send(Message::Text(text.clone()));
+    }
+    let conns = connections_until(&key, 20_000, "all 200 messages", |c| {
+        c.first().is_some_and(|(received, _)| received.len() >= 200)
+    })
+    .await;
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].0, sent, "every message once, in order");
+}
+
+#[wasm_bindgen_test]
+async fn close_ends_the_socket_without_an_error() {
+    let key = key("leptos-hook-close");
+    let (_owner, ws) = in_owner(|| use_websocket(ws_url(&format!("/echo?key={key}"))));
+    wait_open(ws).await;
+    ws.close();
+    assert_eq!(ws.state.get_untracked(), State::Closing, "shown at once");
+    wait_for(5_000, "the state to be Closed", || {
+        ws.state.get_untracked() == State::Closed
+    })
+    .await;
+    assert_eq!(
+        ws.error.get_untracked(),
+        None,
+        "a close that was asked is no error"
+    );
+    assert_eq!(ws.reconnect_at.get_untracked(), None);
+    connections_until(
+        &key,
+        5_000,
+        "a client close",
+        |c| matches!(c, [(_, Some((1000, by)))] if by == "client"),
+    )
+    .await;
+    // Sending now is dropped quietly: no panic, no new connection.
+    ws.send(Message::Text("too late".into()));
+    ws.close();
+    sleep(300).await;
+    let conns = connections(&key).await;
+    assert_eq!(conns.len(), 1);
+    assert!(conns[0].0.is_empty(), "nothing sent after close: {conns:?}");
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_url_is_an_error_not_a_panic() {
+    let (_owner, ws) = in_owner(|| use_websocket("ftp://example.com/nope"));
+    assert_eq!(ws.state.get_untracked(), State::Closed);
+    assert!(
+        matches!(ws.error.get_untracked(), Some(Error::InvalidUrl(_))),
+        "{:?}",
+        ws.error.get_untracked()
+    );
+    assert!(ws.sender().is_none());
+    ws.send(Message::Text("nowhere".into()));
+    ws.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_close_the_policy_declines_is_the_error() {
+    let (_owner, ws) = in_owner(|| use_websocket(ws_url("/close/4001/bye")));
+    wait_for(10_000, "the state to be Closed", || {
+        ws.state.get_untracked() == State::Closed
+    })
+    .await;
+    match ws.error.get_untracked() {
+        Some(Error::Closed(frame)) => {
+            assert_eq!((frame.code, frame.reason.as_str()), (4001, "bye"))
+        }
+        other => panic!("expected Error::Closed(4001), got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn disposing_the_owner_closes_the_socket() {
+    let key = key("leptos-hook-dispose");
+    let calls = Rc::new(RefCell::new(0));
+    let (owner, ws) = in_owner(|| {
+        let ws = use_websocket(ws_url(&format!("/echo?key={key}")));
+        let calls = calls.clone();
+        ws.on_message(move |_| *calls.borrow_mut() += 1);
+        ws
+    });
+    wait_open(ws).await;
+    ws.send(Message::Text("one".into()));
+    wait_for(5_000, "the echo", || *calls.borrow() == 1).await;
+
+    drop(owner);
+    connections_until(
+        &key,
+        5_000,
+        "a client close",
+        |c| matches!(c, [(_, Some((1000, by)))] if by == "client"),
+    )
+    .await;
+    assert_eq!(
+        ws.state.try_get_untracked(),
+        None,
+        "the signals are disposed"
+    );
+    // The handle outlives its owner harmlessly.
+    ws.send(Message::Text("after".into()));
+    ws.close();
+    sleep(1_500).await;
+    assert_eq!(*calls.borrow(), 1, "no callback after disposal");
+    assert_eq!(
+        connections(&key).await.len(),
+        1,
+        "no reconnection after disposal"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_child_callback_goes_with_its_owner() {
+    let key = key("leptos-hook-child");
+    let (owner, ws) = in_owner(|| use_websocket(ws_url(&format!("/echo?key={key}"))));
+    let child_calls = Rc::new(RefCell::new(Vec::new()));
+    let child = owner.child();
+    {
+        let child_calls = child_calls.clone();
+        child.with(|| ws.on_message(move |m| child_calls.borrow_mut().push(text(&m))));
+    }
+    wait_open(ws).await;
+    ws.send(Message::Text("a".into()));
+    wait_for(5_000, "the child to see \"a\"", || {
+        child_calls.borrow().len() == 1
+    })
+    .await;
+
+    child.cleanup();
+    ws.send(Message::Text("b".into()));
+    wait_for(5_000, "the echo of \"b\"", || {
+        ws.message.get_untracked() == Some(Message::Text("b".into()))
+    })
+    .await;
+    assert_eq!(
+        *child_calls.borrow(),
+        ["a"],
+        "the child's callback was removed"
+    );
+}
