@@ -11,9 +11,10 @@ mkdir -p "$TMPDIR"
 export CARGO_TERM_COLOR=never
 
 bash scripts/setup.sh
+bash scripts/setup-npm.sh
 
 # The library's optional features, all tested.
-FEATURES="resocket/json"
+FEATURES="resocket/json,resocket/js"
 
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)
@@ -100,6 +101,19 @@ for example in integrations/*/ examples/*/; do
   summary+=("$name: $passed passed, $failed failed")
   total_failed=$((total_failed + failed))
 done
+
+# The npm package, the demo, the examples' pages and the JS compatibility suite, driven by
+# Playwright in Chromium (scripts/e2e.sh builds what it needs and prints its own summary).
+step "end-to-end (npm package, demo, examples)"
+set +e
+bash scripts/e2e.sh 2>&1 | tee "$TMPDIR/e2e-run.log"
+status=${PIPESTATUS[0]}
+set -e
+e2e_line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed$' "$TMPDIR/e2e-run.log" | tail -1)
+summary+=("${e2e_line:-e2e: 0 passed, 1 failed}")
+if [ "$status" -ne 0 ] || [ -z "$e2e_line" ]; then
+  total_failed=$((total_failed + 1))
+fi
 
 host_passed=$( (grep -oE '^test result: ok\. [0-9]+ passed' "$TMPDIR/host-tests.log" || true) | awk '{s+=$4} END {print s+0}')
 step "summary ($(( $(date +%s) - started )) s)"

@@ -52,6 +52,12 @@ pub enum Event {
     ConnectTimeout,
     /// The heartbeat found the connection dead.
     HeartbeatTimeout,
+    /// The first message after a heartbeat ping arrived `rtt` after the ping was handed to
+    /// the browser: the round trip, plus any time the ping waited behind buffered data.
+    HeartbeatAck {
+        /// From the ping to the first message after it.
+        rtt: Duration,
+    },
     /// After an abnormal close, `count` messages that the browser had not transmitted were
     /// put back at the head of the queue, to go first on the next connection.
     Requeued {

@@ -48,7 +48,9 @@
 //!   [`events`](WebSocket::events) and [`state`](WebSocket::state). The stream ends (`None`)
 //!   only when the socket is closed for good: by [`close`](WebSocket::close) (no error), or
 //!   after one `Err` when the end was not asked for ([`Error::Closed`],
-//!   [`Error::ConnectFailed`], [`Error::ReconnectExhausted`]).
+//!   [`Error::ConnectFailed`], [`Error::ReconnectExhausted`]). Before that, an `Err` item
+//!   means one message could not be handed over (a `Blob` the browser failed to read) or,
+//!   with typed sockets, decoded; the stream goes on after it.
 //! - [`split`](WebSocket::split) gives a `Clone` [`Sender`] and a [`Receiver`].
 //!
 //! # Reconnection
@@ -69,7 +71,9 @@
 //! `poll_ready` is pending while the connection's `bufferedAmount` is above the high-water
 //! mark (default 1 MiB), until it drains to the low-water mark (default 256 KiB); it polls
 //! `bufferedAmount` only while someone waits, at an interval that follows the measured drain
-//! rate (4 ms to 250 ms). While not open, the Sink accepts up to
+//! rate (4 ms to 250 ms); browsers throttle those timers in hidden tabs (Chrome: once a
+//! minute after 5 minutes hidden), so a blocked Sink in a hidden tab moves slowly. While not
+//! open, the Sink accepts up to
 //! [`queue_capacity`](Builder::queue_capacity) messages (default 1024), then waits.
 //! `poll_flush` waits until `bufferedAmount` is 0. Nothing is dropped silently: a full queue
 //! waits, a closed socket errors.
@@ -80,8 +84,12 @@
 //! before anything newer. When a connection ends abnormally, the browser still reports in
 //! `bufferedAmount` how many bytes it never transmitted (checked in Chromium and Firefox);
 //! resocket puts back exactly the messages those bytes belong to, in order, ahead of newer
-//! ones; a message that left only in part goes again whole. So every message that never
-//! left the browser is delivered at most once more and never lost.
+//! ones; a message that left only in part goes again whole. So a message that never left
+//! the browser is never lost, and it is sent again exactly once.
+//!
+//! One exception: when resocket itself abandons a connection (heartbeat or close timeout),
+//! the browser may still transmit what it buffered for it if the connection was in fact
+//! alive; messages re-queued then can arrive twice.
 //!
 //! What cannot be known from the browser: bytes it handed to the operating system (the
 //! kernel's and the browser's network buffers take several megabytes) and that were lost
@@ -105,6 +113,8 @@ mod close;
 pub mod core;
 mod error;
 mod event;
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod js;
 #[cfg(feature = "json")]
 pub mod json;
 mod message;

@@ -299,6 +299,13 @@ macro_rules! common_methods {
                 self.handle.with(|i| i.buffered_amount())
             }
 
+            /// Bytes accepted but not yet handed to the browser (waiting for a connection or
+            /// below the high-water mark); with [`buffered_amount`](Self::buffered_amount),
+            /// everything sent and not yet transmitted.
+            pub fn queued_bytes(&self) -> usize {
+                self.handle.with(|i| i.queued_bytes())
+            }
+
             /// The subprotocol the server chose on the last connection (empty if none).
             pub fn protocol(&self) -> String {
                 self.handle.with(|i| i.protocol())

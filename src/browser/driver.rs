@@ -533,6 +533,10 @@ impl Inner {
         self.url.clone()
     }
 
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.machine.queued_bytes()
+    }
+
     pub(crate) fn buffered_amount(&self) -> usize {
         self.conn
             .as_ref()

@@ -157,6 +157,8 @@ struct Probe {
     transmitted_at_check: u64,
     /// A second ping sent because the first deadline fired too late to be trusted.
     reprobe: bool,
+    /// When the ping was handed to the socket.
+    sent: Duration,
 }
 
 #[derive(Debug)]
@@ -293,6 +295,11 @@ impl Machine {
     /// How many messages wait in the queue (not yet handed to the browser).
     pub fn queued(&self) -> usize {
         self.outbox.queued()
+    }
+
+    /// Bytes accepted and not yet handed to the browser.
+    pub fn queued_bytes(&self) -> usize {
+        self.outbox.queued_bytes()
     }
 
     /// Closed for good.
@@ -445,6 +452,7 @@ impl Machine {
             ping_end: self.buffer.handed_total,
             transmitted_at_check: self.buffer.transmitted(),
             reprobe,
+            sent: now,
         };
         if let Phase::Open { probe: p, .. } = &mut self.phase {
             *p = Some(probe);
@@ -476,6 +484,7 @@ impl Machine {
 
     /// A message arrived (any message: it proves the connection alive).
     pub fn handle_inbound(&mut self, now: Duration) {
+        let mut answered = None;
         if let Phase::Open {
             last_inbound,
             probe,
@@ -483,7 +492,10 @@ impl Machine {
         } = &mut self.phase
         {
             *last_inbound = now;
-            *probe = None;
+            answered = probe.take().map(|p| now.saturating_sub(p.sent));
+        }
+        if let Some(rtt) = answered {
+            self.emit(Event::HeartbeatAck { rtt });
         }
     }
 

@@ -31,6 +31,10 @@ impl Outbox {
         self.queue.len()
     }
 
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queue.iter().map(Message::len).sum()
+    }
+
     /// Takes the next queued message, recording it as handed to the socket.
     pub(crate) fn pop_to_send(&mut self) -> Option<Message> {
         let message = self.queue.pop_front()?;

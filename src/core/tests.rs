@@ -956,3 +956,30 @@ fn enormous_durations_do_not_panic() {
     m.handle_timeout(ms(8));
     m.close(ms(9), 1000, "").unwrap();
 }
+
+#[test]
+fn the_first_message_after_a_ping_reports_the_round_trip() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    actions(&mut m);
+    m.handle_inbound(ms(1042));
+    assert_eq!(
+        events(&actions(&mut m)),
+        vec![Event::HeartbeatAck { rtt: ms(42) }]
+    );
+    m.handle_inbound(ms(1050));
+    assert!(
+        events(&actions(&mut m)).is_empty(),
+        "only the first message answers a ping"
+    );
+}
+
+#[test]
+fn queued_bytes_count_what_waits_for_the_browser() {
+    let mut m = Machine::new(config(), 1, ms(0));
+    m.send(ms(0), text("abc")).unwrap();
+    m.send(ms(0), text("de")).unwrap();
+    assert_eq!(m.queued_bytes(), 5);
+    m.handle_open(ms(1), String::new());
+    assert_eq!(m.queued_bytes(), 0);
+}

@@ -1,0 +1,447 @@
+// The npm package's JS API in Chromium, against the test server: what a WebSocket user relies
+// on (events, data types, readyState), what resocket adds (promises, for await, reconnection
+// events), and that bad input throws a clear JS error, never a wasm trap.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { launchBrowser, openTestPage, report, startServer, uniqueKey, until } from "./harness.mjs";
+
+describe("npm package API", { timeout: 180000 }, () => {
+  let server;
+  let browser;
+  let page;
+  const run = (f, arg) => page.evaluate(f, arg);
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    page = await openTestPage(browser, server);
+    // Helpers inside the page.
+    await run(() => {
+      window.sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      window.within = (ms, p, what) =>
+        Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out: ${what}`)))]);
+      window.nextEvent = (s, type, ms = 5000) =>
+        within(ms, new Promise((r) => s.addEventListener(type, r, { once: true })), type);
+    });
+  });
+
+  after(async () => {
+    if (page) assert.deepEqual(page.crashes(), [], `no wasm trap or panic:\n${page.logged.join("\n")}`);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("behaves like a WebSocket: constants, readyState, events, echo", async () => {
+    const r = await run(async () => {
+      const { ResilientWebSocket } = resocket;
+      const s = new ResilientWebSocket("/echo", "v1.resocket");
+      const seen = [];
+      s.onopen = (e) => seen.push(["onopen", e.type, e instanceof Event]);
+      s.addEventListener("statechange", (e) => seen.push(["statechange", e.state, e.readyState]));
+      const first = { readyState: s.readyState, state: s.state };
+      await nextEvent(s, "open");
+      const open = { readyState: s.readyState, protocol: s.protocol, url: s.url };
+      s.send("hi");
+      const m = await nextEvent(s, "message");
+      const msg = { isMessageEvent: m instanceof MessageEvent, data: m.data, origin: m.origin, type: m.type };
+      s.close(3001, "done");
+      const closing = s.readyState;
+      const c = await nextEvent(s, "close");
+      await sleep(50);
+      return {
+        constants: [ResilientWebSocket.CONNECTING, ResilientWebSocket.OPEN, ResilientWebSocket.CLOSING, ResilientWebSocket.CLOSED, s.OPEN, s.CLOSED],
+        first, open, msg, closing,
+        close: { isCloseEvent: c instanceof CloseEvent, code: c.code, reason: c.reason, wasClean: c.wasClean },
+        end: s.readyState, state: s.state, seen, binaryType: s.binaryType, extensions: s.extensions,
+        isEventTarget: typeof s.addEventListener === "function" && typeof s.dispatchEvent === "function",
+      };
+    });
+    assert.deepEqual(r.constants, [0, 1, 2, 3, 1, 3]);
+    assert.deepEqual(r.first, { readyState: 0, state: "connecting" });
+    assert.equal(r.open.readyState, 1);
+    assert.equal(r.open.protocol, "v1.resocket");
+    assert.equal(r.open.url, `${server.ws}/echo`);
+    assert.deepEqual(r.msg, { isMessageEvent: true, data: "hi", origin: server.ws, type: "message" });
+    assert.equal(r.closing, 2);
+    assert.deepEqual(r.close, { isCloseEvent: true, code: 3001, reason: "done", wasClean: true });
+    assert.equal(r.end, 3);
+    assert.equal(r.state, "closed");
+    assert.deepEqual(r.seen, [
+      ["onopen", "open", true],
+      ["statechange", "open", 1],
+      ["statechange", "closing", 2],
+      ["statechange", "closed", 3],
+    ]);
+    assert.equal(r.binaryType, "arraybuffer");
+    assert.equal(r.extensions, "");
+    assert.ok(r.isEventTarget);
+  });
+
+  it("sends every data type, in order, Blobs included", async () => {
+    const key = uniqueKey("types");
+    const got = await run(async (key) => {
+      const s = new resocket.ResilientWebSocket(`/echo?key=${key}`);
+      const bytes = new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const received = [];
+      s.addEventListener("message", (e) => received.push(e.data));
+      // Sent while connecting: all queue, the Blob is read without being overtaken.
+      s.send("text");
+      s.send(bytes.buffer.slice(0, 2)); // ArrayBuffer
+      s.send(bytes.subarray(2, 4)); // a view with an offset: its bytes only
+      s.send(new DataView(bytes.buffer, 4, 2));
+      s.send(new Blob([new Uint8Array([0xbb, 0xbb])]));
+      s.send("after the blob");
+      s.send(new Float32Array([1.5])); // 4 bytes of float
+      await within(5000, (async () => { while (received.length < 7) await sleep(20); })(), "7 echoes");
+      s.close();
+      return received.map((d) => (typeof d === "string" ? d : [...new Uint8Array(d)].join(",")));
+    }, key);
+    assert.deepEqual(got, ["text", "0,1", "2,3", "4,5", "187,187", "after the blob", "0,0,192,63"]);
+    const r = await report(server, key);
+    assert.deepEqual(r.connections[0].received.slice(0, 2), ["text", "bin:2:0001"]);
+  });
+
+  it("hands binary messages over as Blobs when binaryType is blob, switchable at any time", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo", [], { binaryType: "blob" });
+      s.send(new Uint8Array([1, 2, 3]));
+      const a = (await nextEvent(s, "message")).data;
+      s.binaryType = "arraybuffer";
+      s.send(new Uint8Array([4]));
+      const b = (await nextEvent(s, "message")).data;
+      s.close();
+      return [a instanceof Blob, a instanceof Blob ? [...new Uint8Array(await a.arrayBuffer())] : null, b instanceof ArrayBuffer];
+    });
+    assert.deepEqual(r, [true, [1, 2, 3], true]);
+  });
+
+  it("iterates messages with for await, ends on close, and break stops it", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo");
+      const got = [];
+      const loop = (async () => {
+        for await (const data of s) {
+          got.push(data);
+          if (got.length === 3) s.close();
+        }
+        return "done";
+      })();
+      for (const m of ["a", "b", "c"]) s.send(m);
+      const end = await within(5000, loop, "the loop to end");
+      const t = new resocket.ResilientWebSocket("/echo");
+      const it = t[Symbol.asyncIterator]();
+      t.send("x");
+      const first = await it.next();
+      const ret = await it.return();
+      t.close();
+      return { got, end, first, ret };
+    });
+    assert.deepEqual(r.got, ["a", "b", "c"]);
+    assert.equal(r.end, "done");
+    assert.deepEqual(r.first, { value: "x", done: false });
+    assert.deepEqual(r.ret, { value: undefined, done: true });
+  });
+
+  it("throws clear JS errors for bad input, never a wasm trap", async () => {
+    const results = await run(() => {
+      const { ResilientWebSocket } = resocket;
+      const s = new ResilientWebSocket("/echo");
+      const cases = {
+        "bad scheme": () => new ResilientWebSocket("ftp://example.com/"),
+        "bad url": () => new ResilientWebSocket("ws://exa mple.com:99999/"),
+        fragment: () => new ResilientWebSocket("/echo#x"),
+        "url type": () => new ResilientWebSocket(42),
+        "no url": () => new ResilientWebSocket(),
+        "protocols type": () => new ResilientWebSocket("/echo", 5),
+        "options second": () => new ResilientWebSocket("/echo", { heartbeat: true }),
+        "bad protocol": () => new ResilientWebSocket("/echo", ["a b"]),
+        "duplicate protocol": () => new ResilientWebSocket("/echo", ["v1", "v1"]),
+        "unknown option": () => new ResilientWebSocket("/echo", [], { maxReconnectionDelay: 5000 }),
+        "options type": () => new ResilientWebSocket("/echo", [], "fast"),
+        "negative time": () => new ResilientWebSocket("/echo", [], { connectTimeout: -1 }),
+        "NaN capacity": () => new ResilientWebSocket("/echo", [], { queueCapacity: NaN }),
+        "zero capacity": () => new ResilientWebSocket("/echo", [], { queueCapacity: 0 }),
+        "fraction capacity": () => new ResilientWebSocket("/echo", [], { queueCapacity: 1.5 }),
+        "huge time": () => new ResilientWebSocket("/echo", [], { closeTimeout: 1e300 }),
+        "low above high": () => new ResilientWebSocket("/echo", [], { highWaterMark: 10, lowWaterMark: 20 }),
+        "factor below 1": () => new ResilientWebSocket("/echo", [], { reconnect: { factor: 0.5 } }),
+        "base above cap": () => new ResilientWebSocket("/echo", [], { reconnect: { base: 5000, cap: 100 } }),
+        "zero base": () => new ResilientWebSocket("/echo", [], { reconnect: { base: 0 } }),
+        "bad jitter": () => new ResilientWebSocket("/echo", [], { reconnect: { jitter: "lots" } }),
+        "bad maxRetries": () => new ResilientWebSocket("/echo", [], { maxRetries: -1 }),
+        "heartbeat type": () => new ResilientWebSocket("/echo", [], { heartbeat: 5 }),
+        "heartbeat zero": () => new ResilientWebSocket("/echo", [], { heartbeat: { interval: 0 } }),
+        "heartbeat blob ping": () => new ResilientWebSocket("/echo", [], { heartbeat: { ping: new Blob([]) } }),
+        "binaryType option": () => new ResilientWebSocket("/echo", [], { binaryType: "nodebuffer" }),
+        "reconnectIf type": () => new ResilientWebSocket("/echo", [], { reconnectIf: true }),
+        "url fn throws": () => new ResilientWebSocket(() => { throw new RangeError("no token yet"); }),
+        "url fn returns number": () => new ResilientWebSocket(() => 7),
+        "url fn returns bad url": () => new ResilientWebSocket(() => "ftp://x/"),
+        "send number": () => s.send(12),
+        "send object": () => s.send({ a: 1 }),
+        "send nothing": () => s.send(),
+        "close 1001": () => s.close(1001),
+        "close 5000": () => s.close(5000),
+        "close 3000.5": () => s.close(3000.5),
+        "close string code": () => s.close("1000"),
+        "close long reason": () => s.close(1000, "é".repeat(62)),
+        "close reason type": () => s.close(1000, 42),
+        "binaryType set": () => { s.binaryType = "text"; },
+        "onmessage set": () => { s.onmessage = "alert(1)"; },
+        "dispatchEvent": () => s.dispatchEvent({ type: "open" }),
+      };
+      const out = {};
+      for (const [name, f] of Object.entries(cases)) {
+        try {
+          f();
+          out[name] = "no exception";
+        } catch (e) {
+          out[name] = `${e instanceof Error ? "" : "NOT AN ERROR "}${e.name}: ${e.message}`;
+        }
+      }
+      const stillUsable = s.readyState <= 1 && s.binaryType === "arraybuffer" && s.onmessage === null;
+      s.close();
+      out.stillUsable = stillUsable;
+      return out;
+    });
+    const expect = {
+      "bad scheme": /^SyntaxError: .*scheme must be ws, wss, http or https/,
+      "bad url": /^SyntaxError: .*not a valid URL/,
+      fragment: /^SyntaxError: .*fragment/,
+      "url type": /^TypeError: url must be a string, a URL or a function/,
+      "no url": /^TypeError: url must be/,
+      "protocols type": /^TypeError: protocols must be a string or an array of strings, not the number 5/,
+      "options second": /^TypeError: .*options go third/,
+      "bad protocol": /^SyntaxError: the subprotocol "a b" is invalid/,
+      "duplicate protocol": /^SyntaxError: the subprotocol "v1" is offered twice/,
+      "unknown option": /^TypeError: unknown option options.maxReconnectionDelay; resocket's equivalent is reconnect: \{ cap \}/,
+      "options type": /^TypeError: options must be an object, not a string/,
+      "negative time": /^RangeError: options.connectTimeout must be a number of milliseconds greater than 0, not -1/,
+      "NaN capacity": /^RangeError: options.queueCapacity must be a number, not NaN/,
+      "zero capacity": /^RangeError: options.queueCapacity must be a whole number from 1/,
+      "fraction capacity": /^RangeError: options.queueCapacity must be a whole number .* not 1.5/,
+      "huge time": /^RangeError: options.closeTimeout .* not 1e\+300/,
+      "low above high": /^RangeError: options.lowWaterMark \(20\) must not exceed options.highWaterMark \(10\)/,
+      "factor below 1": /^RangeError: options.reconnect.factor must be a finite number of at least 1, not 0.5/,
+      "base above cap": /^RangeError: options.reconnect.base \(5000 ms\) must not exceed options.reconnect.cap \(100 ms/,
+      "zero base": /^RangeError: options.reconnect.base must be a number of milliseconds greater than 0, not 0/,
+      "bad jitter": /^TypeError: options.reconnect.jitter must be "full", "equal" or "none"/,
+      "bad maxRetries": /^RangeError: options.maxRetries must be a whole number from 0/,
+      "heartbeat type": /^TypeError: options.heartbeat must be true, false or an object, not the number 5/,
+      "heartbeat zero": /^RangeError: options.heartbeat.interval must be a number of milliseconds greater than 0/,
+      "heartbeat blob ping": /^TypeError: options.heartbeat.ping must be a string, an ArrayBuffer/,
+      "binaryType option": /^TypeError: binaryType must be "arraybuffer" or "blob", not "nodebuffer"/,
+      "reconnectIf type": /^TypeError: options.reconnectIf must be a function, not a boolean/,
+      "url fn throws": /^RangeError: no token yet$/,
+      "url fn returns number": /^TypeError: the url function must return a string, a URL or \{ url, protocols \}, not the number 7/,
+      "url fn returns bad url": /^SyntaxError: .*scheme must be/,
+      "send number": /^TypeError: send\(\) takes a string, an ArrayBuffer, a TypedArray, a DataView or a Blob, not the number 12/,
+      "send object": /^TypeError: send\(\) takes .* not an object/,
+      "send nothing": /^TypeError: send\(\) takes .* not undefined/,
+      "close 1001": /^InvalidAccessError: invalid close code 1001: use 1000 or a code in 3000-4999/,
+      "close 5000": /^InvalidAccessError: invalid close code 5000/,
+      "close 3000.5": /^InvalidAccessError: invalid close code 3000.5/,
+      "close string code": /^TypeError: the close code must be a number, not a string/,
+      "close long reason": /^SyntaxError: close reason is 124 bytes long; at most 123 UTF-8 bytes/,
+      "close reason type": /^TypeError: the close reason must be a string, not the number 42/,
+      "binaryType set": /^TypeError: binaryType must be "arraybuffer" or "blob", not "text"/,
+      "onmessage set": /^TypeError: onmessage must be a function or null, not a string/,
+      dispatchEvent: /^TypeError: dispatchEvent\(\) takes an Event, not an object/,
+    };
+    for (const [name, re] of Object.entries(expect)) {
+      assert.match(results[name], re, name);
+    }
+    assert.equal(results.stillUsable, true, "the socket is unharmed by the bad calls");
+  });
+
+  it("reports the end with a named error: opened() and sendAsync() reject, the error event says why", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/close/4001/bye", [], { reconnect: false });
+      const errorEvent = nextEvent(s, "error");
+      const opened = await s.opened().then(() => "opened", (e) => e);
+      const closed = await nextEvent(s, "close");
+      const e = await errorEvent;
+      await sleep(50);
+      const late = await s.sendAsync("late").then(() => "accepted", (err) => `${err.name}: ${err.message}`);
+      let thrown = null;
+      try { s.send("late"); } catch (err) { thrown = err.name; }
+      return {
+        opened, closeCode: closed.code,
+        errorEvent: { isErrorEvent: e instanceof ErrorEvent, name: e.error?.name, close: e.error?.close, attempts: e.error?.attempts, message: e.message },
+        readyState: s.readyState, late, thrown,
+      };
+    });
+    assert.equal(r.opened, "opened");
+    assert.equal(r.closeCode, 4001);
+    assert.deepEqual(r.errorEvent.close, { code: 4001, reason: "bye", wasClean: true });
+    assert.equal(r.errorEvent.isErrorEvent, true);
+    assert.equal(r.errorEvent.name, "ClosedError");
+    assert.equal(r.errorEvent.attempts, 0);
+    assert.match(r.errorEvent.message, /the connection closed: code 4001/);
+    assert.equal(r.readyState, 3);
+    assert.match(r.late, /^InvalidStateError: the socket is closed/);
+    assert.equal(r.thrown, "InvalidStateError");
+  });
+
+  it("fires reconnecting with attempt and delay, and statechange through the cycle", async () => {
+    const key = uniqueKey("cycle");
+    await run((key) => {
+      window.cycle = { events: [], s: new resocket.ResilientWebSocket(`/echo?key=${key}`, [], { reconnect: { base: 200, cap: 200, jitter: "none" } }) };
+      for (const t of ["open", "close", "reconnecting", "statechange"]) {
+        cycle.s.addEventListener(t, (e) => cycle.events.push([t, e.state ?? e.attempt ?? e.code ?? "", e.delay ?? ""]));
+      }
+      return nextEvent(cycle.s, "open");
+    }, key);
+    await fetch(`${server.base}/api/drop/${key}`);
+    await until(() => run(() => cycle.events.filter((e) => e[0] === "open").length === 2), "the second open");
+    const events = await run(() => { cycle.s.close(); return cycle.events; });
+    assert.deepEqual(events, [
+      ["open", "", ""],
+      ["statechange", "open", ""],
+      ["close", 1006, ""],
+      ["reconnecting", 1, 200],
+      ["statechange", "reconnecting", ""],
+      ["statechange", "connecting", ""],
+      ["open", "", ""],
+      ["statechange", "open", ""],
+    ]);
+  });
+
+  it("honours backpressure: sendAsync() waits above the high-water mark, ready() and flush() too", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/stall", [], { highWaterMark: 64 * 1024, heartbeat: false });
+      await s.opened();
+      const chunk = new Uint8Array(32 * 1024);
+      let accepted = 0;
+      let pending = false;
+      const deadline = performance.now() + 20000;
+      // The kernel takes a few MB first; then bufferedAmount grows and sendAsync waits.
+      while (performance.now() < deadline) {
+        const p = s.sendAsync(chunk).then(() => true);
+        const done = await Promise.race([p, sleep(300).then(() => false)]);
+        if (!done) { pending = true; break; }
+        accepted++;
+      }
+      const buffered = s.bufferedAmount;
+      const ready = await Promise.race([s.ready().then(() => "ready"), sleep(300).then(() => "waiting")]);
+      const flushed = await Promise.race([s.flush().then(() => "flushed"), sleep(300).then(() => "waiting")]);
+      s.close();
+      await sleep(100);
+      const unsent = s.takeUnsent();
+      return { accepted, pending, buffered, ready, flushed, unsent: unsent.length, again: s.takeUnsent().length };
+    });
+    assert.ok(r.pending, `sendAsync kept waiting (after ${r.accepted} chunks)`);
+    assert.ok(r.buffered >= 64 * 1024, `bufferedAmount ${r.buffered} is above the high-water mark`);
+    assert.equal(r.ready, "waiting");
+    assert.equal(r.flushed, "waiting");
+    assert.ok(r.unsent >= 1, "what never left is handed back");
+    assert.equal(r.again, 0);
+  });
+
+  it("calls the url function before every attempt, with the attempt number", async () => {
+    const key = uniqueKey("urlfn");
+    const calls = await run(async (key) => {
+      const calls = [];
+      const s = new resocket.ResilientWebSocket(
+        (attempt) => {
+          calls.push(attempt);
+          return attempt < 2 ? `/reject/100/${key}` : { url: new URL(`/echo?key=${key}`, location.href), protocols: ["v2.resocket"] };
+        },
+        [],
+        { reconnect: { base: 50, cap: 50 } },
+      );
+      await within(10000, s.opened(), "open on the third attempt");
+      const protocol = s.protocol;
+      s.close();
+      return { calls, protocol };
+    }, key);
+    assert.deepEqual(calls.calls, [0, 1, 2]);
+    assert.equal(calls.protocol, "v2.resocket");
+  });
+
+  it("takes its own callbacks calling back into it without harm", async () => {
+    const r = await run(async () => {
+      let s;
+      const seen = [];
+      const inside = (what) => {
+        seen.push(`${what}: readyState ${s.readyState}`);
+        try { s.send("from inside"); } catch (e) { seen.push(`${what}: ${e.name}`); }
+      };
+      s = new resocket.ResilientWebSocket(
+        (attempt) => {
+          if (attempt > 0) inside("url");
+          return attempt === 0 ? "/drop-after/1" : `/reject/100/${Math.random()}`;
+        },
+        [],
+        {
+          reconnect: { base: 20, cap: 20, maxRetries: 1 },
+          reconnectIf: (close) => { inside("reconnectIf"); return close.code === 1006; },
+        },
+      );
+      s.send("one");
+      await within(5000, new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r())), "closed");
+      return seen;
+    });
+    assert.deepEqual(r, [
+      "reconnectIf: readyState 1",
+      "reconnectIf: InvalidStateError",
+      "url: readyState 0",
+      "url: InvalidStateError",
+      "reconnectIf: readyState 0",
+      "reconnectIf: InvalidStateError",
+    ]);
+  });
+
+  it("lives on like a WebSocket when the JS object is garbage-collected or freed", async () => {
+    const key = uniqueKey("gc");
+    await run((key) => {
+      window.gc = { attempts: [], opens: 0 };
+      // No reference kept: only the socket's own listeners know about it.
+      (() => {
+        const s = new resocket.ResilientWebSocket(
+          (attempt) => { gc.attempts.push(attempt); return `/echo?key=${key}`; },
+          [],
+          { reconnect: { base: 20, cap: 20 } },
+        );
+        s.onopen = () => gc.opens++;
+      })();
+    }, key);
+    await until(() => run(() => gc.opens === 1), "the first open");
+    for (let i = 0; i < 3; i++) await page.requestGC();
+    await fetch(`${server.base}/api/drop/${key}`);
+    await until(() => run(() => gc.opens === 2), "a reconnection after garbage collection");
+    assert.deepEqual(await run(() => gc.attempts), [0, 1]);
+    await fetch(`${server.base}/api/close/${key}/1000/done`); // ends it for good
+
+    const key2 = uniqueKey("freed");
+    const freed = await run(async (key2) => {
+      const s = new resocket.ResilientWebSocket(`/echo?key=${key2}`, [], { reconnect: { base: 20, cap: 20 } });
+      window.freedOpens = 0;
+      s.onopen = () => freedOpens++;
+      await s.opened();
+      s.free(); // wasm-bindgen's, not part of the typed API: the JS object is gone, the socket is not
+      const after = [];
+      for (const f of [() => s.send("x"), () => s.readyState, () => s.close()]) {
+        try { f(); after.push("no exception"); } catch (e) { after.push(`${e.constructor.name}: ${e.message}`); }
+      }
+      return after;
+    }, key2);
+    await fetch(`${server.base}/api/drop/${key2}`);
+    await until(() => run(() => freedOpens === 2), "a reconnection after free()");
+    await fetch(`${server.base}/api/close/${key2}/1000/done`);
+    for (const line of freed) assert.match(line, /^Error: .*null pointer passed to rust/);
+  });
+
+  it("sends pings and reports the pong's round trip with heartbeat events", async () => {
+    const rtt = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo", [], { heartbeat: { interval: 200, timeout: 1000, ping: "hb", pong: "hb" } });
+      const got = [];
+      s.onmessage = (e) => got.push(e.data);
+      const e = await nextEvent(s, "heartbeat", 5000);
+      s.close();
+      return { rtt: e.rtt, swallowed: got.length === 0 };
+    });
+    assert.ok(rtt.rtt >= 0 && rtt.rtt < 1000, `rtt ${rtt.rtt}`);
+    assert.ok(rtt.swallowed, "pongs are not delivered as messages");
+  });
+});

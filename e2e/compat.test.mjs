@@ -1,0 +1,148 @@
+// What reconnecting-websocket (and partysocket) users rely on, checked against resocket's npm
+// package in Chromium: reconnection after a server restart, close() that really stops,
+// sends made while connecting delivered after open, and maxRetries.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  launchBrowser,
+  openTestPage,
+  report,
+  restartServer,
+  sleep,
+  startServer,
+  uniqueKey,
+  until,
+} from "./harness.mjs";
+
+describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
+  let server;
+  let browser;
+  let page;
+  const run = (f, arg) => page.evaluate(f, arg);
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    page = await openTestPage(browser, server);
+    await run(() => {
+      window.sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      // A socket and a record of its handler calls, the way RWS users write them.
+      window.track = (url, options) => {
+        const s = new resocket.ResilientWebSocket(url, [], options);
+        const t = { s, log: [], messages: [] };
+        s.onopen = () => t.log.push("open");
+        s.onclose = (e) => t.log.push(`close ${e.code}`);
+        s.onerror = (e) => t.log.push(`error${e.error ? ` ${e.error.name}` : ""}`);
+        s.onmessage = (e) => t.messages.push(e.data);
+        return t;
+      };
+    });
+  });
+
+  after(async () => {
+    if (page) assert.deepEqual(page.crashes(), [], `no wasm trap or panic:\n${page.logged.join("\n")}`);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("reconnects after the server restarts, and what was sent meanwhile arrives", async () => {
+    const key = uniqueKey("restart");
+    const url = `${server.ws}/echo?key=${key}`;
+    await run((url) => {
+      window.t1 = track(url, { reconnect: { base: 100, cap: 500 } });
+      t1.s.send("before");
+    }, url);
+    await until(() => run(() => t1.messages.includes("before")), "the first echo");
+
+    server = await restartServer(server); // the process stops; a new one takes the port
+    const back = Date.now();
+    await run(() => t1.s.send("during")); // queued: nothing is connected
+    await until(() => run(() => t1.log.filter((l) => l === "open").length === 2), "the reopen", 20000);
+    console.log(`figure: reconnected ${Date.now() - back} ms after the server was back (backoff base 100 ms, cap 500 ms)`);
+    await run(() => t1.s.send("after"));
+    await until(() => run(() => t1.messages.includes("after")), "echoes again");
+
+    const { log, messages, readyState } = await run(() => ({ ...t1, s: undefined, readyState: t1.s.readyState }));
+    assert.equal(readyState, 1);
+    assert.deepEqual(messages, ["before", "during", "after"]);
+    assert.equal(log[0], "open");
+    assert.ok(log.includes("close 1006") || log.includes("close 1001"), `a close was reported: ${log}`);
+    assert.equal(log.at(-1), "open");
+    // The restarted server saw the queued message first, then the new one.
+    const r = await report(server, key);
+    assert.deepEqual(r.connections.at(-1).received, ["during", "after"]);
+    await run(() => t1.s.close());
+  });
+
+  it("stops reconnecting for good on close(), even while waiting to retry", async () => {
+    const key = uniqueKey("stop");
+    await run((key) => {
+      window.t2 = track(`/reject/1000/${key}`, { reconnect: { base: 300, cap: 300, jitter: "none" } });
+    }, key);
+    await until(async () => (await report(server, key)).attempts >= 2, "two refused attempts");
+    const state = await run(async () => {
+      while (t2.s.state !== "reconnecting") await sleep(10);
+      t2.s.close();
+      return [t2.s.readyState, t2.s.state];
+    });
+    assert.deepEqual(state, [3, "closed"], "closed at once, the pending retry cancelled");
+    const attempts = (await report(server, key)).attempts;
+    await sleep(1200); // four retry delays
+    assert.equal((await report(server, key)).attempts, attempts, "no attempt after close()");
+
+    // And an open socket closed by the client never comes back.
+    const key2 = uniqueKey("stop-open");
+    await run(async (key2) => {
+      window.t3 = track(`/echo?key=${key2}`, { reconnect: { base: 50, cap: 50 } });
+      await t3.s.opened();
+      t3.s.close(1000, "bye");
+    }, key2);
+    await sleep(800);
+    const r = await report(server, key2);
+    assert.equal(r.connections.length, 1);
+    assert.deepEqual(r.connections[0].close, { code: 1000, reason: "bye", by: "client" });
+    assert.deepEqual(await run(() => t3.log), ["open", "close 1000"]);
+  });
+
+  it("delivers sends made while connecting after open, in order", async () => {
+    const key = uniqueKey("early");
+    const before = await run((key) => {
+      window.t4 = track(`/echo?key=${key}`);
+      const state = t4.s.readyState;
+      for (let i = 1; i <= 50; i++) t4.s.send(`m${i}`);
+      t4.s.send(new Blob(["blob"]));
+      t4.s.send("last");
+      return state;
+    }, key);
+    assert.equal(before, 0, "the sends were made while CONNECTING, where a WebSocket throws");
+    await until(() => run(() => t4.messages.length === 52), "52 echoes");
+    const expected = [...Array.from({ length: 50 }, (_, i) => `m${i + 1}`), "bin:4:626c6f62", "last"];
+    const r = await report(server, key);
+    assert.deepEqual(r.connections[0].received, expected);
+    const echoed = await run(() => t4.messages.map((m) => (typeof m === "string" ? m : "binary")));
+    assert.deepEqual(echoed, [...expected.slice(0, 50), "binary", "last"]);
+    await run(() => t4.s.close());
+  });
+
+  it("gives up after maxRetries reconnection attempts", async () => {
+    const key = uniqueKey("retries");
+    await run((key) => {
+      window.t5 = track(`/reject/1000/${key}`, { maxRetries: 2, reconnect: { base: 50, cap: 50 } });
+    }, key);
+    await until(() => run(() => t5.s.readyState === 3), "the socket to give up", 10000);
+    await sleep(300);
+    const r = await report(server, key);
+    assert.equal(r.attempts, 3, "the first attempt and 2 retries");
+    const { log, state } = await run(() => ({ log: t5.log, state: t5.s.state }));
+    assert.equal(state, "closed");
+    assert.equal(log.filter((l) => l === "close 1006").length, 3);
+    assert.equal(log.at(-1), "error ReconnectExhaustedError");
+    const attempts = await run(
+      () => new Promise((resolve) => {
+        const s = new resocket.ResilientWebSocket(`/reject/1000/${Math.random()}`, [], { maxRetries: 0 });
+        s.onerror = (e) => e.error && resolve([e.error.name, e.error.attempts, e.error.close.code]);
+      }),
+    );
+    assert.deepEqual(attempts, ["ReconnectExhaustedError", 0, 1006], "maxRetries 0: one attempt only");
+  });
+});

@@ -1,0 +1,56 @@
+// The package's TypeScript typings: a strict consumer compiles (and its @ts-expect-error lines
+// prove the types are precise), and no shipped .d.ts says `any`.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { ROOT } from "./harness.mjs";
+
+const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+
+function compile(args) {
+  try {
+    execFileSync(process.execPath, [tsc, ...args], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
+    return "";
+  } catch (e) {
+    return `${e.stdout}${e.stderr}` || String(e);
+  }
+}
+
+/** Every .d.ts the packages ship. */
+function typings() {
+  const dirs = [path.join(ROOT, "www", "pkg"), path.join(ROOT, "pkg", "web"), path.join(ROOT, "pkg", "bundler")];
+  return dirs
+    .filter((d) => fs.existsSync(d))
+    .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".d.ts")).map((f) => path.join(d, f)));
+}
+
+describe("typings", () => {
+  it("type-check a strict consumer (tsc --strict --noEmit)", () => {
+    const out = compile(["-p", path.join("e2e", "tsconfig.json")]);
+    assert.equal(out, "", out);
+  });
+
+  it("ship no `any` in the public surface", () => {
+    const files = typings();
+    assert.ok(files.some((f) => f.endsWith(path.join("www", "pkg", "resocket.d.ts"))), "the package was built");
+    for (const file of files) {
+      const code = fs
+        .readFileSync(file, "utf8")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .replace(/\/\/.*$/gm, "");
+      const lines = code.split("\n").filter((l) => /\bany\b/.test(l));
+      assert.deepEqual(lines, [], `${path.relative(ROOT, file)} says any`);
+    }
+  });
+
+  it("compile on their own for the bundler target", { skip: !fs.existsSync(path.join(ROOT, "pkg", "bundler")) }, () => {
+    const out = compile([
+      "--strict", "--noEmit", "--target", "ES2022", "--module", "ESNext", "--moduleResolution", "Bundler",
+      "--lib", "ES2022,DOM,DOM.Iterable,DOM.AsyncIterable", "--skipLibCheck", "false",
+      path.join("pkg", "bundler", "resocket.d.ts"),
+    ]);
+    assert.equal(out, "", out);
+  });
+});

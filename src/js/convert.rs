@@ -1,0 +1,197 @@
+//! JS values in and out: what `send()` takes, what messages become, and every
+//! [`Error`] as the exception a JS programmer expects. Nothing here trusts a `JsValue`.
+
+use crate::{CloseFrame, Error, Message};
+use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Blob, DomException};
+
+/// Something to send, as `send()` was given it.
+pub(crate) enum Payload {
+    Message(Message),
+    /// Read asynchronously; later sends wait behind it.
+    Blob(Blob),
+}
+
+impl Payload {
+    /// Bytes it adds to `bufferedAmount` (UTF-8 bytes for text).
+    pub(crate) fn len(&self) -> f64 {
+        match self {
+            Payload::Message(m) => m.len() as f64,
+            Payload::Blob(b) => b.size(),
+        }
+    }
+
+    /// Back to a JS value, for `takeUnsent()`.
+    pub(crate) fn to_js(&self) -> JsValue {
+        match self {
+            Payload::Message(m) => message_to_js(m),
+            Payload::Blob(b) => b.clone().into(),
+        }
+    }
+}
+
+/// What `send()` accepts: the same types as the browser's `WebSocket.send()`.
+pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
+    if let Some(text) = data.as_string() {
+        return Ok(Payload::Message(Message::Text(text)));
+    }
+    if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+        return Ok(Payload::Message(Message::Binary(
+            Uint8Array::new(buffer).to_vec(),
+        )));
+    }
+    if ArrayBuffer::is_view(data) {
+        // A TypedArray of any element type or a DataView: its bytes, not its elements.
+        let buffer = Reflect::get(data, &"buffer".into())?;
+        let offset = number(&Reflect::get(data, &"byteOffset".into())?);
+        let length = number(&Reflect::get(data, &"byteLength".into())?);
+        let bytes = Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length);
+        return Ok(Payload::Message(Message::Binary(bytes.to_vec())));
+    }
+    if let Some(blob) = data.dyn_ref::<Blob>() {
+        return Ok(Payload::Blob(blob.clone()));
+    }
+    Err(type_error(&format!(
+        "send() takes a string, an ArrayBuffer, a TypedArray, a DataView or a Blob, not {}",
+        describe(data)
+    )))
+}
+
+fn number(value: &JsValue) -> u32 {
+    value
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0 && *n <= u32::MAX as f64)
+        .map_or(0, |n| n as u32)
+}
+
+/// A message as JS data: a string, or the bytes in a fresh `ArrayBuffer`.
+pub(crate) fn message_to_js(message: &Message) -> JsValue {
+    match message {
+        Message::Text(text) => JsValue::from_str(text),
+        Message::Binary(bytes) => Uint8Array::from(bytes.as_slice()).buffer().into(),
+    }
+}
+
+/// A binary message as a `Blob` (for `binaryType = "blob"`), or as an `ArrayBuffer` if the
+/// browser cannot make one.
+pub(crate) fn bytes_to_blob(bytes: &[u8]) -> JsValue {
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    match Blob::new_with_u8_array_sequence(&parts) {
+        Ok(blob) => blob.into(),
+        Err(_) => Uint8Array::from(bytes).buffer().into(),
+    }
+}
+
+/// `typeof`-style words for error messages: "a number", "null", "an array", ...
+pub(crate) fn describe(value: &JsValue) -> String {
+    if value.is_undefined() {
+        "undefined".into()
+    } else if value.is_null() {
+        "null".into()
+    } else if value.as_string().is_some() {
+        "a string".into()
+    } else if let Some(n) = value.as_f64() {
+        format!("the number {}", num(n))
+    } else if value.as_bool().is_some() {
+        "a boolean".into()
+    } else if value.is_function() {
+        "a function".into()
+    } else if Array::is_array(value) {
+        "an array".into()
+    } else if value.is_bigint() {
+        "a bigint".into()
+    } else if value.is_symbol() {
+        "a symbol".into()
+    } else {
+        "an object".into()
+    }
+}
+
+/// A number as JS writes it ("1e+30", "0.5"); Rust's float formatting would add kilobytes.
+pub(crate) fn num(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// A string in double quotes, for messages (without pulling in `Debug` escaping).
+pub(crate) fn quoted(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+/// A `TypeError`: a value of the wrong type.
+pub(crate) fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+/// A `RangeError`: a number or setting out of range.
+pub(crate) fn range_error(message: &str) -> JsValue {
+    js_sys::RangeError::new(message).into()
+}
+
+/// A `DOMException` with this name, like the browser's WebSocket throws.
+pub(crate) fn dom_exception(name: &str, message: &str) -> JsValue {
+    match DomException::new_with_message_and_name(message, name) {
+        Ok(e) => e.into(),
+        Err(_) => {
+            let e = js_sys::Error::new(message);
+            e.set_name(name);
+            e.into()
+        }
+    }
+}
+
+/// `{ code, reason, wasClean }`.
+pub(crate) fn close_info(frame: &CloseFrame) -> JsValue {
+    let info = Object::new();
+    set(&info, "code", &frame.code.into());
+    set(&info, "reason", &frame.reason.as_str().into());
+    set(&info, "wasClean", &frame.was_clean.into());
+    info.into()
+}
+
+/// Sets a property on an object we just made; that cannot fail, and if it did the property
+/// would only be missing.
+pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// The exception for an [`Error`], shaped like what the browser's WebSocket throws where
+/// it has an equivalent: a bad URL or close reason is a `SyntaxError`, a bad close code an
+/// `InvalidAccessError`, sending on a closed socket an `InvalidStateError` (all
+/// `DOMException`s); a bad setting is a `RangeError`. The ends of a socket that were not
+/// asked for are `Error`s named `ConnectFailedError`, `ClosedError` and
+/// `ReconnectExhaustedError`, with the last close as `close` and the reconnection attempts
+/// made as `attempts`.
+pub(crate) fn error(e: &Error) -> JsValue {
+    let message = e.to_string();
+    match e {
+        Error::InvalidUrl(_) | Error::CloseReasonTooLong(_) => {
+            dom_exception("SyntaxError", &message)
+        }
+        Error::Security(_) => dom_exception("SecurityError", &message),
+        Error::InvalidState(_) => dom_exception("InvalidStateError", &message),
+        Error::InvalidAccess(_) | Error::InvalidCloseCode(_) => {
+            dom_exception("InvalidAccessError", &message)
+        }
+        Error::InvalidConfig(_) => range_error(&message),
+        Error::SocketClosed => dom_exception("InvalidStateError", &message),
+        Error::ConnectFailed(frame) => ended("ConnectFailedError", &message, frame, 0),
+        Error::Closed(frame) => ended("ClosedError", &message, frame, 0),
+        Error::ReconnectExhausted { attempts, last } => {
+            ended("ReconnectExhaustedError", &message, last, *attempts)
+        }
+        Error::Browser { name, message } => dom_exception(name, message),
+        _ => js_sys::Error::new(&message).into(),
+    }
+}
+
+fn ended(name: &str, message: &str, frame: &CloseFrame, attempts: u32) -> JsValue {
+    let e = js_sys::Error::new(message);
+    e.set_name(name);
+    set(&e, "close", &close_info(frame));
+    set(&e, "attempts", &attempts.into());
+    e.into()
+}

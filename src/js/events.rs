@@ -1,0 +1,55 @@
+//! The DOM events a `ResilientWebSocket` dispatches: real `MessageEvent`, `CloseEvent`,
+//! `ErrorEvent` and `Event` objects, so code written for the browser's WebSocket reads them
+//! as it always did. Extra fields (`attempt`, `delay`, `state`, ...) are read-only
+//! properties of the event object.
+
+use crate::CloseFrame;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
+use web_sys::{
+    CloseEvent, CloseEventInit, ErrorEvent, ErrorEventInit, Event, MessageEvent, MessageEventInit,
+};
+
+/// A plain event, with read-only extra properties.
+pub(crate) fn plain(kind: &str, fields: &[(&str, JsValue)]) -> Option<Event> {
+    let event = Event::new(kind).ok()?;
+    for (key, value) in fields {
+        let descriptor = Object::new();
+        let _ = Reflect::set(&descriptor, &"value".into(), value);
+        let _ = Reflect::set(&descriptor, &"enumerable".into(), &true.into());
+        Object::define_property(&event, &JsValue::from_str(key), &descriptor);
+    }
+    Some(event)
+}
+
+/// `message`, with `data` and the socket's `origin` like the browser sets them.
+pub(crate) fn message(data: &JsValue, origin: &str) -> Option<Event> {
+    let init = MessageEventInit::new();
+    init.set_data(data);
+    init.set_origin(origin);
+    MessageEvent::new_with_event_init_dict("message", &init)
+        .ok()
+        .map(Into::into)
+}
+
+/// `close`, with the frame's code, reason and `wasClean`.
+pub(crate) fn close(frame: &CloseFrame) -> Option<Event> {
+    let init = CloseEventInit::new();
+    init.set_code(frame.code);
+    init.set_reason(&frame.reason);
+    init.set_was_clean(frame.was_clean);
+    CloseEvent::new_with_event_init_dict("close", &init)
+        .ok()
+        .map(Into::into)
+}
+
+/// `error`, with a message and the `Error` when there is one (`null` for the browser's
+/// own error events, which carry no detail).
+pub(crate) fn error(message: &str, error: &JsValue) -> Option<Event> {
+    let init = ErrorEventInit::new();
+    init.set_message(message);
+    init.set_error(error);
+    ErrorEvent::new_with_event_init_dict("error", &init)
+        .ok()
+        .map(Into::into)
+}

@@ -1,0 +1,113 @@
+//! `for await (const data of socket)`: each iterator gets every message that arrives after
+//! it was made, in order, and finishes when the socket closes for good (throwing once if
+//! that end was not asked for, like the Rust stream).
+
+use js_sys::{Object, Promise};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use wasm_bindgen::prelude::*;
+
+/// What one iterator has received and not yet handed out.
+#[derive(Default)]
+pub(crate) struct Inbox {
+    queue: RefCell<VecDeque<JsValue>>,
+    /// Set when the socket closed for good: `Some(error)` if that end was not asked for.
+    end: RefCell<Option<Option<JsValue>>>,
+    /// `return()` was called (a `break` out of the loop): nothing more is kept.
+    stopped: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Inbox {
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    pub(crate) fn push(&self, data: JsValue) {
+        if !self.stopped.get() {
+            self.queue.borrow_mut().push_back(data);
+            self.wake();
+        }
+    }
+
+    pub(crate) fn finish(&self, error: Option<JsValue>) {
+        self.end.borrow_mut().get_or_insert(error);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    fn stop(&self) {
+        self.stopped.set(true);
+        self.queue.borrow_mut().clear();
+        self.end.borrow_mut().get_or_insert(None);
+        self.wake();
+    }
+}
+
+fn result(value: &JsValue, done: bool) -> JsValue {
+    let r = Object::new();
+    super::convert::set(&r, "value", value);
+    super::convert::set(&r, "done", &done.into());
+    r.into()
+}
+
+/// The async iterator of a `ResilientWebSocket` (from `socket[Symbol.asyncIterator]()`).
+#[wasm_bindgen(js_name = ResilientWebSocketIterator, skip_typescript)]
+pub struct MessageIterator {
+    inbox: Rc<Inbox>,
+}
+
+impl MessageIterator {
+    pub(crate) fn new(inbox: Rc<Inbox>) -> Self {
+        MessageIterator { inbox }
+    }
+}
+
+#[wasm_bindgen(js_class = ResilientWebSocketIterator)]
+impl MessageIterator {
+    /// The next message's data, or `done` once the socket closed for good; rejects once
+    /// with the error that ended the socket, if it was not closed on purpose.
+    pub fn next(&self) -> Promise {
+        let inbox = self.inbox.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            poll_fn(|cx| {
+                if let Some(data) = inbox.queue.borrow_mut().pop_front() {
+                    return Poll::Ready(Ok(result(&data, false)));
+                }
+                let mut end = inbox.end.borrow_mut();
+                match end.as_mut() {
+                    // The error is thrown once; the iterator is done after it.
+                    Some(error @ Some(_)) => Poll::Ready(Err(error.take().unwrap_or_default())),
+                    Some(None) => Poll::Ready(Ok(result(&JsValue::UNDEFINED, true))),
+                    None => {
+                        inbox.wakers.borrow_mut().push(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            })
+            .await
+        })
+    }
+
+    /// Stops the iteration (what `break` calls): later messages are not kept.
+    #[wasm_bindgen(js_name = "return")]
+    pub fn stop(&self) -> Promise {
+        self.inbox.stop();
+        Promise::resolve(&result(&JsValue::UNDEFINED, true))
+    }
+
+    /// The iterator itself, so it can be used in `for await` too.
+    #[wasm_bindgen(js_name = "[Symbol.asyncIterator]")]
+    pub fn iter(&self) -> MessageIterator {
+        MessageIterator {
+            inbox: self.inbox.clone(),
+        }
+    }
+}

@@ -1,0 +1,610 @@
+//! The constructor's `(url, protocols, options)` into a [`Builder`](crate::Builder), checking
+//! every value: a wrong type is a `TypeError`, a bad number a `RangeError`, a bad URL or
+//! subprotocol the `SyntaxError` the browser would throw, each naming the option and what it got.
+
+use super::convert::{self, describe, dom_exception, num, quoted, range_error, type_error};
+use super::Busy;
+use crate::{Backoff, CloseFrame, Error, Heartbeat, Jitter, Message, Target, WebSocket};
+use js_sys::{Array, Function, Object, Reflect};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// An exception thrown by a user callback (or made for its wrong return value), kept to be
+/// thrown as it is instead of a made-up [`Error`].
+pub(crate) type Stash = Rc<RefCell<Option<JsValue>>>;
+
+type PongMatcher = Rc<dyn Fn(&Message) -> bool>;
+
+/// When a pong arrived and how long after its ping; shared between the pong matcher (run by
+/// the driver) and the event pump.
+pub(crate) struct HeartbeatClock {
+    interval_ms: f64,
+    timeout_ms: f64,
+    /// When the last message (of any kind) or the open was seen, in `performance.now()` ms.
+    pub(crate) last_inbound: Cell<f64>,
+    pub(crate) rtt: Cell<Option<f64>>,
+}
+
+impl HeartbeatClock {
+    /// The driver sends the ping when nothing arrived for `interval`; the pong's round trip
+    /// is the time since then. An answer later than the timeout was to a re-probe.
+    fn pong(&self, now: f64) {
+        let rtt = now - (self.last_inbound.get() + self.interval_ms);
+        if (0.0..=self.timeout_ms).contains(&rtt) {
+            self.rtt.set(Some(rtt));
+        }
+    }
+}
+
+/// `performance.now()`, or `Date.now()` where there is no `performance`.
+pub(crate) fn now_ms() -> f64 {
+    Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// The parts of the options that the JS layer keeps for itself.
+pub(crate) struct Parsed {
+    pub(crate) socket: WebSocket,
+    pub(crate) blob: bool,
+    pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
+}
+
+const OPTIONS: &[&str] = &[
+    "binaryType",
+    "reconnect",
+    "maxRetries",
+    "reconnectIf",
+    "heartbeat",
+    "highWaterMark",
+    "lowWaterMark",
+    "queueCapacity",
+    "connectTimeout",
+    "closeTimeout",
+];
+
+/// What reconnecting-websocket and partysocket call some of these.
+const OTHER_NAMES: &[(&str, &str)] = &[
+    ("maxReconnectionDelay", "reconnect: { cap }"),
+    ("minReconnectionDelay", "reconnect: { base }"),
+    ("reconnectionDelayGrowFactor", "reconnect: { factor }"),
+    ("minUptime", "reconnect: { stableAfter }"),
+    ("connectionTimeout", "connectTimeout"),
+    ("maxEnqueuedMessages", "queueCapacity"),
+    (
+        "startClosed",
+        "nothing: create the socket when you want it to connect",
+    ),
+    (
+        "WebSocket",
+        "nothing: the browser's WebSocket is always used",
+    ),
+];
+
+const DEFAULT_LOW_WATER_MARK: usize = 256 << 10;
+
+/// Checks the arguments and connects.
+pub(crate) fn connect(
+    url: &JsValue,
+    protocols: &JsValue,
+    options: &JsValue,
+    busy: &Busy,
+    stash: &Stash,
+) -> Result<Parsed, JsValue> {
+    let protocols = parse_protocols(protocols, "protocols")?;
+    let options = object(options, "options")?;
+    if let Some(options) = &options {
+        check_keys(options, "options", OPTIONS, OTHER_NAMES)?;
+    }
+    let get = |key: &str| -> Result<JsValue, JsValue> {
+        match &options {
+            Some(o) => Reflect::get(o, &key.into()),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    };
+
+    let mut builder = if let Some(f) = url.dyn_ref::<Function>() {
+        let provider = provider(f.clone(), protocols, busy.clone(), stash.clone());
+        WebSocket::builder("").target_fn(provider)
+    } else {
+        WebSocket::builder(&url_string(url, "url")?).protocols(protocols)
+    };
+
+    let blob = match get("binaryType")? {
+        v if v.is_undefined() => false,
+        v => binary_type(&v)?,
+    };
+
+    let reconnect = get("reconnect")?;
+    let max_retries = get("maxRetries")?;
+    if reconnect.as_bool() == Some(false) {
+        builder = builder.no_reconnect();
+    } else {
+        let mut backoff = if reconnect.is_undefined() || reconnect.as_bool() == Some(true) {
+            Backoff::new()
+        } else {
+            let r = settings(&reconnect, "options.reconnect")?;
+            backoff(&r)?
+        };
+        if !max_retries.is_undefined() {
+            backoff = backoff.max_retries(retries(&max_retries, "options.maxRetries")?);
+        }
+        builder = builder.reconnect(backoff);
+    }
+
+    let reconnect_if = get("reconnectIf")?;
+    if !reconnect_if.is_undefined() {
+        let f = function(&reconnect_if, "options.reconnectIf")?;
+        let busy = busy.clone();
+        builder = builder.reconnect_if(move |frame: &CloseFrame| {
+            let info = convert::close_info(frame);
+            match busy.call(|| f.call1(&JsValue::UNDEFINED, &info)) {
+                Ok(answer) => answer.is_truthy(),
+                // A policy that throws cannot decide: fall back to the default.
+                Err(_) => crate::default_reconnect_policy(frame),
+            }
+        });
+    }
+
+    let mut clock = None;
+    let heartbeat = get("heartbeat")?;
+    if !(heartbeat.is_undefined() || heartbeat.as_bool() == Some(false)) {
+        let (hb, c) = parse_heartbeat(&heartbeat, busy)?;
+        builder = builder.heartbeat(hb);
+        clock = Some(c);
+    }
+
+    let high = get("highWaterMark")?;
+    let low = get("lowWaterMark")?;
+    let high = (!high.is_undefined())
+        .then(|| count(&high, "options.highWaterMark", 0))
+        .transpose()?;
+    let low = (!low.is_undefined())
+        .then(|| count(&low, "options.lowWaterMark", 0))
+        .transpose()?;
+    match (high, low) {
+        (Some(h), Some(l)) if l > h => {
+            return Err(range_error(&format!(
+                "options.lowWaterMark ({l}) must not exceed options.highWaterMark ({h})"
+            )))
+        }
+        (Some(h), Some(l)) => builder = builder.high_water_mark(h).low_water_mark(l),
+        // A high-water mark below the default low one brings the low one down with it.
+        (Some(h), None) => {
+            builder = builder
+                .high_water_mark(h)
+                .low_water_mark(DEFAULT_LOW_WATER_MARK.min(h / 4))
+        }
+        (None, Some(l)) if l > 1 << 20 => {
+            return Err(range_error(&format!(
+                "options.lowWaterMark ({l}) must not exceed the high-water mark \
+                 (1048576 unless options.highWaterMark says otherwise)"
+            )))
+        }
+        (None, Some(l)) => builder = builder.low_water_mark(l),
+        (None, None) => {}
+    }
+
+    let capacity = get("queueCapacity")?;
+    if !capacity.is_undefined() {
+        builder = builder.queue_capacity(count(&capacity, "options.queueCapacity", 1)?);
+    }
+    let connect_timeout = get("connectTimeout")?;
+    if !connect_timeout.is_undefined() {
+        builder = builder.connect_timeout(if connect_timeout.is_null() {
+            None
+        } else {
+            Some(millis(&connect_timeout, "options.connectTimeout", false)?)
+        });
+    }
+    let close_timeout = get("closeTimeout")?;
+    if !close_timeout.is_undefined() {
+        builder = builder.close_timeout(millis(&close_timeout, "options.closeTimeout", false)?);
+    }
+    // The Rust builder checks the URL (resolved against the page) and the settings again.
+    let socket = builder.connect().map_err(|e| {
+        stash
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| convert::error(&e))
+    })?;
+    Ok(Parsed {
+        socket,
+        blob,
+        heartbeat: clock,
+    })
+}
+
+/// A `url` function: called with the attempt number (0 first) before every attempt;
+/// returns a URL, or `{ url, protocols }`.
+fn provider(
+    f: Function,
+    protocols: Vec<String>,
+    busy: Busy,
+    stash: Stash,
+) -> impl FnMut(u32) -> Result<Target, Error> + 'static {
+    move |attempt| {
+        let fail = |e: JsValue| {
+            let message = js_sys::Error::from(e.clone())
+                .message()
+                .as_string()
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "the url function failed".into());
+            *stash.borrow_mut() = Some(e);
+            Error::InvalidConfig(message)
+        };
+        let value = busy
+            .call(|| f.call1(&JsValue::UNDEFINED, &attempt.into()))
+            .map_err(fail)?;
+        if value.as_string().is_some() || value.is_instance_of::<web_sys::Url>() {
+            let url = url_string(&value, "the url function's result").map_err(fail)?;
+            return Ok(Target {
+                url,
+                protocols: protocols.clone(),
+            });
+        }
+        match object(&value, "the url function's result") {
+            Ok(Some(target)) => {
+                let url = Reflect::get(&target, &"url".into()).map_err(fail)?;
+                let url = url_string(&url, "the url function's result .url").map_err(fail)?;
+                let p = Reflect::get(&target, &"protocols".into()).map_err(fail)?;
+                let protocols = if p.is_undefined() {
+                    protocols.clone()
+                } else {
+                    parse_protocols(&p, "the url function's result .protocols").map_err(fail)?
+                };
+                Ok(Target { url, protocols })
+            }
+            _ => Err(fail(type_error(&format!(
+                "the url function must return a string, a URL or {{ url, protocols }}, not {}",
+                describe(&value)
+            )))),
+        }
+    }
+}
+
+fn url_string(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    if let Some(s) = value.as_string() {
+        return Ok(s);
+    }
+    if let Some(url) = value.dyn_ref::<web_sys::Url>() {
+        return Ok(url.href());
+    }
+    Err(type_error(&format!(
+        "{what} must be a string, a URL or a function returning one, not {}",
+        describe(value)
+    )))
+}
+
+/// Subprotocols as the WebSocket constructor takes them, checked the same way (tokens,
+/// no duplicates) so the error says what is wrong instead of "invalid URL".
+pub(crate) fn parse_protocols(value: &JsValue, what: &str) -> Result<Vec<String>, JsValue> {
+    let list: Vec<String> = if value.is_undefined() || value.is_null() {
+        Vec::new()
+    } else if let Some(s) = value.as_string() {
+        vec![s]
+    } else if Array::is_array(value) {
+        let array: &Array = value.unchecked_ref();
+        let mut list = Vec::new();
+        for item in array.iter() {
+            list.push(item.as_string().ok_or_else(|| {
+                type_error(&format!(
+                    "{what} must be strings; found {} in the array",
+                    describe(&item)
+                ))
+            })?);
+        }
+        list
+    } else {
+        let hint = if value.is_object() && !value.is_function() {
+            " (options go third: new ResilientWebSocket(url, protocols, options))"
+        } else {
+            ""
+        };
+        return Err(type_error(&format!(
+            "{what} must be a string or an array of strings, not {}{hint}",
+            describe(value)
+        )));
+    };
+    for (i, p) in list.iter().enumerate() {
+        let token = !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(dom_exception(
+                "SyntaxError",
+                &format!(
+                    "the subprotocol {} is invalid: it must be a non-empty token \
+                     (letters, digits and !#$%&'*+-.^_`|~)",
+                    quoted(p)
+                ),
+            ));
+        }
+        if list[..i].contains(p) {
+            return Err(dom_exception(
+                "SyntaxError",
+                &format!("the subprotocol {} is offered twice", quoted(p)),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+fn binary_type(value: &JsValue) -> Result<bool, JsValue> {
+    match value.as_string().as_deref() {
+        Some("arraybuffer") => Ok(false),
+        Some("blob") => Ok(true),
+        _ => Err(type_error(&format!(
+            "binaryType must be \"arraybuffer\" or \"blob\", not {}",
+            match value.as_string() {
+                Some(s) => quoted(&s),
+                None => describe(value),
+            }
+        ))),
+    }
+}
+
+/// `binaryType` for the setter: `true` for "blob".
+pub(crate) fn parse_binary_type(value: &JsValue) -> Result<bool, JsValue> {
+    binary_type(value)
+}
+
+fn backoff(r: &Object) -> Result<Backoff, JsValue> {
+    check_keys(
+        r,
+        "options.reconnect",
+        &[
+            "base",
+            "factor",
+            "cap",
+            "jitter",
+            "maxRetries",
+            "stableAfter",
+        ],
+        &[],
+    )?;
+    let get = |key: &str| Reflect::get(r, &key.into());
+    let mut b = Backoff::new();
+    let (mut base, mut cap) = (Duration::from_secs(1), Duration::from_secs(30));
+    let v = get("base")?;
+    if !v.is_undefined() {
+        base = millis(&v, "options.reconnect.base", false)?;
+        b = b.base(base);
+    }
+    let v = get("cap")?;
+    if !v.is_undefined() {
+        cap = millis(&v, "options.reconnect.cap", false)?;
+        b = b.cap(cap);
+    }
+    if base > cap {
+        return Err(range_error(&format!(
+            "options.reconnect.base ({} ms) must not exceed options.reconnect.cap \
+             ({} ms; 30000 unless set)",
+            num(base.as_secs_f64() * 1000.0),
+            num(cap.as_secs_f64() * 1000.0)
+        )));
+    }
+    let v = get("factor")?;
+    if !v.is_undefined() {
+        let f = v.as_f64().ok_or_else(|| {
+            type_error(&format!(
+                "options.reconnect.factor must be a number, not {}",
+                describe(&v)
+            ))
+        })?;
+        if !(f.is_finite() && f >= 1.0) {
+            return Err(range_error(&format!(
+                "options.reconnect.factor must be a finite number of at least 1, not {}",
+                num(f)
+            )));
+        }
+        b = b.factor(f);
+    }
+    let v = get("jitter")?;
+    if !v.is_undefined() {
+        b = b.jitter(match v.as_string().as_deref() {
+            Some("full") => Jitter::Full,
+            Some("equal") => Jitter::Equal,
+            Some("none") => Jitter::None,
+            _ => {
+                return Err(type_error(&format!(
+                    "options.reconnect.jitter must be \"full\", \"equal\" or \"none\", not {}",
+                    describe(&v)
+                )))
+            }
+        });
+    }
+    let v = get("maxRetries")?;
+    if !v.is_undefined() {
+        b = b.max_retries(retries(&v, "options.reconnect.maxRetries")?);
+    }
+    let v = get("stableAfter")?;
+    if !v.is_undefined() {
+        b = b.stable_after(millis(&v, "options.reconnect.stableAfter", true)?);
+    }
+    Ok(b)
+}
+
+fn parse_heartbeat(
+    value: &JsValue,
+    busy: &Busy,
+) -> Result<(Heartbeat, Rc<HeartbeatClock>), JsValue> {
+    let mut hb = Heartbeat::default();
+    let (mut interval, mut timeout) = (Duration::from_secs(25), Duration::from_secs(10));
+    let mut pong: Option<PongMatcher> = None;
+    if value.as_bool() != Some(true) {
+        let h = settings(value, "options.heartbeat")?;
+        check_keys(
+            &h,
+            "options.heartbeat",
+            &["interval", "timeout", "ping", "pong"],
+            &[],
+        )?;
+        let get = |key: &str| Reflect::get(&h, &key.into());
+        let v = get("interval")?;
+        if !v.is_undefined() {
+            interval = millis(&v, "options.heartbeat.interval", false)?;
+        }
+        let v = get("timeout")?;
+        if !v.is_undefined() {
+            timeout = millis(&v, "options.heartbeat.timeout", false)?;
+        }
+        let v = get("ping")?;
+        if !v.is_undefined() {
+            hb = hb.ping(data_message(&v, "options.heartbeat.ping")?);
+        }
+        let v = get("pong")?;
+        if let Some(f) = v.dyn_ref::<Function>() {
+            let (f, busy) = (f.clone(), busy.clone());
+            pong = Some(Rc::new(move |m: &Message| {
+                let data = convert::message_to_js(m);
+                busy.call(|| f.call1(&JsValue::UNDEFINED, &data))
+                    .is_ok_and(|answer| answer.is_truthy())
+            }));
+        } else if !v.is_undefined() {
+            let expected = data_message(&v, "options.heartbeat.pong")?;
+            pong = Some(Rc::new(move |m: &Message| *m == expected));
+        }
+    }
+    let pong = pong.unwrap_or_else(|| Rc::new(|m: &Message| m.as_text() == Some("pong")));
+    let clock = Rc::new(HeartbeatClock {
+        interval_ms: interval.as_secs_f64() * 1000.0,
+        timeout_ms: timeout.as_secs_f64() * 1000.0,
+        last_inbound: Cell::new(now_ms()),
+        rtt: Cell::new(None),
+    });
+    let c = clock.clone();
+    let hb = hb
+        .interval(interval)
+        .timeout(timeout)
+        .pong_matcher(move |m| {
+            let now = now_ms();
+            let is_pong = pong(m);
+            if is_pong {
+                c.pong(now);
+            }
+            c.last_inbound.set(now);
+            is_pong
+        });
+    Ok((hb, clock))
+}
+
+/// A ping or pong given as a string, an ArrayBuffer or a view (not a Blob: it would have
+/// to be read asynchronously).
+fn data_message(value: &JsValue, what: &str) -> Result<Message, JsValue> {
+    if value.dyn_ref::<web_sys::Blob>().is_none() {
+        if let Ok(convert::Payload::Message(m)) = convert::payload(value) {
+            return Ok(m);
+        }
+    }
+    Err(type_error(&format!(
+        "{what} must be a string, an ArrayBuffer, a TypedArray or a DataView, not {}",
+        describe(value)
+    )))
+}
+
+/// An option that is `true`, `false` or an object of settings, known not to be a boolean.
+fn settings(value: &JsValue, what: &str) -> Result<Object, JsValue> {
+    match object(value, what) {
+        Ok(Some(o)) => Ok(o),
+        _ => Err(type_error(&format!(
+            "{what} must be true, false or an object, not {}",
+            describe(value)
+        ))),
+    }
+}
+
+/// `undefined`/`null` as `None`; otherwise it must be a non-array object.
+fn object(value: &JsValue, what: &str) -> Result<Option<Object>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() || value.is_function() || Array::is_array(value) {
+        return Err(type_error(&format!(
+            "{what} must be an object, not {}",
+            describe(value)
+        )));
+    }
+    Ok(Some(value.clone().unchecked_into()))
+}
+
+/// Unknown keys are mistakes (a typo, or another library's name): say so.
+fn check_keys(
+    object: &Object,
+    what: &str,
+    known: &[&str],
+    others: &[(&str, &str)],
+) -> Result<(), JsValue> {
+    for key in Object::keys(object).iter() {
+        let Some(key) = key.as_string() else { continue };
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let hint = match others.iter().find(|(name, _)| *name == key) {
+            Some((_, instead)) => format!("; resocket's equivalent is {instead}"),
+            None => format!("; known options: {}", known.join(", ")),
+        };
+        return Err(type_error(&format!("unknown option {what}.{key}{hint}")));
+    }
+    Ok(())
+}
+
+fn function(value: &JsValue, what: &str) -> Result<Function, JsValue> {
+    value
+        .clone()
+        .dyn_into::<Function>()
+        .map_err(|v| type_error(&format!("{what} must be a function, not {}", describe(&v))))
+}
+
+fn finite(value: &JsValue, what: &str) -> Result<f64, JsValue> {
+    let n = value
+        .as_f64()
+        .ok_or_else(|| type_error(&format!("{what} must be a number, not {}", describe(value))))?;
+    if n.is_nan() {
+        return Err(range_error(&format!("{what} must be a number, not NaN")));
+    }
+    Ok(n)
+}
+
+/// A duration in milliseconds.
+fn millis(value: &JsValue, what: &str, zero_ok: bool) -> Result<Duration, JsValue> {
+    let ms = finite(value, what)?;
+    let bad = if zero_ok { ms < 0.0 } else { ms <= 0.0 };
+    let d = Duration::try_from_secs_f64(ms / 1000.0)
+        .ok()
+        .filter(|_| !bad);
+    d.ok_or_else(|| {
+        range_error(&format!(
+            "{what} must be a number of milliseconds {}, not {}",
+            if zero_ok {
+                "of at least 0"
+            } else {
+                "greater than 0"
+            },
+            num(ms)
+        ))
+    })
+}
+
+/// A whole number from `min` to 2³²−1.
+fn count(value: &JsValue, what: &str, min: u32) -> Result<usize, JsValue> {
+    let n = finite(value, what)?;
+    if n.fract() != 0.0 || n < min as f64 || n > u32::MAX as f64 {
+        return Err(range_error(&format!(
+            "{what} must be a whole number from {min} to 4294967295, not {}",
+            num(n)
+        )));
+    }
+    Ok(n as usize)
+}
+
+/// `maxRetries`: a whole number, or `null`/`Infinity` for no limit.
+fn retries(value: &JsValue, what: &str) -> Result<Option<u32>, JsValue> {
+    if value.is_null() || value.as_f64() == Some(f64::INFINITY) {
+        return Ok(None);
+    }
+    count(value, what, 0).map(|n| Some(n as u32))
+}

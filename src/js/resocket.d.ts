@@ -1,0 +1,256 @@
+/** The data of a received message: text as a string; binary as an ArrayBuffer, or a Blob when `binaryType` is "blob". */
+export type MessageData = string | ArrayBuffer | Blob;
+
+/** What `send()` takes: the same types as the browser's `WebSocket.send()`. */
+export type SendData = string | ArrayBuffer | ArrayBufferView | Blob;
+
+/** A binary message or heartbeat payload given without a Blob (it would have to be read asynchronously). */
+export type BinaryData = ArrayBuffer | ArrayBufferView;
+
+/** Where the socket is in its life. "reconnecting": waiting out the backoff delay before the next attempt. */
+export type SocketState = "connecting" | "open" | "reconnecting" | "closing" | "closed";
+
+/** `readyState`: CONNECTING (0, also while waiting to reconnect), OPEN (1), CLOSING (2), CLOSED (3: closed for good). */
+export type ReadyState = 0 | 1 | 2 | 3;
+
+/** How a connection ended, as its `close` event told it. */
+export interface CloseInfo {
+  /** The close code; 1006 when the connection ended without a closing handshake. */
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** Where to connect on one attempt. */
+export interface Target {
+  url: string | URL;
+  /** Subprotocols for this attempt; the constructor's `protocols` when absent. */
+  protocols?: string | string[];
+}
+
+/**
+ * Called before every connection attempt with its number (0 for the first connection, then
+ * 1, 2, ... for reconnections): return the URL, or `{ url, protocols }`, e.g. with a fresh
+ * token. Throwing (or returning anything else) ends the socket with that error; from the
+ * constructor, it is thrown.
+ */
+export type UrlProvider = (attempt: number) => string | URL | Target;
+
+/** Exponential backoff with jitter between reconnection attempts. Times in milliseconds. */
+export interface BackoffOptions {
+  /** The ceiling of the first retry's delay. Default 1000. */
+  base?: number;
+  /** How much the ceiling grows per attempt, at least 1. Default 2. */
+  factor?: number;
+  /** The largest ceiling. Default 30000. */
+  cap?: number;
+  /** "full": uniform in [0, ceiling] (default); "equal": in [ceiling/2, ceiling]; "none": the ceiling. */
+  jitter?: "full" | "equal" | "none";
+  /** Give up after this many consecutive failed reconnection attempts; `null` or `Infinity`: never (default). */
+  maxRetries?: number | null;
+  /** How long a connection must stay open before the attempt count starts again. Default 10000. */
+  stableAfter?: number;
+}
+
+/**
+ * An application-level heartbeat (browsers cannot send protocol pings): after `interval` ms
+ * without any incoming message, `ping` is sent; if nothing at all arrives within `timeout` ms,
+ * the connection is taken for dead, closed with 4000 and reconnected. Messages matching `pong`
+ * are not delivered. Timer throttling in background tabs does not cause false timeouts.
+ */
+export interface HeartbeatOptions {
+  /** Idle time before a ping, ms. Default 25000. */
+  interval?: number;
+  /** How long to wait for any message after a ping, ms. Default 10000. */
+  timeout?: number;
+  /** The ping message. Default "ping". */
+  ping?: string | BinaryData;
+  /** The pong: an exact message, or a test. Default "pong". */
+  pong?: string | BinaryData | ((data: string | ArrayBuffer) => boolean);
+}
+
+/** Options of `new ResilientWebSocket(url, protocols, options)`; all optional. Times in milliseconds. */
+export interface ResilientWebSocketOptions {
+  /** How binary messages are handed over. Default "arraybuffer". */
+  binaryType?: "arraybuffer" | "blob";
+  /** `false`: never reconnect (the first close ends the socket); `true` (default) or backoff settings: reconnect. */
+  reconnect?: boolean | BackoffOptions;
+  /** Shorthand for `reconnect: { maxRetries }`, as in reconnecting-websocket. */
+  maxRetries?: number | null;
+  /**
+   * Decides from the close whether to reconnect after the server or the network ended a
+   * connection. Default: retry 1001, 1005, 1006, 1011-1015; not 1000, 1002-1003, 1007-1010
+   * or application codes 3000-4999. Timeouts are always retried. If it throws, the default decides.
+   */
+  reconnectIf?: (close: CloseInfo) => boolean;
+  /** `true`: a heartbeat with the defaults; settings; or `false` (default): none. */
+  heartbeat?: boolean | HeartbeatOptions;
+  /** `sendAsync()` and `ready()` wait while the browser buffers more than this many bytes. Default 1048576. */
+  highWaterMark?: number;
+  /** ... until it drains to this many. Default 262144, or a quarter of `highWaterMark` if that is lower. */
+  lowWaterMark?: number;
+  /** How many messages `sendAsync()` lets wait while not open before it waits itself; `send()` never waits. Default 1024. */
+  queueCapacity?: number;
+  /** Abandon an attempt still connecting after this long; `null`: wait for the browser. Default 10000. */
+  connectTimeout?: number | null;
+  /** How long `close()` waits for the closing handshake before abandoning the connection. Default 5000. */
+  closeTimeout?: number;
+}
+
+/** The error that ended a socket that was not closed on purpose. */
+export interface ResocketError extends Error {
+  /**
+   * "ConnectFailedError": could not connect and reconnection is off; "ClosedError": the
+   * connection closed and the policy (or `reconnect: false`) does not reconnect;
+   * "ReconnectExhaustedError": `maxRetries` attempts failed.
+   */
+  readonly name: "ConnectFailedError" | "ClosedError" | "ReconnectExhaustedError";
+  /** How the last connection or attempt ended. */
+  readonly close: CloseInfo;
+  /** Reconnection attempts made (for "ReconnectExhaustedError"; 0 otherwise). */
+  readonly attempts: number;
+}
+
+/** `error`: a connection failed or was lost (`error` is null: the browser tells no more), or the socket ended for good (`error` says why). */
+export interface SocketErrorEvent extends ErrorEvent {
+  readonly error: ResocketError | DOMException | Error | null;
+}
+
+/** `reconnecting`: the connection was lost; attempt `attempt` starts in `delay` ms (or when the browser is back online). */
+export interface ReconnectingEvent extends Event {
+  readonly attempt: number;
+  readonly delay: number;
+}
+
+/** `statechange`: the socket moved to `state`. */
+export interface StateChangeEvent extends Event {
+  readonly state: SocketState;
+  readonly readyState: ReadyState;
+}
+
+/** `heartbeat`: a pong arrived `rtt` ms after its ping. */
+export interface HeartbeatEvent extends Event {
+  readonly rtt: number;
+}
+
+/** `requeued`: after a connection was lost, `count` messages it never transmitted were put back to go first on the next one. */
+export interface RequeuedEvent extends Event {
+  readonly count: number;
+}
+
+/** Every event a ResilientWebSocket dispatches, by type. */
+export interface ResilientWebSocketEventMap {
+  open: Event;
+  message: MessageEvent<MessageData>;
+  /** Each connection's end, also when a reconnection follows. */
+  close: CloseEvent;
+  error: SocketErrorEvent;
+  reconnecting: ReconnectingEvent;
+  statechange: StateChangeEvent;
+  heartbeat: HeartbeatEvent;
+  requeued: RequeuedEvent;
+}
+
+/** A listener for event `K`: a function or an object with `handleEvent`. */
+export type ResilientWebSocketListener<K extends keyof ResilientWebSocketEventMap> =
+  | ((event: ResilientWebSocketEventMap[K]) => void)
+  | { handleEvent(event: ResilientWebSocketEventMap[K]): void };
+
+/**
+ * A WebSocket that survives the real world: a drop-in for the browser's `WebSocket` (same
+ * constructor, `send`, `close`, `readyState`, `bufferedAmount`, events and `on*` handlers)
+ * that reconnects with exponential backoff and jitter, detects dead connections with a
+ * heartbeat, honours backpressure, and loses no message that never left the browser.
+ *
+ * - `open` and `close` fire for every connection; `reconnecting` and `statechange` tell
+ *   what happens in between. The socket is closed for good only by `close()`, by a close
+ *   code the policy does not retry, or after `maxRetries`; then `statechange` says "closed".
+ * - Messages sent while connecting or reconnecting wait and go out in order after the next
+ *   open; those a lost connection never transmitted go again, first.
+ * - Like a browser WebSocket, it lives until it is closed, whether or not you keep a
+ *   reference to it: call `close()` when done.
+ *
+ * @example
+ * const socket = new ResilientWebSocket("wss://example.com/live", [], { heartbeat: true });
+ * socket.addEventListener("message", (event) => console.log(event.data));
+ * socket.send("hello"); // queued until open
+ * for await (const data of socket) console.log(data);
+ */
+export class ResilientWebSocket implements EventTarget {
+  /**
+   * Starts connecting at once and returns. Relative and http(s) URLs resolve against the
+   * page. Throws a `SyntaxError` DOMException for a bad URL or subprotocol, a `TypeError` or
+   * `RangeError` for bad options.
+   */
+  constructor(url: string | URL | UrlProvider, protocols?: string | string[] | null, options?: ResilientWebSocketOptions);
+
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+
+  /** CONNECTING (0) while connecting or waiting to reconnect, OPEN (1), CLOSING (2), CLOSED (3) once closed for good. */
+  readonly readyState: ReadyState;
+  /** The finer state: "connecting", "open", "reconnecting", "closing" or "closed". */
+  readonly state: SocketState;
+  /** Bytes sent and not yet transmitted: the browser's buffer plus resocket's queue of Blobs being read and waiting `sendAsync()` calls. */
+  readonly bufferedAmount: number;
+  /** The resolved URL of the current (or last) attempt. */
+  readonly url: string;
+  /** The subprotocol the server chose on the last connection ("" if none). */
+  readonly protocol: string;
+  /** Always "". */
+  readonly extensions: string;
+  /** How binary messages are handed over; may be changed at any time. */
+  binaryType: "arraybuffer" | "blob";
+
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent<MessageData>) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  onerror: ((event: SocketErrorEvent) => void) | null;
+  onreconnecting: ((event: ReconnectingEvent) => void) | null;
+  onstatechange: ((event: StateChangeEvent) => void) | null;
+
+  addEventListener<K extends keyof ResilientWebSocketEventMap>(
+    type: K,
+    listener: ResilientWebSocketListener<K>,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ResilientWebSocketEventMap>(
+    type: K,
+    listener: ResilientWebSocketListener<K>,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  dispatchEvent(event: Event): boolean;
+
+  /**
+   * Sends at once if open, else queues it to go out in order after the next open. Never
+   * waits and never drops. Throws a `TypeError` for other data types and an
+   * `InvalidStateError` DOMException once `close()` was called or the socket closed for good.
+   */
+  send(data: SendData): void;
+  /** Sends once the limits allow (`highWaterMark`, `queueCapacity`); resolves when the message was accepted, in order with other sends. */
+  sendAsync(data: SendData): Promise<void>;
+  /** Resolves when a message sent now would be accepted within the limits: `await socket.ready(); socket.send(data)`. */
+  ready(): Promise<void>;
+  /** Resolves once the connection is open (at once if it is); rejects if the socket closed for good first. */
+  opened(): Promise<void>;
+  /** Resolves once everything sent so far has left the browser. */
+  flush(): Promise<void>;
+  /**
+   * Closes for good, cancelling any pending reconnection. `code`: 1000 (default) or
+   * 3000-4999, else an `InvalidAccessError` DOMException; `reason`: at most 123 UTF-8 bytes,
+   * else a `SyntaxError` DOMException.
+   */
+  close(code?: number, reason?: string): void;
+  /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */
+  takeUnsent(): MessageData[];
+  /** `for await (const data of socket)`: every message from now on; ends when the socket closes for good, throwing once if that end was not asked for. */
+  [Symbol.asyncIterator](): AsyncIterator<MessageData, undefined, undefined>;
+}

@@ -1,0 +1,178 @@
+//! The ordered way out. `send()` hands a message to the Rust Sink at once when nothing is
+//! waiting before it; otherwise it queues here, behind a Blob being read or a `sendAsync()`
+//! waiting for room, so messages always leave in the order they were given. One task at a
+//! time works through the queue and ends when it is empty.
+
+use super::convert::{self, Payload};
+use super::socket::Core;
+use crate::{Error, Message};
+use futures_channel::oneshot;
+use futures_sink::Sink;
+use js_sys::Uint8Array;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+/// Settles a promise made by `sendAsync()`, `ready()` or `flush()`.
+pub(crate) type Done = oneshot::Sender<Result<(), JsValue>>;
+
+struct Item {
+    /// `None`: a marker for `ready()` or `flush()`.
+    payload: Option<Payload>,
+    /// Wait for the Sink to have room first (`sendAsync()`, `ready()`).
+    wait_ready: bool,
+    done: Option<Done>,
+}
+
+#[derive(Default)]
+pub(crate) struct Queue {
+    items: RefCell<VecDeque<Item>>,
+    /// Bytes waiting here, for `bufferedAmount`.
+    bytes: Cell<f64>,
+    running: Cell<bool>,
+    /// What never reached the Sink because the socket closed for good, for `takeUnsent()`.
+    unsent: RefCell<Vec<JsValue>>,
+}
+
+impl Queue {
+    pub(crate) fn bytes(&self) -> f64 {
+        self.bytes.get()
+    }
+
+    pub(crate) fn take_unsent(&self) -> Vec<JsValue> {
+        std::mem::take(&mut *self.unsent.borrow_mut())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.borrow().is_empty()
+    }
+}
+
+/// `send()`: at once if nothing waits, else in the queue. Never waits.
+pub(crate) fn send(core: &Rc<Core>, payload: Payload) -> Result<(), JsValue> {
+    if core.queue.is_empty() {
+        if let Payload::Message(message) = payload {
+            let mut sender = core.sender.clone();
+            return Pin::new(&mut sender)
+                .start_send(message)
+                .map_err(|e| convert::error(&e));
+        }
+    }
+    push(core, Some(payload), false, None);
+    Ok(())
+}
+
+/// Queues an item and makes sure a task works through the queue.
+pub(crate) fn push(
+    core: &Rc<Core>,
+    payload: Option<Payload>,
+    wait_ready: bool,
+    done: Option<Done>,
+) {
+    let queue = &core.queue;
+    if let Some(p) = &payload {
+        queue.bytes.set(queue.bytes.get() + p.len());
+    }
+    queue.items.borrow_mut().push_back(Item {
+        payload,
+        wait_ready,
+        done,
+    });
+    if !queue.running.replace(true) {
+        wasm_bindgen_futures::spawn_local(run(core.clone()));
+    }
+}
+
+async fn run(core: Rc<Core>) {
+    let queue = &core.queue;
+    let mut sender = core.sender.clone();
+    loop {
+        let (blob, wait_ready) = match queue.items.borrow().front() {
+            None => break,
+            Some(item) => (
+                match &item.payload {
+                    Some(Payload::Blob(b)) => Some(b.clone()),
+                    _ => None,
+                },
+                item.wait_ready,
+            ),
+        };
+        if let Some(blob) = blob {
+            let read = JsFuture::from(blob.array_buffer()).await;
+            let mut items = queue.items.borrow_mut();
+            let Some(front) = items.front_mut() else {
+                break;
+            };
+            match read {
+                Ok(buffer) => {
+                    let bytes = Uint8Array::new(&buffer).to_vec();
+                    front.payload = Some(Payload::Message(Message::Binary(bytes)));
+                }
+                Err(e) => {
+                    // An unreadable Blob is not sent; the caller hears of it, and the
+                    // messages after it go on.
+                    let item = items.pop_front();
+                    drop(items);
+                    queue.bytes.set((queue.bytes.get() - blob.size()).max(0.0));
+                    match item.and_then(|i| i.done) {
+                        Some(done) => {
+                            let _ = done.send(Err(e));
+                        }
+                        None => core.dispatch_error("a Blob given to send() could not be read", &e),
+                    }
+                    continue;
+                }
+            }
+        }
+        if wait_ready {
+            if let Err(e) = poll_fn(|cx| Pin::new(&mut sender).poll_ready(cx)).await {
+                fail_all(queue, &e);
+                break;
+            }
+        }
+        let Some(item) = queue.items.borrow_mut().pop_front() else {
+            break;
+        };
+        if let Some(payload) = item.payload {
+            queue
+                .bytes
+                .set((queue.bytes.get() - payload.len()).max(0.0));
+            if let Payload::Message(message) = payload {
+                if let Err(e) = Pin::new(&mut sender).start_send(message.clone()) {
+                    queue
+                        .unsent
+                        .borrow_mut()
+                        .push(convert::message_to_js(&message));
+                    if let Some(done) = item.done {
+                        let _ = done.send(Err(convert::error(&e)));
+                    }
+                    fail_all(queue, &e);
+                    break;
+                }
+            }
+        }
+        if let Some(done) = item.done {
+            let _ = done.send(Ok(()));
+        }
+    }
+    queue.running.set(false);
+}
+
+/// The socket closed for good: nothing queued can go. The data is kept for `takeUnsent()`;
+/// the promises reject.
+fn fail_all(queue: &Queue, error: &Error) {
+    let items = std::mem::take(&mut *queue.items.borrow_mut());
+    queue.bytes.set(0.0);
+    for item in items {
+        if let Some(payload) = &item.payload {
+            queue.unsent.borrow_mut().push(payload.to_js());
+        }
+        if let Some(done) = item.done {
+            let _ = done.send(Err(convert::error(error)));
+        }
+    }
+}

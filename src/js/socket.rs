@@ -1,0 +1,749 @@
+//! `ResilientWebSocket`: the class, and the task that turns the Rust socket's messages and
+//! events into DOM events, in order.
+
+use super::convert::{self, describe, type_error};
+use super::iter::{Inbox, MessageIterator};
+use super::options::{self, HeartbeatClock, Stash};
+use super::{events, send, Busy};
+use crate::{Event, Message, Receiver, Sender, State};
+use futures_channel::oneshot;
+use futures_core::Stream;
+use js_sys::{Array, Function, Promise, Reflect};
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Poll, Waker};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use web_sys::EventTarget;
+
+/// The `on*` properties, in this order.
+const HANDLERS: [&str; 6] = [
+    "open",
+    "message",
+    "close",
+    "error",
+    "reconnecting",
+    "statechange",
+];
+
+type HandlerCall = Closure<dyn FnMut(JsValue) -> Result<(), JsValue>>;
+
+/// The socket's life as the `state` property and `statechange` events tell it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Open,
+    Reconnecting,
+    Closing,
+    Closed,
+}
+
+impl Phase {
+    fn of(state: State) -> Phase {
+        match state {
+            State::Connecting => Phase::Connecting,
+            State::Open => Phase::Open,
+            State::Reconnecting { .. } => Phase::Reconnecting,
+            State::Closing => Phase::Closing,
+            State::Closed => Phase::Closed,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::Open => "open",
+            Phase::Reconnecting => "reconnecting",
+            Phase::Closing => "closing",
+            Phase::Closed => "closed",
+        }
+    }
+
+    /// The browser WebSocket's `readyState`: waiting to reconnect counts as CONNECTING.
+    fn ready_state(self) -> u16 {
+        match self {
+            Phase::Connecting | Phase::Reconnecting => 0,
+            Phase::Open => 1,
+            Phase::Closing => 2,
+            Phase::Closed => 3,
+        }
+    }
+}
+
+/// Everything one `ResilientWebSocket` shares with its tasks.
+pub(crate) struct Core {
+    pub(crate) sender: Sender,
+    /// Where listeners live and events are dispatched.
+    target: EventTarget,
+    handlers: RefCell<[Option<Function>; 6]>,
+    handler_calls: RefCell<[Option<HandlerCall>; 6]>,
+    /// A user callback (URL function, `reconnectIf`, pong matcher) is running inside the
+    /// Rust socket: calls into it must wait, so the methods throw and the getters answer
+    /// from the last known values.
+    busy: Busy,
+    stash: Stash,
+    blob: Cell<bool>,
+    pub(crate) queue: send::Queue,
+    heartbeat: Option<Rc<HeartbeatClock>>,
+    /// The phase as last dispatched in `statechange`.
+    phase: Cell<Phase>,
+    /// `close()` moved the socket to closing; the pump announces it.
+    closing: Cell<bool>,
+    pump: RefCell<Option<Waker>>,
+    inboxes: RefCell<Vec<Weak<Inbox>>>,
+    /// The end, once the pump has seen it: `Some(error)` if it was not asked for.
+    end: RefCell<Option<Option<JsValue>>>,
+    url: RefCell<String>,
+    protocol: RefCell<String>,
+    origin: RefCell<String>,
+}
+
+impl Core {
+    fn dispatch(&self, event: Option<web_sys::Event>) {
+        if let Some(event) = event {
+            // Exceptions in listeners are reported by the browser, not thrown here.
+            let _ = self.target.dispatch_event(&event);
+        }
+    }
+
+    pub(crate) fn dispatch_error(&self, message: &str, error: &JsValue) {
+        self.dispatch(events::error(message, error));
+    }
+
+    fn enter(&self, phase: Phase) {
+        if self.phase.replace(phase) != phase {
+            let fields = [
+                ("state", phase.name().into()),
+                ("readyState", phase.ready_state().into()),
+            ];
+            self.dispatch(events::plain("statechange", &fields));
+        }
+    }
+
+    fn remember_connection(&self) {
+        let url = self.sender.url();
+        *self.origin.borrow_mut() = web_sys::Url::new(&url)
+            .map(|u| u.origin())
+            .unwrap_or_default();
+        *self.url.borrow_mut() = url;
+        *self.protocol.borrow_mut() = self.sender.protocol();
+    }
+
+    fn on_event(&self, event: Event) {
+        match event {
+            Event::Connecting { .. } => self.enter(Phase::Connecting),
+            Event::Open { .. } => {
+                if let Some(hb) = &self.heartbeat {
+                    hb.last_inbound.set(options::now_ms());
+                }
+                self.remember_connection();
+                self.dispatch(events::plain("open", &[]));
+                self.enter(Phase::Open);
+            }
+            Event::Close(frame) => self.dispatch(events::close(&frame)),
+            Event::Reconnecting { attempt, delay } => {
+                let fields = [
+                    ("attempt", attempt.into()),
+                    ("delay", (delay.as_secs_f64() * 1000.0).into()),
+                ];
+                self.dispatch(events::plain("reconnecting", &fields));
+                self.enter(Phase::Reconnecting);
+            }
+            Event::Requeued { count } => self.dispatch(events::plain(
+                "requeued",
+                &[("count", (count as f64).into())],
+            )),
+            Event::Error => self.dispatch(events::error(
+                "the WebSocket connection failed or was lost",
+                &JsValue::NULL,
+            )),
+            _ => {}
+        }
+    }
+
+    fn on_message(&self, message: Message) {
+        let data = match &message {
+            Message::Binary(bytes) if self.blob.get() => convert::bytes_to_blob(bytes),
+            m => convert::message_to_js(m),
+        };
+        self.inboxes.borrow_mut().retain(|w| match w.upgrade() {
+            Some(inbox) if !inbox.is_stopped() => {
+                inbox.push(data.clone());
+                true
+            }
+            _ => false,
+        });
+        let origin = self.origin.borrow().clone();
+        self.dispatch(events::message(&data, &origin));
+    }
+
+    /// The Rust stream yielded an error: the end that was not asked for (the stream ends
+    /// next), or a message that could not be read.
+    fn on_error(&self, error: crate::Error) {
+        let terminal = self.sender.state() == State::Closed;
+        let js = match self.stash.borrow_mut().take() {
+            Some(thrown) if terminal => thrown,
+            _ => convert::error(&error),
+        };
+        if terminal {
+            *self.end.borrow_mut() = Some(Some(js.clone()));
+        }
+        self.dispatch_error(&error.to_string(), &js);
+    }
+
+    fn finish(&self) {
+        let error = self.end.borrow_mut().get_or_insert(None).clone();
+        for inbox in self.inboxes.take().iter().filter_map(Weak::upgrade) {
+            inbox.finish(error.clone());
+        }
+        self.pump.take();
+        self.enter(Phase::Closed);
+    }
+
+    fn wake_pump(&self) {
+        if let Some(waker) = self.pump.borrow().as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        for (name, call) in HANDLERS.iter().zip(self.handler_calls.get_mut().iter()) {
+            if let Some(call) = call {
+                let _ = self
+                    .target
+                    .remove_event_listener_with_callback(name, call.as_ref().unchecked_ref());
+            }
+        }
+    }
+}
+
+enum Step {
+    Event(Option<Event>),
+    Message(Option<Result<Message, crate::Error>>),
+    Closing,
+    Pong(f64),
+}
+
+/// Turns what the Rust socket yields into DOM events until it is closed for good. It owns
+/// the receiving half, so the socket lives while it runs, like a browser WebSocket that is
+/// never garbage-collected while open.
+async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = Event> + Unpin) {
+    let (mut events_done, mut rx_done) = (false, false);
+    loop {
+        let step = poll_fn(|cx| {
+            *core.pump.borrow_mut() = Some(cx.waker().clone());
+            // Events first: an open comes before the messages it let in. Each browser event
+            // is its own task, so nothing of two of them is ever waiting here at once.
+            if !events_done {
+                if let Poll::Ready(e) = Pin::new(&mut events).poll_next(cx) {
+                    return Poll::Ready(Some(Step::Event(e)));
+                }
+            }
+            if !rx_done {
+                if let Poll::Ready(m) = Pin::new(&mut rx).poll_next(cx) {
+                    return Poll::Ready(Some(Step::Message(m)));
+                }
+            }
+            if let Some(rtt) = core.heartbeat.as_ref().and_then(|h| h.rtt.take()) {
+                return Poll::Ready(Some(Step::Pong(rtt)));
+            }
+            if core.closing.take() {
+                return Poll::Ready(Some(Step::Closing));
+            }
+            if events_done && rx_done {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        match step {
+            None => break,
+            Some(Step::Event(None)) => events_done = true,
+            Some(Step::Event(Some(e))) => core.on_event(e),
+            Some(Step::Message(None)) => rx_done = true,
+            Some(Step::Message(Some(Ok(m)))) => core.on_message(m),
+            Some(Step::Message(Some(Err(e)))) => core.on_error(e),
+            Some(Step::Closing) => core.enter(Phase::Closing),
+            Some(Step::Pong(rtt)) => {
+                core.dispatch(events::plain("heartbeat", &[("rtt", rtt.into())]))
+            }
+        }
+    }
+    core.finish();
+}
+
+/// A WebSocket that reconnects: a drop-in for the browser's `WebSocket` (same constructor,
+/// `send`, `close`, `readyState`, events), plus backoff, heartbeats, backpressure and a
+/// queue that loses nothing. See the TypeScript declarations for the full contract.
+#[wasm_bindgen(js_name = ResilientWebSocket, skip_typescript)]
+pub struct JsSocket {
+    core: Rc<Core>,
+}
+
+fn promise(f: impl std::future::Future<Output = Result<(), JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move { f.await.map(|()| JsValue::UNDEFINED) })
+}
+
+fn rejected(error: JsValue) -> Promise {
+    Promise::reject(&error)
+}
+
+impl JsSocket {
+    fn check_not_busy(&self) -> Result<(), JsValue> {
+        if self.core.busy.get() {
+            return Err(convert::dom_exception(
+                "InvalidStateError",
+                "a ResilientWebSocket cannot be used from inside its own url, reconnectIf \
+                 or pong callbacks",
+            ));
+        }
+        Ok(())
+    }
+
+    fn phase(&self) -> Phase {
+        if self.core.busy.get() {
+            self.core.phase.get()
+        } else {
+            Phase::of(self.core.sender.state())
+        }
+    }
+
+    /// Sending is over once `close()` was called or the socket closed for good.
+    fn check_can_send(&self) -> Result<(), JsValue> {
+        self.check_not_busy()?;
+        match self.phase() {
+            Phase::Closing | Phase::Closed => Err(convert::error(&crate::Error::SocketClosed)),
+            _ => Ok(()),
+        }
+    }
+
+    fn queue_marker(&self, wait_ready: bool) -> oneshot::Receiver<Result<(), JsValue>> {
+        let (done, settled) = oneshot::channel();
+        send::push(&self.core, None, wait_ready, Some(done));
+        settled
+    }
+
+    fn handler(&self, index: usize) -> JsValue {
+        self.core.handlers.borrow()[index]
+            .clone()
+            .map_or(JsValue::NULL, Into::into)
+    }
+
+    /// `on*` setters: the handler is called through one listener per event type, added the
+    /// first time a handler is set, like the browser does.
+    fn set_handler(&self, index: usize, value: JsValue) -> Result<(), JsValue> {
+        let handler = if value.is_null() || value.is_undefined() {
+            None
+        } else {
+            Some(value.dyn_into::<Function>().map_err(|v| {
+                type_error(&format!(
+                    "on{} must be a function or null, not {}",
+                    HANDLERS[index],
+                    describe(&v)
+                ))
+            })?)
+        };
+        self.core.handlers.borrow_mut()[index] = handler;
+        let mut calls = self.core.handler_calls.borrow_mut();
+        if calls[index].is_none() {
+            let core = Rc::downgrade(&self.core);
+            let call: HandlerCall = Closure::new(move |event: JsValue| {
+                let Some(core) = core.upgrade() else {
+                    return Ok(());
+                };
+                let handler = core.handlers.borrow()[index].clone();
+                match handler {
+                    Some(f) => f.call1(&core.target, &event).map(drop),
+                    None => Ok(()),
+                }
+            });
+            self.core
+                .target
+                .add_event_listener_with_callback(HANDLERS[index], call.as_ref().unchecked_ref())?;
+            calls[index] = Some(call);
+        }
+        Ok(())
+    }
+
+    fn call_target(&self, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        let f: Function = Reflect::get(&self.core.target, &method.into())?.dyn_into()?;
+        f.apply(&self.core.target, &args.iter().collect::<Array>())
+    }
+}
+
+#[wasm_bindgen(js_class = ResilientWebSocket)]
+impl JsSocket {
+    /// Starts connecting at once, like `new WebSocket(url, protocols)`; see `options` in
+    /// the TypeScript declarations.
+    #[wasm_bindgen(constructor)]
+    pub fn new(url: JsValue, protocols: JsValue, options: JsValue) -> Result<JsSocket, JsValue> {
+        let busy = Busy::default();
+        let stash = Stash::default();
+        let parsed = options::connect(&url, &protocols, &options, &busy, &stash)?;
+        let events = parsed.socket.events();
+        let (sender, receiver) = parsed.socket.split();
+        let core = Rc::new(Core {
+            url: RefCell::new(sender.url()),
+            sender,
+            target: EventTarget::new()?,
+            handlers: RefCell::default(),
+            handler_calls: RefCell::default(),
+            busy,
+            stash,
+            blob: Cell::new(parsed.blob),
+            queue: send::Queue::default(),
+            heartbeat: parsed.heartbeat,
+            phase: Cell::new(Phase::Connecting),
+            closing: Cell::new(false),
+            pump: RefCell::new(None),
+            inboxes: RefCell::default(),
+            end: RefCell::new(None),
+            protocol: RefCell::default(),
+            origin: RefCell::default(),
+        });
+        wasm_bindgen_futures::spawn_local(pump(core.clone(), receiver, events));
+        Ok(JsSocket { core })
+    }
+
+    /// `readyState` value while connecting or waiting to reconnect.
+    #[wasm_bindgen(getter = CONNECTING)]
+    pub fn connecting_static() -> u16 {
+        0
+    }
+    /// `readyState` value while open.
+    #[wasm_bindgen(getter = OPEN)]
+    pub fn open_static() -> u16 {
+        1
+    }
+    /// `readyState` value while closing.
+    #[wasm_bindgen(getter = CLOSING)]
+    pub fn closing_static() -> u16 {
+        2
+    }
+    /// `readyState` value once closed for good.
+    #[wasm_bindgen(getter = CLOSED)]
+    pub fn closed_static() -> u16 {
+        3
+    }
+
+    /// `readyState` value while connecting or waiting to reconnect (also on instances).
+    #[wasm_bindgen(getter = CONNECTING)]
+    pub fn connecting(&self) -> u16 {
+        0
+    }
+    /// `readyState` value while open.
+    #[wasm_bindgen(getter = OPEN)]
+    pub fn open(&self) -> u16 {
+        1
+    }
+    /// `readyState` value while closing.
+    #[wasm_bindgen(getter = CLOSING)]
+    pub fn closing(&self) -> u16 {
+        2
+    }
+    /// `readyState` value once closed for good.
+    #[wasm_bindgen(getter = CLOSED)]
+    pub fn closed(&self) -> u16 {
+        3
+    }
+
+    /// 0 (CONNECTING, also while waiting to reconnect), 1 (OPEN), 2 (CLOSING), 3 (CLOSED).
+    #[wasm_bindgen(getter = readyState)]
+    pub fn ready_state(&self) -> u16 {
+        self.phase().ready_state()
+    }
+
+    /// "connecting", "open", "reconnecting", "closing" or "closed".
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> String {
+        self.phase().name().into()
+    }
+
+    /// Bytes accepted and not yet transmitted: the browser's `bufferedAmount`, what waits in
+    /// resocket's queue for a connection, and what waits in this object's queue before the Sink.
+    #[wasm_bindgen(getter = bufferedAmount)]
+    pub fn buffered_amount(&self) -> f64 {
+        let browser = if self.core.busy.get() {
+            0
+        } else {
+            self.core.sender.buffered_amount() + self.core.sender.queued_bytes()
+        };
+        browser as f64 + self.core.queue.bytes()
+    }
+
+    /// The resolved URL of the current (or last) attempt.
+    #[wasm_bindgen(getter)]
+    pub fn url(&self) -> String {
+        if !self.core.busy.get() {
+            *self.core.url.borrow_mut() = self.core.sender.url();
+        }
+        self.core.url.borrow().clone()
+    }
+
+    /// The subprotocol the server chose on the last connection ("" if none).
+    #[wasm_bindgen(getter)]
+    pub fn protocol(&self) -> String {
+        if !self.core.busy.get() {
+            *self.core.protocol.borrow_mut() = self.core.sender.protocol();
+        }
+        self.core.protocol.borrow().clone()
+    }
+
+    /// The socket's extensions: always "" (the browser negotiates none that resocket sees).
+    #[wasm_bindgen(getter)]
+    pub fn extensions(&self) -> String {
+        String::new()
+    }
+
+    /// "arraybuffer" (the default) or "blob": how binary messages are handed over.
+    #[wasm_bindgen(getter = binaryType)]
+    pub fn binary_type(&self) -> String {
+        if self.core.blob.get() {
+            "blob"
+        } else {
+            "arraybuffer"
+        }
+        .into()
+    }
+
+    /// Sets `binaryType`; any other value than "arraybuffer" or "blob" is a TypeError.
+    #[wasm_bindgen(setter = binaryType)]
+    pub fn set_binary_type(&self, value: JsValue) -> Result<(), JsValue> {
+        self.core.blob.set(options::parse_binary_type(&value)?);
+        Ok(())
+    }
+
+    /// The `open` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onopen(&self) -> JsValue {
+        self.handler(0)
+    }
+    /// Sets the `open` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onopen(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(0, f)
+    }
+    /// The `message` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onmessage(&self) -> JsValue {
+        self.handler(1)
+    }
+    /// Sets the `message` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onmessage(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(1, f)
+    }
+    /// The `close` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onclose(&self) -> JsValue {
+        self.handler(2)
+    }
+    /// Sets the `close` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onclose(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(2, f)
+    }
+    /// The `error` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onerror(&self) -> JsValue {
+        self.handler(3)
+    }
+    /// Sets the `error` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onerror(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(3, f)
+    }
+    /// The `reconnecting` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onreconnecting(&self) -> JsValue {
+        self.handler(4)
+    }
+    /// Sets the `reconnecting` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onreconnecting(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(4, f)
+    }
+    /// The `statechange` handler.
+    #[wasm_bindgen(getter)]
+    pub fn onstatechange(&self) -> JsValue {
+        self.handler(5)
+    }
+    /// Sets the `statechange` handler.
+    #[wasm_bindgen(setter)]
+    pub fn set_onstatechange(&self, f: JsValue) -> Result<(), JsValue> {
+        self.set_handler(5, f)
+    }
+
+    /// `EventTarget.addEventListener`, with every option the browser supports.
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(
+        &self,
+        kind: JsValue,
+        listener: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue> {
+        self.call_target("addEventListener", &[kind, listener, options])
+            .map(drop)
+    }
+
+    /// `EventTarget.removeEventListener`.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(
+        &self,
+        kind: JsValue,
+        listener: JsValue,
+        options: JsValue,
+    ) -> Result<(), JsValue> {
+        self.call_target("removeEventListener", &[kind, listener, options])
+            .map(drop)
+    }
+
+    /// `EventTarget.dispatchEvent`.
+    #[wasm_bindgen(js_name = dispatchEvent)]
+    pub fn dispatch_event(&self, event: JsValue) -> Result<bool, JsValue> {
+        let event: web_sys::Event = event.dyn_into().map_err(|v| {
+            type_error(&format!(
+                "dispatchEvent() takes an Event, not {}",
+                describe(&v)
+            ))
+        })?;
+        self.core.target.dispatch_event(&event)
+    }
+
+    /// Sends a string, ArrayBuffer, TypedArray, DataView or Blob. Never waits: while not
+    /// open, messages queue and go out in order after the next open.
+    pub fn send(&self, data: JsValue) -> Result<(), JsValue> {
+        self.check_can_send()?;
+        send::send(&self.core, convert::payload(&data)?)
+    }
+
+    /// Sends once there is room (below the high-water mark, queue not full); resolves when
+    /// the message was accepted.
+    #[wasm_bindgen(js_name = sendAsync)]
+    pub fn send_async(&self, data: JsValue) -> Promise {
+        let payload = match self.check_can_send().and_then(|()| convert::payload(&data)) {
+            Ok(p) => p,
+            Err(e) => return rejected(e),
+        };
+        let (done, settled) = oneshot::channel();
+        send::push(&self.core, Some(payload), true, Some(done));
+        promise(async move { settled.await.unwrap_or(Ok(())) })
+    }
+
+    /// Resolves when a message sent now would be accepted without exceeding the limits.
+    pub fn ready(&self) -> Promise {
+        if let Err(e) = self.check_can_send() {
+            return rejected(e);
+        }
+        let settled = self.queue_marker(true);
+        promise(async move { settled.await.unwrap_or(Ok(())) })
+    }
+
+    /// Resolves once the connection is open (at once if it is); rejects if the socket
+    /// closed for good first.
+    pub fn opened(&self) -> Promise {
+        if let Err(e) = self.check_not_busy() {
+            return rejected(e);
+        }
+        let opened = self.core.sender.opened();
+        promise(async move { opened.await.map_err(|e| convert::error(&e)) })
+    }
+
+    /// Resolves once everything sent so far has left the browser (`bufferedAmount` is 0).
+    pub fn flush(&self) -> Promise {
+        if let Err(e) = self.check_not_busy() {
+            return rejected(e);
+        }
+        let settled = self.queue_marker(false);
+        let mut sender = self.core.sender.clone();
+        promise(async move {
+            settled.await.unwrap_or(Ok(()))?;
+            poll_fn(|cx| futures_sink::Sink::poll_flush(Pin::new(&mut sender), cx))
+                .await
+                .map_err(|e| convert::error(&e))
+        })
+    }
+
+    /// Closes for good with `code` (1000 or 3000–4999, default 1000) and `reason` (at most
+    /// 123 UTF-8 bytes), cancelling any pending reconnection. Throws like the browser's
+    /// WebSocket on a bad code or reason.
+    pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        self.check_not_busy()?;
+        let code = if code.is_undefined() {
+            1000
+        } else {
+            let n = code.as_f64().ok_or_else(|| {
+                type_error(&format!(
+                    "the close code must be a number, not {}",
+                    describe(&code)
+                ))
+            })?;
+            if n.fract() != 0.0 || !(0.0..=65535.0).contains(&n) {
+                return Err(convert::dom_exception(
+                    "InvalidAccessError",
+                    &format!(
+                        "invalid close code {}: use 1000 or a code in 3000-4999",
+                        convert::num(n)
+                    ),
+                ));
+            }
+            n as u16
+        };
+        let reason = if reason.is_undefined() {
+            String::new()
+        } else {
+            reason.as_string().ok_or_else(|| {
+                type_error(&format!(
+                    "the close reason must be a string, not {}",
+                    describe(&reason)
+                ))
+            })?
+        };
+        let closing = self
+            .core
+            .sender
+            .close(code, &reason)
+            .map_err(|e| convert::error(&e))?;
+        // Nobody needs to await it: the pump hears of the end through the stream.
+        drop(closing);
+        if self.core.sender.state() == State::Closing {
+            self.core.closing.set(true);
+        }
+        self.core.wake_pump();
+        Ok(())
+    }
+
+    /// Once closed for good: the messages accepted but never transmitted, in order (strings,
+    /// ArrayBuffers, and Blobs not yet read); empty before that and after the first call.
+    #[wasm_bindgen(js_name = takeUnsent)]
+    pub fn take_unsent(&self) -> Result<Array, JsValue> {
+        self.check_not_busy()?;
+        let unsent: Array = self
+            .core
+            .sender
+            .take_unsent()
+            .iter()
+            .map(convert::message_to_js)
+            .collect();
+        for data in self.core.queue.take_unsent() {
+            unsent.push(&data);
+        }
+        Ok(unsent)
+    }
+
+    /// `for await (const data of socket)`: every message from now on, until the socket
+    /// closes for good.
+    #[wasm_bindgen(js_name = "[Symbol.asyncIterator]")]
+    pub fn messages(&self) -> MessageIterator {
+        let inbox = Rc::new(Inbox::default());
+        match &*self.core.end.borrow() {
+            Some(_) => inbox.finish(None),
+            None => self.core.inboxes.borrow_mut().push(Rc::downgrade(&inbox)),
+        }
+        MessageIterator::new(inbox)
+    }
+}
