@@ -13,6 +13,14 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// Always exactly `ms` before each retry.
+fn fixed(ms: u64) -> Backoff {
+    Backoff::new()
+        .base(Duration::from_millis(ms))
+        .cap(Duration::from_millis(ms))
+        .jitter(Jitter::None)
+}
+
 fn quick(max_retries: Option<u32>) -> Backoff {
     Backoff::new()
         .base(Duration::from_millis(100))
@@ -198,10 +206,7 @@ async fn a_custom_policy_decides() {
 #[wasm_bindgen_test]
 async fn close_during_the_backoff_delay_stops_all_attempts() {
     let k = key("close-backoff");
-    let backoff = Backoff::new()
-        .base(Duration::from_millis(1500))
-        .cap(Duration::from_millis(1500))
-        .jitter(Jitter::None);
+    let backoff = fixed(1500);
     let ws = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")))
         .reconnect(backoff)
         .connect()
@@ -318,10 +323,7 @@ fn dispatch(kind: &str) {
 #[wasm_bindgen_test]
 async fn offline_pauses_attempts_and_online_resumes_them() {
     let k = key("offline");
-    let backoff = Backoff::new()
-        .base(Duration::from_millis(200))
-        .cap(Duration::from_millis(200))
-        .jitter(Jitter::None);
+    let backoff = fixed(200);
     let ws = WebSocket::builder(&ws_url(&format!("/drop-after/1?key={k}")))
         .reconnect(backoff)
         .connect()

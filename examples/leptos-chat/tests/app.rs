@@ -4,81 +4,23 @@
 
 use leptos::prelude::*;
 use leptos_chat::App;
+use resocket_test_support::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// The test server's port, set at compile time (RESOCKET_TEST_PORT).
-fn port() -> u16 {
-    match option_env!("RESOCKET_TEST_PORT").map(str::parse) {
-        Some(Ok(port)) => port,
-        _ => panic!("RESOCKET_TEST_PORT is not set to the test server's port"),
-    }
-}
-
-/// A key unique to this run, so reports from earlier runs never mix in.
-fn key(name: &str) -> String {
-    format!("{name}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
-
-async fn sleep(ms: u32) {
-    gloo_timers::future::TimeoutFuture::new(ms).await
-}
-
-/// Polls `pred` every 10 ms; panics naming `what` after `ms`.
-async fn wait_for(ms: u32, what: &str, mut pred: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !pred() {
-        if js_sys::Date::now() - start > f64::from(ms) {
-            panic!("timed out after {ms} ms waiting for {what}");
-        }
-        sleep(10).await;
-    }
-}
-
-async fn get_json(path: &str) -> JsValue {
-    let url = format!("http://127.0.0.1:{}{path}", port());
-    let window = web_sys::window().expect("a window");
-    let resp = JsFuture::from(window.fetch_with_str(&url))
-        .await
-        .expect("fetch");
-    let resp: web_sys::Response = resp.dyn_into().expect("a Response");
-    assert!(resp.ok(), "GET {path}: HTTP {}", resp.status());
-    JsFuture::from(resp.json().expect("json()"))
-        .await
-        .expect("a JSON body")
-}
-
-fn field(v: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// Per connection the server saw for `key`: what it received, and who closed it with
-/// which code (once it ended).
+/// Per connection the server saw for `key`: what it received, and (code, by) once closed.
 async fn connections(key: &str) -> Vec<(Vec<String>, Option<(u16, String)>)> {
-    let report = get_json(&format!("/api/report/{key}")).await;
-    js_sys::Array::from(&field(&report, "connections"))
-        .iter()
-        .map(|c| {
-            let received = js_sys::Array::from(&field(&c, "received"))
-                .iter()
-                .filter_map(|s| s.as_string())
-                .collect();
-            let close = field(&c, "close");
-            let close = (!close.is_null() && !close.is_undefined()).then(|| {
-                (
-                    field(&close, "code").as_f64().unwrap_or(0.0) as u16,
-                    field(&close, "by").as_string().unwrap_or_default(),
-                )
-            });
-            (received, close)
-        })
+    report(key)
+        .await
+        .connections
+        .into_iter()
+        .map(|c| (c.received, c.close.map(|(code, _, by)| (code, by))))
         .collect()
 }
 

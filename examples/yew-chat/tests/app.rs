@@ -2,21 +2,14 @@
 //! connection.
 #![cfg(target_arch = "wasm32")]
 
+use resocket_test_support::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use yew_chat::{App, AppProps};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn port() -> u16 {
-    match option_env!("RESOCKET_TEST_PORT").map(str::parse) {
-        Some(Ok(p)) => p,
-        _ => panic!("RESOCKET_TEST_PORT is not set: run through scripts/test.sh"),
-    }
-}
 
 fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
@@ -28,26 +21,6 @@ fn texts(root: &web_sys::Element, selector: &str) -> Vec<String> {
         .filter_map(|i| list.item(i))
         .filter_map(|n| n.text_content())
         .collect()
-}
-
-async fn wait_for(ms: f64, what: &str, ok: impl Fn() -> bool) {
-    let start = js_sys::Date::now();
-    while !ok() {
-        assert!(
-            js_sys::Date::now() - start < ms,
-            "gave up after {ms} ms waiting for {what}"
-        );
-        gloo_timers::future::TimeoutFuture::new(10).await;
-    }
-}
-
-async fn get(path: &str) -> JsValue {
-    let url = format!("http://127.0.0.1:{}{path}", port());
-    let resp: web_sys::Response = JsFuture::from(web_sys::window().unwrap().fetch_with_str(&url))
-        .await
-        .unwrap()
-        .into();
-    JsFuture::from(resp.json().unwrap()).await.unwrap()
 }
 
 fn send(root: &web_sys::Element, text: &str) {
@@ -91,38 +64,38 @@ fn watch_status(root: &web_sys::Element) -> StatusWatch {
 
 #[wasm_bindgen_test]
 async fn chats_and_rides_out_a_dropped_connection() {
-    let key = format!("yew-chat-{}", (js_sys::Math::random() * 1e12) as u64);
+    let key = key("yew-chat");
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    let url = format!("ws://127.0.0.1:{}/echo?key={key}", port());
+    let url = ws_url(&format!("/echo?key={key}"));
     let app = yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { url: url.into() })
         .render();
 
-    wait_for(5000.0, "Online", || {
+    wait_for(5000, "Online", || {
         texts(&root, ".status").concat().contains("Online")
     })
     .await;
     send(&root, "hello from yew");
-    wait_for(5000.0, "the echo", || {
+    wait_for(5000, "the echo", || {
         texts(&root, "ul.messages li").contains(&"hello from yew".to_owned())
     })
     .await;
 
     let (seen, observer, _keep) = watch_status(&root);
-    get(&format!("/api/drop/{key}")).await;
-    wait_for(5000.0, "the drop to show", || {
+    get_json(&format!("/api/drop/{key}")).await;
+    wait_for(5000, "the drop to show", || {
         seen.borrow()
             .iter()
             .any(|t| t.contains("Reconnecting") || t.contains("Connecting"))
     })
     .await;
-    wait_for(10_000.0, "Online again", || {
+    wait_for(10_000, "Online again", || {
         texts(&root, ".status").concat().contains("Online")
     })
     .await;
     observer.disconnect();
     send(&root, "after the drop");
-    wait_for(5000.0, "the second echo", || {
+    wait_for(5000, "the second echo", || {
         texts(&root, "ul.messages li").contains(&"after the drop".to_owned())
     })
     .await;
@@ -133,24 +106,10 @@ async fn chats_and_rides_out_a_dropped_connection() {
 
     // Unmounting closes the socket.
     app.destroy();
-    let start = js_sys::Date::now();
-    loop {
-        let report = get(&format!("/api/report/{key}")).await;
-        let conns =
-            js_sys::Array::from(&js_sys::Reflect::get(&report, &"connections".into()).unwrap());
-        let last = conns.get(conns.length() - 1);
-        let close = js_sys::Reflect::get(&last, &"close".into()).unwrap();
-        if !close.is_null() {
-            let by = js_sys::Reflect::get(&close, &"by".into())
-                .unwrap()
-                .as_string();
-            assert_eq!(by.as_deref(), Some("client"));
-            break;
-        }
-        assert!(
-            js_sys::Date::now() - start < 3000.0,
-            "unmounting did not close the socket"
-        );
-        gloo_timers::future::TimeoutFuture::new(20).await;
-    }
+    let r = report_until(&key, 3000, "the close on unmount", |r| {
+        r.connections.last().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    let (code, _, by) = r.connections.last().and_then(|c| c.close.clone()).unwrap();
+    assert_eq!((code, by.as_str()), (1000, "client"));
 }
