@@ -13,8 +13,10 @@ export CARGO_TERM_COLOR=never
 bash scripts/setup.sh
 bash scripts/setup-npm.sh
 
-# The library's optional features, all tested.
-FEATURES="resocket/json,resocket/js"
+# The library's optional features, all linted and host-tested. The browser suites run with
+# BROWSER_FEATURES; the STOMP suite needs its broker and runs in its own step below.
+FEATURES="resocket/json,resocket/js,resocket/stomp"
+BROWSER_FEATURES="resocket/json,resocket/js"
 
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)
@@ -45,7 +47,7 @@ echo "test server on port $RESOCKET_TEST_PORT"
 
 # The runner gives each test binary (tests/*.rs) this long in total.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
-binaries=$(ls tests/*.rs | wc -l)
+binaries=$(ls tests/*.rs | grep -vc '/stomp.rs$')
 summary=()
 total_failed=0
 for browser in ${BROWSERS:-chrome firefox}; do
@@ -61,7 +63,7 @@ for browser in ${BROWSERS:-chrome firefox}; do
   fi
   set +e
   # Only the integration suites: the lib's host-only unit tests are empty on wasm32.
-  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' --features "$FEATURES" 2>&1 | tee "$log"
+  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' --features "$BROWSER_FEATURES" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # A stray `--` makes the runner print this and exit 0: never count that as a pass.
@@ -101,6 +103,18 @@ for example in integrations/*/ examples/*/; do
   summary+=("$name: $passed passed, $failed failed")
   total_failed=$((total_failed + failed))
 done
+
+# STOMP against a real RabbitMQ (scripts/test-stomp.sh starts and stops the broker).
+step "STOMP against RabbitMQ"
+set +e
+bash scripts/test-stomp.sh 2>&1 | tee "$TMPDIR/stomp-run.log"
+status=${PIPESTATUS[0]}
+set -e
+stomp_line=$(grep -E '^stomp: [0-9]+ passed, [0-9]+ failed$' "$TMPDIR/stomp-run.log" | tail -1)
+summary+=("${stomp_line:-stomp: 0 passed, 1 failed}")
+if [ "$status" -ne 0 ] || [ -z "$stomp_line" ]; then
+  total_failed=$((total_failed + 1))
+fi
 
 # The npm package, the demo, the examples' pages and the JS compatibility suite, driven by
 # Playwright in Chromium (scripts/e2e.sh builds what it needs and prints its own summary).

@@ -56,6 +56,15 @@ pub enum Error {
     },
     /// A value could not be encoded (typed sockets); nothing was sent.
     Encode(String),
+    /// STOMP (feature `stomp`): the broker sent an `ERROR` frame (`message` is its
+    /// `message` header, `body` its body as text), or an exchange could not complete,
+    /// e.g. the connection was lost before a receipt came.
+    Stomp {
+        /// The `message` header of the `ERROR` frame, or what went wrong.
+        message: String,
+        /// The body of the `ERROR` frame (lossy UTF-8); empty if none.
+        body: String,
+    },
     /// Any other exception from the browser, by its `name` and `message`.
     Browser {
         /// The exception's `name`, e.g. `"NotSupportedError"`.
@@ -96,6 +105,8 @@ impl std::fmt::Display for Error {
             Error::SocketClosed => f.write_str("the socket is closed"),
             Error::Decode { message, text } => write!(f, "could not decode {text:?}: {message}"),
             Error::Encode(m) => write!(f, "could not encode the message: {m}"),
+            Error::Stomp { message, body } if body.is_empty() => write!(f, "STOMP: {message}"),
+            Error::Stomp { message, body } => write!(f, "STOMP: {message}: {body}"),
             Error::Browser { name, message } => write!(f, "browser error {name}: {message}"),
         }
     }

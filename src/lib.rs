@@ -145,6 +145,8 @@ mod js;
 pub mod json;
 mod message;
 mod socket;
+#[cfg(feature = "stomp")]
+pub mod stomp;
 
 pub use crate::browser::{BinaryType, CloseOutcome, Target};
 pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter};

@@ -1,0 +1,874 @@
+//! The STOMP client: one background task reads the socket and dispatches frames to
+//! subscriptions and receipts; everything else sends frames through a shared [`Sender`].
+
+use super::frame::{Decoder, Frame};
+use crate::{Builder, CloseFrame, Error, Event, Heartbeat, Message, Receiver, Sender, State};
+use futures_channel::{mpsc, oneshot};
+use futures_core::Stream;
+use futures_sink::Sink;
+use gloo_timers::callback::Interval;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// How to connect: credentials, virtual host, heart-beats, extra `CONNECT` headers.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The `login` header, if any.
+    pub login: Option<String>,
+    /// The `passcode` header, if any.
+    pub passcode: Option<String>,
+    /// The `host` header (a virtual host; RabbitMQ's default is `/`). STOMP 1.2 requires
+    /// it; `/` by default.
+    pub host: String,
+    /// `(send_ms, recv_ms)`: the client can send a heart-beat at least every `send_ms`
+    /// and wants one from the broker at least every `recv_ms` (0: never). Default
+    /// (10 000, 10 000).
+    pub heart_beat: (u32, u32),
+    /// More `CONNECT` headers (e.g. a broker-specific token header).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            login: None,
+            passcode: None,
+            host: "/".into(),
+            heart_beat: (10_000, 10_000),
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The defaults: no login, host `/`, heart-beats every 10 s both ways.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `login` and `passcode`.
+    pub fn login(mut self, login: impl Into<String>, passcode: impl Into<String>) -> Self {
+        self.login = Some(login.into());
+        self.passcode = Some(passcode.into());
+        self
+    }
+
+    /// Sets the `host` header (the virtual host).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Sets the heart-beat intervals in milliseconds (0 turns a direction off).
+    pub fn heart_beat(mut self, send_ms: u32, recv_ms: u32) -> Self {
+        self.heart_beat = (send_ms, recv_ms);
+        self
+    }
+
+    fn frame(&self) -> Result<Frame, Error> {
+        let mut f = Frame::new("CONNECT")
+            .header("accept-version", "1.2")
+            .header("host", &self.host)
+            .header(
+                "heart-beat",
+                format!("{},{}", self.heart_beat.0, self.heart_beat.1),
+            );
+        if let Some(login) = &self.login {
+            f = f.header("login", login);
+        }
+        if let Some(passcode) = &self.passcode {
+            f = f.header("passcode", passcode);
+        }
+        f.headers.extend(self.headers.iter().cloned());
+        // CONNECT headers are not escaped: refuse what would break the frame.
+        f.check_unescaped().map_err(|e| Error::InvalidConfig(e.0))?;
+        Ok(f)
+    }
+}
+
+/// How the broker learns that a message was processed
+/// ([spec](https://stomp.github.io/stomp-specification-1.2.html#SUBSCRIBE_ack_Header)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckMode {
+    /// The broker counts a message as delivered once it sends it.
+    Auto,
+    /// [`StompMessage::ack`] acknowledges that message and every earlier one of the
+    /// subscription.
+    Client,
+    /// [`StompMessage::ack`] acknowledges that message only.
+    ClientIndividual,
+}
+
+impl AckMode {
+    fn header(self) -> &'static str {
+        match self {
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::ClientIndividual => "client-individual",
+        }
+    }
+}
+
+struct Sub {
+    destination: String,
+    ack: AckMode,
+    headers: Vec<(String, String)>,
+    tx: mpsc::UnboundedSender<Result<StompMessage, Error>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    /// Counts `CONNECTED` frames: acks and transactions belong to one STOMP session.
+    session: u64,
+    /// `CONNECTED` came on the current connection.
+    connected: bool,
+    /// Closed for good, and why.
+    closed: Option<Error>,
+    subs: BTreeMap<u64, Sub>,
+    receipts: BTreeMap<String, oneshot::Sender<Result<(), Error>>>,
+    /// Tasks waiting for a STOMP session.
+    waiters: Vec<Waker>,
+    /// Sends heart-beat EOLs while connected.
+    beat: Option<Interval>,
+    /// The first `CONNECTED` (or why there will be none).
+    first: Option<oneshot::Sender<Result<(), Error>>>,
+}
+
+struct Core {
+    sender: Sender,
+    connect: Frame,
+    /// Do not reconnect: the broker refused the first `CONNECT`, or `disconnect()` runs.
+    no_reconnect: Rc<Cell<bool>>,
+    inner: RefCell<Inner>,
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The last handle went: end the socket, which ends the background task.
+        if self.inner.get_mut().closed.is_none() {
+            let _ = self.sender.close(1000, "");
+        }
+    }
+}
+
+fn to_message(frame: &Frame) -> Message {
+    match String::from_utf8(frame.encode()) {
+        Ok(text) => Message::Text(text),
+        Err(e) => Message::Binary(e.into_bytes()),
+    }
+}
+
+impl Core {
+    fn next_id(&self) -> u64 {
+        let mut inner = self.inner.borrow_mut();
+        inner.next_id += 1;
+        inner.next_id
+    }
+
+    /// Whether a frame handed over now goes out in the current STOMP session.
+    fn live(&self) -> bool {
+        self.inner.borrow().connected && self.sender.state() == State::Open
+    }
+
+    /// Hands a frame to the socket at once, if a session is live (for frames whose loss
+    /// with the session does not matter: UNSUBSCRIBE, ABORT).
+    fn send_now(&self, frame: &Frame) {
+        if self.live() {
+            let mut sender = self.sender.clone();
+            let _ = Pin::new(&mut sender).start_send(to_message(frame));
+        }
+    }
+
+    fn poll_session(&self, cx: &mut Context<'_>) -> Poll<Result<u64, Error>> {
+        let live = self.sender.state() == State::Open;
+        let mut inner = self.inner.borrow_mut();
+        if let Some(e) = &inner.closed {
+            return Poll::Ready(Err(e.clone()));
+        }
+        if inner.connected && live {
+            return Poll::Ready(Ok(inner.session));
+        }
+        inner.waiters.push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Sends `frame` in a STOMP session, waiting for one (and for backpressure) first.
+    /// With `session`, only in that session. Returns the session it went out in.
+    async fn send(&self, frame: Frame, session: Option<u64>) -> Result<u64, Error> {
+        let message = to_message(&frame);
+        let mut sender = self.sender.clone();
+        loop {
+            let current = poll_fn(|cx| self.poll_session(cx)).await?;
+            if session.is_some_and(|s| s != current) {
+                return Err(stale());
+            }
+            poll_fn(|cx| Pin::new(&mut sender).poll_ready(cx)).await?;
+            // The connection may have dropped while we waited: never let a frame go ahead
+            // of the next CONNECT.
+            if self.live() && self.inner.borrow().session == current {
+                Pin::new(&mut sender).start_send(message)?;
+                return Ok(current);
+            }
+        }
+    }
+
+    /// Sends `frame` with a `receipt` header and waits for the RECEIPT.
+    async fn send_with_receipt(&self, frame: Frame, session: Option<u64>) -> Result<(), Error> {
+        let id = format!("r-{}", self.next_id());
+        self.send(frame.header("receipt", id.clone()), session)
+            .await?;
+        // Registered after the hand-over: a lost connection fails only receipts that
+        // were asked for on it. The RECEIPT cannot come before this task yields.
+        let (tx, rx) = oneshot::channel();
+        self.inner.borrow_mut().receipts.insert(id, tx);
+        rx.await.unwrap_or(Err(Error::SocketClosed))
+    }
+
+    fn wake_waiters(&self) {
+        let waiters = std::mem::take(&mut self.inner.borrow_mut().waiters);
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    fn on_open(&self) {
+        self.inner.borrow_mut().connected = false;
+        let mut sender = self.sender.clone();
+        let _ = Pin::new(&mut sender).start_send(to_message(&self.connect));
+    }
+
+    /// The connection ended (it may come back): receipts asked for on it will never come.
+    fn on_connection_lost(&self) {
+        let receipts = {
+            let mut inner = self.inner.borrow_mut();
+            inner.connected = false;
+            inner.beat = None;
+            std::mem::take(&mut inner.receipts)
+        };
+        for (_, tx) in receipts {
+            let _ = tx.send(Err(Error::Stomp {
+                message: LOST_BEFORE_RECEIPT.into(),
+                body: String::new(),
+            }));
+        }
+    }
+
+    fn on_closed_for_good(&self, error: Error) {
+        self.on_connection_lost();
+        let (subs, first) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.closed = Some(error.clone());
+            (std::mem::take(&mut inner.subs), inner.first.take())
+        };
+        for (_, sub) in subs {
+            if error != Error::SocketClosed {
+                let _ = sub.tx.unbounded_send(Err(error.clone()));
+            }
+        }
+        if let Some(first) = first {
+            let _ = first.send(Err(error));
+        }
+        self.wake_waiters();
+    }
+
+    fn on_frame(self: &Rc<Self>, frame: Frame) {
+        match frame.command.as_str() {
+            "CONNECTED" => self.on_connected(&frame),
+            "MESSAGE" => {
+                let inner = self.inner.borrow();
+                let sub = frame
+                    .get("subscription")
+                    .and_then(|id| id.parse::<u64>().ok())
+                    .and_then(|id| inner.subs.get(&id));
+                if let Some(sub) = sub {
+                    let message = StompMessage {
+                        ack_mode: sub.ack,
+                        session: inner.session,
+                        core: Rc::downgrade(self),
+                        frame,
+                    };
+                    let _ = sub.tx.unbounded_send(Ok(message));
+                }
+            }
+            "RECEIPT" => {
+                let tx = frame
+                    .get("receipt-id")
+                    .and_then(|id| self.inner.borrow_mut().receipts.remove(id));
+                if let Some(tx) = tx {
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            "ERROR" => self.on_error(&frame),
+            _ => {}
+        }
+    }
+
+    fn on_connected(&self, frame: &Frame) {
+        let (_, server_recv) = frame
+            .get("heart-beat")
+            .and_then(parse_heart_beat)
+            .unwrap_or((0, 0));
+        let client_send = self.connect.get("heart-beat").and_then(parse_heart_beat);
+        let subs: Vec<Frame> = {
+            let mut inner = self.inner.borrow_mut();
+            inner.connected = true;
+            inner.session += 1;
+            // Heart-beats: every max(cx, sy) if both want them (spec, "Heart-beating").
+            inner.beat = match client_send {
+                Some((cx, _)) if cx > 0 && server_recv > 0 => {
+                    let mut sender = self.sender.clone();
+                    Some(Interval::new(cx.max(server_recv), move || {
+                        if sender.state() == State::Open {
+                            let _ = Pin::new(&mut sender).start_send(Message::Text("\n".into()));
+                        }
+                    }))
+                }
+                _ => None,
+            };
+            inner
+                .subs
+                .iter()
+                .map(|(id, sub)| subscribe_frame(*id, sub))
+                .collect()
+        };
+        let mut sender = self.sender.clone();
+        for frame in &subs {
+            let _ = Pin::new(&mut sender).start_send(to_message(frame));
+        }
+        if let Some(first) = self.inner.borrow_mut().first.take() {
+            let _ = first.send(Ok(()));
+        }
+        self.wake_waiters();
+    }
+
+    fn on_error(&self, frame: &Frame) {
+        let error = Error::Stomp {
+            message: frame.get("message").unwrap_or("ERROR frame").to_owned(),
+            body: String::from_utf8_lossy(&frame.body).into_owned(),
+        };
+        let (receipts, first) = {
+            let mut inner = self.inner.borrow_mut();
+            let first = if !inner.connected && inner.session == 0 {
+                // The broker refused the first CONNECT (credentials, vhost): retrying
+                // would only be refused again.
+                self.no_reconnect.set(true);
+                inner.first.take()
+            } else {
+                None
+            };
+            (std::mem::take(&mut inner.receipts), first)
+        };
+        if let Some(first) = first {
+            let _ = first.send(Err(error));
+            return;
+        }
+        // The broker closes the connection after an ERROR: every receipt pending on it
+        // fails with this error, and every subscription sees it.
+        for (_, tx) in receipts {
+            let _ = tx.send(Err(error.clone()));
+        }
+        for sub in self.inner.borrow().subs.values() {
+            let _ = sub.tx.unbounded_send(Err(error.clone()));
+        }
+    }
+
+    fn on_malformed(&self, error: Error) {
+        for sub in self.inner.borrow().subs.values() {
+            let _ = sub.tx.unbounded_send(Err(error.clone()));
+        }
+    }
+}
+
+const LOST_BEFORE_RECEIPT: &str = "the connection was lost before the receipt came";
+
+fn parse_heart_beat(value: &str) -> Option<(u32, u32)> {
+    let (a, b) = value.split_once(',')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+fn subscribe_frame(id: u64, sub: &Sub) -> Frame {
+    let mut f = Frame::new("SUBSCRIBE")
+        .header("id", id.to_string())
+        .header("destination", &sub.destination)
+        .header("ack", sub.ack.header());
+    f.headers.extend(sub.headers.iter().cloned());
+    f
+}
+
+fn stale() -> Error {
+    Error::Stomp {
+        message: "the STOMP session this belongs to has ended (the connection was lost); \
+                  the broker redelivers unacknowledged messages and aborted open transactions"
+            .into(),
+        body: String::new(),
+    }
+}
+
+enum Input {
+    Message(Option<Result<Message, Error>>),
+    Event(Option<Event>),
+}
+
+/// The background task: reads messages and events until the socket is closed for good or
+/// the client is gone.
+async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = Event> + Unpin) {
+    let mut decoder = Decoder::new();
+    let mut last_error = None;
+    loop {
+        // Messages before events: what arrived on a connection is handled before its
+        // close, so a MESSAGE is never counted in the next session.
+        let input = poll_fn(|cx| {
+            if let Poll::Ready(m) = Pin::new(&mut rx).poll_next(cx) {
+                return Poll::Ready(Input::Message(m));
+            }
+            match Pin::new(&mut events).poll_next(cx) {
+                Poll::Ready(e) => Poll::Ready(Input::Event(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        let Some(core) = core.upgrade() else { return };
+        match input {
+            Input::Message(Some(Ok(message))) => {
+                decoder.push(message.as_bytes());
+                while let Some(frame) = decoder.next_frame() {
+                    match frame {
+                        Ok(frame) => core.on_frame(frame),
+                        Err(e) => {
+                            decoder.reset();
+                            core.on_malformed(Error::Stomp {
+                                message: e.to_string(),
+                                body: String::new(),
+                            });
+                        }
+                    }
+                }
+            }
+            Input::Message(Some(Err(e))) => last_error = Some(e),
+            Input::Message(None) => {
+                core.on_closed_for_good(last_error.take().unwrap_or(Error::SocketClosed));
+                return;
+            }
+            Input::Event(Some(Event::Open { .. })) => {
+                decoder.reset();
+                core.on_open();
+            }
+            Input::Event(Some(Event::Close(_))) => core.on_connection_lost(),
+            Input::Event(Some(_)) => {}
+            // Events end with the socket; the message stream says how.
+            Input::Event(None) => {}
+        }
+    }
+}
+
+/// A STOMP 1.2 client on a resilient WebSocket.
+///
+/// Frames the application sends wait until a STOMP session is up (after `CONNECTED`), so
+/// none goes ahead of a `CONNECT`. When the connection is lost, resocket reconnects; the
+/// client then sends `CONNECT` again and re-subscribes every live [`Subscription`] with
+/// the same id. Messages received but not acknowledged (client modes) are redelivered by
+/// the broker then, and open transactions are aborted by it.
+///
+/// What the client sets on the [`Builder`] it is given:
+/// - the subprotocol `v12.stomp` (a [`target_fn`](Builder::target_fn) overrides it);
+/// - a reconnect policy: every close is retried (RabbitMQ closes with 1000 when it drops a
+///   connection), except after the broker refused the first `CONNECT`;
+/// - when `recv_ms` > 0, resocket's [`Heartbeat`] with STOMP's own heart-beat (an EOL) as
+///   the ping and EOL-only messages as pongs: a connection silent for about twice
+///   `recv_ms` is closed (4000) and reopened. Do not set another heartbeat on the builder:
+///   its ping would be an invalid STOMP frame.
+///
+/// Outgoing heart-beat EOLs are sent every max(`send_ms`, the broker's wish) while a
+/// session is up. Dropping the client and every [`Subscription`] and [`Transaction`]
+/// closes the socket.
+pub struct StompClient {
+    core: Rc<Core>,
+}
+
+impl std::fmt::Debug for StompClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StompClient")
+            .field("state", &self.core.sender.state())
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl StompClient {
+    /// Opens the socket from `builder`, sends `CONNECT` and resolves when the broker
+    /// answers `CONNECTED`. An `ERROR` frame instead is [`Error::Stomp`] (and no
+    /// reconnection follows); a socket closed for good first is its error.
+    ///
+    /// Needs a running `wasm_bindgen_futures` executor (the browser).
+    pub async fn connect(builder: Builder, options: ConnectOptions) -> Result<StompClient, Error> {
+        let connect = options.frame()?;
+        let no_reconnect = Rc::new(Cell::new(false));
+        let policy_no_reconnect = no_reconnect.clone();
+        let mut builder = builder
+            .protocols(["v12.stomp"])
+            .reconnect_if(move |_: &CloseFrame| !policy_no_reconnect.get());
+        let recv_ms = options.heart_beat.1;
+        if recv_ms > 0 {
+            let every = Duration::from_millis(recv_ms.into());
+            builder =
+                builder.heartbeat(Heartbeat::new(every, every).ping("\n").pong_matcher(|m| {
+                    !m.is_empty() && m.as_bytes().iter().all(|b| matches!(b, b'\n' | b'\r'))
+                }));
+        }
+        let socket = builder.connect()?;
+        let events = socket.events();
+        let (sender, receiver) = socket.split();
+        let (first_tx, first_rx) = oneshot::channel();
+        let core = Rc::new(Core {
+            sender,
+            connect,
+            no_reconnect,
+            inner: RefCell::new(Inner {
+                first: Some(first_tx),
+                ..Inner::default()
+            }),
+        });
+        // The first connection may have opened before `events()` subscribed.
+        if core.sender.state() == State::Open {
+            core.on_open();
+        }
+        wasm_bindgen_futures::spawn_local(run(Rc::downgrade(&core), receiver, events));
+        first_rx.await.unwrap_or(Err(Error::SocketClosed))?;
+        Ok(StompClient { core })
+    }
+
+    /// Subscribes to `destination`. The subscription is sent at once if a session is up,
+    /// else with the next `CONNECTED`, and again after every reconnection.
+    pub fn subscribe(&self, destination: &str, ack: AckMode) -> Subscription {
+        self.subscribe_with(destination, ack, &[])
+    }
+
+    /// [`subscribe`](Self::subscribe) with more `SUBSCRIBE` headers (e.g. RabbitMQ's
+    /// `prefetch-count`, `durable`).
+    pub fn subscribe_with(
+        &self,
+        destination: &str,
+        ack: AckMode,
+        headers: &[(&str, &str)],
+    ) -> Subscription {
+        let id = self.core.next_id();
+        let (tx, rx) = mpsc::unbounded();
+        let sub = Sub {
+            destination: destination.to_owned(),
+            ack,
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            tx,
+        };
+        let frame = subscribe_frame(id, &sub);
+        let closed = self.core.inner.borrow().closed.clone();
+        match closed {
+            Some(e) => {
+                let _ = sub.tx.unbounded_send(Err(e));
+            }
+            None => {
+                self.core.inner.borrow_mut().subs.insert(id, sub);
+                self.core.send_now(&frame);
+            }
+        }
+        Subscription {
+            core: self.core.clone(),
+            id,
+            rx,
+        }
+    }
+
+    /// Sends `body` to `destination` with extra `headers` (e.g. `content-type`). Waits
+    /// for a STOMP session and for the socket's backpressure, then hands the frame over;
+    /// it does not wait for the broker (see [`send_with_receipt`](Self::send_with_receipt)).
+    pub async fn send(
+        &self,
+        destination: &str,
+        body: impl Into<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        self.core
+            .send(send_frame(destination, body.into(), headers), None)
+            .await
+            .map(drop)
+    }
+
+    /// Like [`send`](Self::send), but resolves only when the broker confirms with a
+    /// `RECEIPT`; an `ERROR` for it, or a connection lost first, is an `Err` (the message
+    /// may then have been delivered or not).
+    pub async fn send_with_receipt(
+        &self,
+        destination: &str,
+        body: impl Into<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        self.core
+            .send_with_receipt(send_frame(destination, body.into(), headers), None)
+            .await
+    }
+
+    /// Begins a transaction: frames sent through it take effect together on
+    /// [`commit`](Transaction::commit). It lives in the current STOMP session only.
+    pub async fn begin(&self) -> Result<Transaction, Error> {
+        let id = format!("tx-{}", self.core.next_id());
+        let session = self
+            .core
+            .send(Frame::new("BEGIN").header("transaction", id.clone()), None)
+            .await?;
+        Ok(Transaction {
+            core: self.core.clone(),
+            id,
+            session,
+            done: false,
+        })
+    }
+
+    /// Whether a STOMP session is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.core.live()
+    }
+
+    /// The socket underneath, for [`state`](Sender::state), [`events`](Sender::events)
+    /// and the like. Sending on it directly bypasses STOMP.
+    pub fn socket(&self) -> &Sender {
+        &self.core.sender
+    }
+
+    /// Ends gracefully: `DISCONNECT` with a receipt (so everything sent before was
+    /// processed), then closes the socket with 1000.
+    ///
+    /// The broker closing the connection instead of sending the `RECEIPT` also counts as
+    /// done: RabbitMQ's Web STOMP (3.10) does exactly that.
+    pub async fn disconnect(self) -> Result<(), Error> {
+        // Whatever closes the connection now, it is not to be reopened.
+        self.core.no_reconnect.set(true);
+        let result = match self
+            .core
+            .send_with_receipt(Frame::new("DISCONNECT"), None)
+            .await
+        {
+            Err(Error::Stomp { message, .. }) if message == LOST_BEFORE_RECEIPT => Ok(()),
+            other => other,
+        };
+        if let Ok(closing) = self.core.sender.close(1000, "") {
+            closing.await;
+        }
+        result
+    }
+}
+
+fn send_frame(destination: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Frame {
+    let mut f = Frame::new("SEND").header("destination", destination);
+    for (name, value) in headers {
+        f = f.header(*name, *value);
+    }
+    f.body(body)
+}
+
+/// A subscription: a `Stream` of the messages of one destination.
+///
+/// It lives across reconnections (re-subscribed with the same id). An `Err` item is an
+/// `ERROR` frame from the broker (the stream goes on: the client reconnects) or, last, why
+/// the socket closed for good. Dropping it sends `UNSUBSCRIBE`.
+pub struct Subscription {
+    core: Rc<Core>,
+    id: u64,
+    rx: mpsc::UnboundedReceiver<Result<StompMessage, Error>>,
+}
+
+impl Subscription {
+    /// The subscription's `id` header.
+    pub fn id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Result<StompMessage, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let removed = self.core.inner.borrow_mut().subs.remove(&self.id);
+        if removed.is_some() {
+            self.core
+                .send_now(&Frame::new("UNSUBSCRIBE").header("id", self.id.to_string()));
+        }
+    }
+}
+
+/// A message from a [`Subscription`]: headers, body, and in the client ack modes
+/// [`ack`](Self::ack)/[`nack`](Self::nack).
+pub struct StompMessage {
+    frame: Frame,
+    ack_mode: AckMode,
+    session: u64,
+    core: Weak<Core>,
+}
+
+impl std::fmt::Debug for StompMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StompMessage")
+            .field("headers", &self.frame.headers)
+            .field("body", &String::from_utf8_lossy(&self.frame.body))
+            .finish()
+    }
+}
+
+impl StompMessage {
+    /// All headers in wire order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.frame.headers
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.frame.get(name)
+    }
+
+    /// The `destination` header.
+    pub fn destination(&self) -> Option<&str> {
+        self.frame.get("destination")
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.frame.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.frame.body).into_owned()
+    }
+
+    /// The whole `MESSAGE` frame.
+    pub fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    fn ack_frame(
+        &self,
+        command: &str,
+        transaction: Option<&str>,
+    ) -> Result<(Rc<Core>, Frame), Error> {
+        if self.ack_mode == AckMode::Auto {
+            return Err(Error::InvalidState(
+                "messages of an auto-ack subscription need no ack".into(),
+            ));
+        }
+        let Some(id) = self.frame.get("ack") else {
+            return Err(Error::Stomp {
+                message: "the MESSAGE has no ack header".into(),
+                body: String::new(),
+            });
+        };
+        let core = self.core.upgrade().ok_or(Error::SocketClosed)?;
+        let mut f = Frame::new(command).header("id", id);
+        if let Some(tx) = transaction {
+            f = f.header("transaction", tx);
+        }
+        Ok((core, f))
+    }
+
+    async fn acknowledge(&self, command: &str, transaction: Option<&str>) -> Result<(), Error> {
+        let (core, frame) = self.ack_frame(command, transaction)?;
+        core.send(frame, Some(self.session)).await.map(drop)
+    }
+
+    /// Acknowledges the message (client modes; in `client` mode also every earlier one).
+    /// After the connection was lost it is an `Err`: the broker redelivers the message.
+    pub async fn ack(&self) -> Result<(), Error> {
+        self.acknowledge("ACK", None).await
+    }
+
+    /// Tells the broker the message was not processed; RabbitMQ requeues it and
+    /// delivers it again.
+    pub async fn nack(&self) -> Result<(), Error> {
+        self.acknowledge("NACK", None).await
+    }
+}
+
+/// A transaction from [`StompClient::begin`]. Dropped without
+/// [`commit`](Self::commit) it is aborted.
+pub struct Transaction {
+    core: Rc<Core>,
+    id: String,
+    session: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").field("id", &self.id).finish()
+    }
+}
+
+impl Transaction {
+    /// The `transaction` header's value.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Sends within the transaction: the broker delivers it on commit.
+    pub async fn send(
+        &self,
+        destination: &str,
+        body: impl Into<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        let frame = send_frame(destination, body.into(), headers).header("transaction", &self.id);
+        self.core.send(frame, Some(self.session)).await.map(drop)
+    }
+
+    /// Acknowledges `message` within the transaction.
+    pub async fn ack(&self, message: &StompMessage) -> Result<(), Error> {
+        message.acknowledge("ACK", Some(&self.id)).await
+    }
+
+    /// Negatively acknowledges `message` within the transaction.
+    pub async fn nack(&self, message: &StompMessage) -> Result<(), Error> {
+        message.acknowledge("NACK", Some(&self.id)).await
+    }
+
+    /// Commits and waits for the broker's receipt. If the connection was lost since
+    /// `begin`, the broker has aborted the transaction: `Err`.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.done = true;
+        let frame = Frame::new("COMMIT").header("transaction", &self.id);
+        self.core.send_with_receipt(frame, Some(self.session)).await
+    }
+
+    /// Aborts and waits for the broker's receipt.
+    pub async fn abort(mut self) -> Result<(), Error> {
+        self.done = true;
+        let frame = Frame::new("ABORT").header("transaction", &self.id);
+        self.core.send_with_receipt(frame, Some(self.session)).await
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if !self.done && self.core.inner.borrow().session == self.session {
+            self.core
+                .send_now(&Frame::new("ABORT").header("transaction", &self.id));
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! STOMP 1.2 over the resilient socket (feature `stomp`).
+//!
+//! [`StompClient`] speaks [STOMP 1.2](https://stomp.github.io/stomp-specification-1.2.html)
+//! to a broker's WebSocket endpoint (RabbitMQ Web STOMP, ActiveMQ, Artemis, Spring…) on
+//! top of a resocket [`WebSocket`](crate::WebSocket), so it inherits reconnection with
+//! backoff, backpressure and the outbound queue. After every reconnection it sends
+//! `CONNECT` again and re-subscribes every live [`Subscription`] with the same id, so a
+//! subscription is a `Stream` that survives broker restarts.
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use resocket::stomp::{AckMode, ConnectOptions, StompClient};
+//! use resocket::WebSocket;
+//!
+//! # async fn demo() -> Result<(), resocket::Error> {
+//! let options = ConnectOptions::new().login("guest", "guest").host("/");
+//! let client = StompClient::connect(WebSocket::builder("ws://localhost:15674/ws"), options).await?;
+//! let mut orders = client.subscribe("/queue/orders", AckMode::Client);
+//! client.send("/queue/orders", "one pizza", &[("content-type", "text/plain")]).await?;
+//! while let Some(message) = orders.next().await {
+//!     let message = message?; // an Err is an ERROR frame from the broker
+//!     println!("{}", message.body_text());
+//!     message.ack().await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The codec ([`Frame`], [`Decoder`]) is usable on its own and has no browser dependency.
+
+mod client;
+mod frame;
+
+pub use client::{AckMode, ConnectOptions, StompClient, StompMessage, Subscription, Transaction};
+pub use frame::{decode_all, Decoder, Frame, FrameError, MAX_FRAME_BYTES, MAX_HEADER_BYTES};
