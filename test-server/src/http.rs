@@ -78,6 +78,41 @@ async fn read_head_inner(stream: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), H
     }
 }
 
+/// Reads a request body of `Content-Length` bytes (at most `max`), starting with the
+/// bytes that arrived with the head. The error is the response to send instead.
+pub(crate) async fn read_body(
+    stream: &mut TcpStream,
+    mut body: Vec<u8>,
+    req: &Request,
+    max: usize,
+) -> Result<Vec<u8>, Response> {
+    let len: usize = match req.header("content-length").map(|v| v.trim().parse()) {
+        Some(Ok(len)) => len,
+        Some(Err(_)) => return Err(Response::text(400, "bad Content-Length")),
+        None => return Err(Response::text(411, "a body needs a Content-Length")),
+    };
+    if len > max {
+        return Err(Response::text(413, format!("body larger than {max} bytes")));
+    }
+    let read = async {
+        let mut chunk = [0u8; 8192];
+        while body.len() < len {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body.truncate(len);
+        Ok(body)
+    };
+    match timeout(HEAD_TIMEOUT, read).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => Err(Response::text(400, format!("reading the body failed: {e}"))),
+        Err(_) => Err(Response::text(400, "timed out reading the body")),
+    }
+}
+
 fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -338,6 +373,8 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Content Too Large",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

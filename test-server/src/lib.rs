@@ -12,6 +12,9 @@
 //!   `/api/close/{key}/{code}/{reason}`, `/api/reset/{key}`, `/api/health`)
 //!   over a registry of connections that carried `?key=K`.
 //! * **Static files** from a directory (the browser test page and its wasm).
+//! * **Benchmark endpoints** (`POST /api/bench/result`, `GET /api/bench/results`,
+//!   `GET /api/bench/cpu`, `GET /api/bench/renderer-cpu`) for `benches/browser`; see
+//!   the `bench` module.
 //!
 //! Every HTTP response closes the connection and carries
 //! `Access-Control-Allow-Origin: *` and `Cache-Control: no-store`.
@@ -26,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod bench;
 mod files;
 mod http;
 mod registry;
@@ -38,6 +42,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::bench::BenchResults;
 use crate::http::{respond_and_close, HeadError, Request, Response};
 use crate::registry::Registry;
 
@@ -55,6 +60,8 @@ pub const SUPPORTED_PROTOCOLS: [&str; 2] = ["v1.resocket", "v2.resocket"];
 pub struct State {
     registry: Arc<Registry>,
     www: Arc<PathBuf>,
+    bench: Arc<BenchResults>,
+    isolated: bool,
 }
 
 impl State {
@@ -63,7 +70,23 @@ impl State {
         State {
             registry: Arc::new(Registry::default()),
             www: Arc::new(www.into()),
+            bench: Arc::new(BenchResults::default()),
+            isolated: false,
         }
+    }
+
+    /// Also appends every `POST /api/bench/result` body, as one JSON line, to `path`.
+    pub fn with_bench_out(mut self, path: impl Into<PathBuf>) -> Self {
+        self.bench = Arc::new(BenchResults::new(Some(path.into())));
+        self
+    }
+
+    /// Serves static files with `Cross-Origin-Opener-Policy: same-origin` and
+    /// `Cross-Origin-Embedder-Policy: require-corp`, so their pages are cross-origin
+    /// isolated (the benchmark needs that for 5 µs `performance.now()` resolution).
+    pub fn cross_origin_isolated(mut self) -> Self {
+        self.isolated = true;
+        self
     }
 
     /// The static root.
@@ -133,11 +156,20 @@ async fn handle_connection(mut stream: TcpStream, state: State) {
         return ws::handle_upgrade(stream, leftover, req, state).await;
     }
     let head_only = req.method == "HEAD";
-    let resp = route_http(&req, &state).await;
+    let body = if req.method == "POST" {
+        match http::read_body(&mut stream, leftover, &req, bench::MAX_RESULT_BODY).await {
+            Ok(body) => body,
+            Err(resp) => return respond_and_close(stream, &resp, false).await,
+        }
+    } else {
+        Vec::new()
+    };
+    let resp = route_http(&req, &body, &state).await;
     respond_and_close(stream, &resp, head_only).await;
 }
 
-async fn route_http(req: &Request, state: &State) -> Response {
+async fn route_http(req: &Request, body: &[u8], state: &State) -> Response {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match req.method.as_str() {
         "OPTIONS" => {
             return Response::empty(204)
@@ -146,11 +178,16 @@ async fn route_http(req: &Request, state: &State) -> Response {
                 .header("Access-Control-Max-Age", "600")
         }
         "GET" | "HEAD" => {}
+        "POST" if segs == ["api", "bench", "result"] => {
+            return match state.bench.add(body) {
+                Ok(()) => Response::json(&json!({ "ok": true })),
+                Err(msg) => Response::text(400, msg),
+            }
+        }
         _ => {
             return Response::text(405, "method not allowed").header("Allow", "GET, HEAD, OPTIONS")
         }
     }
-    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let registry = &state.registry;
     match segs.as_slice() {
         ["api", "health"] => Response::json(&json!({ "ok": true })),
@@ -168,7 +205,17 @@ async fn route_http(req: &Request, state: &State) -> Response {
                 Err(msg) => Response::text(400, msg),
             }
         }
+        ["api", "bench", "results"] => Response::json(&state.bench.all()),
+        ["api", "bench", "cpu"] => Response::json(&bench::server_cpu()),
+        ["api", "bench", "renderer-cpu"] => Response::json(&bench::renderer_cpu(
+            req.query_param("session").and_then(|s| s.parse().ok()),
+            req.query_param("reset_peak") == Some("1"),
+        )),
         ["api", ..] => Response::text(404, format!("unknown API path: {}", req.raw_path)),
+        _ if state.isolated => files::serve(&state.www, req)
+            .await
+            .header("Cross-Origin-Opener-Policy", "same-origin")
+            .header("Cross-Origin-Embedder-Policy", "require-corp"),
         _ => files::serve(&state.www, req).await,
     }
 }

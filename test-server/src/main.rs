@@ -1,10 +1,14 @@
-//! `resocket-test-server [--port N] [--www DIR] [--port-file PATH] [--extra-ports K]`
+//! `resocket-test-server [--port N] [--www DIR] [--port-file PATH] [--extra-ports K]
+//! [--bench-out PATH] [--cross-origin-isolated]`
 //!
 //! Binds `127.0.0.1:N` (default 0: an ephemeral port), prints
 //! `resocket-test-server listening on http://127.0.0.1:PORT`, optionally
 //! writes the bare port to `--port-file` (atomically, via a rename), binds
 //! `--extra-ports K` more ephemeral listeners serving the same state (printed
 //! as `extra ports: P1 P2 ...`), and serves until SIGTERM or SIGINT.
+//! `--bench-out` appends each `POST /api/bench/result` body to PATH as a JSON line;
+//! `--cross-origin-isolated` serves static files with COOP/COEP headers (for the
+//! browser benchmark's precise timers).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,8 +17,8 @@ use std::process::ExitCode;
 use resocket_test_server::{run, State};
 use tokio::net::TcpListener;
 
-const USAGE: &str =
-    "usage: resocket-test-server [--port N] [--www DIR] [--port-file PATH] [--extra-ports K]";
+const USAGE: &str = "usage: resocket-test-server [--port N] [--www DIR] [--port-file PATH] \
+[--extra-ports K] [--bench-out PATH] [--cross-origin-isolated]";
 
 /// Parsed command line.
 struct Args {
@@ -22,6 +26,8 @@ struct Args {
     www: PathBuf,
     port_file: Option<PathBuf>,
     extra_ports: usize,
+    bench_out: Option<PathBuf>,
+    cross_origin_isolated: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -30,6 +36,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         www: PathBuf::from("www"),
         port_file: None,
         extra_ports: 0,
+        bench_out: None,
+        cross_origin_isolated: false,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -56,6 +64,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 let v = value()?;
                 parsed.extra_ports = v.parse().map_err(|_| format!("bad --extra-ports: {v:?}"))?;
             }
+            "--bench-out" => parsed.bench_out = Some(PathBuf::from(value()?)),
+            "--cross-origin-isolated" => parsed.cross_origin_isolated = true,
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -150,7 +160,13 @@ async fn main() -> ExitCode {
         .map(|p| p.to_string())
         .collect();
 
-    let state = State::new(args.www);
+    let mut state = State::new(args.www);
+    if let Some(path) = args.bench_out {
+        state = state.with_bench_out(path);
+    }
+    if args.cross_origin_isolated {
+        state = state.cross_origin_isolated();
+    }
     tokio::spawn(run(main_listener, state.clone()));
     for listener in extra {
         tokio::spawn(run(listener, state.clone()));
@@ -213,5 +229,9 @@ mod tests {
         assert!(parse(&["--port"]).is_err());
         assert!(parse(&["--port", "x"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        let a = parse(&["--bench-out", "r.jsonl", "--cross-origin-isolated"]).expect("parses");
+        assert_eq!(a.bench_out, Some(PathBuf::from("r.jsonl")));
+        assert!(a.cross_origin_isolated);
+        assert!(!parse(&[]).expect("defaults").cross_origin_isolated);
     }
 }

@@ -558,3 +558,70 @@ async fn hang_never_answers_the_handshake() {
     let outcome = tokio::time::timeout(std::time::Duration::from_millis(300), attempt).await;
     assert!(outcome.is_err(), "the handshake must still be pending");
 }
+
+#[tokio::test]
+async fn bench_endpoints() {
+    let srv = start().await;
+    let post = |body: &str| {
+        format!(
+            "POST /api/bench/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, _, body) = srv.raw(&post(r#"{"workload": "w1", "rate": 1.5}"#)).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(srv.raw(&post("not json")).await.0, 400);
+    let no_length = "POST /api/bench/result HTTP/1.1\r\nHost: x\r\n\r\n{}";
+    assert_eq!(srv.raw(no_length).await.0, 411);
+    let elsewhere = "POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+    assert_eq!(srv.raw(elsewhere).await.0, 405);
+    assert_eq!(
+        srv.get_json("/api/bench/results").await,
+        serde_json::json!([{"workload": "w1", "rate": 1.5}])
+    );
+
+    let cpu = srv.get_json("/api/bench/cpu").await;
+    assert!(cpu.get("cpu_ms").is_some() && cpu.get("cpu_ns").is_some());
+    let renderers = srv.get_json("/api/bench/renderer-cpu?reset_peak=1").await;
+    assert!(renderers["renderers"].is_array());
+
+    // Without the flag, static files carry no isolation headers.
+    let (_, head, _) = srv.get("/").await;
+    assert_eq!(header(&head, "cross-origin-embedder-policy"), None);
+}
+
+#[tokio::test]
+async fn bench_out_file_and_isolation_headers() {
+    let srv = start().await;
+    let out = srv.www.with_file_name("results.jsonl");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let state = State::new(srv.www.clone())
+        .with_bench_out(&out)
+        .cross_origin_isolated();
+    tokio::spawn(run(listener, state));
+    let isolated = Server {
+        port,
+        www: srv.www.join("unused"),
+    };
+    let body = r#"{"type":"done"}"#;
+    let request = format!(
+        "POST /api/bench/result HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(isolated.raw(&request).await.0, 200);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("bench-out written"),
+        "{\"type\":\"done\"}\n"
+    );
+    let (status, head, _) = isolated.get("/").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&head, "cross-origin-opener-policy"),
+        Some("same-origin")
+    );
+    assert_eq!(
+        header(&head, "cross-origin-embedder-policy"),
+        Some("require-corp")
+    );
+}

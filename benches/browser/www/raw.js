@@ -1,0 +1,172 @@
+// The raw-JavaScript contender: the same workloads as benches/browser/src/workloads.rs,
+// with the same messages and the same checks, on the browser's plain WebSocket. It is the
+// physical limit the libraries are compared with.
+
+const TEXT_PAD = "x".repeat(54);
+const PING_PAD = "y".repeat(22);
+
+const text = (i, pad) => String(i).padStart(10, "0") + pad;
+
+function checkText(i, pad, d) {
+  if (typeof d !== "string") throw new Error(`message ${i}: binary`);
+  const digits = d.slice(0, 10);
+  if (d.length !== 10 + pad.length || !/^[0-9]{10}$/.test(digits) || Number(digits) !== i || d.slice(10) !== pad) {
+    throw new Error(`message ${i}: wrong text ${JSON.stringify(d.slice(0, 20))}`);
+  }
+}
+
+function binary(i, size) {
+  const b = new Uint8Array(size);
+  b.fill(i % 251);
+  new DataView(b.buffer).setUint32(0, i);
+  return b;
+}
+
+function checkBinary(i, size, d) {
+  if (!(d instanceof ArrayBuffer)) throw new Error(`message ${i}: not an ArrayBuffer`);
+  const v = new DataView(d);
+  if (d.byteLength !== size || v.getUint32(0) !== i || v.getUint8(size - 1) !== i % 251) {
+    throw new Error(`message ${i}: wrong binary (${d.byteLength} bytes)`);
+  }
+}
+
+/// A socket whose messages can be awaited one at a time, in order, like a Stream.
+class Conn {
+  static open(url) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.binaryType = "arraybuffer";
+      ws.onopen = () => resolve(new Conn(ws));
+      ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    });
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.queue = [];
+    this.head = 0;
+    this.waiter = null;
+    this.ended = null;
+    ws.onmessage = (e) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w.resolve(e.data);
+      } else {
+        this.queue.push(e.data);
+      }
+    };
+    ws.onclose = (e) => {
+      this.ended = e;
+      if (this.waiter) this.waiter.reject(new Error(`closed with ${e.code}`));
+    };
+  }
+
+  next() {
+    if (this.head < this.queue.length) {
+      const d = this.queue[this.head];
+      this.queue[this.head++] = undefined;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      }
+      return d;
+    }
+    if (this.ended) return Promise.reject(new Error(`closed with ${this.ended.code}`));
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  close() {
+    return new Promise((resolve, reject) => {
+      const done = (e) => (e.code === 1000 ? resolve() : reject(new Error(`closed with ${e.code}`)));
+      if (this.ended) return done(this.ended);
+      this.ws.onclose = done;
+      this.ws.close(1000);
+    });
+  }
+}
+
+// W1 and W2: send everything at once (the browser buffers it), check every echo.
+async function pipelined(p, probe) {
+  const c = await Conn.open(p.url);
+  const size = p.size || 0;
+  await probe("start");
+  const started = performance.now();
+  for (let i = 0; i < p.n; i++) c.ws.send(size ? binary(i, size) : text(i, TEXT_PAD));
+  for (let i = 0; i < p.n; i++) {
+    const d = await c.next();
+    if (size) checkBinary(i, size, d);
+    else checkText(i, TEXT_PAD, d);
+  }
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  await c.close();
+  return { elapsed_ms, count: p.n, bytes: p.n * (size || 64) };
+}
+
+// W3: one 32-byte message at a time.
+async function pingPong(p, probe) {
+  const c = await Conn.open(p.url);
+  const latencies = new Float64Array(p.n);
+  await probe("start");
+  const started = performance.now();
+  for (let i = 0; i < p.n; i++) {
+    const t = performance.now();
+    c.ws.send(text(i, PING_PAD));
+    checkText(i, PING_PAD, await c.next());
+    latencies[i] = performance.now() - t;
+  }
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  await c.close();
+  return { elapsed_ms, count: p.n, latencies_ms: latencies };
+}
+
+// W4: connect, echo one message, close (and wait for the close), rotating over the URLs.
+async function cycles(p, probe) {
+  await probe("start");
+  const started = performance.now();
+  for (let i = 0; i < p.n; i++) {
+    const c = await Conn.open(p.urls[i % p.urls.length]);
+    c.ws.send(text(i, PING_PAD));
+    checkText(i, PING_PAD, await c.next());
+    await c.close();
+  }
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  return { elapsed_ms, count: p.n };
+}
+
+// W5: the server floods; the app consumes no faster than p.rate bytes per second.
+async function flood(p, probe) {
+  const c = await Conn.open(p.url);
+  await probe("start");
+  const started = performance.now();
+  const msPerMessage = (p.size / p.rate) * 1000;
+  for (let i = 0; i < p.n; i++) {
+    checkBinary(i, p.size, await c.next());
+    const ahead = started + (i + 1) * msPerMessage - performance.now();
+    if (ahead >= 1) await new Promise((r) => setTimeout(r, ahead));
+  }
+  if ((await c.next()) !== "done") throw new Error("no `done` after the flood");
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  await c.close();
+  return { elapsed_ms, count: p.n, bytes: p.n * p.size };
+}
+
+export async function runRaw(workload, p, probe) {
+  switch (workload) {
+    case "w1":
+    case "w2":
+      return pipelined(p, probe);
+    case "w3":
+      return pingPong(p, probe);
+    case "w4":
+      return cycles(p, probe);
+    case "w5":
+      return flood(p, probe);
+    default:
+      throw new Error(`unknown workload ${workload}`);
+  }
+}
