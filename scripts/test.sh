@@ -47,7 +47,14 @@ echo "test server on port $RESOCKET_TEST_PORT"
 
 # The runner gives each test binary (tests/*.rs) this long in total.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
-binaries=$(ls tests/*.rs | grep -vc '/stomp.rs$')
+# Every tests/*.rs but stomp.rs, which needs its broker (cargo refuses a glob that
+# selects a target whose required features are off).
+suites=()
+for f in tests/*.rs; do
+  name=$(basename "$f" .rs)
+  [ "$name" = stomp ] || suites+=(--test "$name")
+done
+binaries=$(( ${#suites[@]} / 2 ))
 summary=()
 total_failed=0
 for browser in ${BROWSERS:-chrome firefox}; do
@@ -63,7 +70,7 @@ for browser in ${BROWSERS:-chrome firefox}; do
   fi
   set +e
   # Only the integration suites: the lib's host-only unit tests are empty on wasm32.
-  wasm-pack test --headless "${driver[@]}" --mode no-install --test '*' --features "$BROWSER_FEATURES" 2>&1 | tee "$log"
+  wasm-pack test --headless "${driver[@]}" --mode no-install "${suites[@]}" --features "$BROWSER_FEATURES" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   # A stray `--` makes the runner print this and exit 0: never count that as a pass.

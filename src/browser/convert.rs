@@ -87,12 +87,18 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
     Ok(parsed.href())
 }
 
+thread_local! {
+    /// The global's `performance`, looked up once: `now()` runs several times per message.
+    static PERFORMANCE: Option<web_sys::Performance> =
+        Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+            .ok()
+            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok());
+}
+
 /// Milliseconds on a monotonic clock (`performance.now()`), or the wall clock if absent.
 pub(crate) fn now() -> std::time::Duration {
-    let ms = Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map(|p| p.now())
+    let ms = PERFORMANCE
+        .with(|p| p.as_ref().map(web_sys::Performance::now))
         .unwrap_or_else(js_sys::Date::now);
     std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }

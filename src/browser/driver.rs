@@ -229,8 +229,13 @@ impl Inner {
             if !sent {
                 break;
             }
-            // Tell the machine where the buffer stands after what it just handed over.
-            if let Some(conn) = &self.conn {
+            // Tell the machine where the buffer stands after what it just handed over, when
+            // it needs to know (not after every small message: each reading is a JS call).
+            if let Some(conn) = self
+                .conn
+                .as_ref()
+                .filter(|_| self.machine.wants_buffer_reading())
+            {
                 self.machine
                     .handle_buffered(convert::now(), conn.ws.buffered_amount() as usize);
             }
@@ -441,7 +446,14 @@ impl Inner {
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let result = self.machine.poll_flush(convert::now());
+        // A fresh reading: whoever woke this task (an echo, a timer) may have seen the buffer
+        // drain, and waiting for the next poll timer would add milliseconds to every send().
+        let now = convert::now();
+        if let Some(conn) = &self.conn {
+            self.machine
+                .handle_buffered(now, conn.ws.buffered_amount() as usize);
+        }
+        let result = self.machine.poll_flush(now);
         self.pump();
         match result {
             Ok(true) => Poll::Ready(Ok(())),

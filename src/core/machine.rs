@@ -206,6 +206,8 @@ struct Buffer {
     interval: Duration,
     /// Everything handed to this socket since it opened, in bytes.
     handed_total: u64,
+    /// Messages handed over since the last reading.
+    handed_since_reading: usize,
 }
 
 impl Buffer {
@@ -214,6 +216,10 @@ impl Buffer {
         self.handed_total.saturating_sub(self.estimate as u64)
     }
 }
+
+/// Messages handed over without a `bufferedAmount` reading before one is taken, which also
+/// bounds the in-flight record kept for re-queueing.
+const MAX_UNCONFIRMED: usize = 64;
 
 const MIN_BUFFER_POLL: Duration = Duration::from_millis(4);
 const MAX_BUFFER_POLL: Duration = Duration::from_millis(250);
@@ -295,6 +301,17 @@ impl Machine {
     /// How many messages wait in the queue (not yet handed to the browser).
     pub fn queued(&self) -> usize {
         self.outbox.queued()
+    }
+
+    /// Whether a fresh `bufferedAmount` reading is needed after handing messages over: when
+    /// the estimate nears the marks or many messages await confirmation. Skipping the rest
+    /// saves a JS call per small message.
+    pub fn wants_buffer_reading(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+            && (self.buffer.blocked
+                || self.flushing
+                || self.buffer.estimate > self.config.low_water_mark
+                || self.buffer.handed_since_reading > MAX_UNCONFIRMED)
     }
 
     /// Bytes accepted and not yet handed to the browser.
@@ -644,6 +661,7 @@ impl Machine {
         }
         self.outbox.forget_transmitted(buffered);
         self.buffer.estimate = buffered;
+        self.buffer.handed_since_reading = 0;
         if self.buffer.blocked && buffered <= self.config.low_water_mark {
             self.buffer.blocked = false;
         } else if buffered > self.config.high_water_mark {
@@ -699,6 +717,7 @@ impl Machine {
 
     fn note_handed_over(&mut self, len: usize) {
         self.buffer.handed_total += len as u64;
+        self.buffer.handed_since_reading += 1;
         self.buffer.estimate += len;
         self.buffer.sent_since_check += len;
         if self.buffer.estimate > self.config.high_water_mark {

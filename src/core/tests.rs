@@ -983,3 +983,24 @@ fn queued_bytes_count_what_waits_for_the_browser() {
     m.handle_open(ms(1), String::new());
     assert_eq!(m.queued_bytes(), 0);
 }
+
+#[test]
+fn buffer_readings_are_asked_for_only_when_needed() {
+    let mut m = open_machine(config());
+    m.send(ms(0), text("small")).unwrap();
+    assert!(
+        !m.wants_buffer_reading(),
+        "one small message needs no JS call"
+    );
+    for _ in 0..64 {
+        m.send(ms(0), text("small")).unwrap();
+    }
+    assert!(
+        m.wants_buffer_reading(),
+        "after 65 unconfirmed messages, read"
+    );
+    m.handle_buffered(ms(1), 0);
+    assert!(!m.wants_buffer_reading());
+    m.send(ms(1), Message::Binary(vec![0; 300 * 1024])).unwrap();
+    assert!(m.wants_buffer_reading(), "above the low-water mark, read");
+}
