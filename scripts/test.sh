@@ -15,8 +15,8 @@ bash scripts/setup-npm.sh
 
 # The library's optional features, all linted and host-tested. The browser suites run with
 # BROWSER_FEATURES; the STOMP suite needs its broker and runs in its own step below.
-FEATURES="resocket/json,resocket/js,resocket/stomp"
-BROWSER_FEATURES="resocket/json,resocket/js"
+FEATURES="resocket/json,resocket/postcard,resocket/js,resocket/stomp"
+BROWSER_FEATURES="resocket/json,resocket/postcard,resocket/js"
 
 step() { printf '\n=== %s\n' "$*"; }
 started=$(date +%s)

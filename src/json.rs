@@ -1,17 +1,26 @@
-//! Typed messages as JSON (feature `json`): a [`Json`] adapter that turns a message stream
-//! into a stream of `In` values and a message sink into a sink of `Out` values.
+//! Typed messages as JSON (feature `json`): [`Json`] turns a message stream into a stream
+//! of `In` values and a message sink into a sink of `Out` values.
 
+use crate::typed::decode_error;
+pub use crate::typed::{Codec, Typed};
 use crate::{Error, Message, Receiver, Sender, WebSocket};
-use futures_core::Stream;
-use futures_sink::Sink;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-/// How much of an undecodable message [`Error::Decode`] keeps.
-const MAX_QUOTED: usize = 200;
+/// JSON as the wire format: values go out as text messages; text and binary messages are
+/// both decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonCodec;
+
+impl Codec for JsonCodec {
+    fn encode<T: Serialize>(value: &T) -> Result<Message, Error> {
+        encode(value)
+    }
+
+    fn decode<T: DeserializeOwned>(message: &Message) -> Result<T, Error> {
+        decode(message)
+    }
+}
 
 /// A socket (or half of one) that speaks JSON: a `Stream` of `Result<In, Error>` and a
 /// `Sink<Out>`.
@@ -22,7 +31,6 @@ const MAX_QUOTED: usize = 200;
 /// The end of the stream and its final error are the underlying socket's.
 ///
 /// ```no_run
-/// # #[cfg(feature = "json")]
 /// # async fn demo() -> Result<(), resocket::Error> {
 /// use futures::{SinkExt, StreamExt};
 /// use serde::{Deserialize, Serialize};
@@ -43,38 +51,7 @@ const MAX_QUOTED: usize = 200;
 /// }
 /// # Ok(()) }
 /// ```
-pub struct Json<S, In, Out> {
-    inner: S,
-    _types: PhantomData<fn(Out) -> In>,
-}
-
-impl<S, In, Out> Json<S, In, Out> {
-    /// Wraps a message stream and/or sink.
-    pub fn new(inner: S) -> Self {
-        Json {
-            inner,
-            _types: PhantomData,
-        }
-    }
-
-    /// The wrapped socket, for `state()`, `events()`, `close()` and the rest.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Unwraps the socket.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: std::fmt::Debug, In, Out> std::fmt::Debug for Json<S, In, Out> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Json").field(&self.inner).finish()
-    }
-}
-
-impl<S: Unpin, In, Out> Unpin for Json<S, In, Out> {}
+pub type Json<S, In, Out> = Typed<S, JsonCodec, In, Out>;
 
 /// Decodes one message as `T`.
 pub fn decode<T: DeserializeOwned>(message: &Message) -> Result<T, Error> {
@@ -82,17 +59,7 @@ pub fn decode<T: DeserializeOwned>(message: &Message) -> Result<T, Error> {
         Message::Text(text) => serde_json::from_str(text),
         Message::Binary(bytes) => serde_json::from_slice(bytes),
     };
-    result.map_err(|e| {
-        let text = String::from_utf8_lossy(message.as_bytes());
-        let mut end = text.len().min(MAX_QUOTED);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        Error::Decode {
-            message: e.to_string(),
-            text: text[..end].to_owned(),
-        }
-    })
+    result.map_err(|e| decode_error(message, e))
 }
 
 /// Encodes one value as a text message.
@@ -100,45 +67,6 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Message, Error> {
     serde_json::to_string(value)
         .map(Message::Text)
         .map_err(|e| Error::Encode(e.to_string()))
-}
-
-impl<S, In, Out> Stream for Json<S, In, Out>
-where
-    S: Stream<Item = Result<Message, Error>> + Unpin,
-    In: DeserializeOwned,
-{
-    type Item = Result<In, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner)
-            .poll_next(cx)
-            .map(|item| item.map(|r| r.and_then(|m| decode(&m))))
-    }
-}
-
-impl<S, In, Out> Sink<Out> for Json<S, In, Out>
-where
-    S: Sink<Message, Error = Error> + Unpin,
-    Out: Serialize,
-{
-    type Error = Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Pin::new(&mut self.inner).poll_ready(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: Out) -> Result<(), Error> {
-        let message = encode(&item)?;
-        Pin::new(&mut self.inner).start_send(message)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
 }
 
 impl WebSocket {
@@ -207,11 +135,7 @@ mod tests {
         let Err(Error::Decode { text, message }) = decode::<Point>(&Message::Text(long)) else {
             panic!()
         };
-        assert!(
-            text.len() <= MAX_QUOTED && text.len() >= MAX_QUOTED - 1,
-            "{}",
-            text.len()
-        );
+        assert!(text.len() <= 200 && text.len() >= 199, "{}", text.len());
         assert!(!message.is_empty());
     }
 

@@ -102,9 +102,11 @@
 //! # Typed messages
 //!
 //! With the `json` feature, `WebSocket::json` turns the socket into a `Stream` of your
-//! `Deserialize` type and a `Sink` of your `Serialize` type (see the `json` module). A
-//! message that does not decode is an [`Error::Decode`] item quoting its start; the stream
-//! and the connection go on.
+//! `Deserialize` type and a `Sink` of your `Serialize` type (see the `json` module); with
+//! `postcard`, `WebSocket::postcard` does the same in postcard's compact binary format
+//! (a third of the bytes of JSON or less when both ends are Rust). A message that does not
+//! decode is an [`Error::Decode`] item quoting its start; the stream and the connection go
+//! on.
 //!
 //! # Yew and Leptos
 //!
@@ -144,9 +146,13 @@ mod js;
 #[cfg(feature = "json")]
 pub mod json;
 mod message;
+#[cfg(feature = "postcard")]
+pub mod postcard;
 mod socket;
 #[cfg(feature = "stomp")]
 pub mod stomp;
+#[cfg(any(feature = "json", feature = "postcard"))]
+pub mod typed;
 
 pub use crate::browser::{BinaryType, CloseOutcome, Target};
 pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter};

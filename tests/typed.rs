@@ -1,5 +1,5 @@
-//! Typed JSON messages through a real socket (feature `json`).
-#![cfg(all(target_arch = "wasm32", feature = "json"))]
+//! Typed messages through a real socket (features `json` and `postcard`).
+#![cfg(all(target_arch = "wasm32", feature = "json", feature = "postcard"))]
 
 mod support;
 
@@ -15,6 +15,17 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Chat {
     from: String,
     text: String,
+}
+
+#[wasm_bindgen_test]
+async fn postcard_values_round_trip_as_binary() {
+    let mut ws = WebSocket::connect(&ws_url("/echo"))
+        .unwrap()
+        .postcard::<(u32, String), (u32, String)>();
+    within(5000, "open", ws.get_ref().opened()).await.unwrap();
+    ws.send((7, "sieben".to_owned())).await.unwrap();
+    let back = within(5000, "echo", ws.next()).await.unwrap().unwrap();
+    assert_eq!(back, (7, "sieben".to_owned()));
 }
 
 #[wasm_bindgen_test]
