@@ -64,11 +64,13 @@ fn base_href() -> Option<String> {
 /// Resolves `url` against the page and maps http(s) to ws(s), like current browsers do, so
 /// relative URLs work in every browser. Errors are the `SyntaxError` the constructor would throw.
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
-    let parsed = match base_href() {
-        Some(base) => web_sys::Url::new_with_base(url, &base),
-        None => web_sys::Url::new(url),
-    }
-    .map_err(|_| Error::InvalidUrl(format!("{url:?} is not a valid URL")))?;
+    // An absolute URL needs no base: skip the page lookups (this runs on every attempt).
+    let parsed = web_sys::Url::new(url)
+        .or_else(|e| match base_href() {
+            Some(base) => web_sys::Url::new_with_base(url, &base),
+            None => Err(e),
+        })
+        .map_err(|_| Error::InvalidUrl(format!("{url:?} is not a valid URL")))?;
     match parsed.protocol().as_str() {
         "http:" => parsed.set_protocol("ws:"),
         "https:" => parsed.set_protocol("wss:"),
@@ -79,12 +81,13 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
             )))
         }
     }
-    if !parsed.hash().is_empty() || parsed.href().ends_with('#') {
+    let href = parsed.href();
+    if !parsed.hash().is_empty() || href.ends_with('#') {
         return Err(Error::InvalidUrl(format!(
             "{url:?}: a WebSocket URL cannot have a fragment"
         )));
     }
-    Ok(parsed.href())
+    Ok(href)
 }
 
 thread_local! {

@@ -120,8 +120,10 @@ impl Inner {
         binary_type: BinaryType,
     ) -> Result<Shared, Error> {
         config.validate()?;
-        let first = provider(0)?;
+        let mut first = provider(0)?;
         let url = convert::resolve_url(&first.url)?;
+        // Resolved once: the first attempt then needs no page lookups.
+        first.url.clone_from(&url);
         crate::core::validate_protocols(&first.protocols)?;
         let mut first = Some(first);
         let provider: TargetProvider = Box::new(move |attempt| match first.take() {
