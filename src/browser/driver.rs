@@ -194,7 +194,7 @@ impl Inner {
                     Action::Connect { attempt } => self.open_socket(attempt),
                     Action::Send(message) => {
                         if let Some(conn) = &self.conn {
-                            let result = match &message {
+                            let result = match &*message {
                                 Message::Text(s) => conn.ws.send_with_str(s),
                                 Message::Binary(b) => conn.ws.send_with_u8_array(b),
                             };

@@ -116,7 +116,7 @@ pub enum Action {
         attempt: u32,
     },
     /// Hand this message to the current socket.
-    Send(Message),
+    Send(Rc<Message>),
     /// Start the closing handshake on the current socket; its close event will follow.
     Close {
         /// Close code for the browser.
@@ -479,7 +479,8 @@ impl Machine {
     fn send_ping(&mut self, hb: &Heartbeat) {
         self.outbox.record_control(hb.ping.len());
         self.note_handed_over(hb.ping.len());
-        self.actions.push_back(Action::Send(hb.ping.clone()));
+        self.actions
+            .push_back(Action::Send(Rc::new(hb.ping.clone())));
     }
 
     /// The browser socket opened with this subprotocol.

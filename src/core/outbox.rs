@@ -7,11 +7,13 @@
 
 use crate::Message;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 #[derive(Debug)]
 struct InFlight {
-    /// `None` for resocket's own heartbeat pings: counted in bytes, never re-sent.
-    message: Option<Message>,
+    /// `None` for resocket's own heartbeat pings: counted in bytes, never re-sent. Shared
+    /// with the `Send` action, so recording it costs no copy of the payload.
+    message: Option<Rc<Message>>,
     len: usize,
 }
 
@@ -36,8 +38,8 @@ impl Outbox {
     }
 
     /// Takes the next queued message, recording it as handed to the socket.
-    pub(crate) fn pop_to_send(&mut self) -> Option<Message> {
-        let message = self.queue.pop_front()?;
+    pub(crate) fn pop_to_send(&mut self) -> Option<Rc<Message>> {
+        let message = Rc::new(self.queue.pop_front()?);
         self.record_sent(Some(message.clone()), message.len());
         Some(message)
     }
@@ -47,7 +49,7 @@ impl Outbox {
         self.record_sent(None, len);
     }
 
-    fn record_sent(&mut self, message: Option<Message>, len: usize) {
+    fn record_sent(&mut self, message: Option<Rc<Message>>, len: usize) {
         self.in_flight_bytes += len;
         self.in_flight.push_back(InFlight { message, len });
     }
@@ -77,6 +79,8 @@ impl Outbox {
         let mut count = 0;
         for item in self.in_flight.drain(..).rev() {
             if let Some(message) = item.message {
+                // The driver has dropped its handle once the message was handed over.
+                let message = Rc::try_unwrap(message).unwrap_or_else(|shared| (*shared).clone());
                 self.queue.push_front(message);
                 count += 1;
             }
@@ -111,7 +115,25 @@ mod tests {
     }
 
     fn sent(outbox: &mut Outbox, count: usize) -> Vec<Message> {
-        (0..count).filter_map(|_| outbox.pop_to_send()).collect()
+        (0..count)
+            .filter_map(|_| outbox.pop_to_send())
+            .map(|m| (*m).clone())
+            .collect()
+    }
+
+    #[test]
+    fn neither_handing_over_nor_requeueing_copies_the_payload() {
+        let mut o = Outbox::default();
+        o.push(Message::Binary(vec![7; 1000]));
+        let handed = o.pop_to_send().unwrap();
+        let ptr = handed.as_bytes().as_ptr();
+        drop(handed); // the driver sent it and let go of its handle
+        o.requeue_untransmitted(1000);
+        assert_eq!(
+            o.take_unsent()[0].as_bytes().as_ptr(),
+            ptr,
+            "the same allocation came back"
+        );
     }
 
     #[test]

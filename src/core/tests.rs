@@ -50,7 +50,7 @@ fn sends(actions: &[Action]) -> Vec<Message> {
         .iter()
         .filter_map(|a| {
             if let Action::Send(m) = a {
-                Some(m.clone())
+                Some((**m).clone())
             } else {
                 None
             }
@@ -675,7 +675,7 @@ impl Sim {
                 Action::Send(msg) => {
                     let s = self.socket.as_mut().expect("send without a socket");
                     prop_assert!(s.open, "send only on an open socket");
-                    s.buffered.push(msg);
+                    s.buffered.push((*msg).clone());
                 }
                 Action::Close { .. } => {}
                 Action::Abandon { .. } => {
@@ -839,7 +839,7 @@ fn sink_close_drains_the_queue_first() {
     let a = actions(&mut m);
     let send_at = a
         .iter()
-        .position(|x| *x == Action::Send(text("queued")))
+        .position(|x| *x == Action::Send(std::rc::Rc::new(text("queued"))))
         .expect("sent");
     let close_at = a
         .iter()
