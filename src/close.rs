@@ -32,7 +32,7 @@ impl std::fmt::Display for CloseFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "code {}", self.code)?;
         if !self.reason.is_empty() {
-            write!(f, " ({:?})", self.reason)?;
+            write!(f, " (\"{}\")", self.reason)?;
         }
         if !self.was_clean {
             f.write_str(", not clean")?;

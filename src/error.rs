@@ -103,7 +103,7 @@ impl std::fmt::Display for Error {
                 )
             }
             Error::SocketClosed => f.write_str("the socket is closed"),
-            Error::Decode { message, text } => write!(f, "could not decode {text:?}: {message}"),
+            Error::Decode { message, text } => write!(f, "could not decode \"{text}\": {message}"),
             Error::Encode(m) => write!(f, "could not encode the message: {m}"),
             Error::Stomp { message, body } if body.is_empty() => write!(f, "STOMP: {message}"),
             Error::Stomp { message, body } => write!(f, "STOMP: {message}: {body}"),

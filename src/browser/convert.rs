@@ -70,21 +70,21 @@ pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
             Some(base) => web_sys::Url::new_with_base(url, &base),
             None => Err(e),
         })
-        .map_err(|_| Error::InvalidUrl(format!("{url:?} is not a valid URL")))?;
+        .map_err(|_| Error::InvalidUrl(format!("\"{url}\" is not a valid URL")))?;
     match parsed.protocol().as_str() {
         "http:" => parsed.set_protocol("ws:"),
         "https:" => parsed.set_protocol("wss:"),
         "ws:" | "wss:" => {}
         other => {
             return Err(Error::InvalidUrl(format!(
-                "{url:?}: the scheme must be ws, wss, http or https, not {other}"
+                "\"{url}\": the scheme must be ws, wss, http or https, not {other}"
             )))
         }
     }
     let href = parsed.href();
     if !parsed.hash().is_empty() || href.ends_with('#') {
         return Err(Error::InvalidUrl(format!(
-            "{url:?}: a WebSocket URL cannot have a fragment"
+            "\"{url}\": a WebSocket URL cannot have a fragment"
         )));
     }
     Ok(href)

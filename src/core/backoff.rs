@@ -107,8 +107,9 @@ impl Backoff {
         if self.base > self.cap {
             return Err(format!(
                 "backoff base ({} ms) must not exceed its cap ({} ms)",
-                self.base.as_millis(),
-                self.cap.as_millis()
+                // u64, not as_millis()'s u128: u128 formatting is kilobytes of wasm.
+                self.base.as_millis() as u64,
+                self.cap.as_millis() as u64
             ));
         }
         Ok(())

@@ -12,12 +12,12 @@ pub fn validate_protocols(protocols: &[String]) -> Result<(), Error> {
                 .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
         if !token {
             return Err(Error::InvalidConfig(format!(
-                "subprotocol {p:?} is not a valid token (no spaces, separators or non-ASCII)"
+                "subprotocol \"{p}\" is not a valid token (no spaces, separators or non-ASCII)"
             )));
         }
         if protocols[..i].contains(p) {
             return Err(Error::InvalidConfig(format!(
-                "subprotocol {p:?} is offered twice"
+                "subprotocol \"{p}\" is offered twice"
             )));
         }
     }
