@@ -9,15 +9,16 @@ pub fn validate_protocols(protocols: &[String]) -> Result<(), Error> {
     for (i, p) in protocols.iter().enumerate() {
         let token = !p.is_empty()
             && p.bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !token {
             return Err(Error::InvalidConfig(format!(
-                "subprotocol \"{p}\" is not a valid token (no spaces, separators or non-ASCII)"
+                "the subprotocol \"{p}\" is invalid: it must be a non-empty token \
+                 (letters, digits and !#$%&'*+-.^_`|~)"
             )));
         }
         if protocols[..i].contains(p) {
             return Err(Error::InvalidConfig(format!(
-                "subprotocol \"{p}\" is offered twice"
+                "the subprotocol \"{p}\" is offered twice"
             )));
         }
     }

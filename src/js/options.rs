@@ -309,27 +309,11 @@ pub(crate) fn parse_protocols(value: &JsValue, what: &str) -> Result<Vec<String>
             describe(value)
         )));
     };
-    for (i, p) in list.iter().enumerate() {
-        let token = !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token {
-            return Err(dom_exception(
-                "SyntaxError",
-                &format!(
-                    "the subprotocol {} is invalid: it must be a non-empty token \
-                     (letters, digits and !#$%&'*+-.^_`|~)",
-                    quoted(p)
-                ),
-            ));
-        }
-        if list[..i].contains(p) {
-            return Err(dom_exception(
-                "SyntaxError",
-                &format!("the subprotocol {} is offered twice", quoted(p)),
-            ));
-        }
-    }
+    // The core owns the rule; JS gets the SyntaxError the constructor would throw.
+    crate::core::validate_protocols(&list).map_err(|e| match e {
+        Error::InvalidConfig(message) => dom_exception("SyntaxError", &message),
+        other => dom_exception("SyntaxError", &other.to_string()),
+    })?;
     Ok(list)
 }
 
