@@ -9,7 +9,8 @@
 # While optimising, pick what runs (the report then goes to .tmp/bench/partial.{json,md}):
 #   BENCH_WORKLOADS=w1,w3 BENCH_CONTENDERS=raw-js,resocket-bare BENCH_ROUNDS=1 npm run bench
 # Workloads: w1 w2 w3 w3s w4 w5; contenders: raw-js resocket resocket-bare gloo-net
-# ws_stream_wasm. A last pass counts each library's calls from wasm into JavaScript.
+# ws_stream_wasm, and resocket-limit (W5 only: an 8 MiB inbound limit). A last pass
+# counts each library's calls from wasm into JavaScript.
 #
 # Chromium runs as a plain process with no DevTools client attached (a client that tracks
 # the network gets every frame reported to it, which halves throughput); the page reports
@@ -59,7 +60,7 @@ fi
 # Counts for the calls pass.
 c1=1000 c2=50 c3=200 c4=20
 json_list() { printf '"%s",' ${1//,/ } | sed 's/,$//; s/.*/[&]/'; }
-contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,gloo-net,ws_stream_wasm}")
+contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm}")
 only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5}")
 partial=""
 [ -n "${BENCH_WORKLOADS:-}${BENCH_CONTENDERS:-}${BENCH_ROUNDS:-}" ] && partial=1
@@ -97,6 +98,8 @@ setsid "$chromium" --headless=new --no-sandbox --disable-gpu --disable-quic --no
 chromium_pid=$!
 session=$(ps -o sid= -p "$chromium_pid" | tr -d ' ')
 [ "$session" = "$chromium_pid" ] || { echo "bench: chromium is not its own session leader ($session)" >&2; exit 1; }
+# Every contender but resocket-limit, which only W5 is about.
+everyone='["raw-js", "resocket", "resocket-bare", "gloo-net", "ws_stream_wasm"]'
 cat >"$www/config.json.tmp" <<EOF
 {
   "mode": "$mode",
@@ -108,13 +111,14 @@ cat >"$www/config.json.tmp" <<EOF
   "contenders": $contenders,
   "only": $only,
   "workloads": [
-    {"id": "w1", "workload": "w1", "title": "W1 pipelined 64 B text", "params": {"n": $n1}, "calls_n": $c1},
-    {"id": "w2", "workload": "w2", "title": "W2 pipelined 64 KiB binary", "params": {"n": $n2, "size": 65536}, "calls_n": $c2},
-    {"id": "w3", "workload": "w3", "title": "W3 ping-pong 32 B (feed)", "params": {"n": $n3}, "calls_n": $c3},
+    {"id": "w1", "workload": "w1", "title": "W1 pipelined 64 B text", "params": {"n": $n1}, "contenders": $everyone, "calls_n": $c1},
+    {"id": "w2", "workload": "w2", "title": "W2 pipelined 64 KiB binary", "params": {"n": $n2, "size": 65536}, "contenders": $everyone, "calls_n": $c2},
+    {"id": "w3", "workload": "w3", "title": "W3 ping-pong 32 B (feed)", "params": {"n": $n3}, "contenders": $everyone, "calls_n": $c3},
     {"id": "w3s", "workload": "w3", "title": "W3s ping-pong 32 B with SinkExt::send (flushes)", "params": {"n": $n3s, "flush": true},
      "contenders": ["resocket", "resocket-bare", "gloo-net", "ws_stream_wasm"], "ratio_base": "w3"},
-    {"id": "w4", "workload": "w4", "title": "W4 connect, echo, close", "params": {"n": $n4}, "calls_n": $c4},
-    {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000}}
+    {"id": "w4", "workload": "w4", "title": "W4 connect, echo, close", "params": {"n": $n4}, "contenders": $everyone, "calls_n": $c4},
+    {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000},
+     "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"]}
   ]
 }
 EOF

@@ -75,6 +75,9 @@ pub mod codes {
     pub const TLS_HANDSHAKE: u16 = 1015;
     /// Sent by resocket when the heartbeat found the connection dead.
     pub const HEARTBEAT_TIMEOUT: u16 = 4000;
+    /// Sent by resocket when more incoming data waited than the inbound limit allows
+    /// ([`InboundOverflow::Close`](crate::InboundOverflow::Close)).
+    pub const INBOUND_LIMIT: u16 = 4001;
 }
 
 /// The longest close reason the browser accepts, in UTF-8 bytes.

@@ -65,6 +65,14 @@ pub enum Error {
         /// The body of the `ERROR` frame (lossy UTF-8); empty if none.
         body: String,
     },
+    /// This many incoming messages were dropped at this point of the stream because the
+    /// [inbound limit](crate::Builder::inbound_limit) was reached
+    /// ([`InboundOverflow::DropNewest`](crate::InboundOverflow::DropNewest)). The stream
+    /// goes on with the next message that was kept.
+    InboundDropped {
+        /// How many consecutive messages were dropped.
+        count: usize,
+    },
     /// Any other exception from the browser, by its `name` and `message`.
     Browser {
         /// The exception's `name`, e.g. `"NotSupportedError"`.
@@ -107,6 +115,10 @@ impl std::fmt::Display for Error {
             Error::Encode(m) => write!(f, "could not encode the message: {m}"),
             Error::Stomp { message, body } if body.is_empty() => write!(f, "STOMP: {message}"),
             Error::Stomp { message, body } => write!(f, "STOMP: {message}: {body}"),
+            Error::InboundDropped { count } => write!(
+                f,
+                "{count} incoming message(s) dropped: the inbound limit was reached"
+            ),
             Error::Browser { name, message } => write!(f, "browser error {name}: {message}"),
         }
     }

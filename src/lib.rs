@@ -154,7 +154,7 @@ pub mod stomp;
 #[cfg(any(feature = "json", feature = "postcard"))]
 pub mod typed;
 
-pub use crate::browser::{BinaryType, CloseOutcome, Target};
+pub use crate::browser::{BinaryType, CloseOutcome, InboundOverflow, Target};
 pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter};
 pub use close::{codes, validate_close, CloseFrame, MAX_REASON_BYTES};
 pub use error::Error;

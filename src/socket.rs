@@ -1,6 +1,8 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
-use crate::browser::{BinaryType, CloseOutcome, Inner, Shared, Target, TargetProvider};
+use crate::browser::{
+    BinaryType, CloseOutcome, InboundOverflow, Inner, Shared, Target, TargetProvider,
+};
 use crate::core::{Config, ReconnectPolicy};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
@@ -57,6 +59,7 @@ pub struct Builder {
     protocols: Vec<String>,
     provider: Option<TargetProvider>,
     binary_type: BinaryType,
+    inbound_limit: Option<(usize, InboundOverflow)>,
     config: Config,
 }
 
@@ -169,6 +172,30 @@ impl Builder {
         self
     }
 
+    /// Bounds the memory held by incoming messages the application has not read yet.
+    ///
+    /// The browser gives a WebSocket no way to slow the sender down: a server that sends
+    /// faster than the app reads fills memory until the tab dies. With a limit, once more
+    /// than `bytes` of messages wait to be read (text counted as UTF-8, binary as its
+    /// length), `on_full` decides: [`InboundOverflow::Close`] ends the connection,
+    /// [`InboundOverflow::DropNewest`] drops what arrives and tells the reader how many in
+    /// the stream. A message is always kept when nothing else waits, so a reader that
+    /// keeps up receives messages larger than the limit. Off by default: nothing is dropped.
+    ///
+    /// ```no_run
+    /// use resocket::{InboundOverflow, WebSocket};
+    ///
+    /// # fn main() -> Result<(), resocket::Error> {
+    /// let ws = WebSocket::builder("wss://example.com/ticks")
+    ///     .inbound_limit(8 * 1024 * 1024, InboundOverflow::DropNewest)
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn inbound_limit(mut self, bytes: usize, on_full: InboundOverflow) -> Self {
+        self.inbound_limit = Some((bytes, on_full));
+        self
+    }
+
     /// Checks the configuration and the URL and starts connecting in the background.
     ///
     /// Returns at once; await [`WebSocket::opened`] to wait for the connection, or just
@@ -181,7 +208,7 @@ impl Builder {
             };
             Box::new(move |_| Ok(target.clone()))
         });
-        let shared = Inner::start(self.config, provider, self.binary_type)?;
+        let shared = Inner::start(self.config, provider, self.binary_type, self.inbound_limit)?;
         Ok(WebSocket {
             handle: Rc::new(Handle(shared)),
         })
@@ -257,6 +284,7 @@ impl WebSocket {
             protocols: Vec::new(),
             provider: None,
             binary_type: BinaryType::default(),
+            inbound_limit: None,
             config: Config::default(),
         }
     }

@@ -43,6 +43,22 @@ pub enum BinaryType {
     Blob,
 }
 
+/// What to do when incoming messages that the application has not read yet reach the
+/// [inbound limit](crate::Builder::inbound_limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundOverflow {
+    /// Close the connection with [`codes::INBOUND_LIMIT`](crate::codes::INBOUND_LIMIT):
+    /// the stream still yields every message that arrived before, then the close goes
+    /// through the reconnect policy like any other (the default policy does not retry it,
+    /// so the stream ends with [`Error::Closed`]). Messages that arrive while the socket
+    /// closes are not kept.
+    Close,
+    /// Keep the connection and drop the messages that arrive while the limit is reached;
+    /// where they were, the stream yields one [`Error::InboundDropped`] with their count,
+    /// then goes on. Nothing is dropped without the reader being told.
+    DropNewest,
+}
+
 /// What became of a socket closed for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseOutcome {
@@ -55,8 +71,22 @@ pub struct CloseOutcome {
 
 enum Inbound {
     Ready(Message),
-    Reading(JsFuture),
+    /// A Blob being read, and its size.
+    Reading(JsFuture, usize),
     Failed(Error),
+    /// This many messages were dropped here (`InboundOverflow::DropNewest`).
+    Dropped(usize),
+}
+
+impl Inbound {
+    /// The bytes it holds, as counted against the inbound limit.
+    fn bytes(&self) -> usize {
+        match self {
+            Inbound::Ready(m) => m.len(),
+            Inbound::Reading(_, size) => *size,
+            Inbound::Failed(_) | Inbound::Dropped(_) => 0,
+        }
+    }
 }
 
 struct Conn {
@@ -72,6 +102,11 @@ pub(crate) struct Inner {
     url: String,
     timer: Option<(Duration, Timeout)>,
     inbound: VecDeque<Inbound>,
+    /// The bytes held in `inbound`.
+    inbound_bytes: usize,
+    inbound_limit: Option<(usize, InboundOverflow)>,
+    /// The limit closed the current connection: what still arrives on it is not kept.
+    overflowed: bool,
     rx_wakers: Vec<Waker>,
     wakers: Vec<Waker>,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
@@ -118,6 +153,7 @@ impl Inner {
         config: Config,
         mut provider: TargetProvider,
         binary_type: BinaryType,
+        inbound_limit: Option<(usize, InboundOverflow)>,
     ) -> Result<Shared, Error> {
         config.validate()?;
         let mut first = provider(0)?;
@@ -149,6 +185,9 @@ impl Inner {
                 url,
                 timer: None,
                 inbound: VecDeque::new(),
+                inbound_bytes: 0,
+                inbound_limit,
+                overflowed: false,
                 rx_wakers: Vec::new(),
                 wakers: Vec::new(),
                 subscribers: Vec::new(),
@@ -275,7 +314,12 @@ impl Inner {
         }
         let delay = at.saturating_sub(convert::now());
         // Rounded up, so a timer never fires just before its deadline and re-arms for 0 ms.
-        let ms = delay.as_micros().div_ceil(1000).min(i32::MAX as u128) as u32;
+        // (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm.)
+        let ms = delay
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
+            .min(i32::MAX as u64) as u32;
         let weak = self.this.clone();
         let timeout = Timeout::new(ms, move || {
             with(&weak, |inner| {
@@ -294,7 +338,10 @@ impl Inner {
 
     fn open_socket(&mut self, attempt: u32) {
         match self.create_socket(attempt) {
-            Ok(conn) => self.conn = Some(conn),
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.overflowed = false;
+            }
             Err(e) => self.machine.handle_connect_error(e),
         }
     }
@@ -347,22 +394,54 @@ impl Inner {
     }
 
     fn on_message(&mut self, event: web_sys::Event) {
-        self.machine.handle_inbound(convert::now());
-        if self.reader_gone {
+        let now = convert::now();
+        self.machine.handle_inbound(now);
+        if self.reader_gone || self.overflowed {
             return;
         }
-        let data = match event.dyn_into::<web_sys::MessageEvent>() {
-            Ok(e) => convert::message_data(e.data()),
-            Err(_) => Data::Unknown,
-        };
-        self.inbound.push_back(match data {
+        // Only `message` events of our own socket come here: every one is a MessageEvent
+        // (and should one not be, `data` is undefined and reported below).
+        let event: web_sys::MessageEvent = event.unchecked_into();
+        let item = match convert::message_data(event.data()) {
             Data::Message(m) => Inbound::Ready(m),
-            Data::Blob(blob) => Inbound::Reading(JsFuture::from(blob.array_buffer())),
+            Data::Blob(blob) => {
+                let size = blob.size() as usize;
+                Inbound::Reading(JsFuture::from(blob.array_buffer()), size)
+            }
             Data::Unknown => Inbound::Failed(Error::Browser {
                 name: "UnsupportedData".into(),
                 message: "a message event carried neither text, an ArrayBuffer nor a Blob".into(),
             }),
-        });
+        };
+        let bytes = item.bytes();
+        match self.inbound_limit {
+            // Over the limit with something already waiting (a lone message is always
+            // taken, so a reader that keeps up gets messages larger than the limit).
+            Some((limit, on_full))
+                if !self.inbound.is_empty() && self.inbound_bytes.saturating_add(bytes) > limit =>
+            {
+                match on_full {
+                    InboundOverflow::DropNewest => match self.inbound.back_mut() {
+                        Some(Inbound::Dropped(n)) => *n += 1,
+                        _ => self.inbound.push_back(Inbound::Dropped(1)),
+                    },
+                    InboundOverflow::Close => {
+                        self.overflowed = true;
+                        let buffered = self.buffered_amount();
+                        self.machine.abandon(
+                            now,
+                            crate::codes::INBOUND_LIMIT,
+                            "inbound limit reached",
+                            buffered,
+                        );
+                    }
+                }
+            }
+            _ => {
+                self.inbound_bytes += bytes;
+                self.inbound.push_back(item);
+            }
+        }
     }
 
     fn on_close(&mut self, event: web_sys::Event, buffered: usize) {
@@ -385,36 +464,44 @@ impl Inner {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
         loop {
-            let item = match self.inbound.front_mut() {
+            let ready = match self.inbound.front_mut() {
                 None => break,
-                Some(Inbound::Ready(_)) | Some(Inbound::Failed(_)) => self.inbound.pop_front(),
-                Some(Inbound::Reading(read)) => match Pin::new(read).poll(cx) {
+                Some(Inbound::Reading(read, _)) => match Pin::new(read).poll(cx) {
                     Poll::Pending => {
                         register(&mut self.rx_wakers, cx);
                         return Poll::Pending;
                     }
-                    Poll::Ready(result) => {
-                        self.inbound.pop_front();
-                        Some(match result {
-                            Ok(buf) => match buf.dyn_into::<js_sys::ArrayBuffer>() {
-                                Ok(buf) => Inbound::Ready(Message::Binary(
-                                    js_sys::Uint8Array::new(&buf).to_vec(),
-                                )),
-                                Err(_) => Inbound::Failed(Error::Browser {
-                                    name: "UnsupportedData".into(),
-                                    message: "Blob.arrayBuffer() gave no ArrayBuffer".into(),
-                                }),
-                            },
-                            Err(e) => Inbound::Failed(convert::error_from_js(e)),
-                        })
-                    }
+                    Poll::Ready(result) => Some(result),
                 },
+                Some(_) => None,
+            };
+            let Some(item) = self.inbound.pop_front() else {
+                break;
+            };
+            self.inbound_bytes -= item.bytes();
+            let item = match (item, ready) {
+                (Inbound::Reading(..), Some(Ok(buf))) => {
+                    match buf.dyn_into::<js_sys::ArrayBuffer>() {
+                        Ok(buf) => {
+                            Inbound::Ready(Message::Binary(js_sys::Uint8Array::new(&buf).to_vec()))
+                        }
+                        Err(_) => Inbound::Failed(Error::Browser {
+                            name: "UnsupportedData".into(),
+                            message: "Blob.arrayBuffer() gave no ArrayBuffer".into(),
+                        }),
+                    }
+                }
+                (Inbound::Reading(..), Some(Err(e))) => Inbound::Failed(convert::error_from_js(e)),
+                (item, _) => item,
             };
             match item {
-                Some(Inbound::Ready(m)) if self.machine.is_pong(&m) => continue,
-                Some(Inbound::Ready(m)) => return Poll::Ready(Some(Ok(m))),
-                Some(Inbound::Failed(e)) => return Poll::Ready(Some(Err(e))),
-                _ => continue,
+                Inbound::Ready(m) if self.machine.is_pong(&m) => continue,
+                Inbound::Ready(m) => return Poll::Ready(Some(Ok(m))),
+                Inbound::Failed(e) => return Poll::Ready(Some(Err(e))),
+                Inbound::Dropped(count) => {
+                    return Poll::Ready(Some(Err(Error::InboundDropped { count })))
+                }
+                Inbound::Reading(..) => continue,
             }
         }
         if self.machine.is_closed() {
@@ -505,6 +592,7 @@ impl Inner {
     pub(crate) fn drop_reader(&mut self) {
         self.reader_gone = true;
         self.inbound.clear();
+        self.inbound_bytes = 0;
     }
 
     pub(crate) fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<CloseOutcome> {
@@ -574,5 +662,6 @@ impl Inner {
         self._global_listeners.clear();
         self.subscribers.clear();
         self.inbound.clear();
+        self.inbound_bytes = 0;
     }
 }

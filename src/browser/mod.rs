@@ -4,5 +4,5 @@ mod convert;
 mod driver;
 mod listener;
 
-pub use driver::{BinaryType, CloseOutcome, Target};
+pub use driver::{BinaryType, CloseOutcome, InboundOverflow, Target};
 pub(crate) use driver::{Inner, Shared, TargetProvider};

@@ -122,7 +122,7 @@ impl Backoff {
         if !secs.is_finite() || secs >= self.cap.as_secs_f64() {
             self.cap
         } else {
-            Duration::from_secs_f64(secs)
+            secs_f64(secs)
         }
     }
 
@@ -135,11 +135,18 @@ impl Backoff {
             0.0
         };
         match self.jitter {
-            Jitter::Full => ceiling.mul_f64(unit),
-            Jitter::Equal => ceiling / 2 + (ceiling / 2).mul_f64(unit),
+            Jitter::Full => secs_f64(ceiling.as_secs_f64() * unit),
+            Jitter::Equal => ceiling / 2 + secs_f64((ceiling / 2).as_secs_f64() * unit),
             Jitter::None => ceiling,
         }
     }
+}
+
+/// Seconds as a `Duration` to the microsecond, saturating: negative and NaN give zero,
+/// too large gives `u64::MAX` microseconds. Unlike `Duration::from_secs_f64` it cannot panic, and it
+/// brings no float formatting into the wasm.
+pub(crate) fn secs_f64(secs: f64) -> Duration {
+    Duration::from_micros((secs * 1e6) as u64)
 }
 
 /// A small per-socket random source (SplitMix64): deterministic from its seed, so the core

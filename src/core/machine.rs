@@ -550,6 +550,26 @@ impl Machine {
         }
     }
 
+    /// The driver gives up on the open connection for a reason of its own (the inbound
+    /// limit): the socket is closed with `code` (1000 or 3000-4999, as the browser takes),
+    /// reported as a close with that code, not clean, and the reconnect policy decides
+    /// what follows. `buffered` is a fresh `bufferedAmount`. Does nothing unless open.
+    pub fn abandon(&mut self, now: Duration, code: u16, reason: &str, buffered: usize) {
+        let Phase::Open { since, .. } = self.phase else {
+            return;
+        };
+        self.actions.push_back(Action::Abandon {
+            code,
+            reason: reason.into(),
+        });
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+            was_clean: false,
+        };
+        self.socket_ended(now, Some((since, buffered)), frame, false);
+    }
+
     /// A socket ended without the application asking. `opened` is when it had opened and
     /// how many bytes it left untransmitted. `local`: resocket's own decision (timeouts).
     fn socket_ended(
@@ -702,7 +722,7 @@ impl Machine {
                 let drained = (before + self.buffer.sent_since_check).saturating_sub(level);
                 if drained > 0 {
                     let rate = drained as f64 / (now - at).as_secs_f64();
-                    Duration::from_secs_f64(level.saturating_sub(target) as f64 / rate)
+                    super::backoff::secs_f64(level.saturating_sub(target) as f64 / rate)
                 } else {
                     self.buffer.interval * 2
                 }

@@ -6,7 +6,8 @@
 //! iframe), so a fresh instance of this module: memory figures start clean.
 //!
 //! Contenders: `resocket` (reconnection and heartbeat on), `resocket-bare` (both off),
-//! `gloo-net`, `ws_stream_wasm`. Workloads: `w1` (pipelined text), `w2` (pipelined
+//! `resocket-limit` (as `resocket`, with an 8 MiB inbound limit; W5 only), `gloo-net`,
+//! `ws_stream_wasm`. Workloads: `w1` (pipelined text), `w2` (pipelined
 //! binary), `w3` (ping-pong), `w4` (connect–echo–close cycles), `w5` (flood, slow reader).
 
 mod alloc;
@@ -14,7 +15,7 @@ mod libs;
 mod workloads;
 
 use js_sys::{Function, Promise, Reflect};
-use libs::{Gloo, Lib, ResocketBare, ResocketOn, WsStream};
+use libs::{Gloo, Lib, ResocketBare, ResocketLimit, ResocketOn, WsStream};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -170,6 +171,7 @@ pub async fn run(
     let result = match contender.as_str() {
         "resocket" => self::workload::<ResocketOn>(w, &p, &probe).await,
         "resocket-bare" => self::workload::<ResocketBare>(w, &p, &probe).await,
+        "resocket-limit" => self::workload::<ResocketLimit>(w, &p, &probe).await,
         "gloo-net" => self::workload::<Gloo>(w, &p, &probe).await,
         "ws_stream_wasm" => self::workload::<WsStream>(w, &p, &probe).await,
         other => Err(Fail(format!("unknown contender {other:?}"))),

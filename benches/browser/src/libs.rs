@@ -14,6 +14,8 @@ use std::time::Duration;
 pub(crate) enum Msg {
     Text(String),
     Binary(Vec<u8>),
+    /// This many messages were dropped here (resocket's inbound limit; received only).
+    Gap(usize),
 }
 
 /// An open connection: the two halves and what closing needs.
@@ -61,6 +63,7 @@ impl Sink<Msg> for ResocketTx {
         let message = match item {
             Msg::Text(s) => resocket::Message::Text(s),
             Msg::Binary(b) => resocket::Message::Binary(b),
+            Msg::Gap(_) => return Err(Fail("a gap cannot be sent".into())),
         };
         Pin::new(&mut self.0)
             .start_send(message)
@@ -84,6 +87,7 @@ impl Stream for ResocketRx {
             item.map(|r| match r {
                 Ok(resocket::Message::Text(s)) => Ok(Msg::Text(s)),
                 Ok(resocket::Message::Binary(b)) => Ok(Msg::Binary(b)),
+                Err(resocket::Error::InboundDropped { count }) => Ok(Msg::Gap(count)),
                 Err(e) => Err(Fail::from(e)),
             })
         })
@@ -142,6 +146,33 @@ impl Lib for ResocketOn {
     }
 }
 
+/// resocket as configured in `resocket` plus an inbound limit of 8 MiB that drops what
+/// arrives while it is reached (W5: how much memory the limit saves).
+pub(crate) struct ResocketLimit;
+
+impl Lib for ResocketLimit {
+    type Tx = ResocketTx;
+    type Rx = ResocketRx;
+    type Ctl = ();
+
+    async fn open(url: &str) -> Result<(ResocketTx, ResocketRx, ()), Fail> {
+        let heartbeat = resocket::Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5))
+            .ping("hb")
+            .pong("hb");
+        resocket_open(
+            resocket::WebSocket::builder(url)
+                .reconnect(resocket::Backoff::default())
+                .heartbeat(heartbeat)
+                .inbound_limit(8 * 1024 * 1024, resocket::InboundOverflow::DropNewest),
+        )
+        .await
+    }
+
+    async fn close(tx: ResocketTx, rx: ResocketRx, _: ()) -> Result<(), Fail> {
+        resocket_close(tx, rx).await
+    }
+}
+
 /// resocket with reconnection and heartbeat off: the cost of the wrapper alone.
 pub(crate) struct ResocketBare;
 
@@ -189,6 +220,7 @@ impl Sink<Msg> for GlooTx {
         let message = match item {
             Msg::Text(s) => GlooMessage::Text(s),
             Msg::Binary(b) => GlooMessage::Bytes(b),
+            Msg::Gap(_) => return Err(Fail("a gap cannot be sent".into())),
         };
         self.0.start_send_unpin(message).map_err(Fail::from)
     }
@@ -268,6 +300,7 @@ impl Sink<Msg> for WsStreamTx {
         let message = match item {
             Msg::Text(s) => ws_stream_wasm::WsMessage::Text(s),
             Msg::Binary(b) => ws_stream_wasm::WsMessage::Binary(b),
+            Msg::Gap(_) => return Err(Fail("a gap cannot be sent".into())),
         };
         self.0.start_send_unpin(message).map_err(Fail::from)
     }

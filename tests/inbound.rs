@@ -1,0 +1,181 @@
+//! The inbound limit: a server that sends faster than the app reads (`/flood/{n}/{size}`)
+//! must not fill memory, and whatever is not kept is reported, never dropped silently.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use futures::{SinkExt, StreamExt};
+use resocket::{codes, Error, InboundOverflow, Message, WebSocket};
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SIZE: usize = 16 * 1024;
+const LIMIT: usize = 256 * 1024;
+
+/// The flood's message number (its first 4 bytes, big-endian) after checking its size.
+fn index(m: &Message) -> u32 {
+    match m {
+        Message::Binary(b) if b.len() == SIZE => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        other => panic!(
+            "expected a {SIZE}-byte flood message, got {} bytes",
+            other.len()
+        ),
+    }
+}
+
+/// Waits until the server has sent everything (`n` messages + `done`) while nobody reads.
+async fn let_the_flood_arrive(key: &str) {
+    report_until(key, 10_000, "the connection", |r| !r.connections.is_empty()).await;
+    sleep(1500).await;
+}
+
+#[wasm_bindgen_test]
+async fn drop_newest_keeps_the_first_messages_then_reports_the_gap() {
+    let n = 200u32;
+    let key = key("inbound-drop");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/flood/{n}/{SIZE}?key={key}")))
+        .inbound_limit(LIMIT, InboundOverflow::DropNewest)
+        .connect()
+        .unwrap();
+    let_the_flood_arrive(&key).await;
+    let mut kept = 0u32;
+    let dropped = within(5000, "the kept messages and the gap", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(m)) => {
+                    assert_eq!(
+                        index(&m),
+                        kept,
+                        "kept messages come in order, from the first"
+                    );
+                    kept += 1;
+                }
+                Some(Err(Error::InboundDropped { count })) => break count,
+                other => panic!("expected messages then InboundDropped, got {other:?}"),
+            }
+        }
+    })
+    .await;
+    console_log!("inbound limit {LIMIT} B: kept {kept} × {SIZE} B, dropped {dropped}");
+    assert_eq!(
+        kept as usize,
+        LIMIT / SIZE,
+        "kept exactly what fits the limit"
+    );
+    // Everything after them was dropped, `done` included, and counted.
+    assert_eq!(dropped, (n - kept) as usize + 1);
+    // The connection goes on, and with room again messages are kept.
+    ws.send(Message::Text("still here".into())).await.unwrap();
+    let echo = within(5000, "the echo", ws.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("still here".into()))));
+    assert_eq!(ws.state(), resocket::State::Open);
+}
+
+#[wasm_bindgen_test]
+async fn close_mode_ends_the_connection_after_the_kept_messages() {
+    let n = 200u32;
+    let key = key("inbound-close");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/flood/{n}/{SIZE}?key={key}")))
+        .inbound_limit(LIMIT, InboundOverflow::Close)
+        .connect()
+        .unwrap();
+    let_the_flood_arrive(&key).await;
+    let mut kept = 0u32;
+    let end = within(5000, "the kept messages and the end", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(m)) => {
+                    assert_eq!(index(&m), kept);
+                    kept += 1;
+                }
+                other => break other,
+            }
+        }
+    })
+    .await;
+    assert_eq!(kept as usize, LIMIT / SIZE);
+    match end {
+        Some(Err(Error::Closed(frame))) => {
+            assert_eq!(frame.code, codes::INBOUND_LIMIT);
+            assert!(!frame.was_clean);
+        }
+        other => panic!("expected Err(Closed(4001)), got {other:?}"),
+    }
+    assert_eq!(ws.next().await, None, "the stream ends after the error");
+    // The server saw the client close with the inbound-limit code.
+    let r = report_until(&key, 5000, "the close", |r| {
+        r.connections.iter().any(|c| c.close.is_some())
+    })
+    .await;
+    let (code, _, by) = r.connections[0].close.clone().unwrap();
+    assert_eq!((code, by.as_str()), (codes::INBOUND_LIMIT, "client"));
+    assert_eq!(
+        r.attempts, 1,
+        "the default policy does not reconnect after it"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_limit_bounds_memory_while_nobody_reads() {
+    // 32 MiB in 64 KiB messages against a 1 MiB limit: without a limit all of it would
+    // sit in wasm memory.
+    let (n, size, limit) = (512u32, 64 * 1024, 1024 * 1024);
+    let key = key("inbound-memory");
+    let before = wasm_memory();
+    let mut ws = WebSocket::builder(&ws_url(&format!("/flood/{n}/{size}?key={key}")))
+        .inbound_limit(limit, InboundOverflow::DropNewest)
+        .connect()
+        .unwrap();
+    report_until(&key, 10_000, "the connection", |r| {
+        !r.connections.is_empty()
+    })
+    .await;
+    sleep(3000).await;
+    let growth = wasm_memory() - before;
+    console_log!("flood of {n} × {size} B with a {limit} B limit: wasm memory grew {growth} B");
+    let mut kept = 0usize;
+    let mut dropped = 0usize;
+    within(5000, "the flood's end", async {
+        while kept + dropped < n as usize + 1 {
+            match ws.next().await {
+                Some(Ok(_)) => kept += 1,
+                Some(Err(Error::InboundDropped { count })) => dropped += count,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(kept, limit / size);
+    assert!(
+        growth < 4.0 * limit as f64,
+        "wasm memory grew {growth} B with a {limit} B limit"
+    );
+    ws.close(1000, "").unwrap().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_reader_that_keeps_up_loses_nothing_even_above_the_limit() {
+    // Messages larger than the limit get through when nothing else waits. Each message
+    // event is a task of its own and the reader runs in the microtasks after it, so a
+    // reader that is always waiting never lets two messages wait at once.
+    let (n, size) = (20u32, 64 * 1024);
+    let mut ws = WebSocket::builder(&ws_url(&format!("/flood/{n}/{size}")))
+        .inbound_limit(1024, InboundOverflow::Close)
+        .connect()
+        .unwrap();
+    let mut got = 0u32;
+    within(10_000, "every message", async {
+        while got < n {
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) => {
+                    assert_eq!(u32::from_be_bytes([b[0], b[1], b[2], b[3]]), got);
+                    got += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+}
