@@ -78,6 +78,12 @@
 //! `poll_flush` waits until `bufferedAmount` is 0. Nothing is dropped silently: a full queue
 //! waits, a closed socket errors.
 //!
+//! The other direction has no backpressure in the browser: a server that sends faster than
+//! the application reads fills memory. [`Builder::inbound_limit`] bounds what resocket keeps
+//! unread and picks what happens beyond it: close the connection
+//! ([`InboundOverflow::Close`]) or drop what arrives and say how many in the stream
+//! ([`InboundOverflow::DropNewest`], [`Error::InboundDropped`]).
+//!
 //! # What "nothing lost" guarantees, and what it cannot
 //!
 //! Messages accepted while connecting or reconnecting are sent, in order, on the next open,
