@@ -34,7 +34,7 @@ impl Handle {
             let result = f(&mut inner);
             (result, inner.take_notified())
         };
-        wake.into_iter().for_each(std::task::Waker::wake);
+        crate::browser::wake_all(&self.0, wake);
         result
     }
 }

@@ -109,6 +109,9 @@ pub(crate) struct Inner {
     overflowed: bool,
     rx_wakers: Vec<Waker>,
     wakers: Vec<Waker>,
+    /// An empty Vec with room, handed out to carry wakers past the borrow and given back
+    /// after: no allocation per message for waking.
+    spare: Vec<Waker>,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
     last_close: Option<CloseFrame>,
     /// The unasked-for end, kept for `opened()`; the stream takes its own copy once.
@@ -145,7 +148,21 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
         inner.pump();
         inner.take_wakers()
     };
-    wake.into_iter().for_each(Waker::wake);
+    wake_all(&shared, wake);
+}
+
+/// Wakes `wake` (taken from the state, which must not be borrowed now), then gives the
+/// emptied Vec back to the state for next time.
+pub(crate) fn wake_all(shared: &RefCell<Inner>, mut wake: Vec<Waker>) {
+    if wake.capacity() == 0 {
+        return;
+    }
+    wake.drain(..).for_each(Waker::wake);
+    if let Ok(mut inner) = shared.try_borrow_mut() {
+        if inner.spare.capacity() < wake.capacity() {
+            inner.spare = wake;
+        }
+    }
 }
 
 impl Inner {
@@ -190,6 +207,7 @@ impl Inner {
                 overflowed: false,
                 rx_wakers: Vec::new(),
                 wakers: Vec::new(),
+                spare: Vec::new(),
                 subscribers: Vec::new(),
                 last_close: None,
                 terminal: None,
@@ -214,9 +232,11 @@ impl Inner {
         Ok(shared)
     }
 
+    /// Everyone waiting, to wake once the borrow ends (`append` leaves the lists their room).
     fn take_wakers(&mut self) -> Vec<Waker> {
         self.notify = false;
-        let mut all = std::mem::take(&mut self.wakers);
+        let mut all = std::mem::take(&mut self.spare);
+        all.append(&mut self.wakers);
         all.append(&mut self.rx_wakers);
         all
     }
@@ -302,13 +322,14 @@ impl Inner {
     }
 
     fn arm_timer(&mut self) {
+        // A pending timer stays when nothing is due any more, or when it fires before the
+        // next deadline: firing early is harmless (the machine checks its own deadlines and
+        // the timer is set again). That saves a clearTimeout/setTimeout pair per message when
+        // inbound traffic keeps moving the heartbeat deadline, and per `send().await` when a
+        // flush waits a moment for the buffer. `finish` and `shutdown` clear it for good.
         let Some(at) = self.machine.poll_timeout() else {
-            self.timer = None;
             return;
         };
-        // An earlier timer may stay: firing early is harmless (the machine checks its own
-        // deadlines and the timer is set again), and it saves a clearTimeout/setTimeout
-        // pair per message when inbound traffic keeps moving the heartbeat deadline.
         if self.timer.as_ref().is_some_and(|(t, _)| *t <= at) {
             return;
         }
@@ -581,7 +602,8 @@ impl Inner {
         if !std::mem::take(&mut self.notify) {
             return Vec::new();
         }
-        let mut wake = std::mem::take(&mut self.wakers);
+        let mut wake = std::mem::take(&mut self.spare);
+        wake.append(&mut self.wakers);
         if self.machine.is_closed() {
             wake.append(&mut self.rx_wakers);
         }

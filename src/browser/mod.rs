@@ -4,5 +4,5 @@ mod convert;
 mod driver;
 mod listener;
 
+pub(crate) use driver::{wake_all, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, InboundOverflow, Target};
-pub(crate) use driver::{Inner, Shared, TargetProvider};
