@@ -64,6 +64,13 @@ pub enum Event {
         /// How many messages were put back.
         count: usize,
     },
+    /// When the connection opened, the [`on_open`](crate::Builder::on_open) hook removed
+    /// `count` queued messages with [`Opening::retain`](crate::Opening::retain): they were
+    /// handed to the hook instead of being sent. Follows the [`Open`](Event::Open) event.
+    Discarded {
+        /// How many messages were removed from the queue.
+        count: usize,
+    },
     /// The browser reported it went offline: reconnection attempts pause.
     Offline,
     /// The browser reported it is online again: a pending reconnection starts at once.

@@ -91,7 +91,8 @@
 //! `bufferedAmount` how many bytes it never transmitted (checked in Chromium and Firefox);
 //! resocket puts back exactly the messages those bytes belong to, in order, ahead of newer
 //! ones; a message that left only in part goes again whole. So a message that never left
-//! the browser is never lost, and it is sent again exactly once.
+//! the browser is never lost, and it is sent again exactly once — unless an
+//! [open hook](Builder::on_open) removes it from the queue, which hands it to the hook.
 //!
 //! One exception: when resocket itself abandons a connection (heartbeat or close timeout),
 //! the browser may still transmit what it buffered for it if the connection was in fact
@@ -104,6 +105,16 @@
 //! level and re-send unacknowledged ones yourself. When the socket closes for good,
 //! whatever was never transmitted is handed back ([`CloseOutcome::unsent`],
 //! [`WebSocket::take_unsent`]).
+//!
+//! # Protocols on top: the open hook
+//!
+//! A protocol whose session lives and dies with the connection (a login message, STOMP's
+//! `CONNECT`) registers [`Builder::on_open`]: on every open, before anything queued is sent,
+//! it gets an [`Opening`] to [`send_first`](Opening::send_first) its own messages (ahead of
+//! everything, never re-queued: they belong to that connection) and to
+//! [`retain`](Opening::retain) only the queued messages that still make sense (those it
+//! removes are handed back to it and counted in [`Event::Discarded`]). The `stomp` module's
+//! client is built on it.
 //!
 //! # Typed messages
 //!
@@ -161,7 +172,7 @@ pub mod stomp;
 pub mod typed;
 
 pub use crate::browser::{BinaryType, CloseOutcome, InboundOverflow, Target};
-pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter};
+pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter, Opening};
 pub use close::{codes, validate_close, CloseFrame, MAX_REASON_BYTES};
 pub use error::Error;
 pub use event::{Event, State};

@@ -3,10 +3,11 @@
 use crate::browser::{
     BinaryType, CloseOutcome, InboundOverflow, Inner, Shared, Target, TargetProvider,
 };
-use crate::core::{Config, ReconnectPolicy};
+use crate::core::{Config, OpenHook, Opening, ReconnectPolicy};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
 use futures_sink::Sink;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -115,6 +116,60 @@ impl Builder {
         let policy: ReconnectPolicy = Rc::new(policy);
         self.config.reconnect_if = Some(policy);
         self
+    }
+
+    /// Runs `hook` every time a connection opens (the first one and each reconnection),
+    /// before anything queued is sent on it. For protocols on top of the socket whose
+    /// session lives and dies with the connection: a login, a `CONNECT`, subscriptions.
+    ///
+    /// The hook gets an [`Opening`] with the [`attempt`](Opening::attempt) number and may:
+    /// - [`send_first`](Opening::send_first) messages: they go out before everything queued,
+    ///   in the order given, even above the high-water mark, and never count against the
+    ///   queue capacity. They belong to this connection: if it dies before the browser
+    ///   transmitted them they are not re-queued (the hook runs again on the next open), and
+    ///   they are not in [`take_unsent`](WebSocket::take_unsent).
+    /// - [`retain`](Opening::retain) queued messages: those it removes are returned to the
+    ///   hook (nothing vanishes unseen) and counted in an [`Event::Discarded`] after the
+    ///   [`Event::Open`]. After an abnormal close the queue starts with the messages the
+    ///   browser never transmitted, so this is where messages bound to the old connection's
+    ///   session (acknowledgements, session ids) are dropped instead of reaching a new
+    ///   session that does not know them.
+    ///
+    /// The hook runs inside resocket's event handling: like the policy it must not call
+    /// methods of this socket. A second call replaces the hook.
+    ///
+    /// ```no_run
+    /// use resocket::{Message, WebSocket};
+    ///
+    /// # fn main() -> Result<(), resocket::Error> {
+    /// let ws = WebSocket::builder("wss://example.com/live")
+    ///     .on_open(|opening| {
+    ///         opening.send_first(Message::Text(r#"{"type":"login","token":"…"}"#.into()));
+    ///         // Replies to the old session's requests mean nothing to the new one.
+    ///         let stale = opening.retain(|m| !matches!(m, Message::Text(t) if t.starts_with(r#"{"type":"reply""#)));
+    ///         drop(stale); // or log / hand them to the application
+    ///     })
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_open(mut self, hook: impl FnMut(&mut Opening<'_>) + 'static) -> Self {
+        let hook: OpenHook = Rc::new(RefCell::new(hook));
+        self.config.on_open = Some(hook);
+        self
+    }
+
+    /// Takes the open hook set so far, for a protocol layer that installs its own and runs
+    /// the application's after it.
+    #[cfg(feature = "stomp")]
+    pub(crate) fn take_on_open(&mut self) -> Option<OpenHook> {
+        self.config.on_open.take()
+    }
+
+    /// Takes the reconnect policy set so far, for a protocol layer that combines it with
+    /// its own.
+    #[cfg(feature = "stomp")]
+    pub(crate) fn take_reconnect_if(&mut self) -> Option<ReconnectPolicy> {
+        self.config.reconnect_if.take()
     }
 
     /// Detect dead connections with an application-level heartbeat (off by default).

@@ -217,3 +217,172 @@ async fn resubscribes_after_the_broker_kills_the_connection() {
     assert!(client.is_connected());
     client.disconnect().await.unwrap();
 }
+
+/// Every event that is already waiting on `events`.
+fn drain_events(events: &mut (impl Stream<Item = Event> + Unpin)) -> Vec<Event> {
+    let mut seen = vec![];
+    while let Some(Some(e)) = futures::FutureExt::now_or_never(events.next()) {
+        seen.push(e);
+    }
+    seen
+}
+
+async fn idle_client(heart_beat: (u32, u32)) -> StompClient {
+    let builder = WebSocket::builder(&url()).reconnect(
+        Backoff::new()
+            .base(Duration::from_millis(100))
+            .cap(Duration::from_millis(500)),
+    );
+    let options = ConnectOptions::new()
+        .login("guest", "guest")
+        .host("/")
+        .heart_beat(heart_beat.0, heart_beat.1);
+    within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect")
+}
+
+/// The session stays up through `ms` of idleness: no close, no heartbeat timeout, no
+/// reconnection; and it still carries messages afterwards.
+async fn stays_alive_idle(client: &StompClient, ms: u32) {
+    let q = queue("idle");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    client.send_with_receipt(&q, "before", &[]).await.unwrap();
+    assert_eq!(next(&mut sub, "before").await.body_text(), "before");
+    let mut events = client.socket().events();
+    TimeoutFuture::new(ms).await;
+    let seen = drain_events(&mut events);
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            Event::Close(_) | Event::HeartbeatTimeout | Event::Reconnecting { .. }
+        )),
+        "the idle session was interrupted: {seen:?}"
+    );
+    assert!(client.is_connected());
+    within(
+        10_000,
+        "receipt after idling",
+        client.send_with_receipt(&q, "after", &[]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next(&mut sub, "after").await.body_text(), "after");
+}
+
+#[wasm_bindgen_test]
+async fn negotiated_heart_beats_keep_an_idle_session_alive() {
+    // 1 s both ways: the broker sends heart-beats and expects them; resocket's heartbeat
+    // watches for the broker's (a silence of about 2 s would close the connection).
+    let client = idle_client((1000, 1000)).await;
+    stays_alive_idle(&client, 4000).await;
+    client.disconnect().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_broker_drops_a_silent_client_so_outgoing_heart_beats_are_needed() {
+    // The control: a session that promises a heart-beat every second and sends none is
+    // closed by the broker within a few seconds.
+    let mut raw = WebSocket::builder(&url())
+        .protocols(["v12.stomp"])
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    futures::SinkExt::send(
+        &mut raw,
+        resocket::Message::Text(
+            "CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\nheart-beat:1000,0\n\n\0"
+                .into(),
+        ),
+    )
+    .await
+    .unwrap();
+    let connected = within(10_000, "CONNECTED", raw.next())
+        .await
+        .expect("an item")
+        .expect("a message");
+    assert!(
+        connected.as_bytes().starts_with(b"CONNECTED\n"),
+        "{connected:?}"
+    );
+    let silent_since = js_sys::Date::now();
+    let end = within(20_000, "the broker dropping the silent client", async {
+        loop {
+            match raw.next().await {
+                Some(Ok(_)) => continue, // nothing expected, but not the point
+                other => return other,
+            }
+        }
+    })
+    .await;
+    let after = js_sys::Date::now() - silent_since;
+    assert!(
+        matches!(end, Some(Err(Error::Closed(_))) | None),
+        "the stream ends with the close: {end:?}"
+    );
+    assert!(
+        after >= 900.0,
+        "dropped after {after} ms: too early to be the heart-beat"
+    );
+    console_log!("RabbitMQ dropped a client silent despite heart-beat:1000,0 after {after} ms");
+
+    // The same promise kept by the client's own heart-beats: no drop while idle.
+    let client = idle_client((1000, 0)).await;
+    stays_alive_idle(&client, 4000).await;
+    client.disconnect().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_reconnect_policy_on_the_builder_still_decides() {
+    // The application retries nothing: the broker dropping the connection ends the client,
+    // although the client alone would retry every close.
+    let builder = WebSocket::builder(&url())
+        .reconnect(Backoff::new().base(Duration::from_millis(100)))
+        .reconnect_if(|_| false);
+    let options = ConnectOptions::new().login("guest", "guest").host("/");
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let mut sub = client.subscribe(&queue("policy"), AckMode::Auto);
+    let mut events = client.socket().events();
+    broker_kills_connections().await;
+    match within(10_000, "the end", sub.next()).await {
+        Some(Err(Error::Closed(frame))) => console_log!("ended by {frame}"),
+        other => panic!("expected Error::Closed, got {other:?}"),
+    }
+    assert!(within(1000, "the end of the stream", sub.next())
+        .await
+        .is_none());
+    let seen = drain_events(&mut events);
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Reconnecting { .. })),
+        "{seen:?}"
+    );
+    assert_eq!(client.socket().state(), resocket::State::Closed);
+}
+
+#[wasm_bindgen_test]
+async fn a_frame_right_behind_connect_lands_in_the_new_session() {
+    // What the client relies on for the SENDs it re-sends after a reconnection: frames
+    // that follow CONNECT before CONNECTED came are processed in the session it opens.
+    let q = queue("pipelined");
+    let frame = resocket::stomp::Frame::new("SEND")
+        .header("destination", q.as_str())
+        .body(b"right behind CONNECT".to_vec());
+    let text = String::from_utf8(frame.encode()).unwrap();
+    let builder = WebSocket::builder(&url()).on_open(move |o| {
+        if o.attempt() == 0 {
+            o.send_first(resocket::Message::Text(text.clone()));
+        }
+    });
+    let options = ConnectOptions::new().login("guest", "guest").host("/");
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    assert_eq!(
+        next(&mut sub, "the pipelined SEND").await.body_text(),
+        "right behind CONNECT"
+    );
+    client.disconnect().await.unwrap();
+}

@@ -3,6 +3,7 @@
 //! it asks; everything that decides anything lives here.
 
 use super::backoff::Rng;
+use super::opening::{OpenHook, Opening};
 use super::outbox::Outbox;
 use crate::close::{codes, validate_close};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
@@ -33,6 +34,8 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Overrides [`default_reconnect_policy`].
     pub reconnect_if: Option<ReconnectPolicy>,
+    /// Runs on every open, before anything queued is sent.
+    pub on_open: Option<OpenHook>,
 }
 
 impl fmt::Debug for Config {
@@ -49,6 +52,7 @@ impl fmt::Debug for Config {
                 "reconnect_if",
                 &self.reconnect_if.as_ref().map(|_| "custom"),
             )
+            .field("on_open", &self.on_open.as_ref().map(|_| "custom"))
             .finish()
     }
 }
@@ -64,6 +68,7 @@ impl Default for Config {
             connect_timeout: Some(Duration::from_secs(10)),
             close_timeout: Duration::from_secs(5),
             reconnect_if: None,
+            on_open: None,
         }
     }
 }
@@ -165,6 +170,7 @@ struct Probe {
 enum Phase {
     /// `deferred`: the deadline already fired late once and was pushed back.
     Connecting {
+        attempt: u32,
         deadline: Option<Duration>,
         deferred: bool,
     },
@@ -358,6 +364,7 @@ impl Machine {
             Phase::Connecting {
                 deadline: Some(d),
                 deferred,
+                ..
             } if *d <= now => {
                 if !*deferred && now - *d > LATE_GRACE {
                     *deferred = true;
@@ -477,17 +484,23 @@ impl Machine {
     }
 
     fn send_ping(&mut self, hb: &Heartbeat) {
-        self.outbox.record_control(hb.ping.len());
-        self.note_handed_over(hb.ping.len());
-        self.actions
-            .push_back(Action::Send(Rc::new(hb.ping.clone())));
+        self.send_control(hb.ping.clone());
     }
 
-    /// The browser socket opened with this subprotocol.
+    /// Hands the socket a message of this connection only: its bytes count, but it is never
+    /// re-queued.
+    fn send_control(&mut self, message: Message) {
+        self.outbox.record_control(message.len());
+        self.note_handed_over(message.len());
+        self.actions.push_back(Action::Send(Rc::new(message)));
+    }
+
+    /// The browser socket opened with this subprotocol. The open hook runs first; what it
+    /// sends first goes out before anything queued, whatever the high-water mark.
     pub fn handle_open(&mut self, now: Duration, protocol: String) {
-        if !matches!(self.phase, Phase::Connecting { .. }) {
+        let Phase::Connecting { attempt, .. } = self.phase else {
             return;
-        }
+        };
         self.phase = Phase::Open {
             since: now,
             last_inbound: now,
@@ -495,7 +508,24 @@ impl Machine {
         };
         self.buffer = Buffer::default();
         self.protocol = protocol.clone();
+        let (first, discarded) = match self.config.on_open.clone() {
+            Some(hook) => {
+                let mut opening = Opening::new(attempt, &self.protocol, &mut self.outbox);
+                // The hook cannot reach the machine, so it is never borrowed here already.
+                if let Ok(mut hook) = hook.try_borrow_mut() {
+                    (*hook)(&mut opening);
+                }
+                opening.finish()
+            }
+            None => (Vec::new(), 0),
+        };
         self.emit(Event::Open { protocol });
+        if discarded > 0 {
+            self.emit(Event::Discarded { count: discarded });
+        }
+        for message in first {
+            self.send_control(message);
+        }
         self.drain(now);
         self.schedule_buffer_check(now);
     }
@@ -628,6 +658,7 @@ impl Machine {
     fn start_attempt(&mut self, now: Duration, attempt: u32) {
         let deadline = self.config.connect_timeout.map(|t| now.saturating_add(t));
         self.phase = Phase::Connecting {
+            attempt,
             deadline,
             deferred: false,
         };

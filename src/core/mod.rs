@@ -6,6 +6,7 @@
 mod backoff;
 mod heartbeat;
 mod machine;
+mod opening;
 mod outbox;
 mod protocols;
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -14,4 +15,5 @@ mod tests;
 pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
 pub use machine::{default_reconnect_policy, Action, Config, Machine, Ready, ReconnectPolicy};
+pub use opening::{OpenHook, Opening};
 pub use protocols::validate_protocols;

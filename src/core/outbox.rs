@@ -44,7 +44,9 @@ impl Outbox {
         Some(message)
     }
 
-    /// Records a control message (a ping) handed to the socket.
+    /// Records a message that belongs to the current connection only (a heartbeat ping, a
+    /// message the open hook sends first) handed to the socket: its bytes count, but it is
+    /// never re-queued.
     pub(crate) fn record_control(&mut self, len: usize) {
         self.record_sent(None, len);
     }
@@ -87,6 +89,22 @@ impl Outbox {
         }
         self.in_flight_bytes = 0;
         count
+    }
+
+    /// Keeps the queued messages `keep` accepts, in order; returns the others, in order.
+    /// Only the queue changes: the in-flight record and its byte count stay as they are.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) -> Vec<Message> {
+        let mut removed = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for message in self.queue.drain(..) {
+            if keep(&message) {
+                kept.push_back(message);
+            } else {
+                removed.push(message);
+            }
+        }
+        self.queue = kept;
+        removed
     }
 
     /// Everything that never reached the socket, for handing back to the application.
@@ -184,6 +202,26 @@ mod tests {
         assert_eq!(o.in_flight.len(), 2);
         assert_eq!(o.requeue_untransmitted(15), 2);
         assert_eq!(o.take_unsent(), vec![text(2, 10), text(3, 10)]);
+    }
+
+    #[test]
+    fn retain_removes_from_the_queue_only_and_keeps_the_order() {
+        let mut o = Outbox::default();
+        o.push(text(1, 4));
+        sent(&mut o, 1);
+        for i in 2..7 {
+            o.push(text(i, 4));
+        }
+        let removed = o.retain(|m| m != &text(3, 4) && m != &text(5, 4));
+        assert_eq!(removed, vec![text(3, 4), text(5, 4)]);
+        assert_eq!(o.queued(), 3);
+        assert_eq!(o.queued_bytes(), 12);
+        // The in-flight record is untouched: message 1 still goes back if never transmitted.
+        assert_eq!(o.requeue_untransmitted(4), 1);
+        assert_eq!(
+            o.take_unsent(),
+            vec![text(1, 4), text(2, 4), text(4, 4), text(6, 4)]
+        );
     }
 
     #[test]

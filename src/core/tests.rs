@@ -4,6 +4,8 @@ use super::*;
 use crate::close::codes;
 use crate::{CloseFrame, Error, Event, Message, State};
 use proptest::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 fn ms(n: u64) -> Duration {
@@ -642,6 +644,8 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Default)]
 struct SimSocket {
     open: bool,
+    /// Messages handed to it so far.
+    handed: usize,
     /// Handed to the browser, not yet transmitted (in order).
     buffered: Vec<Message>,
 }
@@ -655,6 +659,8 @@ struct Sim {
     server_got: Vec<Message>,
     user_closed: bool,
     next: usize,
+    /// An open hook sends `pre{attempt}` first and drops queued messages ending in `x`.
+    hook: bool,
 }
 
 impl Sim {
@@ -675,6 +681,14 @@ impl Sim {
                 Action::Send(msg) => {
                     let s = self.socket.as_mut().expect("send without a socket");
                     prop_assert!(s.open, "send only on an open socket");
+                    let first = matches!(&*msg, Message::Text(t) if t.starts_with("pre"));
+                    prop_assert_eq!(
+                        first,
+                        self.hook && s.handed == 0,
+                        "the hook's message goes first, once per connection: {:?}",
+                        msg
+                    );
+                    s.handed += 1;
                     s.buffered.push((*msg).clone());
                 }
                 Action::Close { .. } => {}
@@ -704,7 +718,8 @@ impl Sim {
         match op {
             Op::AppSend => {
                 if self.m.poll_ready() == Ready::Yes {
-                    let msg = Message::Text(format!("m{}", self.next));
+                    let droppable = if self.next % 3 == 0 { "x" } else { "" };
+                    let msg = Message::Text(format!("m{}{droppable}", self.next));
                     self.next += 1;
                     self.m.send(self.now, msg.clone()).unwrap();
                     self.app_sent.push(msg);
@@ -751,7 +766,8 @@ impl Sim {
                 self.user_closed = true;
             }
         }
-        self.server_got.retain(|m| m != &text("ping"));
+        self.server_got
+            .retain(|m| !matches!(m, Message::Text(t) if t == "ping" || t.starts_with("pre")));
         self.run_actions()
     }
 }
@@ -760,10 +776,22 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// Random lives: the invariants hold at every step, and in the end every message the app
-    /// sent reached the server exactly once, in order, or was handed back unsent.
+    /// sent reached the server exactly once, in order, or was handed back unsent, or (with
+    /// an open hook) was removed by the hook and handed to it.
     #[test]
     fn random_lives_keep_the_invariants(ops in prop::collection::vec(op(), 1..120),
-                                        seed in any::<u64>(), heartbeat in any::<bool>()) {
+                                        seed in any::<u64>(), heartbeat in any::<bool>(),
+                                        hook in any::<bool>()) {
+        let discarded = Rc::new(RefCell::new(vec![]));
+        let on_open = hook.then(|| {
+            let discarded = discarded.clone();
+            let hook: OpenHook = Rc::new(RefCell::new(move |o: &mut Opening<'_>| {
+                o.send_first(text(&format!("pre{}", o.attempt())));
+                let gone = o.retain(|m| !matches!(m, Message::Text(t) if t.ends_with('x')));
+                discarded.borrow_mut().extend(gone);
+            }));
+            hook
+        });
         let backoff = Backoff::new().base(ms(50)).cap(ms(2000)).max_retries(Some(6)).stable_after(ms(300));
         let config = Config {
             reconnect: Some(backoff.clone()),
@@ -774,10 +802,12 @@ proptest! {
             connect_timeout: Some(ms(400)),
             close_timeout: ms(300),
             reconnect_if: None,
+            on_open,
         };
         let mut sim = Sim {
             m: Machine::new(config, seed, ms(0)), now: ms(0), socket: None, backoff,
             app_sent: vec![], server_got: vec![], user_closed: false, next: 0,
+            hook,
         };
         sim.run_actions()?;
         for op in ops {
@@ -790,7 +820,12 @@ proptest! {
         prop_assert!(sim.m.is_closed());
         let mut delivered = sim.server_got.clone();
         delivered.extend(sim.m.take_unsent());
-        prop_assert_eq!(delivered, sim.app_sent, "exactly once, in order, or handed back");
+        let discarded = discarded.borrow().clone();
+        prop_assert!(discarded.iter().all(|m| matches!(m, Message::Text(t) if t.ends_with('x'))));
+        let expected: Vec<Message> =
+            sim.app_sent.iter().filter(|m| !discarded.contains(m)).cloned().collect();
+        prop_assert_eq!(expected.len() + discarded.len(), sim.app_sent.len());
+        prop_assert_eq!(delivered, expected, "exactly once, in order, or handed back");
     }
 }
 
@@ -1003,4 +1038,212 @@ fn buffer_readings_are_asked_for_only_when_needed() {
     assert!(!m.wants_buffer_reading());
     m.send(ms(1), Message::Binary(vec![0; 300 * 1024])).unwrap();
     assert!(m.wants_buffer_reading(), "above the low-water mark, read");
+}
+
+// ---- The open hook: messages first, a filtered queue ----
+
+/// A config whose open hook sends `hello{attempt}` first and drops queued messages that
+/// start with `old:`, collecting them.
+fn hook_config(removed: &Rc<RefCell<Vec<Message>>>) -> Config {
+    let removed = removed.clone();
+    let hook: OpenHook = Rc::new(RefCell::new(move |o: &mut Opening<'_>| {
+        o.send_first(text(&format!("hello{}", o.attempt())));
+        let gone = o.retain(|m| !matches!(m, Message::Text(t) if t.starts_with("old:")));
+        removed.borrow_mut().extend(gone);
+    }));
+    Config {
+        on_open: Some(hook),
+        ..config()
+    }
+}
+
+#[test]
+fn the_hook_sends_first_on_every_open_before_requeued_and_queued_messages() {
+    let removed = Rc::new(RefCell::new(vec![]));
+    let mut m = Machine::new(hook_config(&removed), 1, ms(0));
+    m.send(ms(0), text("q1")).unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), "v1".into());
+    let a = actions(&mut m);
+    assert_eq!(
+        events(&a),
+        vec![Event::Open {
+            protocol: "v1".into()
+        }],
+        "nothing removed, no Discarded event"
+    );
+    assert_eq!(sends(&a), vec![text("hello0"), text("q1")]);
+    for s in ["m1", "m2", "m3"] {
+        m.send(ms(2), text(s)).unwrap();
+    }
+    actions(&mut m);
+    m.handle_buffered(ms(3), 3); // hello0, q1 and m1 left; m2 in part, m3 not at all
+    m.handle_close(ms(4), frame(1006), 3);
+    assert_eq!(events(&actions(&mut m))[0], Event::Requeued { count: 2 });
+    m.send(ms(5), text("m4")).unwrap();
+    m.handle_timeout(ms(104));
+    assert_eq!(actions(&mut m)[0], Action::Connect { attempt: 1 });
+    m.handle_open(ms(110), String::new());
+    assert_eq!(
+        sends(&actions(&mut m)),
+        vec![text("hello1"), text("m2"), text("m3"), text("m4")],
+        "the hook's message, then the re-queued ones in order, then the newer one"
+    );
+    assert!(removed.borrow().is_empty());
+}
+
+#[test]
+fn retain_filters_the_queue_hands_back_what_it_removed_and_frees_capacity() {
+    let removed = Rc::new(RefCell::new(vec![]));
+    let mut m = Machine::new(
+        Config {
+            queue_capacity: 3,
+            ..hook_config(&removed)
+        },
+        1,
+        ms(0),
+    );
+    for s in ["old:ack 1", "send a", "old:ack 2"] {
+        m.send(ms(0), text(s)).unwrap();
+    }
+    assert_eq!(m.poll_ready(), Ready::Wait, "the queue is full");
+    assert_eq!(m.queued_bytes(), 24);
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    let a = actions(&mut m);
+    assert_eq!(
+        events(&a),
+        vec![
+            Event::Open {
+                protocol: String::new()
+            },
+            Event::Discarded { count: 2 }
+        ]
+    );
+    assert_eq!(sends(&a), vec![text("hello0"), text("send a")]);
+    assert_eq!(
+        *removed.borrow(),
+        vec![text("old:ack 1"), text("old:ack 2")]
+    );
+    assert_eq!(m.poll_ready(), Ready::Yes);
+    assert_eq!(m.queued(), 0);
+    assert_eq!(m.queued_bytes(), 0);
+}
+
+#[test]
+fn the_hook_can_empty_a_queue_a_sink_close_waits_on() {
+    let removed = Rc::new(RefCell::new(vec![]));
+    let mut m = Machine::new(hook_config(&removed), 1, ms(0));
+    m.send(ms(0), text("old:x")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    let a = actions(&mut m);
+    assert_eq!(sends(&a), vec![text("hello0")]);
+    assert!(a
+        .iter()
+        .any(|a| matches!(a, Action::Close { code: 1000, .. })));
+    assert_eq!(m.state(), State::Closing);
+}
+
+#[test]
+fn what_the_hook_sends_first_is_never_requeued_nor_handed_back() {
+    let removed = Rc::new(RefCell::new(vec![]));
+    let mut m = Machine::new(hook_config(&removed), 1, ms(0));
+    m.send(ms(0), text("m1")).unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    assert_eq!(sends(&actions(&mut m)), vec![text("hello0"), text("m1")]);
+    // Nothing left the browser: both are untransmitted, only m1 is the application's.
+    m.handle_close(ms(2), frame(1006), 8);
+    assert_eq!(events(&actions(&mut m))[0], Event::Requeued { count: 1 });
+    m.handle_timeout(ms(102));
+    actions(&mut m);
+    m.handle_open(ms(103), String::new());
+    assert_eq!(sends(&actions(&mut m)), vec![text("hello1"), text("m1")]);
+    // Dies again with everything untransmitted, and is not retried.
+    m.handle_close(ms(104), frame(1008), 8);
+    actions(&mut m);
+    assert!(m.is_closed());
+    assert_eq!(m.take_unsent(), vec![text("m1")], "no hello in the unsent");
+}
+
+#[test]
+fn the_bytes_of_the_first_messages_count_so_the_requeue_stays_exact() {
+    let removed = Rc::new(RefCell::new(vec![]));
+    for (buffered, back) in [
+        (0, vec![]),
+        (2, vec!["m2"]),
+        (3, vec!["m1", "m2"]),
+        (4, vec!["m1", "m2"]),
+        (10, vec!["m1", "m2"]),
+    ] {
+        let mut m = Machine::new(hook_config(&removed), 1, ms(0));
+        actions(&mut m);
+        m.handle_open(ms(1), String::new()); // hello0: 6 bytes
+        m.send(ms(1), text("m1")).unwrap();
+        m.send(ms(1), text("m2")).unwrap();
+        actions(&mut m);
+        m.handle_buffered(ms(2), buffered.min(4));
+        m.handle_close(ms(3), frame(1006), buffered);
+        actions(&mut m);
+        m.handle_timeout(ms(103));
+        actions(&mut m);
+        m.handle_open(ms(104), String::new());
+        let mut expected = vec![text("hello1")];
+        expected.extend(back.iter().map(|s| text(s)));
+        assert_eq!(
+            sends(&actions(&mut m)),
+            expected,
+            "{buffered} bytes untransmitted"
+        );
+    }
+}
+
+#[test]
+fn the_first_messages_go_even_above_the_high_water_mark_and_the_queue_waits() {
+    let hook: OpenHook = Rc::new(RefCell::new(|o: &mut Opening<'_>| {
+        o.send_first(text(&"x".repeat(20)));
+    }));
+    let mut m = Machine::new(
+        Config {
+            on_open: Some(hook),
+            high_water_mark: 10,
+            low_water_mark: 4,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text("queued")).unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    assert_eq!(sends(&actions(&mut m)), vec![text(&"x".repeat(20))]);
+    assert_eq!(m.poll_ready(), Ready::Wait);
+    m.handle_buffered(ms(5), 0);
+    assert_eq!(sends(&actions(&mut m)), vec![text("queued")]);
+}
+
+#[test]
+fn the_hook_sees_each_attempt_number() {
+    let seen = Rc::new(RefCell::new(vec![]));
+    let s = seen.clone();
+    let hook: OpenHook = Rc::new(RefCell::new(move |o: &mut Opening<'_>| {
+        s.borrow_mut().push((o.attempt(), o.protocol().to_owned()));
+    }));
+    let mut m = Machine::new(
+        Config {
+            on_open: Some(hook),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.handle_open(ms(0), "a".into());
+    m.handle_close(ms(1), frame(1006), 0); // a short life: attempt 1
+    m.handle_timeout(ms(101));
+    m.handle_close(ms(102), frame(1006), 0); // refused: attempt 2
+    m.handle_timeout(ms(302));
+    m.handle_open(ms(303), "b".into());
+    assert_eq!(*seen.borrow(), vec![(0, "a".into()), (2, "b".into())]);
 }

@@ -1,8 +1,10 @@
 //! The STOMP client: one background task reads the socket and dispatches frames to
 //! subscriptions and receipts; everything else sends frames through a shared [`Sender`].
 
-use super::frame::{Decoder, Frame};
-use crate::{Builder, CloseFrame, Error, Event, Heartbeat, Message, Receiver, Sender, State};
+use super::frame::{peek_head, Decoder, Frame};
+use crate::{
+    Builder, CloseFrame, Error, Event, Heartbeat, Message, Opening, Receiver, Sender, State,
+};
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -145,13 +147,15 @@ struct Core {
     connect: Frame,
     /// Do not reconnect: the broker refused the first `CONNECT`, or `disconnect()` runs.
     no_reconnect: Rc<Cell<bool>>,
-    inner: RefCell<Inner>,
+    /// Shared (weakly) with the socket's open hook, which starts each session.
+    inner: Rc<RefCell<Inner>>,
 }
 
 impl Drop for Core {
     fn drop(&mut self) {
         // The last handle went: end the socket, which ends the background task.
-        if self.inner.get_mut().closed.is_none() {
+        let open = self.inner.try_borrow().is_ok_and(|i| i.closed.is_none());
+        if open {
             let _ = self.sender.close(1000, "");
         }
     }
@@ -176,10 +180,21 @@ impl Core {
         self.inner.borrow().connected && self.sender.state() == State::Open
     }
 
-    /// Hands a frame to the socket at once, if a session is live (for frames whose loss
-    /// with the session does not matter: UNSUBSCRIBE, ABORT).
-    fn send_now(&self, frame: &Frame) {
-        if self.live() {
+    /// Hands a frame to the socket at once if a connection is open: it goes after that
+    /// connection's `CONNECT` (the open hook put it first), in the session to come or
+    /// already up. For SUBSCRIBE and UNSUBSCRIBE: without a connection, the next open
+    /// subscribes every live subscription anyway.
+    fn send_on_connection(&self, frame: &Frame) {
+        if self.sender.state() == State::Open {
+            let mut sender = self.sender.clone();
+            let _ = Pin::new(&mut sender).start_send(to_message(frame));
+        }
+    }
+
+    /// Hands a frame to the socket at once if `session` is up (ABORT on drop: if the
+    /// session ended, the broker has aborted the transaction already).
+    fn send_in_session(&self, frame: &Frame, session: u64) {
+        if self.live() && self.inner.borrow().session == session {
             let mut sender = self.sender.clone();
             let _ = Pin::new(&mut sender).start_send(to_message(frame));
         }
@@ -223,8 +238,9 @@ impl Core {
         let id = format!("r-{}", self.next_id());
         self.send(frame.header("receipt", id.clone()), session)
             .await?;
-        // Registered after the hand-over: a lost connection fails only receipts that
-        // were asked for on it. The RECEIPT cannot come before this task yields.
+        // Registered right after the hand-over, in the same poll: the RECEIPT cannot come
+        // before this task yields, and the open hook, which settles the receipts of a lost
+        // connection, never sees a frame in the queue whose receipt is not registered.
         let (tx, rx) = oneshot::channel();
         self.inner.borrow_mut().receipts.insert(id, tx);
         rx.await.unwrap_or(Err(Error::SocketClosed))
@@ -235,35 +251,28 @@ impl Core {
         waiters.into_iter().for_each(Waker::wake);
     }
 
-    fn on_open(&self) {
-        self.inner.borrow_mut().connected = false;
-        let mut sender = self.sender.clone();
-        let _ = Pin::new(&mut sender).start_send(to_message(&self.connect));
-    }
-
-    /// The connection ended (it may come back): receipts asked for on it will never come.
+    /// The connection ended (it may come back). Its pending receipts are settled by the
+    /// next open (some of their frames may go again) or by the end.
     fn on_connection_lost(&self) {
-        let receipts = {
-            let mut inner = self.inner.borrow_mut();
-            inner.connected = false;
-            inner.beat = None;
-            std::mem::take(&mut inner.receipts)
-        };
-        for (_, tx) in receipts {
-            let _ = tx.send(Err(Error::Stomp {
-                message: LOST_BEFORE_RECEIPT.into(),
-                body: String::new(),
-            }));
-        }
+        let mut inner = self.inner.borrow_mut();
+        inner.connected = false;
+        inner.beat = None;
     }
 
     fn on_closed_for_good(&self, error: Error) {
         self.on_connection_lost();
-        let (subs, first) = {
+        let (subs, first, receipts) = {
             let mut inner = self.inner.borrow_mut();
             inner.closed = Some(error.clone());
-            (std::mem::take(&mut inner.subs), inner.first.take())
+            (
+                std::mem::take(&mut inner.subs),
+                inner.first.take(),
+                std::mem::take(&mut inner.receipts),
+            )
         };
+        for (_, tx) in receipts {
+            let _ = tx.send(Err(lost_before_receipt()));
+        }
         for (_, sub) in subs {
             if error != Error::SocketClosed {
                 let _ = sub.tx.unbounded_send(Err(error.clone()));
@@ -313,7 +322,7 @@ impl Core {
             .and_then(parse_heart_beat)
             .unwrap_or((0, 0));
         let client_send = self.connect.get("heart-beat").and_then(parse_heart_beat);
-        let subs: Vec<Frame> = {
+        {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
             inner.session += 1;
@@ -329,15 +338,6 @@ impl Core {
                 }
                 _ => None,
             };
-            inner
-                .subs
-                .iter()
-                .map(|(id, sub)| subscribe_frame(*id, sub))
-                .collect()
-        };
-        let mut sender = self.sender.clone();
-        for frame in &subs {
-            let _ = Pin::new(&mut sender).start_send(to_message(frame));
         }
         if let Some(first) = self.inner.borrow_mut().first.take() {
             let _ = first.send(Ok(()));
@@ -384,6 +384,109 @@ impl Core {
 }
 
 const LOST_BEFORE_RECEIPT: &str = "the connection was lost before the receipt came";
+
+/// A frame that left the browser, or may have, on a connection that died before its
+/// RECEIPT: the broker may or may not have processed it.
+fn lost_before_receipt() -> Error {
+    Error::Stomp {
+        message: LOST_BEFORE_RECEIPT.into(),
+        body: String::new(),
+    }
+}
+
+const NOT_SENT: &str = "the connection was lost before this frame left the browser, and it \
+                        belonged to the STOMP session that ended with it: it was not sent again";
+
+/// A frame the browser never transmitted that was bound to the old session, so the open
+/// hook dropped it instead of sending it to the new one: the broker never saw it.
+fn not_sent() -> Error {
+    Error::Stomp {
+        message: NOT_SENT.into(),
+        body: String::new(),
+    }
+}
+
+/// Commands whose frames mean something only in the session they were written for.
+const SESSION_BOUND: [&str; 10] = [
+    "CONNECT",
+    "STOMP",
+    "DISCONNECT",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "ACK",
+    "NACK",
+    "BEGIN",
+    "COMMIT",
+    "ABORT",
+];
+
+/// What the open hook makes of a queued message: `None` if it is no STOMP frame (not ours
+/// to judge: kept), else whether it is bound to the old session and its receipt id.
+fn classify(message: &Message) -> Option<(bool, Option<String>)> {
+    let (command, headers) = peek_head(message.as_bytes())?;
+    let bound = SESSION_BOUND.contains(&command.as_str())
+        || headers.iter().any(|(name, _)| name == "transaction");
+    let receipt = headers
+        .into_iter()
+        .find(|(name, _)| name == "receipt")
+        .map(|(_, value)| value);
+    Some((bound, receipt))
+}
+
+/// The socket's open hook: starts a STOMP session on every new connection.
+///
+/// `CONNECT` goes first, then a `SUBSCRIBE` for every live subscription (the broker
+/// processes frames in order, so they land in the new session). Of what the browser never
+/// transmitted on the old connection, plain `SEND`s stay queued and follow; frames bound to
+/// the old session are dropped (a `MESSAGE`'s ack id, a transaction, a subscription the
+/// client re-issues itself). Receipts still pending from the old connection are settled:
+/// those of a `SEND` that goes again stay pending, those of a dropped frame fail with
+/// [`NOT_SENT`], the rest (their frames left) with [`LOST_BEFORE_RECEIPT`].
+fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut Opening<'_>) {
+    opening.send_first(connect.clone());
+    let Some(state) = state.upgrade() else {
+        return;
+    };
+    // Never borrowed here: the hook runs from the browser's open event, not from client code.
+    let Ok(mut inner) = state.try_borrow_mut() else {
+        return;
+    };
+    inner.connected = false;
+    for (id, sub) in &inner.subs {
+        opening.send_first(to_message(&subscribe_frame(*id, sub)));
+    }
+    let mut going_again = Vec::new();
+    let mut dropped = Vec::new();
+    let removed = opening.retain(|message| match classify(message) {
+        Some((true, receipt)) => {
+            dropped.extend(receipt);
+            false
+        }
+        Some((false, receipt)) => {
+            going_again.extend(receipt);
+            true
+        }
+        None => true,
+    });
+    // Dropped knowingly: their futures resolved at hand-over (ACK, NACK, a transaction's
+    // SEND: the broker redelivers and aborts) or fail just below (receipts).
+    drop(removed);
+    let pending = std::mem::take(&mut inner.receipts);
+    let mut settled = Vec::new();
+    for (id, tx) in pending {
+        if going_again.contains(&id) {
+            inner.receipts.insert(id, tx);
+        } else if dropped.contains(&id) {
+            settled.push((tx, not_sent()));
+        } else {
+            settled.push((tx, lost_before_receipt()));
+        }
+    }
+    drop(inner);
+    for (tx, error) in settled {
+        let _ = tx.send(Err(error));
+    }
+}
 
 fn parse_heart_beat(value: &str) -> Option<(u32, u32)> {
     let (a, b) = value.split_once(',')?;
@@ -453,10 +556,8 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
                 core.on_closed_for_good(last_error.take().unwrap_or(Error::SocketClosed));
                 return;
             }
-            Input::Event(Some(Event::Open { .. })) => {
-                decoder.reset();
-                core.on_open();
-            }
+            // The open hook has already sent CONNECT; a new connection's bytes start afresh.
+            Input::Event(Some(Event::Open { .. })) => decoder.reset(),
             Input::Event(Some(Event::Close(_))) => core.on_connection_lost(),
             Input::Event(Some(_)) => {}
             // Events end with the socket; the message stream says how.
@@ -467,20 +568,47 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 
 /// A STOMP 1.2 client on a resilient WebSocket.
 ///
-/// Frames the application sends wait until a STOMP session is up (after `CONNECTED`), so
-/// none goes ahead of a `CONNECT`. When the connection is lost, resocket reconnects; the
-/// client then sends `CONNECT` again and re-subscribes every live [`Subscription`] with
-/// the same id. Messages received but not acknowledged (client modes) are redelivered by
-/// the broker then, and open transactions are aborted by it.
+/// Frames the application sends wait until a STOMP session is up (after `CONNECTED`).
+/// Every connection, the first and each reconnection, starts with `CONNECT` and a
+/// `SUBSCRIBE` for every live [`Subscription`] (same id), put ahead of everything else by
+/// the socket's [open hook](Builder::on_open), so no frame can precede a `CONNECT`.
+/// Messages received but not acknowledged (client modes) are redelivered by the broker
+/// then, and open transactions are aborted by it.
 ///
-/// What the client sets on the [`Builder`] it is given:
+/// # Frames the browser never transmitted
+///
+/// After an abnormal close resocket re-queues the frames whose bytes never left the
+/// browser. On the next connection the client keeps the plain `SEND`s: they follow the new
+/// `CONNECT` (before its `CONNECTED`; brokers process frames in order), in their order, and
+/// a [`send_with_receipt`](StompClient::send_with_receipt) waiting on one still resolves
+/// with the new session's `RECEIPT`. It drops the frames bound to the old session — `ACK`,
+/// `NACK`, `SUBSCRIBE`, `UNSUBSCRIBE`, `BEGIN`, `COMMIT`, `ABORT`, `DISCONNECT`, and any
+/// frame with a `transaction` header — and counts them in [`Event::Discarded`]: the broker
+/// redelivers what was not acknowledged and aborts the transaction, and a future that
+/// waited on a dropped frame's receipt (a [`commit`](Transaction::commit)) fails with an
+/// [`Error::Stomp`] saying it was not sent. Receipts whose frames did leave on the lost
+/// connection fail with an [`Error::Stomp`] "the connection was lost before the receipt
+/// came" when the next connection opens (or when the socket closes for good): the broker
+/// may or may not have processed those frames.
+///
+/// # What the client sets on the [`Builder`] it is given
+///
 /// - the subprotocol `v12.stomp` (a [`target_fn`](Builder::target_fn) overrides it);
-/// - a reconnect policy: every close is retried (RabbitMQ closes with 1000 when it drops a
-///   connection), except after the broker refused the first `CONNECT`;
+/// - a reconnect policy: never after the broker refused the first `CONNECT` or during
+///   [`disconnect`](StompClient::disconnect); otherwise, if the builder has a
+///   [`reconnect_if`](Builder::reconnect_if), that policy decides, and if not, every close
+///   is retried — not just the [default ones](crate::default_reconnect_policy), because
+///   brokers close with 1000 when they drop a connection (RabbitMQ's
+///   `close_all_connections`, a node shutting down);
+/// - an [open hook](Builder::on_open) that starts the STOMP session as above; a hook set on
+///   the builder runs after it, on every open: its `send_first` messages follow `CONNECT`
+///   and the `SUBSCRIBE`s, and its `retain` sees the queue the client left;
 /// - when `recv_ms` > 0, resocket's [`Heartbeat`] with STOMP's own heart-beat (an EOL) as
 ///   the ping and EOL-only messages as pongs: a connection silent for about twice
 ///   `recv_ms` is closed (4000) and reopened. Do not set another heartbeat on the builder:
-///   its ping would be an invalid STOMP frame.
+///   its ping would be an invalid STOMP frame. The broker must send heart-beats (or other
+///   frames) that often: the client does not yet adapt this to the broker's answer in
+///   `CONNECTED`, so set `recv_ms` to 0 for a broker that sends no heart-beats.
 ///
 /// Outgoing heart-beat EOLs are sent every max(`send_ms`, the broker's wish) while a
 /// session is up. Dropping the client and every [`Subscription`] and [`Transaction`]
@@ -508,9 +636,27 @@ impl StompClient {
         let connect = options.frame()?;
         let no_reconnect = Rc::new(Cell::new(false));
         let policy_no_reconnect = no_reconnect.clone();
+        let (first_tx, first_rx) = oneshot::channel();
+        let inner = Rc::new(RefCell::new(Inner {
+            first: Some(first_tx),
+            ..Inner::default()
+        }));
+        let mut builder = builder;
+        let user_policy = builder.take_reconnect_if();
+        let user_hook = builder.take_on_open();
+        let session = Rc::downgrade(&inner);
+        let connect_message = to_message(&connect);
         let mut builder = builder
             .protocols(["v12.stomp"])
-            .reconnect_if(move |_: &CloseFrame| !policy_no_reconnect.get());
+            .reconnect_if(move |close: &CloseFrame| {
+                !policy_no_reconnect.get() && user_policy.as_ref().map_or(true, |p| p(close))
+            })
+            .on_open(move |opening| {
+                open_session(&session, &connect_message, opening);
+                if let Some(Ok(mut hook)) = user_hook.as_ref().map(|h| h.try_borrow_mut()) {
+                    (*hook)(opening);
+                }
+            });
         let recv_ms = options.heart_beat.1;
         if recv_ms > 0 {
             let every = Duration::from_millis(recv_ms.into());
@@ -522,27 +668,20 @@ impl StompClient {
         let socket = builder.connect()?;
         let events = socket.events();
         let (sender, receiver) = socket.split();
-        let (first_tx, first_rx) = oneshot::channel();
         let core = Rc::new(Core {
             sender,
             connect,
             no_reconnect,
-            inner: RefCell::new(Inner {
-                first: Some(first_tx),
-                ..Inner::default()
-            }),
+            inner,
         });
-        // The first connection may have opened before `events()` subscribed.
-        if core.sender.state() == State::Open {
-            core.on_open();
-        }
         wasm_bindgen_futures::spawn_local(run(Rc::downgrade(&core), receiver, events));
         first_rx.await.unwrap_or(Err(Error::SocketClosed))?;
         Ok(StompClient { core })
     }
 
-    /// Subscribes to `destination`. The subscription is sent at once if a session is up,
-    /// else with the next `CONNECTED`, and again after every reconnection.
+    /// Subscribes to `destination`. The `SUBSCRIBE` is handed over at once if a connection
+    /// is open (after its `CONNECT`), else it starts the next connection, right after
+    /// `CONNECT`; and again on every reconnection.
     pub fn subscribe(&self, destination: &str, ack: AckMode) -> Subscription {
         self.subscribe_with(destination, ack, &[])
     }
@@ -574,7 +713,7 @@ impl StompClient {
             }
             None => {
                 self.core.inner.borrow_mut().subs.insert(id, sub);
-                self.core.send_now(&frame);
+                self.core.send_on_connection(&frame);
             }
         }
         Subscription {
@@ -710,7 +849,7 @@ impl Drop for Subscription {
         let removed = self.core.inner.borrow_mut().subs.remove(&self.id);
         if removed.is_some() {
             self.core
-                .send_now(&Frame::new("UNSUBSCRIBE").header("id", self.id.to_string()));
+                .send_on_connection(&Frame::new("UNSUBSCRIBE").header("id", self.id.to_string()));
         }
     }
 }
@@ -794,7 +933,10 @@ impl StompMessage {
     }
 
     /// Acknowledges the message (client modes; in `client` mode also every earlier one).
-    /// After the connection was lost it is an `Err`: the broker redelivers the message.
+    /// Resolves when the `ACK` is handed to the socket. After the connection was lost it is
+    /// an `Err`; an `ACK` handed over whose bytes never left the browser before the
+    /// connection died is not sent to the next session either. Either way the broker
+    /// redelivers the message.
     pub async fn ack(&self) -> Result<(), Error> {
         self.acknowledge("ACK", None).await
     }
@@ -866,9 +1008,226 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if !self.done && self.core.inner.borrow().session == self.session {
-            self.core
-                .send_now(&Frame::new("ABORT").header("transaction", &self.id));
+        if !self.done {
+            self.core.send_in_session(
+                &Frame::new("ABORT").header("transaction", &self.id),
+                self.session,
+            );
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::core::{Action, Config, Machine, OpenHook};
+
+    fn msg(frame: Frame) -> Message {
+        to_message(&frame)
+    }
+
+    fn send(destination: &str) -> Frame {
+        send_frame(destination, b"body".to_vec(), &[])
+    }
+
+    #[test]
+    fn session_bound_frames_are_told_from_plain_sends() {
+        let cases = [
+            (msg(send("/queue/a")), Some((false, None))),
+            (
+                msg(send("/queue/a").header("receipt", "r-1")),
+                Some((false, Some("r-1".to_owned()))),
+            ),
+            (
+                msg(send("/queue/a").header("transaction", "tx-1")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("ACK").header("id", "a:b")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("NACK").header("id", "1")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("SUBSCRIBE").header("id", "1")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("UNSUBSCRIBE").header("id", "1")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("BEGIN").header("transaction", "t")),
+                Some((true, None)),
+            ),
+            (
+                msg(Frame::new("COMMIT")
+                    .header("transaction", "t")
+                    .header("receipt", "r-9")),
+                Some((true, Some("r-9".to_owned()))),
+            ),
+            (
+                msg(Frame::new("ABORT").header("transaction", "t")),
+                Some((true, None)),
+            ),
+            (msg(Frame::new("DISCONNECT")), Some((true, None))),
+            (msg(Frame::new("CONNECT")), Some((true, None))),
+            // Not STOMP (sent on the socket directly), or only heart-beats: not ours to judge.
+            (Message::Text("hello".into()), None),
+            (Message::Text("\n".into()), None),
+            (Message::Binary(vec![0xff, 0, 1]), None),
+            (
+                Message::Text("\r\n\nSEND\ndestination:/q\n\nx\0".into()),
+                Some((false, None)),
+            ),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(classify(&message), expected, "{message:?}");
+        }
+    }
+
+    /// The socket's machine with the client's open hook, as the browser would drive it.
+    fn machine(inner: &Rc<RefCell<Inner>>) -> Machine {
+        let state = Rc::downgrade(inner);
+        let connect = msg(Frame::new("CONNECT").header("accept-version", "1.2"));
+        let hook: OpenHook = Rc::new(RefCell::new(move |o: &mut Opening<'_>| {
+            open_session(&state, &connect, o)
+        }));
+        let config = Config {
+            on_open: Some(hook),
+            connect_timeout: None,
+            ..Config::default()
+        };
+        Machine::new(config, 1, Duration::ZERO)
+    }
+
+    /// The Send actions' frames (command and first header) and events.
+    fn run(m: &mut Machine) -> (Vec<String>, Vec<Event>) {
+        let (mut sent, mut events) = (vec![], vec![]);
+        while let Some(action) = m.poll_action() {
+            match action {
+                Action::Send(message) => sent.push(match peek_head(message.as_bytes()) {
+                    Some((command, headers)) => match headers.first() {
+                        Some((name, value)) => format!("{command} {name}:{value}"),
+                        None => command,
+                    },
+                    None => format!("{:?}", message.as_bytes()),
+                }),
+                Action::Emit(event) => events.push(event),
+                _ => {}
+            }
+        }
+        (sent, events)
+    }
+
+    fn sub(destination: &str) -> Sub {
+        Sub {
+            destination: destination.into(),
+            ack: AckMode::Client,
+            headers: vec![],
+            tx: mpsc::unbounded().0,
+        }
+    }
+
+    #[test]
+    fn every_connection_starts_with_connect_and_the_subscriptions() {
+        let inner = Rc::new(RefCell::new(Inner::default()));
+        let mut m = machine(&inner);
+        run(&mut m);
+        m.handle_open(Duration::ZERO, "v12.stomp".into());
+        assert_eq!(run(&mut m).0, vec!["CONNECT accept-version:1.2"]);
+        inner.borrow_mut().connected = true;
+        inner.borrow_mut().subs.insert(7, sub("/queue/a"));
+        m.handle_close(Duration::from_millis(1), CloseFrame::abnormal(""), 0);
+        run(&mut m);
+        let t = m.poll_timeout().unwrap();
+        m.handle_timeout(t);
+        m.handle_open(t, "v12.stomp".into());
+        assert_eq!(
+            run(&mut m).0,
+            vec!["CONNECT accept-version:1.2", "SUBSCRIBE id:7"]
+        );
+        assert!(!inner.borrow().connected, "no session until CONNECTED");
+    }
+
+    #[test]
+    fn untransmitted_plain_sends_follow_the_new_connect_and_session_frames_are_dropped() {
+        let inner = Rc::new(RefCell::new(Inner::default()));
+        inner.borrow_mut().subs.insert(1, sub("/queue/a"));
+        let mut m = machine(&inner);
+        run(&mut m);
+        m.handle_open(Duration::ZERO, String::new());
+        run(&mut m);
+        let now = Duration::from_millis(1);
+        // This one leaves the browser; everything after it does not.
+        m.send(now, msg(send("/queue/left").header("receipt", "r-1")))
+            .unwrap();
+        m.handle_buffered(now, 0);
+        let stranded = [
+            msg(send("/queue/a").header("receipt", "r-2")),
+            msg(Frame::new("ACK").header("id", "m-1")),
+            msg(Frame::new("BEGIN").header("transaction", "tx-1")),
+            msg(send("/queue/a").header("transaction", "tx-1")),
+            msg(Frame::new("COMMIT")
+                .header("transaction", "tx-1")
+                .header("receipt", "r-3")),
+            msg(Frame::new("SUBSCRIBE").header("id", "2")),
+            Message::Text("raw".into()),
+            msg(send("/queue/b")),
+            msg(Frame::new("UNSUBSCRIBE").header("id", "2")),
+        ];
+        let bytes = stranded.iter().map(Message::len).sum();
+        for message in stranded {
+            m.send(now, message).unwrap();
+        }
+        let mut receipts = vec![];
+        for id in ["r-1", "r-2", "r-3"] {
+            let (tx, rx) = oneshot::channel();
+            inner.borrow_mut().receipts.insert(id.into(), tx);
+            receipts.push(rx);
+        }
+        run(&mut m);
+        m.handle_close(now, CloseFrame::abnormal(""), bytes);
+        assert!(run(&mut m).1.contains(&Event::Requeued { count: 9 }));
+        assert!(
+            receipts.iter_mut().all(|r| r.try_recv() == Ok(None)),
+            "nothing settled before the next open"
+        );
+        let t = m.poll_timeout().unwrap();
+        m.handle_timeout(t);
+        m.handle_open(t, String::new());
+        let (sent, events) = run(&mut m);
+        assert_eq!(
+            sent,
+            vec![
+                "CONNECT accept-version:1.2",
+                "SUBSCRIBE id:1",
+                "SEND destination:/queue/a",
+                &format!("{:?}", b"raw"),
+                "SEND destination:/queue/b",
+            ]
+        );
+        assert!(
+            events.contains(&Event::Discarded { count: 6 }),
+            "{events:?}"
+        );
+        assert_eq!(
+            receipts[0].try_recv(),
+            Ok(Some(Err(lost_before_receipt()))),
+            "left on the lost connection: maybe processed"
+        );
+        assert_eq!(
+            receipts[1].try_recv(),
+            Ok(None),
+            "goes again: the new session's RECEIPT settles it"
+        );
+        assert!(inner.borrow().receipts.contains_key("r-2"));
+        assert_eq!(
+            receipts[2].try_recv(),
+            Ok(Some(Err(not_sent()))),
+            "dropped with the old session"
+        );
     }
 }

@@ -261,9 +261,23 @@ fn line_end(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
     Some((end, nl + 1))
 }
 
-/// Parses one frame at the start of `bytes` (no leading EOLs): the frame and how many bytes
-/// it took, or `None` if it is not complete yet.
-fn parse(bytes: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
+/// The command and headers of the first frame in `bytes` (after any heart-beat EOLs),
+/// without its body; `None` if they are incomplete or no STOMP. For looking at frames this
+/// client encoded itself without copying their bodies.
+pub(crate) fn peek_head(mut bytes: &[u8]) -> Option<(String, Vec<(String, String)>)> {
+    while let [b'\n', rest @ ..] | [b'\r', b'\n', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    match parse_head(bytes) {
+        Ok(Some((command, headers, _))) => Some((command, headers)),
+        _ => None,
+    }
+}
+
+/// Parses the command line and headers at the start of `bytes` (no leading EOLs): them and
+/// where the body starts, or `None` if they are not complete yet.
+#[allow(clippy::type_complexity)]
+fn parse_head(bytes: &[u8]) -> Result<Option<(String, Vec<(String, String)>, usize)>, FrameError> {
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -308,6 +322,15 @@ fn parse(bytes: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
             unescape(&line[colon + 1..], escape)?,
         ));
     }
+    Ok(Some((command, headers, pos)))
+}
+
+/// Parses one frame at the start of `bytes` (no leading EOLs): the frame and how many bytes
+/// it took, or `None` if it is not complete yet.
+fn parse(bytes: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
+    let Some((command, headers, pos)) = parse_head(bytes)? else {
+        return Ok(None);
+    };
     let length = match headers.iter().find(|(n, _)| n == "content-length") {
         Some((_, v)) => match v.trim().parse::<usize>() {
             Ok(n) if n <= MAX_FRAME_BYTES => Some(n),

@@ -3,9 +3,13 @@
 //! [`StompClient`] speaks [STOMP 1.2](https://stomp.github.io/stomp-specification-1.2.html)
 //! to a broker's WebSocket endpoint (RabbitMQ Web STOMP, ActiveMQ, Artemis, Spring…) on
 //! top of a resocket [`WebSocket`](crate::WebSocket), so it inherits reconnection with
-//! backoff, backpressure and the outbound queue. After every reconnection it sends
-//! `CONNECT` again and re-subscribes every live [`Subscription`] with the same id, so a
-//! subscription is a `Stream` that survives broker restarts.
+//! backoff, backpressure and the outbound queue. Every connection starts with `CONNECT` and
+//! a `SUBSCRIBE` for every live [`Subscription`] (same id), put first by the socket's
+//! [open hook](crate::Builder::on_open), so a subscription is a `Stream` that survives
+//! broker restarts. Of the frames the browser never transmitted before a connection died,
+//! the plain `SEND`s go again in the new session and those bound to the old one (acks,
+//! transactions, subscriptions, `DISCONNECT`) are dropped, their receipts failing with an
+//! [`Error::Stomp`](crate::Error::Stomp) instead of hanging: see [`StompClient`].
 //!
 //! ```no_run
 //! use futures::StreamExt;

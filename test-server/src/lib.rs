@@ -4,7 +4,10 @@
 //!
 //! * **WebSocket endpoints** whose path chooses a behaviour: `/echo`,
 //!   `/close/{code}/{reason}`, `/drop-after/{n}`, `/silent`, `/stall`,
-//!   `/stall-after/{k}`, `/reject/{n}/{key}` and `/flood/{n}/{size}`. The
+//!   `/stall-after/{k}`, `/reject/{n}/{key}`, `/flood/{n}/{size}`, and
+//!   `/stomp-silent` (a STOMP broker on subprotocol `v12.stomp` that answers the first
+//!   `CONNECT` with [`STOMP_SILENT_CONNECTED`], promising heart-beats, and then sends
+//!   nothing). The
 //!   handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
 //!   except `/silent`, which parses frames itself so it never answers a ping.
@@ -45,6 +48,8 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::bench::BenchResults;
 use crate::http::{respond_and_close, HeadError, Request, Response};
 use crate::registry::Registry;
+
+pub use crate::ws::STOMP_SILENT_CONNECTED;
 
 pub use crate::registry::{
     CloseReport, ClosedBy, ConnectionReport, Report, ABNORMAL_CLOSE_CODE, NO_STATUS_CODE,

@@ -66,7 +66,18 @@ enum Route {
     },
     /// Never answers the handshake: the browser stays in CONNECTING.
     Hang,
+    /// A STOMP broker that answers the first `CONNECT` with [`STOMP_SILENT_CONNECTED`],
+    /// then never sends anything.
+    StompSilent,
 }
+
+/// What `/stomp-silent` answers to the first `CONNECT` (or `STOMP`) frame of a connection:
+/// a session in which the broker promises a heart-beat every 500 ms (and wants none), and
+/// then sends nothing at all, so only a client that watches for heart-beats notices.
+pub const STOMP_SILENT_CONNECTED: &str = "CONNECTED\nversion:1.2\nheart-beat:500,0\n\n\0";
+
+/// The STOMP-over-WebSocket subprotocol `/stomp-silent` accepts.
+const STOMP_PROTOCOL: &str = "v12.stomp";
 
 /// Parses the route: `Ok(None)` for an unknown path, `Err` for a known path
 /// with bad parameters.
@@ -85,6 +96,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
         ["silent"] => Route::Silent,
         ["stall"] => Route::Stall,
         ["hang"] => Route::Hang,
+        ["stomp-silent"] => Route::StompSilent,
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -117,11 +129,16 @@ pub(crate) fn parse_close_params(code: &str, reason: &str) -> Result<(u16, Strin
 /// Picks the first offered subprotocol (client's order) that we support.
 /// Returns `None` when nothing was offered or nothing offered is supported.
 fn negotiate_protocol(req: &Request) -> Option<String> {
+    offered(req)
+        .find(|p| SUPPORTED_PROTOCOLS.contains(p))
+        .map(str::to_string)
+}
+
+/// The subprotocols the client offered, in its order.
+fn offered(req: &Request) -> impl Iterator<Item = &str> {
     req.header_values("sec-websocket-protocol")
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .find(|p| SUPPORTED_PROTOCOLS.contains(p))
-        .map(str::to_string)
 }
 
 /// Handles a request that asked for a WebSocket upgrade.
@@ -178,7 +195,13 @@ pub(crate) async fn handle_upgrade(
         return hang(stream).await;
     }
 
-    let protocol = negotiate_protocol(&req);
+    let protocol = if route == Route::StompSilent {
+        offered(&req)
+            .any(|p| p == STOMP_PROTOCOL)
+            .then(|| STOMP_PROTOCOL.to_string())
+    } else {
+        negotiate_protocol(&req)
+    };
     if route == Route::Stall {
         if let Err(e) = socket2::SockRef::from(&stream).set_recv_buffer_size(STALL_RECV_BUFFER) {
             crate::log(format_args!("cannot shrink the receive buffer: {e}"));
@@ -286,6 +309,13 @@ async fn run_behaviour(
             let mut stream = stream;
             let ended = race_drop(&drop, silent(&mut stream, leftover, &conn)).await;
             finish(&conn, &stream, ended);
+        }
+        Route::StompSilent => {
+            // Never sends after CONNECTED, so it cannot honour /api/close.
+            std::mem::drop(close_rx);
+            let mut ws = into_ws(stream, leftover).await;
+            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn)).await;
+            finish(&conn, ws.get_ref(), ended);
         }
         Route::Stall => {
             std::mem::drop(close_rx);
@@ -513,6 +543,68 @@ async fn send_close(ws: &mut Ws, cmd: &CloseCommand) -> Result<CloseReport, tung
     })
 }
 
+/// Whether a message starts (after heart-beat EOLs) with a `CONNECT` or `STOMP` frame.
+fn is_stomp_connect(data: &[u8]) -> bool {
+    let start = data
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(data.len());
+    let data = &data[start..];
+    [b"CONNECT".as_slice(), b"STOMP"].iter().any(|command| {
+        data.strip_prefix(*command)
+            .is_some_and(|rest| rest.starts_with(b"\n") || rest.starts_with(b"\r\n"))
+    })
+}
+
+/// `/stomp-silent`: records every message, answers the first `CONNECT` with
+/// [`STOMP_SILENT_CONNECTED`], and sends nothing else (only tungstenite's reply to a close).
+async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle) -> Ended {
+    let mut answered = false;
+    let mut client_close = None;
+    while let Some(message) = ws.next().await {
+        let data = match message {
+            Ok(Message::Text(text)) => {
+                conn.record_text(text.as_str());
+                text.as_bytes().to_vec()
+            }
+            Ok(Message::Binary(data)) => {
+                conn.record_binary(&data);
+                data.to_vec()
+            }
+            Ok(Message::Close(frame)) => {
+                let report = match frame {
+                    Some(f) => CloseReport {
+                        code: f.code.into(),
+                        reason: f.reason.as_str().to_string(),
+                        by: ClosedBy::Client,
+                    },
+                    None => CloseReport {
+                        code: NO_STATUS_CODE,
+                        reason: String::new(),
+                        by: ClosedBy::Client,
+                    },
+                };
+                conn.finish(report.clone());
+                client_close = Some(report);
+                continue;
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        if !answered && is_stomp_connect(&data) {
+            answered = true;
+            if ws
+                .send(Message::text(STOMP_SILENT_CONNECTED))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    }
+    Ended::graceful(client_close.unwrap_or_else(CloseReport::dropped))
+}
+
 /// Holds the connection without reading until the client goes away or
 /// [`STALL_LIMIT`] passes; always ends abruptly.
 ///
@@ -717,6 +809,10 @@ mod tests {
         );
         assert_eq!(parse_route(&segs("silent")), Ok(Some(Route::Silent)));
         assert_eq!(
+            parse_route(&segs("stomp-silent")),
+            Ok(Some(Route::StompSilent))
+        );
+        assert_eq!(
             parse_route(&segs("reject/2/k")),
             Ok(Some(Route::Reject {
                 n: 2,
@@ -730,5 +826,15 @@ mod tests {
         assert!(parse_route(&segs("flood/3/999999999999")).is_err());
         assert_eq!(parse_route(&segs("nope")), Ok(None));
         assert_eq!(parse_route(&segs("echo/extra")), Ok(None));
+    }
+
+    #[test]
+    fn stomp_connect_frames() {
+        assert!(is_stomp_connect(b"CONNECT\naccept-version:1.2\n\n\0"));
+        assert!(is_stomp_connect(b"\n\r\nSTOMP\r\nhost:/\r\n\r\n\0"));
+        assert!(!is_stomp_connect(b"CONNECTED\n\n\0"));
+        assert!(!is_stomp_connect(b"SEND\ndestination:/q\n\nCONNECT\n\0"));
+        assert!(!is_stomp_connect(b"\n"));
+        assert!(!is_stomp_connect(b"CONNECT"));
     }
 }

@@ -625,3 +625,71 @@ async fn bench_out_file_and_isolation_headers() {
         Some("require-corp")
     );
 }
+
+/// Nothing arrives within 300 ms.
+async fn quiet(ws: &mut Client) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), ws.next())
+        .await
+        .is_err()
+}
+
+#[tokio::test]
+async fn stomp_silent_answers_the_first_connect_then_never_sends() {
+    use resocket_test_server::STOMP_SILENT_CONNECTED;
+    let srv = start().await;
+    let mut req = srv
+        .ws_url("/stomp-silent?key=stomp")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "v11.stomp, v12.stomp".parse().expect("header"),
+    );
+    let (mut ws, resp) = bounded(connect_async(req)).await.expect("connects");
+    assert_eq!(
+        resp.headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("v12.stomp")
+    );
+    // A heart-beat and a frame before CONNECT get nothing back.
+    ws.send(Message::text("\n")).await.expect("send");
+    ws.send(Message::text("SEND\ndestination:/q\n\nearly\0"))
+        .await
+        .expect("send");
+    assert!(quiet(&mut ws).await, "nothing before CONNECT");
+    let connect = "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,500\n\n\0";
+    ws.send(Message::text(connect)).await.expect("send");
+    assert_eq!(
+        next_msg(&mut ws).await,
+        Message::text(STOMP_SILENT_CONNECTED)
+    );
+    // Then silence: no heart-beat, no answer to another CONNECT, pings, or anything.
+    ws.send(Message::text(connect)).await.expect("send");
+    ws.send(Message::text("\n")).await.expect("send");
+    assert!(quiet(&mut ws).await, "silent after CONNECTED");
+    assert!(quiet(&mut ws).await, "still silent");
+    let report = srv.report("stomp").await;
+    assert_eq!(report.connections[0].protocol.as_deref(), Some("v12.stomp"));
+    assert_eq!(
+        report.connections[0].received,
+        vec![
+            "\n",
+            "SEND\ndestination:/q\n\nearly\0",
+            connect,
+            connect,
+            "\n"
+        ]
+    );
+
+    // Each connection gets its own CONNECTED; without the subprotocol none is chosen.
+    let mut again = srv.connect("/stomp-silent?key=stomp").await;
+    again.send(Message::text(connect)).await.expect("send");
+    assert_eq!(
+        next_msg(&mut again).await,
+        Message::text(STOMP_SILENT_CONNECTED)
+    );
+    let report = srv.report("stomp").await;
+    assert_eq!(report.connections.len(), 2);
+    assert_eq!(report.connections[1].protocol, None);
+}

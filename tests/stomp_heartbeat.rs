@@ -1,0 +1,123 @@
+//! STOMP heart-beat silence detection against the test server's `/stomp-silent`: a broker
+//! that answers `CONNECT` with `CONNECTED` promising heart-beats, then never sends another
+//! byte. RabbitMQ cannot be made to go silent; its heart-beats are tested in tests/stomp.rs.
+//! Needs only the test server, so it runs in the normal browser suites (feature `stomp`).
+#![cfg(all(target_arch = "wasm32", feature = "stomp"))]
+
+mod support;
+
+use resocket::stomp::{AckMode, ConnectOptions, StompClient};
+use resocket::{Backoff, Error, Event, Message, WebSocket};
+use std::time::Duration;
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn silent_broker(k: &str) -> StompClient {
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-silent?key={k}"))).reconnect(
+        Backoff::new()
+            .base(Duration::from_millis(100))
+            .cap(Duration::from_millis(400)),
+    );
+    // No outgoing heart-beats; the broker's expected every 500 ms.
+    let options = ConnectOptions::new().heart_beat(0, 500);
+    within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect")
+}
+
+#[wasm_bindgen_test]
+async fn a_broker_gone_silent_is_detected_and_the_session_starts_again() {
+    let k = key("stomp-silent");
+    let client = silent_broker(&k).await;
+    let mut events = client.socket().events();
+    let _sub = client.subscribe("/queue/a", AckMode::Auto);
+    // No heart-beat comes: resocket's heartbeat gives the connection up and reconnects.
+    next_event(&mut events, 10_000, |e| *e == Event::HeartbeatTimeout).await;
+    let close = next_event(&mut events, 1000, |e| matches!(e, Event::Close(_))).await;
+    assert!(
+        matches!(close, Event::Close(ref f) if f.code == resocket::codes::HEARTBEAT_TIMEOUT),
+        "{close:?}"
+    );
+    next_event(&mut events, 15_000, |e| matches!(e, Event::Open { .. })).await;
+    // A frame sent now waits for the new session's CONNECTED, then goes out in it.
+    within(
+        15_000,
+        "a send in the new session",
+        client.send("/queue/a", "again", &[]),
+    )
+    .await
+    .unwrap();
+    let r = report_until(&k, 10_000, "the SEND on a later connection", |r| {
+        r.connections
+            .iter()
+            .skip(1)
+            .any(|c| c.received.iter().any(|m| m.starts_with("SEND\n")))
+    })
+    .await;
+    for (i, c) in r.connections.iter().enumerate() {
+        assert!(
+            c.received
+                .first()
+                .is_some_and(|m| m.starts_with("CONNECT\n")),
+            "connection {i} starts with CONNECT: {:?}",
+            c.received
+        );
+    }
+    let first = &r.connections[0].received;
+    assert!(first[1].starts_with("SUBSCRIBE\nid:1\n"), "{first:?}");
+    let second = &r.connections[1].received;
+    assert!(
+        second[1].starts_with("SUBSCRIBE\nid:1\n"),
+        "re-subscribed right after CONNECT: {second:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_receipt_lost_with_a_silent_connection_fails_instead_of_hanging() {
+    let k = key("stomp-silent-receipt");
+    let client = silent_broker(&k).await;
+    // The frame leaves; the RECEIPT never comes; the connection is given up. When the next
+    // one opens, the receipt fails: the broker may or may not have processed the frame.
+    match within(
+        20_000,
+        "the receipt's end",
+        client.send_with_receipt("/queue/a", "lost", &[]),
+    )
+    .await
+    {
+        Err(Error::Stomp { message, .. }) => assert!(
+            message.contains("lost before the receipt came"),
+            "{message}"
+        ),
+        other => panic!("expected Error::Stomp, got {other:?}"),
+    }
+    assert!(report(&k).await.connections.len() >= 2);
+}
+
+#[wasm_bindgen_test]
+async fn an_open_hook_on_the_builder_runs_after_the_clients() {
+    let k = key("stomp-user-hook");
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-silent?key={k}")))
+        // A heart-beat EOL: valid STOMP anywhere between frames.
+        .on_open(|o| o.send_first(Message::Text("\n".into())));
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 0)),
+    )
+    .await
+    .expect("connect");
+    let r = report_until(&k, 5000, "two messages", |r| {
+        r.connections.first().is_some_and(|c| c.received.len() >= 2)
+    })
+    .await;
+    let received = &r.connections[0].received;
+    assert!(received[0].starts_with("CONNECT\n"), "{received:?}");
+    assert_eq!(
+        received[1], "\n",
+        "the application's hook after the client's"
+    );
+    assert!(client.is_connected());
+}
