@@ -421,6 +421,15 @@ macro_rules! common_methods {
                 })
             }
 
+            /// Replaces the heartbeat from now on (`None` turns it off), e.g. once the server
+            /// has said how often it will send: the open connection counts as just heard
+            /// from. Takes effect across reconnections, like the builder's
+            /// [`heartbeat`](Builder::heartbeat). An invalid heartbeat is an
+            /// [`Error::InvalidConfig`] and changes nothing.
+            pub fn set_heartbeat(&self, heartbeat: Option<Heartbeat>) -> Result<(), Error> {
+                self.handle.with(|i| i.set_heartbeat(heartbeat))
+            }
+
             /// Once closed for good: the messages accepted but never transmitted, in order
             /// (also returned by awaiting [`close`](Self::close)). Empty before that.
             pub fn take_unsent(&self) -> Vec<Message> {

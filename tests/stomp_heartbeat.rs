@@ -6,6 +6,7 @@
 
 mod support;
 
+use futures::StreamExt;
 use resocket::stomp::{AckMode, ConnectOptions, StompClient};
 use resocket::{Backoff, Error, Event, Message, WebSocket};
 use std::time::Duration;
@@ -120,4 +121,47 @@ async fn an_open_hook_on_the_builder_runs_after_the_clients() {
         "the application's hook after the client's"
     );
     assert!(client.is_connected());
+}
+
+/// A client that asks for heart-beats every 300 ms from a broker that promises `beat_ms`
+/// (0: none) and then sends nothing.
+async fn quiet_broker(k: &str, beat_ms: u32) -> StompClient {
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-silent/{beat_ms}?key={k}")));
+    let options = ConnectOptions::new().heart_beat(0, 300);
+    within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect")
+}
+
+#[wasm_bindgen_test]
+async fn a_broker_that_promised_no_heart_beats_is_not_taken_for_dead() {
+    let k = key("stomp-no-beats");
+    let client = quiet_broker(&k, 0).await;
+    let mut events = client.socket().events();
+    // With the client's own 300 ms, this silence would have ended the connection by 600 ms.
+    sleep(2000).await;
+    let mut seen = Vec::new();
+    while let Some(Some(e)) = now_or_never(events.next()) {
+        seen.push(e);
+    }
+    assert!(
+        seen.is_empty(),
+        "no timeout, close or reconnection: {seen:?}"
+    );
+    assert!(client.is_connected());
+    assert_eq!(report(&k).await.connections.len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_slower_of_the_two_heart_beat_wishes_is_the_one_watched() {
+    let k = key("stomp-slow-beats");
+    // The broker promises one every 1500 ms: max(300, 1500) applies, not 300.
+    let client = quiet_broker(&k, 1500).await;
+    let mut events = client.socket().events();
+    let connected_at = js_sys::Date::now();
+    next_event(&mut events, 15_000, |e| *e == Event::HeartbeatTimeout).await;
+    let after = js_sys::Date::now() - connected_at;
+    console_log!("negotiated 1500 ms: silence given up after {after:.0} ms");
+    // Ping after 1500 ms of silence, then 1500 ms for an answer: not before 3 s in all.
+    assert!(after >= 2900.0, "gave up after {after} ms");
 }

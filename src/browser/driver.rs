@@ -591,6 +591,15 @@ impl Inner {
         }
     }
 
+    pub(crate) fn set_heartbeat(
+        &mut self,
+        heartbeat: Option<crate::Heartbeat>,
+    ) -> Result<(), Error> {
+        let result = self.machine.set_heartbeat(convert::now(), heartbeat);
+        self.pump();
+        result
+    }
+
     pub(crate) fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
         let result = self.machine.close(convert::now(), code, reason);
         self.pump();

@@ -547,6 +547,30 @@ impl Machine {
         }
     }
 
+    /// Replaces the heartbeat (`None` turns it off) from now on: an open connection counts
+    /// as just heard from, and a probe in flight is forgotten. For protocols that learn the
+    /// right interval from the server (STOMP's `CONNECTED`). Checked like the builder's.
+    pub fn set_heartbeat(
+        &mut self,
+        now: Duration,
+        heartbeat: Option<Heartbeat>,
+    ) -> Result<(), Error> {
+        if let Some(h) = &heartbeat {
+            h.validate().map_err(Error::InvalidConfig)?;
+        }
+        self.config.heartbeat = heartbeat;
+        if let Phase::Open {
+            last_inbound,
+            probe,
+            ..
+        } = &mut self.phase
+        {
+            *last_inbound = now;
+            *probe = None;
+        }
+        Ok(())
+    }
+
     /// Whether an inbound message is the heartbeat's pong (to be swallowed).
     pub fn is_pong(&self, message: &Message) -> bool {
         self.config

@@ -509,6 +509,34 @@ fn heartbeat_silence_kills_the_connection_and_reconnects() {
 }
 
 #[test]
+fn set_heartbeat_replaces_the_interval_and_forgets_a_probe_in_flight() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    assert_eq!(sends(&actions(&mut m)), vec![text("ping")]);
+    // The probe waits until 1500; a slower heartbeat from 1200 on replaces it.
+    m.set_heartbeat(ms(1200), Some(Heartbeat::new(ms(3000), ms(1000))))
+        .unwrap();
+    assert_eq!(m.poll_timeout(), Some(ms(4200)));
+    m.handle_timeout(ms(1500));
+    assert!(
+        actions(&mut m).is_empty(),
+        "the old probe's deadline is gone"
+    );
+    assert_eq!(m.state(), State::Open);
+    // Off: no deadline at all, however long it stays silent.
+    m.set_heartbeat(ms(1600), None).unwrap();
+    assert_eq!(m.poll_timeout(), None);
+    m.handle_timeout(ms(60_000));
+    assert!(actions(&mut m).is_empty());
+    // A bad one is refused and changes nothing.
+    assert!(matches!(
+        m.set_heartbeat(ms(1700), Some(Heartbeat::new(ms(0), ms(1)))),
+        Err(Error::InvalidConfig(_))
+    ));
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
 fn a_late_deadline_reprobes_instead_of_declaring_death() {
     let mut m = open_machine(heartbeat_config());
     m.handle_timeout(ms(1000));

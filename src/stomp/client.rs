@@ -317,11 +317,19 @@ impl Core {
     }
 
     fn on_connected(&self, frame: &Frame) {
-        let (_, server_recv) = frame
+        let (server_send, server_recv) = frame
             .get("heart-beat")
             .and_then(parse_heart_beat)
             .unwrap_or((0, 0));
         let client_send = self.connect.get("heart-beat").and_then(parse_heart_beat);
+        // Incoming heart-beats: every max(sx, cy) if both want them (spec, "Heart-beating");
+        // a broker that promised none is not expected to send any, however long it is quiet.
+        let incoming = match client_send {
+            Some((_, cy)) if cy > 0 && server_send > 0 => Some(cy.max(server_send)),
+            _ => None,
+        };
+        // Only fails for a zero interval, which `incoming` cannot be.
+        let _ = self.sender.set_heartbeat(incoming.map(stomp_heartbeat));
         {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
@@ -488,6 +496,15 @@ fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut O
     }
 }
 
+/// resocket's heartbeat for STOMP: after `ms` of silence, send a heart-beat EOL and wait `ms`
+/// more for anything; EOL-only messages (the broker's heart-beats) are swallowed.
+fn stomp_heartbeat(ms: u32) -> Heartbeat {
+    let every = Duration::from_millis(ms.into());
+    Heartbeat::new(every, every)
+        .ping("\n")
+        .pong_matcher(|m| !m.is_empty() && m.as_bytes().iter().all(|b| matches!(b, b'\n' | b'\r')))
+}
+
 fn parse_heart_beat(value: &str) -> Option<(u32, u32)> {
     let (a, b) = value.split_once(',')?;
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
@@ -604,11 +621,11 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 ///   the builder runs after it, on every open: its `send_first` messages follow `CONNECT`
 ///   and the `SUBSCRIBE`s, and its `retain` sees the queue the client left;
 /// - when `recv_ms` > 0, resocket's [`Heartbeat`] with STOMP's own heart-beat (an EOL) as
-///   the ping and EOL-only messages as pongs: a connection silent for about twice
-///   `recv_ms` is closed (4000) and reopened. Do not set another heartbeat on the builder:
-///   its ping would be an invalid STOMP frame. The broker must send heart-beats (or other
-///   frames) that often: the client does not yet adapt this to the broker's answer in
-///   `CONNECTED`, so set `recv_ms` to 0 for a broker that sends no heart-beats.
+///   the ping and EOL-only messages as pongs. Until `CONNECTED`, a connection silent for
+///   about twice `recv_ms` is closed (4000) and reopened; from `CONNECTED` on, the
+///   negotiated interval applies: max(`recv_ms`, what the broker promised), and none at all
+///   if the broker promised no heart-beats. Do not set another heartbeat on the builder:
+///   its ping would be an invalid STOMP frame.
 ///
 /// Outgoing heart-beat EOLs are sent every max(`send_ms`, the broker's wish) while a
 /// session is up. Dropping the client and every [`Subscription`] and [`Transaction`]
@@ -657,13 +674,11 @@ impl StompClient {
                     (*hook)(opening);
                 }
             });
+        // Until the broker answers, silence for about twice `recv_ms` ends the attempt; then
+        // the negotiated interval applies (see `on_connected`).
         let recv_ms = options.heart_beat.1;
         if recv_ms > 0 {
-            let every = Duration::from_millis(recv_ms.into());
-            builder =
-                builder.heartbeat(Heartbeat::new(every, every).ping("\n").pong_matcher(|m| {
-                    !m.is_empty() && m.as_bytes().iter().all(|b| matches!(b, b'\n' | b'\r'))
-                }));
+            builder = builder.heartbeat(stomp_heartbeat(recv_ms));
         }
         let socket = builder.connect()?;
         let events = socket.events();

@@ -5,9 +5,9 @@
 //! * **WebSocket endpoints** whose path chooses a behaviour: `/echo`,
 //!   `/close/{code}/{reason}`, `/drop-after/{n}`, `/silent`, `/stall`,
 //!   `/stall-after/{k}`, `/reject/{n}/{key}`, `/flood/{n}/{size}`, and
-//!   `/stomp-silent` (a STOMP broker on subprotocol `v12.stomp` that answers the first
-//!   `CONNECT` with [`STOMP_SILENT_CONNECTED`], promising heart-beats, and then sends
-//!   nothing). The
+//!   `/stomp-silent[/{beat_ms}]` (a STOMP broker on subprotocol `v12.stomp` that answers
+//!   the first `CONNECT` with `CONNECTED` promising a heart-beat every `beat_ms`, 500 by
+//!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing). The
 //!   handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
 //!   except `/silent`, which parses frames itself so it never answers a ping.

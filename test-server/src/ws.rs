@@ -66,9 +66,12 @@ enum Route {
     },
     /// Never answers the handshake: the browser stays in CONNECTING.
     Hang,
-    /// A STOMP broker that answers the first `CONNECT` with [`STOMP_SILENT_CONNECTED`],
-    /// then never sends anything.
-    StompSilent,
+    /// A STOMP broker that answers the first `CONNECT` with `CONNECTED` promising a
+    /// heart-beat every `beat_ms` (0: none; [`STOMP_SILENT_CONNECTED`] for the default
+    /// 500), then never sends anything.
+    StompSilent {
+        beat_ms: u32,
+    },
 }
 
 /// What `/stomp-silent` answers to the first `CONNECT` (or `STOMP`) frame of a connection:
@@ -96,7 +99,11 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
         ["silent"] => Route::Silent,
         ["stall"] => Route::Stall,
         ["hang"] => Route::Hang,
-        ["stomp-silent"] => Route::StompSilent,
+        ["stomp-silent"] => Route::StompSilent { beat_ms: 500 },
+        ["stomp-silent", ms] => Route::StompSilent {
+            beat_ms: u32::try_from(num(ms, "heart-beat")?)
+                .map_err(|_| format!("bad heart-beat: {ms:?}"))?,
+        },
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -195,7 +202,7 @@ pub(crate) async fn handle_upgrade(
         return hang(stream).await;
     }
 
-    let protocol = if route == Route::StompSilent {
+    let protocol = if matches!(route, Route::StompSilent { .. }) {
         offered(&req)
             .any(|p| p == STOMP_PROTOCOL)
             .then(|| STOMP_PROTOCOL.to_string())
@@ -310,11 +317,11 @@ async fn run_behaviour(
             let ended = race_drop(&drop, silent(&mut stream, leftover, &conn)).await;
             finish(&conn, &stream, ended);
         }
-        Route::StompSilent => {
+        Route::StompSilent { beat_ms } => {
             // Never sends after CONNECTED, so it cannot honour /api/close.
             std::mem::drop(close_rx);
             let mut ws = into_ws(stream, leftover).await;
-            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn)).await;
+            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms)).await;
             finish(&conn, ws.get_ref(), ended);
         }
         Route::Stall => {
@@ -556,9 +563,15 @@ fn is_stomp_connect(data: &[u8]) -> bool {
     })
 }
 
-/// `/stomp-silent`: records every message, answers the first `CONNECT` with
-/// [`STOMP_SILENT_CONNECTED`], and sends nothing else (only tungstenite's reply to a close).
-async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle) -> Ended {
+/// What `/stomp-silent/{beat_ms}` answers to the first `CONNECT`.
+pub(crate) fn stomp_silent_connected(beat_ms: u32) -> String {
+    format!("CONNECTED\nversion:1.2\nheart-beat:{beat_ms},0\n\n\0")
+}
+
+/// `/stomp-silent[/{beat_ms}]`: records every message, answers the first `CONNECT` with
+/// `CONNECTED` promising a heart-beat every `beat_ms` (none if 0), and sends nothing else
+/// (only tungstenite's reply to a close).
+async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32) -> Ended {
     let mut answered = false;
     let mut client_close = None;
     while let Some(message) = ws.next().await {
@@ -594,7 +607,7 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle) -> Ended {
         if !answered && is_stomp_connect(&data) {
             answered = true;
             if ws
-                .send(Message::text(STOMP_SILENT_CONNECTED))
+                .send(Message::text(stomp_silent_connected(beat_ms)))
                 .await
                 .is_err()
             {
@@ -810,7 +823,17 @@ mod tests {
         assert_eq!(parse_route(&segs("silent")), Ok(Some(Route::Silent)));
         assert_eq!(
             parse_route(&segs("stomp-silent")),
-            Ok(Some(Route::StompSilent))
+            Ok(Some(Route::StompSilent { beat_ms: 500 }))
+        );
+        assert_eq!(
+            parse_route(&segs("stomp-silent/0")),
+            Ok(Some(Route::StompSilent { beat_ms: 0 }))
+        );
+        assert_eq!(stomp_silent_connected(500), STOMP_SILENT_CONNECTED);
+        assert!(parse_route(&segs("stomp-silent/x")).is_err());
+        assert_eq!(
+            parse_route(&segs("stomp-silent")),
+            Ok(Some(Route::StompSilent { beat_ms: 500 }))
         );
         assert_eq!(
             parse_route(&segs("reject/2/k")),
