@@ -71,9 +71,11 @@ pub enum Event {
         /// How many messages were removed from the queue.
         count: usize,
     },
-    /// The browser reported it went offline: reconnection attempts pause.
+    /// The browser reported it went offline: reconnection attempts pause. Only with
+    /// reconnection on (without it there is nothing to pause, and nothing listens).
     Offline,
     /// The browser reported it is online again: a pending reconnection starts at once.
+    /// Only with reconnection on.
     Online,
     /// The browser fired an `error` event (it carries no detail; a `Close` follows).
     Error,

@@ -356,3 +356,26 @@ async fn offline_pauses_attempts_and_online_resumes_them() {
     within(5000, "reopen", tx.opened()).await.unwrap();
     assert_eq!(report(&k).await.attempts, 2);
 }
+
+#[wasm_bindgen_test]
+async fn without_reconnection_nothing_listens_for_offline() {
+    let ws = WebSocket::builder(&ws_url("/echo"))
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(5000, "open", ws.opened()).await.unwrap();
+    dispatch("offline");
+    dispatch("online");
+    sleep(100).await;
+    let mut seen = Vec::new();
+    while let Some(Some(e)) = now_or_never(events.next()) {
+        seen.push(e);
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::Offline | Event::Online)),
+        "{seen:?}"
+    );
+}

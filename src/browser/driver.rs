@@ -97,6 +97,8 @@ struct Conn {
 pub(crate) struct Inner {
     machine: Machine,
     provider: TargetProvider,
+    /// The first attempt's target, already resolved and checked by `start`.
+    first: Option<Target>,
     binary_type: BinaryType,
     conn: Option<Conn>,
     url: String,
@@ -174,29 +176,29 @@ impl Inner {
     ) -> Result<Shared, Error> {
         config.validate()?;
         let mut first = provider(0)?;
-        let url = convert::resolve_url(&first.url)?;
-        // Resolved once: the first attempt then needs no page lookups.
-        first.url.clone_from(&url);
+        // Resolved and checked once, here: the first attempt uses it as it is.
+        first.url = convert::resolve_url(&first.url)?;
         crate::core::validate_protocols(&first.protocols)?;
-        let mut first = Some(first);
-        let provider: TargetProvider = Box::new(move |attempt| match first.take() {
-            Some(t) if attempt == 0 => Ok(t),
-            _ => provider(attempt),
-        });
+        let url = first.url.clone();
+        // Online and offline only change when reconnection attempts are made: without
+        // reconnection, no listeners on the global and no `navigator.onLine` reading.
+        let reconnects = config.reconnect.is_some();
         let shared = Rc::new_cyclic(|this: &Weak<RefCell<Inner>>| {
-            let global: web_sys::EventTarget = js_sys::global().unchecked_into();
-            let (on, off) = (this.clone(), this.clone());
-            let global_listeners = vec![
-                Listener::new(&global, "online", move |_| {
+            let mut global_listeners = Vec::new();
+            if reconnects {
+                let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+                let (on, off) = (this.clone(), this.clone());
+                global_listeners.push(Listener::new(&global, "online", move |_| {
                     with(&on, |i| i.machine.handle_online(convert::now()))
-                }),
-                Listener::new(&global, "offline", move |_| {
+                }));
+                global_listeners.push(Listener::new(&global, "offline", move |_| {
                     with(&off, |i| i.machine.handle_offline())
-                }),
-            ];
+                }));
+            }
             RefCell::new(Inner {
                 machine: Machine::new(config, convert::seed(), convert::now()),
                 provider,
+                first: Some(first),
                 binary_type,
                 conn: None,
                 url,
@@ -220,7 +222,7 @@ impl Inner {
             })
         });
         let mut inner = shared.borrow_mut();
-        if !convert::browser_online() {
+        if reconnects && !convert::browser_online() {
             inner.machine.handle_offline();
         }
         inner.pump();
@@ -368,9 +370,16 @@ impl Inner {
     }
 
     fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
-        let target = (self.provider)(attempt)?;
-        let url = convert::resolve_url(&target.url)?;
-        crate::core::validate_protocols(&target.protocols)?;
+        let target = match self.first.take() {
+            Some(first) => first,
+            None => {
+                let mut target = (self.provider)(attempt)?;
+                target.url = convert::resolve_url(&target.url)?;
+                crate::core::validate_protocols(&target.protocols)?;
+                target
+            }
+        };
+        let url = target.url;
         let protocols = js_sys::Array::new();
         for p in &target.protocols {
             protocols.push(&p.into());
