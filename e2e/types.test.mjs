@@ -18,16 +18,18 @@ function compile(args) {
   }
 }
 
-/** Every .d.ts the packages ship. */
+/** Every .d.ts the packages ship (the `resocket/stomp` entry's in stomp/). */
 function typings() {
-  const dirs = [path.join(ROOT, "www", "pkg"), path.join(ROOT, "pkg", "web"), path.join(ROOT, "pkg", "bundler")];
+  const dirs = ["www/pkg", "pkg/web", "pkg/bundler"]
+    .flatMap((d) => [d, `${d}/stomp`])
+    .map((d) => path.join(ROOT, d));
   return dirs
     .filter((d) => fs.existsSync(d))
     .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".d.ts")).map((f) => path.join(d, f)));
 }
 
 describe("typings", () => {
-  it("type-check a strict consumer (tsc --strict --noEmit)", () => {
+  it("type-check strict consumers of both entries, resocket and resocket/stomp (tsc --strict --noEmit)", () => {
     const out = compile(["-p", path.join("e2e", "tsconfig.json")]);
     assert.equal(out, "", out);
   });
@@ -35,6 +37,7 @@ describe("typings", () => {
   it("ship no `any` in the public surface", () => {
     const files = typings();
     assert.ok(files.some((f) => f.endsWith(path.join("www", "pkg", "resocket.d.ts"))), "the package was built");
+    assert.ok(files.some((f) => f.endsWith(path.join("www", "pkg", "stomp", "resocket.d.ts"))), "with its STOMP entry");
     for (const file of files) {
       const code = fs
         .readFileSync(file, "utf8")
@@ -50,6 +53,7 @@ describe("typings", () => {
       "--strict", "--noEmit", "--target", "ES2022", "--module", "ESNext", "--moduleResolution", "Bundler",
       "--lib", "ES2022,DOM,DOM.Iterable,DOM.AsyncIterable", "--skipLibCheck", "false",
       path.join("pkg", "bundler", "resocket.d.ts"),
+      path.join("pkg", "bundler", "stomp", "resocket.d.ts"),
     ]);
     assert.equal(out, "", out);
   });

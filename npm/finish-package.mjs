@@ -1,6 +1,8 @@
 // Finishes a package that wasm-pack built (node npm/finish-package.mjs <dir>):
 // - the JS-facing README and description instead of the crate's;
-// - typings without `any`: the public API is hand-written (src/js/resocket.d.ts) and precise;
+// - the `resocket/stomp` entry (scripts/build-npm.sh builds it into <dir>/stomp): `exports`,
+//   `files` and `sideEffects` for it;
+// - typings without `any`: the public API is hand-written (src/js/*.d.ts) and precise;
 //   what wasm-bindgen generates around it (the raw wasm exports in `InitOutput` and
 //   resocket_bg.wasm.d.ts) says `any` for JS values, made `unknown` here. Internal classes
 //   wasm-bindgen must export (the iterator) stay out of the typings.
@@ -18,14 +20,32 @@ if (!dir || !fs.existsSync(path.join(dir, "package.json"))) {
 const pkgPath = path.join(dir, "package.json");
 const pkg = JSON.parse(fs.readFileSync(pkgPath, "utf8"));
 pkg.description =
-  "A WebSocket that survives the real world: a drop-in for WebSocket and reconnecting-websocket with backoff and jitter, heartbeats, backpressure, and a queue that loses nothing. Rust compiled to wasm.";
-pkg.keywords = ["websocket", "reconnecting-websocket", "reconnect", "backoff", "heartbeat", "backpressure", "wasm"];
+  "A WebSocket that survives the real world: a drop-in for WebSocket and reconnecting-websocket with backoff and jitter, heartbeats, backpressure, and a queue that loses nothing; and a STOMP client on it (resocket/stomp). Rust compiled to wasm.";
+pkg.keywords = ["websocket", "reconnecting-websocket", "reconnect", "backoff", "heartbeat", "backpressure", "wasm", "stomp"];
+const stomp = path.join(dir, "stomp");
+if (fs.existsSync(path.join(stomp, "resocket.js"))) {
+  // The same files as the main entry (resocket_bg.js too for the bundler target), under stomp/.
+  pkg.files = [...pkg.files, ...pkg.files.filter((f) => fs.existsSync(path.join(stomp, f))).map((f) => `stomp/${f}`)];
+  if (Array.isArray(pkg.sideEffects) && pkg.sideEffects.includes("./resocket.js")) {
+    pkg.sideEffects = [...pkg.sideEffects, "./stomp/resocket.js"];
+  }
+  pkg.exports = {
+    ".": { types: "./resocket.d.ts", default: "./resocket.js" },
+    "./stomp": { types: "./stomp/resocket.d.ts", default: "./stomp/resocket.js" },
+    // For bundlers that import the .wasm by URL (e.g. vite's `?url`).
+    "./resocket_bg.wasm": "./resocket_bg.wasm",
+    "./stomp/resocket_bg.wasm": "./stomp/resocket_bg.wasm",
+    "./package.json": "./package.json",
+  };
+}
 fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
 
 fs.copyFileSync(path.join(here, "README.md"), path.join(dir, "README.md"));
 
-for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".d.ts"))) {
-  const p = path.join(dir, file);
+const typings = [dir, stomp]
+  .filter((d) => fs.existsSync(d))
+  .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".d.ts")).map((f) => path.join(d, f)));
+for (const p of typings) {
   const text = fs.readFileSync(p, "utf8");
   // Only the generated declarations of raw wasm exports: `(a: number, b: any) => any`.
   const fixed = text

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The STOMP browser suite (tests/stomp.rs) against a real RabbitMQ with Web STOMP:
 # starts the broker (scripts/broker.sh), a one-endpoint control server the tests call to
-# make the broker drop every connection, runs the suite in headless Chromium, stops both,
-# and prints "stomp: N passed, M failed". Needs rabbitmq-server and python3.
+# make the broker drop every connection, runs the suite in headless Chromium, then the npm
+# package's StompClient (e2e/stomp-rabbitmq.mjs, Playwright), stops both, and prints
+# "stomp: N passed, M failed" for the two together. Needs rabbitmq-server and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -51,5 +52,20 @@ set -e
 passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
 failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
 if [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then failed=$((failed > 0 ? failed : 1)); fi
+
+# The npm package's StompClient (the resocket/stomp entry) in Chromium against the same broker:
+# e2e/stomp-rabbitmq.mjs with Playwright, on a fresh web build. Counted in the line below.
+js_log="$TMPDIR/stomp-js.log"
+set +e
+{ bash scripts/setup-npm.sh && bash scripts/build-npm.sh web &&
+  node --test --test-concurrency=1 --test-reporter=spec e2e/stomp-rabbitmq.mjs; } 2>&1 | tee "$js_log"
+js_status=${PIPESTATUS[0]}
+set -e
+js_passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$js_log" | tail -1)
+js_failed=$(( $(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$js_log" | tail -1) + 0 ))
+js_failed=$(( js_failed + $(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$js_log" | tail -1) + 0 ))
+if [ "$js_status" -ne 0 ] || [ "${js_passed:-0}" -eq 0 ]; then js_failed=$((js_failed > 0 ? js_failed : 1)); fi
+passed=$((passed + ${js_passed:-0}))
+failed=$((failed + js_failed))
 echo "stomp: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

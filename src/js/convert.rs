@@ -164,7 +164,8 @@ pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
 /// `DOMException`s); a bad setting is a `RangeError`. The ends of a socket that were not
 /// asked for are `Error`s named `ConnectFailedError`, `ClosedError` and
 /// `ReconnectExhaustedError`, with the last close as `close` and the reconnection attempts
-/// made as `attempts`.
+/// made as `attempts`. A STOMP `ERROR` frame (or a STOMP exchange that could not complete)
+/// is an `Error` named `StompError` with the frame's body as `body`.
 pub(crate) fn error(e: &Error) -> JsValue {
     let message = e.to_string();
     match e {
@@ -184,6 +185,12 @@ pub(crate) fn error(e: &Error) -> JsValue {
             ended("ReconnectExhaustedError", &message, last, *attempts)
         }
         Error::Browser { name, message } => dom_exception(name, message),
+        Error::Stomp { body, .. } => {
+            let e = js_sys::Error::new(&message);
+            e.set_name("StompError");
+            set(&e, "body", &body.as_str().into());
+            e.into()
+        }
         _ => js_sys::Error::new(&message).into(),
     }
 }

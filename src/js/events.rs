@@ -4,11 +4,23 @@
 //! properties of the event object.
 
 use crate::CloseFrame;
-use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    CloseEvent, CloseEventInit, ErrorEvent, ErrorEventInit, Event, MessageEvent, MessageEventInit,
+    CloseEvent, CloseEventInit, ErrorEvent, ErrorEventInit, Event, EventTarget, MessageEvent,
+    MessageEventInit,
 };
+
+/// Calls `addEventListener`, `removeEventListener`, ... of `target` with the arguments as
+/// given, so every option the browser supports works (web-sys would need one binding each).
+pub(crate) fn call_target(
+    target: &EventTarget,
+    method: &str,
+    args: &[JsValue],
+) -> Result<JsValue, JsValue> {
+    let f: Function = Reflect::get(target, &method.into())?.dyn_into()?;
+    f.apply(target, &args.iter().collect::<Array>())
+}
 
 /// A plain event, with read-only extra properties.
 pub(crate) fn plain(kind: &str, fields: &[(&str, JsValue)]) -> Option<Event> {

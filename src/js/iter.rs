@@ -38,6 +38,16 @@ impl Inbox {
         self.wake();
     }
 
+    /// Wakes `waker` too the next time something happens here (a message, the end, or
+    /// `return()`): how a subscription learns that its iterator was stopped.
+    #[cfg(feature = "stomp")]
+    pub(crate) fn watch(&self, waker: &Waker) {
+        let mut wakers = self.wakers.borrow_mut();
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+    }
+
     fn wake(&self) {
         let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
         wakers.into_iter().for_each(Waker::wake);
@@ -76,7 +86,7 @@ impl MessageIterator {
     /// with the error that ended the socket, if it was not closed on purpose.
     pub fn next(&self) -> Promise {
         let inbox = self.inbox.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        super::promise(async move {
             poll_fn(|cx| {
                 if let Some(data) = inbox.queue.borrow_mut().pop_front() {
                     return Poll::Ready(Ok(result(&data, false)));

@@ -11,8 +11,10 @@
 //! - `convert.rs`: JS values into messages, every [`Error`](crate::Error) into the
 //!   exception a JS programmer expects.
 //! - `events.rs`, `iter.rs`: the DOM events; `for await`.
-//! - `resocket.d.ts`: the TypeScript declarations, written by hand so that they are
-//!   precise (the generated ones would say `any`), shipped in the package's `.d.ts`.
+//! - `stomp.rs` (with feature `stomp` too): `StompClient`, the STOMP client for JS, on the
+//!   same options and errors.
+//! - `resocket.d.ts`, `stomp.d.ts`: the TypeScript declarations, written by hand so that
+//!   they are precise (the generated ones would say `any`), shipped in the package's `.d.ts`.
 //!
 //! Nothing here panics on what JS hands over: every value is checked, and a wrong one
 //! throws a `TypeError`, a `RangeError`, or the `DOMException` the browser's WebSocket
@@ -24,13 +26,21 @@ mod iter;
 mod options;
 mod send;
 mod socket;
+#[cfg(feature = "stomp")]
+mod stomp;
 
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPESCRIPT: &str = include_str!("resocket.d.ts");
+
+#[cfg(feature = "stomp")]
+#[wasm_bindgen(typescript_custom_section)]
+const TYPESCRIPT_STOMP: &str = include_str!("stomp.d.ts");
 
 /// Set while a user callback runs inside the Rust socket (its state is borrowed then):
 /// the class's methods throw instead of re-entering it.
@@ -48,4 +58,17 @@ impl Busy {
         self.0.set(before);
         result
     }
+}
+
+/// A Promise settled by `f`. Every async method goes through this one non-generic
+/// `future_to_promise`: each instantiation of it costs a kilobyte or more of wasm.
+pub(crate) fn promise(
+    f: impl Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> js_sys::Promise {
+    boxed_promise(Box::pin(f))
+}
+
+#[inline(never)]
+fn boxed_promise(f: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(f)
 }

@@ -4,7 +4,7 @@
 
 use super::convert::{self, describe, dom_exception, num, quoted, range_error, type_error};
 use super::Busy;
-use crate::{Backoff, CloseFrame, Error, Heartbeat, Jitter, Message, Target, WebSocket};
+use crate::{Backoff, Builder, CloseFrame, Error, Heartbeat, Jitter, Message, Target, WebSocket};
 use js_sys::{Array, Function, Object, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -99,10 +99,44 @@ pub(crate) fn connect(
     if let Some(options) = &options {
         check_keys(options, "options", OPTIONS, OTHER_NAMES)?;
     }
+    let configured = configure(url, protocols, options.as_ref(), OPTIONS, busy, stash)?;
+    // The Rust builder checks the URL (resolved against the page) and the settings again.
+    let socket = configured.builder.connect().map_err(|e| {
+        stash
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| convert::error(&e))
+    })?;
+    Ok(Parsed {
+        socket,
+        blob: configured.blob,
+        heartbeat: configured.heartbeat,
+    })
+}
+
+/// What [`configure`] made of the options: the builder, not yet connected.
+pub(crate) struct Configured {
+    pub(crate) builder: Builder,
+    pub(crate) blob: bool,
+    pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
+}
+
+/// The URL and the socket options into a [`Builder`]. Only the options named in `allowed`
+/// are read (the caller has checked the keys), so that another API on the socket (STOMP)
+/// can take a subset and use the other names for itself. A URL function gets `protocols`
+/// as its default subprotocols.
+pub(crate) fn configure(
+    url: &JsValue,
+    protocols: Vec<String>,
+    options: Option<&Object>,
+    allowed: &[&str],
+    busy: &Busy,
+    stash: &Stash,
+) -> Result<Configured, JsValue> {
     let get = |key: &str| -> Result<JsValue, JsValue> {
-        match &options {
-            Some(o) => Reflect::get(o, &key.into()),
-            None => Ok(JsValue::UNDEFINED),
+        match options {
+            Some(o) if allowed.contains(&key) => Reflect::get(o, &key.into()),
+            _ => Ok(JsValue::UNDEFINED),
         }
     };
 
@@ -204,15 +238,8 @@ pub(crate) fn connect(
     if !close_timeout.is_undefined() {
         builder = builder.close_timeout(millis(&close_timeout, "options.closeTimeout", false)?);
     }
-    // The Rust builder checks the URL (resolved against the page) and the settings again.
-    let socket = builder.connect().map_err(|e| {
-        stash
-            .borrow_mut()
-            .take()
-            .unwrap_or_else(|| convert::error(&e))
-    })?;
-    Ok(Parsed {
-        socket,
+    Ok(Configured {
+        builder,
         blob,
         heartbeat: clock,
     })
@@ -491,7 +518,7 @@ fn data_message(value: &JsValue, what: &str) -> Result<Message, JsValue> {
 }
 
 /// An option that is `true`, `false` or an object of settings, known not to be a boolean.
-fn settings(value: &JsValue, what: &str) -> Result<Object, JsValue> {
+pub(crate) fn settings(value: &JsValue, what: &str) -> Result<Object, JsValue> {
     match object(value, what) {
         Ok(Some(o)) => Ok(o),
         _ => Err(type_error(&format!(
@@ -502,7 +529,7 @@ fn settings(value: &JsValue, what: &str) -> Result<Object, JsValue> {
 }
 
 /// `undefined`/`null` as `None`; otherwise it must be a non-array object.
-fn object(value: &JsValue, what: &str) -> Result<Option<Object>, JsValue> {
+pub(crate) fn object(value: &JsValue, what: &str) -> Result<Option<Object>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
@@ -516,7 +543,7 @@ fn object(value: &JsValue, what: &str) -> Result<Option<Object>, JsValue> {
 }
 
 /// Unknown keys are mistakes (a typo, or another library's name): say so.
-fn check_keys(
+pub(crate) fn check_keys(
     object: &Object,
     what: &str,
     known: &[&str],
@@ -574,7 +601,7 @@ fn millis(value: &JsValue, what: &str, zero_ok: bool) -> Result<Duration, JsValu
 }
 
 /// A whole number from `min` to 2³²−1.
-fn count(value: &JsValue, what: &str, min: u32) -> Result<usize, JsValue> {
+pub(crate) fn count(value: &JsValue, what: &str, min: u32) -> Result<usize, JsValue> {
     let n = finite(value, what)?;
     if n.fract() != 0.0 || n < min as f64 || n > u32::MAX as f64 {
         return Err(range_error(&format!(

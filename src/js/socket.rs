@@ -8,7 +8,7 @@ use super::{events, send, Busy};
 use crate::{Event, Message, Receiver, Sender, State};
 use futures_channel::oneshot;
 use futures_core::Stream;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -285,7 +285,7 @@ pub struct JsSocket {
 }
 
 fn promise(f: impl std::future::Future<Output = Result<(), JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(async move { f.await.map(|()| JsValue::UNDEFINED) })
+    super::promise(async move { f.await.map(|()| JsValue::UNDEFINED) })
 }
 
 fn rejected(error: JsValue) -> Promise {
@@ -370,8 +370,7 @@ impl JsSocket {
     }
 
     fn call_target(&self, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-        let f: Function = Reflect::get(&self.core.target, &method.into())?.dyn_into()?;
-        f.apply(&self.core.target, &args.iter().collect::<Array>())
+        events::call_target(&self.core.target, method, args)
     }
 }
 

@@ -1,0 +1,214 @@
+
+/** STOMP headers: names to string values. */
+export type StompHeaders = Record<string, string>;
+
+/** A STOMP body: a string (sent as UTF-8) or bytes. */
+export type StompBody = string | ArrayBuffer | ArrayBufferView;
+
+/**
+ * How the broker learns a message was processed. "auto" (default): delivered counts as done;
+ * "client": `ack()` settles the message and every earlier one of the subscription;
+ * "client-individual": `ack()` settles that message only.
+ */
+export type StompAckMode = "auto" | "client" | "client-individual";
+
+/** STOMP heart-beats, in milliseconds (0: none in that direction). */
+export interface StompHeartbeatOptions {
+  /** The client can send a heart-beat at least this often. Default 10000. */
+  outgoing?: number;
+  /**
+   * The client wants one from the broker at least this often; a connection silent for about
+   * twice this long is closed and reopened. Default 10000.
+   */
+  incoming?: number;
+}
+
+/**
+ * Options of `StompClient.connect(url, options)`; all optional. The socket options are those of
+ * `ResilientWebSocket`, but `binaryType`, `heartbeat` (here: STOMP's own) and `reconnectIf` (the
+ * client reconnects after every close but a refused CONNECT).
+ */
+export interface StompConnectOptions
+  extends Pick<
+    ResilientWebSocketOptions,
+    "reconnect" | "maxRetries" | "highWaterMark" | "lowWaterMark" | "queueCapacity" | "connectTimeout" | "closeTimeout"
+  > {
+  /** The `login` header. */
+  login?: string;
+  /** The `passcode` header. */
+  passcode?: string;
+  /** The `host` header: the virtual host. Default "/". */
+  host?: string;
+  /** `true` (default: 10000 both ways), `false` (none) or the intervals. */
+  heartbeat?: boolean | StompHeartbeatOptions;
+  /** More CONNECT headers (not accept-version, host, login, passcode, heart-beat: set above). */
+  headers?: StompHeaders;
+}
+
+/** Options of `client.subscribe()`. */
+export interface StompSubscribeOptions {
+  /** Default "auto". */
+  ack?: StompAckMode;
+  /** More SUBSCRIBE headers, e.g. RabbitMQ's `prefetch-count` (not id, destination, ack). */
+  headers?: StompHeaders;
+}
+
+/** An error the broker sent (an ERROR frame), or a STOMP exchange that could not complete (e.g. the connection was lost before a receipt). */
+export interface StompError extends Error {
+  readonly name: "StompError";
+  /** The ERROR frame's body ("" if none). */
+  readonly body: string;
+}
+
+/** `error`: the broker sent an ERROR frame (the client reconnects), or the client ended without `disconnect()` (`error` says why). */
+export interface StompErrorEvent extends ErrorEvent {
+  readonly error: StompError | ResocketError | DOMException | Error;
+}
+
+/** Every event a StompClient dispatches, by type. */
+export interface StompClientEventMap {
+  /** A STOMP session is up again after the connection was lost; the subscriptions were sent again. */
+  connect: Event;
+  /** The connection was lost; attempt `attempt` starts in `delay` ms. */
+  reconnecting: ReconnectingEvent;
+  /** A connection ended, also when a reconnection follows. */
+  close: CloseEvent;
+  error: StompErrorEvent;
+}
+
+/** A listener for event `K`: a function or an object with `handleEvent`. */
+export type StompClientListener<K extends keyof StompClientEventMap> =
+  | ((event: StompClientEventMap[K]) => void)
+  | { handleEvent(event: StompClientEventMap[K]): void };
+
+/** A message from a subscription. */
+export class StompMessage {
+  private constructor();
+  /** The body as text (invalid UTF-8 replaced by U+FFFD). */
+  readonly body: string;
+  /** The body's bytes (a new array on every read). */
+  readonly binaryBody: Uint8Array;
+  /** The headers (`destination`, `message-id`, `subscription`, `ack`, ...); the first of repeated ones. */
+  readonly headers: StompHeaders;
+  /**
+   * Acknowledges the message (ack "client": with every earlier one; "client-individual": this
+   * one); resolves once the ACK was handed to the socket. Rejects with an `InvalidStateError`
+   * DOMException for messages of an "auto" subscription, and with a `StompError` after the
+   * connection was lost (the broker redelivers the message).
+   */
+  ack(): Promise<void>;
+  /** Tells the broker the message was not processed; it delivers it again. */
+  nack(): Promise<void>;
+}
+
+/**
+ * A subscription. Without a callback it is an async iterable of its messages (kept from
+ * `subscribe()` on); `break` out of the loop unsubscribes.
+ */
+export class StompSubscription implements AsyncIterable<StompMessage> {
+  private constructor();
+  /** The `id` header (the `subscription` header of its messages). */
+  readonly id: string;
+  readonly destination: string;
+  /** Sends UNSUBSCRIBE and ends the subscription (`for await` finishes, the callback is released). Again: nothing. */
+  unsubscribe(): void;
+  /**
+   * The messages until the subscription or the client ends; throws once if the client ended
+   * without `disconnect()`. An `InvalidStateError` DOMException if the subscription has a callback.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<StompMessage, undefined, undefined>;
+}
+
+/** A transaction from `client.begin()`: what is sent or acknowledged through it takes effect on `commit()`. */
+export class StompTransaction {
+  private constructor();
+  /** The `transaction` header's value. */
+  readonly id: string;
+  /** Sends within the transaction; the broker delivers it on commit. */
+  send(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
+  /** Acknowledges `message` within the transaction. */
+  ack(message: StompMessage): Promise<void>;
+  /** Negatively acknowledges `message` within the transaction. */
+  nack(message: StompMessage): Promise<void>;
+  /**
+   * Commits once the sends and acks started before went out; resolves with the broker's receipt.
+   * Rejects with a `StompError` if the connection was lost since `begin()` (the broker aborted it).
+   */
+  commit(): Promise<void>;
+  /** Aborts (after the sends and acks started before); resolves with the broker's receipt. */
+  abort(): Promise<void>;
+}
+
+/**
+ * A STOMP 1.2 client (RabbitMQ Web STOMP, ActiveMQ, Artemis, Spring) over a `ResilientWebSocket`:
+ * after a lost connection it reconnects with backoff, sends CONNECT again and re-subscribes every
+ * subscription; frames wait for a session instead of failing. Messages a lost connection never
+ * acknowledged are redelivered by the broker; open transactions are aborted by it.
+ *
+ * Like a WebSocket, it lives until `disconnect()` (or until its connection ends for good),
+ * whether or not you keep a reference to it.
+ *
+ * @example
+ * const client = await StompClient.connect("wss://broker.example/ws", { login: "guest", passcode: "guest" });
+ * client.subscribe("/queue/orders", (message) => console.log(message.body));
+ * await client.sendWithReceipt("/queue/orders", JSON.stringify({ id: 1 }), { "content-type": "application/json" });
+ * await client.disconnect();
+ */
+export class StompClient implements EventTarget {
+  private constructor();
+  /**
+   * Connects and resolves once the broker answered CONNECTED. Rejects with a `StompError` if it
+   * answered ERROR (bad credentials or virtual host: no reconnection then), or with the error
+   * that ended the socket first (with the default `reconnect`, an unreachable broker is retried
+   * forever: set `maxRetries` to give up). Bad arguments reject with a `TypeError`, `RangeError`
+   * or `SyntaxError` DOMException naming them. A URL function gets "v12.stomp" as the default
+   * subprotocol.
+   */
+  static connect(url: string | URL | UrlProvider, options?: StompConnectOptions): Promise<StompClient>;
+
+  /** Whether a STOMP session is up right now. */
+  readonly connected: boolean;
+  /** The socket's state. */
+  readonly state: SocketState;
+
+  /**
+   * Subscribes; `callback` gets every message (an exception in it is reported like one in an
+   * event listener). Sent at once if a session is up, else with the next, and again after every
+   * reconnection. Throws a `TypeError` for a bad destination, callback or options.
+   */
+  subscribe(destination: string, callback: (message: StompMessage) => void, options?: StompSubscribeOptions): StompSubscription;
+  /** Subscribes without a callback: iterate the subscription with `for await`. */
+  subscribe(destination: string, options?: StompSubscribeOptions): StompSubscription;
+  /**
+   * Sends `body` to `destination`; resolves once the frame was handed to the socket (after
+   * waiting for a session and for backpressure), not when the broker got it. Sends go out in
+   * the order they were made. Headers may include `transaction` (or use `begin()`).
+   */
+  send(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
+  /** Like `send()`, but resolves when the broker's RECEIPT came; rejects with a `StompError` on ERROR or if the connection was lost first. */
+  sendWithReceipt(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
+  /** Begins a transaction in the current session. */
+  begin(): Promise<StompTransaction>;
+  /**
+   * Ends gracefully once the operations started before went out: DISCONNECT with a receipt (it
+   * waits for a session if the connection is down), then the socket closes with 1000.
+   * Subscriptions end and their callbacks are released; later calls reject with an
+   * `InvalidStateError` DOMException. Rejects if the broker could not confirm that everything
+   * before was processed (the client is disconnected either way). Again: resolves at once.
+   */
+  disconnect(): Promise<void>;
+
+  addEventListener<K extends keyof StompClientEventMap>(
+    type: K,
+    listener: StompClientListener<K>,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof StompClientEventMap>(
+    type: K,
+    listener: StompClientListener<K>,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  dispatchEvent(event: Event): boolean;
+}
