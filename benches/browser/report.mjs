@@ -218,6 +218,11 @@ for (const w of workloads) {
         ["wasm heap live KiB before → after", (e) => `${fmt(e["memory.before.heap_live"]?.median / 1024, 1)} → ${fmt(e["memory.after.heap_live"]?.median / 1024, 1)}`],
         ["JS heap MiB before → after", (e) => `${fmt(e["memory.before.js_heap"]?.median * MiB, 2)} → ${fmt(e["memory.after.js_heap"]?.median * MiB, 2)}`],
       ]);
+      md.push(
+        "Each cycle waits for the closing handshake (the `close` event), except gloo-net's: its `close()` " +
+          "removes its listeners and returns at once, with no way to wait, so its cycles skip that wait and its close event.",
+      );
+      md.push("");
       break;
     case "w5":
       w.title += ` (${((p.n * p.size) / 1e6).toFixed(0)} MB in ${p.size / 1024} KiB messages, read at ${p.rate / 1e6} MB/s)`;
