@@ -500,18 +500,7 @@ async fn echo_loop(
                         // The reply to our close: the handshake is complete.
                         conn.finish(report.clone());
                     } else {
-                        let report = match frame {
-                            Some(f) => CloseReport {
-                                code: f.code.into(),
-                                reason: f.reason.as_str().to_string(),
-                                by: ClosedBy::Client,
-                            },
-                            None => CloseReport {
-                                code: NO_STATUS_CODE,
-                                reason: String::new(),
-                                by: ClosedBy::Client,
-                            },
-                        };
+                        let report = client_close_report(frame);
                         conn.finish(report.clone());
                         client_close = Some(report);
                     }
@@ -534,6 +523,22 @@ async fn echo_loop(
                 return EchoEnd::Ended(Ended::graceful(ended_report(&closing, &client_close)));
             },
         }
+    }
+}
+
+/// What a close frame from the client says (1005 when it carried no code).
+fn client_close_report(frame: Option<CloseFrame>) -> CloseReport {
+    match frame {
+        Some(f) => CloseReport {
+            code: f.code.into(),
+            reason: f.reason.as_str().to_string(),
+            by: ClosedBy::Client,
+        },
+        None => CloseReport {
+            code: NO_STATUS_CODE,
+            reason: String::new(),
+            by: ClosedBy::Client,
+        },
     }
 }
 
@@ -585,18 +590,7 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32) -> Ended {
                 data.to_vec()
             }
             Ok(Message::Close(frame)) => {
-                let report = match frame {
-                    Some(f) => CloseReport {
-                        code: f.code.into(),
-                        reason: f.reason.as_str().to_string(),
-                        by: ClosedBy::Client,
-                    },
-                    None => CloseReport {
-                        code: NO_STATUS_CODE,
-                        reason: String::new(),
-                        by: ClosedBy::Client,
-                    },
-                };
+                let report = client_close_report(frame);
                 conn.finish(report.clone());
                 client_close = Some(report);
                 continue;

@@ -114,86 +114,64 @@ async fn resocket_close(tx: ResocketTx, rx: ResocketRx) -> Result<(), Fail> {
     }
 }
 
-/// resocket as most apps would configure it: reconnection (default backoff) and a
-/// heartbeat. The ping is `hb`, which the echo server returns and the pong matcher
-/// swallows, so the workloads never see it.
-pub(crate) struct ResocketOn;
+/// The three resocket contenders differ only in how the socket is built.
+macro_rules! resocket_lib {
+    ($(#[$doc:meta])* $name:ident, $builder:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
 
-impl Lib for ResocketOn {
-    type Tx = ResocketTx;
-    type Rx = ResocketRx;
-    type Ctl = ();
+        impl Lib for $name {
+            type Tx = ResocketTx;
+            type Rx = ResocketRx;
+            type Ctl = ();
 
-    async fn open(url: &str) -> Result<(ResocketTx, ResocketRx, ()), Fail> {
-        let heartbeat = resocket::Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5))
-            .ping("hb")
-            .pong("hb");
-        resocket_open(
-            resocket::WebSocket::builder(url)
-                .reconnect(resocket::Backoff::default())
-                .heartbeat(heartbeat),
-        )
-        .await
-    }
+            async fn open(url: &str) -> Result<(ResocketTx, ResocketRx, ()), Fail> {
+                let build: fn(&str) -> resocket::Builder = $builder;
+                resocket_open(build(url)).await
+            }
 
-    async fn close(tx: ResocketTx, rx: ResocketRx, _: ()) -> Result<(), Fail> {
-        resocket_close(tx, rx).await
-    }
+            async fn close(tx: ResocketTx, rx: ResocketRx, _: ()) -> Result<(), Fail> {
+                resocket_close(tx, rx).await
+            }
 
-    /// resocket's `start_send` sends at once; its flush waits for `bufferedAmount` to be 0.
-    async fn send_now(tx: &mut ResocketTx, m: Msg) -> Result<(), Fail> {
-        tx.feed(m).await
-    }
+            /// resocket's `start_send` sends at once; its flush waits for `bufferedAmount`
+            /// to be 0.
+            async fn send_now(tx: &mut ResocketTx, m: Msg) -> Result<(), Fail> {
+                tx.feed(m).await
+            }
+        }
+    };
 }
 
-/// resocket as configured in `resocket` plus an inbound limit of 8 MiB that drops what
-/// arrives while it is reached (W5: how much memory the limit saves).
-pub(crate) struct ResocketLimit;
-
-impl Lib for ResocketLimit {
-    type Tx = ResocketTx;
-    type Rx = ResocketRx;
-    type Ctl = ();
-
-    async fn open(url: &str) -> Result<(ResocketTx, ResocketRx, ()), Fail> {
-        let heartbeat = resocket::Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5))
-            .ping("hb")
-            .pong("hb");
-        resocket_open(
-            resocket::WebSocket::builder(url)
-                .reconnect(resocket::Backoff::default())
-                .heartbeat(heartbeat)
-                .inbound_limit(8 * 1024 * 1024, resocket::InboundOverflow::DropNewest),
-        )
-        .await
-    }
-
-    async fn close(tx: ResocketTx, rx: ResocketRx, _: ()) -> Result<(), Fail> {
-        resocket_close(tx, rx).await
-    }
+/// Reconnection (default backoff) and a heartbeat. The ping is `hb`, which the echo server
+/// returns and the pong matcher swallows, so the workloads never see it.
+fn resocket_on(url: &str) -> resocket::Builder {
+    let heartbeat = resocket::Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5))
+        .ping("hb")
+        .pong("hb");
+    resocket::WebSocket::builder(url)
+        .reconnect(resocket::Backoff::default())
+        .heartbeat(heartbeat)
 }
 
-/// resocket with reconnection and heartbeat off: the cost of the wrapper alone.
-pub(crate) struct ResocketBare;
+resocket_lib!(
+    /// resocket as most apps would configure it: reconnection and a heartbeat.
+    ResocketOn,
+    resocket_on
+);
 
-impl Lib for ResocketBare {
-    type Tx = ResocketTx;
-    type Rx = ResocketRx;
-    type Ctl = ();
+resocket_lib!(
+    /// resocket as configured in `resocket` plus an inbound limit of 8 MiB that drops what
+    /// arrives while it is reached (W5: how much memory the limit saves).
+    ResocketLimit,
+    |url| resocket_on(url).inbound_limit(8 * 1024 * 1024, resocket::InboundOverflow::DropNewest)
+);
 
-    async fn open(url: &str) -> Result<(ResocketTx, ResocketRx, ()), Fail> {
-        resocket_open(resocket::WebSocket::builder(url).no_reconnect()).await
-    }
-
-    async fn close(tx: ResocketTx, rx: ResocketRx, _: ()) -> Result<(), Fail> {
-        resocket_close(tx, rx).await
-    }
-
-    /// resocket's `start_send` sends at once; its flush waits for `bufferedAmount` to be 0.
-    async fn send_now(tx: &mut ResocketTx, m: Msg) -> Result<(), Fail> {
-        tx.feed(m).await
-    }
-}
+resocket_lib!(
+    /// resocket with reconnection and heartbeat off: the cost of the wrapper alone.
+    ResocketBare,
+    |url| resocket::WebSocket::builder(url).no_reconnect()
+);
 
 // ---- gloo-net ----
 
