@@ -25,6 +25,28 @@ fn index(m: &Message) -> u32 {
     }
 }
 
+/// Reads the flood's messages, checking they come in order from the first, until
+/// something else comes; returns how many, and that something.
+async fn read_in_order(ws: &mut WebSocket) -> (u32, Option<Result<Message, Error>>) {
+    within(5000, "the kept messages and what follows", async {
+        let mut kept = 0u32;
+        loop {
+            match ws.next().await {
+                Some(Ok(m)) => {
+                    assert_eq!(
+                        index(&m),
+                        kept,
+                        "kept messages come in order, from the first"
+                    );
+                    kept += 1;
+                }
+                other => return (kept, other),
+            }
+        }
+    })
+    .await
+}
+
 /// Waits until the server has sent everything (`n` messages + `done`) while nobody reads.
 async fn let_the_flood_arrive(key: &str) {
     report_until(key, 10_000, "the connection", |r| !r.connections.is_empty()).await;
@@ -40,24 +62,10 @@ async fn drop_newest_keeps_the_first_messages_then_reports_the_gap() {
         .connect()
         .unwrap();
     let_the_flood_arrive(&key).await;
-    let mut kept = 0u32;
-    let dropped = within(5000, "the kept messages and the gap", async {
-        loop {
-            match ws.next().await {
-                Some(Ok(m)) => {
-                    assert_eq!(
-                        index(&m),
-                        kept,
-                        "kept messages come in order, from the first"
-                    );
-                    kept += 1;
-                }
-                Some(Err(Error::InboundDropped { count })) => break count,
-                other => panic!("expected messages then InboundDropped, got {other:?}"),
-            }
-        }
-    })
-    .await;
+    let (kept, dropped) = match read_in_order(&mut ws).await {
+        (kept, Some(Err(Error::InboundDropped { count }))) => (kept, count),
+        (_, other) => panic!("expected messages then InboundDropped, got {other:?}"),
+    };
     console_log!("inbound limit {LIMIT} B: kept {kept} × {SIZE} B, dropped {dropped}");
     assert_eq!(
         kept as usize,
@@ -82,19 +90,7 @@ async fn close_mode_ends_the_connection_after_the_kept_messages() {
         .connect()
         .unwrap();
     let_the_flood_arrive(&key).await;
-    let mut kept = 0u32;
-    let end = within(5000, "the kept messages and the end", async {
-        loop {
-            match ws.next().await {
-                Some(Ok(m)) => {
-                    assert_eq!(index(&m), kept);
-                    kept += 1;
-                }
-                other => break other,
-            }
-        }
-    })
-    .await;
+    let (kept, end) = read_in_order(&mut ws).await;
     assert_eq!(kept as usize, LIMIT / SIZE);
     match end {
         Some(Err(Error::Closed(frame))) => {
