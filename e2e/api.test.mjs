@@ -174,6 +174,15 @@ describe("npm package API", { timeout: 180000 }, () => {
         "heartbeat blob ping": () => new ResilientWebSocket("/echo", [], { heartbeat: { ping: new Blob([]) } }),
         "binaryType option": () => new ResilientWebSocket("/echo", [], { binaryType: "nodebuffer" }),
         "reconnectIf type": () => new ResilientWebSocket("/echo", [], { reconnectIf: true }),
+        "inboundLimit type": () => new ResilientWebSocket("/echo", [], { inboundLimit: 1024 }),
+        "inboundLimit true": () => new ResilientWebSocket("/echo", [], { inboundLimit: true }),
+        "inboundLimit no bytes": () => new ResilientWebSocket("/echo", [], { inboundLimit: { onFull: "drop" } }),
+        "inboundLimit zero": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 0, onFull: "drop" } }),
+        "inboundLimit fraction": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1.5, onFull: "close" } }),
+        "inboundLimit bytes type": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: "1024", onFull: "drop" } }),
+        "inboundLimit onFull": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1024, onFull: "dropOldest" } }),
+        "inboundLimit no onFull": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1024 } }),
+        "inboundLimit unknown": () => new ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1024, onFull: "drop", policy: "x" } }),
         "url fn throws": () => new ResilientWebSocket(() => { throw new RangeError("no token yet"); }),
         "url fn returns number": () => new ResilientWebSocket(() => 7),
         "url fn returns bad url": () => new ResilientWebSocket(() => "ftp://x/"),
@@ -232,6 +241,15 @@ describe("npm package API", { timeout: 180000 }, () => {
       "heartbeat blob ping": /^TypeError: options.heartbeat.ping must be a string, an ArrayBuffer/,
       "binaryType option": /^TypeError: binaryType must be "arraybuffer" or "blob", not "nodebuffer"/,
       "reconnectIf type": /^TypeError: options.reconnectIf must be a function, not a boolean/,
+      "inboundLimit type": /^TypeError: options.inboundLimit must be an object such as \{ bytes: 1048576, onFull: "drop" \}, not the number 1024/,
+      "inboundLimit true": /^TypeError: options.inboundLimit must be an object .* not a boolean/,
+      "inboundLimit no bytes": /^TypeError: options.inboundLimit.bytes is required/,
+      "inboundLimit zero": /^RangeError: options.inboundLimit.bytes must be a whole number from 1 to 4294967295, not 0/,
+      "inboundLimit fraction": /^RangeError: options.inboundLimit.bytes must be a whole number .* not 1.5/,
+      "inboundLimit bytes type": /^TypeError: options.inboundLimit.bytes must be a number, not a string/,
+      "inboundLimit onFull": /^TypeError: options.inboundLimit.onFull must be "close" or "drop", not "dropOldest"/,
+      "inboundLimit no onFull": /^TypeError: options.inboundLimit.onFull must be "close" or "drop", not undefined/,
+      "inboundLimit unknown": /^TypeError: unknown option options.inboundLimit.policy; known options: bytes, onFull/,
       "url fn throws": /^RangeError: no token yet$/,
       "url fn returns number": /^TypeError: the url function must return a string, a URL or \{ url, protocols \}, not the number 7/,
       "url fn returns bad url": /^SyntaxError: .*scheme must be/,
@@ -252,6 +270,73 @@ describe("npm package API", { timeout: 180000 }, () => {
       assert.match(results[name], re, name);
     }
     assert.equal(results.stillUsable, true, "the socket is unharmed by the bad calls");
+  });
+
+  it("inboundLimit: a slow for await loop sets the pace, at most the limit waits, and drops are counted", async (t) => {
+    const r = await run(async () => {
+      const [n, size, limit] = [200, 16384, 256 * 1024];
+      const index = (data) => (typeof data === "string" ? data : new DataView(data).getUint32(0));
+      // A loop that reads one message, then sleeps while the whole flood (n × size, then
+      // "done") arrives, then reads on until "done" or the echo of its "end".
+      const slowly = async (options) => {
+        const s = new resocket.ResilientWebSocket(`/flood/${n}/${size}`, [], options);
+        const dropEvents = [];
+        const heard = [];
+        s.addEventListener("dropped", (e) => dropEvents.push(e.count));
+        s.addEventListener("message", (e) => heard.push(index(e.data)));
+        const messages = s[Symbol.asyncIterator]();
+        const got = [];
+        let thrown = null;
+        try {
+          for await (const data of messages) {
+            got.push(index(data));
+            if (got.length === 1) await sleep(1500);
+            if (got.length === 3 && s.readyState === 1) s.send("end");
+            if (data === "done" || data === "end") break;
+          }
+        } catch (e) {
+          thrown = { name: e.name, code: e.close?.code };
+        }
+        const out = { got, heard: [...heard], dropEvents, dropped: messages.dropped, thrown, state: s.state };
+        s.close();
+        return out;
+      };
+      return {
+        unbounded: await slowly({}),
+        drop: await slowly({ inboundLimit: { bytes: limit, onFull: "drop" } }),
+        close: await slowly({ inboundLimit: { bytes: limit, onFull: "close" }, reconnect: false }),
+        n, fits: limit / size,
+      };
+    });
+    const numbers = (got) => got.filter((d) => typeof d === "number");
+    const fromZero = (got) => numbers(got).every((i, k) => i === k);
+
+    // Without a limit everything waits for the loop: all n messages and "done".
+    assert.equal(r.unbounded.got.length, r.n + 1);
+    assert.equal(r.unbounded.got.at(-1), "done");
+    assert.deepEqual([r.unbounded.dropped, r.unbounded.dropEvents.length], [0, 0]);
+
+    // "drop": what waited is what fits the limit, plus the message in the loop's hands and
+    // the one handed to it next; the rest (and "done") was dropped and counted, then "end".
+    const kept = numbers(r.drop.got).length;
+    assert.ok(fromZero(r.drop.got), `kept from the first, in order: ${r.drop.got}`);
+    assert.ok(kept >= r.fits && kept <= r.fits + 2, `kept ${kept} of ${r.n} with room for ${r.fits}`);
+    assert.equal(r.drop.got.at(-1), "end");
+    assert.equal(r.drop.dropped, r.n + 1 - kept, "the iterator counts every dropped message, done included");
+    assert.equal(r.drop.dropEvents.reduce((a, b) => a + b, 0), r.drop.dropped, "and the dropped events say the same");
+    assert.deepEqual(r.drop.heard, r.drop.got, "message listeners get the same messages, at the loop's pace");
+    assert.equal(r.drop.thrown, null);
+
+    // "close": the kept messages, then the loop throws the 4001 close (not retried by default).
+    const closeKept = numbers(r.close.got).length;
+    assert.ok(fromZero(r.close.got), `${r.close.got}`);
+    assert.ok(closeKept >= r.fits && closeKept <= r.fits + 2, `kept ${closeKept}`);
+    assert.deepEqual(r.close.thrown, { name: "ClosedError", code: 4001 });
+    assert.equal(r.close.state, "closed");
+    t.diagnostic(
+      `${r.n} × 16 KiB during a 1.5 s pause, room for ${r.fits}: no limit kept ${r.unbounded.got.length}; ` +
+        `"drop" kept ${kept}, dropped ${r.drop.dropped} in ${r.drop.dropEvents.length} event(s); "close" kept ${closeKept}`,
+    );
   });
 
   it("reports the end with a named error: opened() and sendAsync() reject, the error event says why", async () => {

@@ -73,6 +73,10 @@ await tx.commit();
 await (await client.begin()).abort();
 
 client.addEventListener("connect", (event: Event) => event.type);
+client.addEventListener("connect", (event) => {
+  const headers: StompHeaders = event.headers;
+  return headers["version"];
+});
 client.addEventListener("reconnecting", (event) => event.attempt + event.delay);
 client.addEventListener("close", (event) => event.code);
 client.addEventListener("error", (event) => {
@@ -99,6 +103,8 @@ void client.send("/queue/x", "x", { priority: 5 });
 void client.send("/queue/x", new Blob(["x"]));
 // @ts-expect-error stompjs's option names are not ours
 void StompClient.connect("wss://x/ws", { heartbeatIncoming: 1000 });
+// @ts-expect-error the broker's prefetch-count bounds a STOMP client's inbox, not inboundLimit
+void StompClient.connect("wss://x/ws", { inboundLimit: { bytes: 1024, onFull: "drop" } });
 // @ts-expect-error the STOMP client takes no socket heartbeat settings
 void StompClient.connect("wss://x/ws", { heartbeat: { interval: 1000 } });
 // @ts-expect-error the message body is read-only
@@ -108,6 +114,10 @@ new StompClient();
 client.addEventListener("reconnecting", (event) => {
   // @ts-expect-error a reconnecting event has no code
   event.code;
+});
+client.addEventListener("connect", (event) => {
+  // @ts-expect-error the CONNECTED headers are read-only
+  event.headers = {};
 });
 
 void [subscriptionId, transactionId];

@@ -3,9 +3,12 @@
 import init, {
   ResilientWebSocket,
   type CloseInfo,
+  type DroppedEvent,
+  type InboundLimitOptions,
   type MessageData,
   type ReconnectingEvent,
   type ResilientWebSocketOptions,
+  type ResilientWebSocketIterator,
   type ResocketError,
   type SocketState,
   type StateChangeEvent,
@@ -68,6 +71,7 @@ socket.addEventListener("statechange", (event: StateChangeEvent) => {
 });
 socket.addEventListener("heartbeat", (event) => event.rtt.toFixed(1));
 socket.addEventListener("requeued", (event) => event.count);
+socket.addEventListener("dropped", (event: DroppedEvent) => event.count.toFixed(0));
 socket.addEventListener("error", (event) => {
   const e: ResocketError | DOMException | Error | null = event.error;
   if (e && e.name === "ReconnectExhaustedError") {
@@ -99,6 +103,17 @@ for await (const data of socket) {
   if (typed === "stop") break;
 }
 
+// A bounded inbox: the iterator counts what was dropped.
+const limit: InboundLimitOptions = { bytes: 1 << 20, onFull: "drop" };
+const bounded = new ResilientWebSocket("/feed", [], { inboundLimit: limit });
+new ResilientWebSocket("/feed", [], { inboundLimit: { bytes: 4096, onFull: "close" } });
+new ResilientWebSocket("/feed", [], { inboundLimit: null });
+const messages: ResilientWebSocketIterator = bounded[Symbol.asyncIterator]();
+for await (const data of messages) {
+  const missed: number = messages.dropped;
+  if (missed > 0 || data === "stop") break;
+}
+
 const unsent: MessageData[] = socket.takeUnsent();
 socket.close();
 socket.close(4000, "bye");
@@ -118,6 +133,14 @@ new ResilientWebSocket("/x", { heartbeat: true });
 new ResilientWebSocket("/x", [], { maxReconnectionDelay: 1000 });
 // @ts-expect-error jitter is one of three words
 new ResilientWebSocket("/x", [], { reconnect: { jitter: "lots" } });
+// @ts-expect-error onFull is "close" or "drop"
+new ResilientWebSocket("/x", [], { inboundLimit: { bytes: 1024, onFull: "dropOldest" } });
+// @ts-expect-error the limit needs its bytes
+new ResilientWebSocket("/x", [], { inboundLimit: { onFull: "drop" } });
+// @ts-expect-error a limit is an object
+new ResilientWebSocket("/x", [], { inboundLimit: 1024 });
+// @ts-expect-error dropped is read-only
+messages.dropped = 0;
 socket.addEventListener("open", (event) => {
   // @ts-expect-error an open event has no attempt
   event.attempt;

@@ -283,7 +283,14 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       await client.sendWithReceipt(q, "after");
       await within(5000, (async () => { while (!got.length) await sleep(20); })(), "a message after the ERROR");
       await client.disconnect();
-      return { log, got, bad };
+      // No subscription at all: the ERROR is still an event.
+      const lone = await connect();
+      const loneLog = [];
+      lone.addEventListener("error", (e) => loneLog.push([e.error?.name, e.error?.body]));
+      const loneBad = await caught(() => lone.sendWithReceipt("/nonsense/y", "?"));
+      await sleep(300);
+      await lone.disconnect();
+      return { log, got, bad, loneLog, loneBad };
     });
     assert.equal(r.bad.name, "StompError");
     assert.match(r.bad.message, /Unknown destination/);
@@ -291,6 +298,10 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.equal(r.log[0][0], "StompError");
     assert.match(r.log[0][1], /not a valid destination/);
     assert.deepEqual(r.got, ["after"]);
+    assert.equal(r.loneBad.name, "StompError");
+    assert.equal(r.loneLog.length, 1, JSON.stringify(r.loneLog));
+    assert.equal(r.loneLog[0][0], "StompError");
+    assert.match(r.loneLog[0][1], /not a valid destination/);
   });
 
   it("events: the broker drops every connection; close, reconnecting, connect, and the subscription goes on", { skip: !CONTROL && "RESOCKET_STOMP_CONTROL_PORT is not set" }, async () => {
@@ -299,7 +310,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       window.log = [];
       client.addEventListener("close", (e) => log.push(["close", e instanceof CloseEvent, e.code]));
       client.addEventListener("reconnecting", (e) => log.push(["reconnecting", e.attempt, typeof e.delay]));
-      client.addEventListener("connect", () => log.push(["connect", client.connected]));
+      client.addEventListener("connect", (e) => log.push(["connect", client.connected, e.headers.version]));
       window.got = [];
       window.reconnected = new Promise((r) => client.addEventListener("connect", r, { once: true }));
       window.q = queue("dropped");
@@ -322,7 +333,34 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.equal(r.log[1][1], 1);
     assert.equal(r.log[1][2], "number");
     assert.equal(r.log[2][1], true);
+    assert.equal(r.log[2][2], "1.2", "the CONNECTED headers");
+    assert.equal(kinds.filter((k) => k === "connect").length, 1, "one connect per reconnection");
     assert.deepEqual(r.log.at(-1).slice(0, 1), ["close"], "the disconnect's close");
+  });
+
+  it("disconnect while the connection is down ends at once; what waited for a session rejects", { skip: !CONTROL && "RESOCKET_STOMP_CONTROL_PORT is not set" }, async () => {
+    await run(async () => {
+      // After the drop, the next attempt would come in 20 s.
+      window.down = await connect({ reconnect: { base: 20000, cap: 20000, jitter: "none" } });
+      window.downSub = down.subscribe(queue("down"));
+      window.downReconnecting = new Promise((r) => down.addEventListener("reconnecting", r, { once: true }));
+    });
+    assert.equal((await fetch(`http://127.0.0.1:${CONTROL}/close-connections`)).status, 200);
+    const r = await run(async () => {
+      await within(10000, downReconnecting, "reconnecting after the drop");
+      const waiting = down.send(queue("down"), "waits for a session").then(() => "sent", (e) => e.name);
+      const loop = (async () => { for await (const m of downSub) void m; return "ended"; })();
+      const started = performance.now();
+      const result = await within(5000, down.disconnect().then(() => "resolved", (e) => `${e.name}: ${e.message}`), "disconnect");
+      const ms = performance.now() - started;
+      return { result, ms, waiting: await within(2000, waiting, "the waiting send"), loop: await within(2000, loop, "for await"), state: down.state, connected: down.connected };
+    });
+    assert.equal(r.result, "resolved");
+    assert.ok(r.ms < 1000, `disconnect took ${r.ms} ms`);
+    assert.equal(r.waiting, "InvalidStateError", "the send that waited for a session rejects");
+    assert.equal(r.loop, "ended");
+    assert.equal(r.state, "closed");
+    assert.equal(r.connected, false);
   });
 
   it("a URL function runs before every attempt; using the client inside it throws, never re-enters", { skip: !CONTROL && "RESOCKET_STOMP_CONTROL_PORT is not set" }, async () => {
@@ -456,6 +494,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       errors.urlThrowsSame = errors.urlThrows?.message === "no token";
       errors.urlReturns = await caught(() => StompClient.connect(() => 42));
       errors.socketHeartbeat = await caught(() => StompClient.connect(BROKER, { heartbeat: { interval: 1000 } }));
+      errors.inboundLimit = await caught(() => StompClient.connect(BROKER, { inboundLimit: { bytes: 1024, onFull: "drop" } }));
       const client = await connect();
       const q = queue("bad");
       errors.destination = await caught(() => client.subscribe(42, () => {}));
@@ -495,6 +534,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.equal(e.urlThrowsSame, true);
     expect("TypeError", "urlReturns", /url function must return a string, a URL or \{ url, protocols \}, not the number 42/);
     expect("TypeError", "socketHeartbeat", /unknown option options\.heartbeat\.interval; known options: outgoing, incoming/);
+    expect("TypeError", "inboundLimit", /unknown option options\.inboundLimit; resocket's equivalent is the broker's own flow control: .*prefetch-count/);
     expect("TypeError", "destination", /destination must be a string/);
     expect("TypeError", "emptyDestination", /must not be empty/);
     expect("TypeError", "callback", /callback must be a function, not a string/);

@@ -3,7 +3,7 @@
 #   pkg/web       --target web      ES module for browsers without a bundler: `await init()` once
 #   pkg/bundler   --target bundler  for webpack / vite / rollup with wasm support
 # each with a second build in <dir>/stomp (features "js,stomp": the same API plus StompClient),
-# the package's `resocket/stomp` entry: STOMP nearly doubles the wasm, so only apps that import
+# the package's `resocket/stomp` entry: STOMP adds about 60 % to the wasm, so only apps that import
 # it pay for it. Copies pkg/web to www/pkg for the demo and the end-to-end tests. Release profile
 # (opt-level "z", LTO, panic abort), then wasm-opt -Oz from the pinned npm devDependency
 # binaryen (scripts/setup-npm.sh installs it; Debian's binaryen 108 breaks the module: it

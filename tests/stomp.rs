@@ -5,7 +5,7 @@
 use futures::future::{select, Either};
 use futures::{Stream, StreamExt};
 use gloo_timers::future::TimeoutFuture;
-use resocket::stomp::{AckMode, ConnectOptions, StompClient, StompMessage};
+use resocket::stomp::{AckMode, ConnectOptions, StompClient, StompEvent, StompMessage};
 use resocket::{Backoff, Error, Event, WebSocket};
 use std::future::Future;
 use std::time::Duration;
@@ -152,6 +152,64 @@ async fn an_error_frame_is_an_error_item() {
 }
 
 #[wasm_bindgen_test]
+async fn an_error_frame_is_an_event_even_without_a_subscription() {
+    let client = client().await;
+    let mut events = client.events();
+    match within(1000, "the first Connected", events.next()).await {
+        Some(StompEvent::Connected {
+            session: 1,
+            headers,
+        }) => {
+            assert!(
+                headers.contains(&("version".into(), "1.2".into())),
+                "{headers:?}"
+            );
+            assert!(
+                headers
+                    .iter()
+                    .any(|(n, v)| n == "server" && v.starts_with("RabbitMQ")),
+                "{headers:?}"
+            );
+        }
+        other => panic!("expected Connected for session 1, got {other:?}"),
+    }
+    // No subscription exists; RabbitMQ answers a SEND to an unknown kind of destination
+    // with an ERROR frame.
+    client.send("/nowhere/at-all", "?", &[]).await.unwrap();
+    match within(10_000, "the ERROR event", events.next()).await {
+        Some(StompEvent::Error(Error::Stomp { message, body })) => {
+            console_log!("ERROR: {message}: {body}");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected StompEvent::Error, got {other:?}"),
+    }
+    // One event per ERROR frame: the next thing is the session going on (or a new one).
+    let q = queue("after-error");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    within(
+        10_000,
+        "a receipt after the ERROR",
+        client.send_with_receipt(&q, "after", &[]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next(&mut sub, "after").await.body_text(), "after");
+    let seen: Vec<StompEvent> =
+        std::iter::from_fn(|| futures::FutureExt::now_or_never(events.next()).flatten()).collect();
+    assert!(
+        !seen.iter().any(|e| matches!(e, StompEvent::Error(_))),
+        "{seen:?}"
+    );
+    client.disconnect().await.unwrap();
+    within(2000, "the end of the events", async {
+        while let Some(e) = events.next().await {
+            assert!(matches!(e, StompEvent::Connected { .. }), "{e:?}");
+        }
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn wrong_credentials_fail_connect() {
     let builder = WebSocket::builder(&url());
     let options = ConnectOptions::new().login("guest", "wrong");
@@ -204,6 +262,13 @@ async fn resubscribes_after_the_broker_kills_the_connection() {
         panic!("events ended");
     })
     .await;
+    // The new session is an event, once its CONNECTED came.
+    let mut session = client.events();
+    // (Made after the reopen: it gets session 2's at once if CONNECTED came already.)
+    match within(10_000, "Connected for session 2", session.next()).await {
+        Some(StompEvent::Connected { session: 2, .. }) => {}
+        other => panic!("expected Connected for session 2, got {other:?}"),
+    }
     // Sent after the reconnection: the receipt proves the new session; the message must
     // reach the old subscription, re-subscribed by itself.
     within(

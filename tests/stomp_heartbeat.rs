@@ -7,8 +7,8 @@
 mod support;
 
 use futures::StreamExt;
-use resocket::stomp::{AckMode, ConnectOptions, StompClient};
-use resocket::{Backoff, Error, Event, Message, WebSocket};
+use resocket::stomp::{AckMode, ConnectOptions, StompClient, StompEvent};
+use resocket::{Backoff, Error, Event, Jitter, Message, WebSocket};
 use std::time::Duration;
 use support::*;
 use wasm_bindgen_test::*;
@@ -164,4 +164,108 @@ async fn the_slower_of_the_two_heart_beat_wishes_is_the_one_watched() {
     console_log!("negotiated 1500 ms: silence given up after {after:.0} ms");
     // Ping after 1500 ms of silence, then 1500 ms for an answer: not before 3 s in all.
     assert!(after >= 2900.0, "gave up after {after} ms");
+}
+
+#[wasm_bindgen_test]
+async fn connected_comes_for_the_first_session_and_again_after_a_reconnection() {
+    let k = key("stomp-connected-events");
+    let client = silent_broker(&k).await;
+    let mut session = client.events();
+    // The session `connect` waited for is there at once for a subscriber made now.
+    match within(1000, "the first Connected", session.next()).await {
+        Some(StompEvent::Connected {
+            session: 1,
+            headers,
+        }) => {
+            assert!(
+                headers.contains(&("version".into(), "1.2".into())),
+                "{headers:?}"
+            );
+            assert!(
+                headers.contains(&("heart-beat".into(), "500,0".into())),
+                "{headers:?}"
+            );
+        }
+        other => panic!("expected Connected for session 1, got {other:?}"),
+    }
+    // No heart-beat comes: the connection is given up, the next one starts session 2.
+    match within(15_000, "the second Connected", session.next()).await {
+        Some(StompEvent::Connected { session: 2, .. }) => {}
+        other => panic!("expected Connected for session 2, got {other:?}"),
+    }
+    assert!(client.is_connected());
+    // Another subscriber gets the current session's, then the same as everyone.
+    let mut late = client.events();
+    assert!(matches!(
+        now_or_never(late.next()),
+        Some(Some(StompEvent::Connected { session: 2, .. }))
+    ));
+    assert!(report(&k).await.connections.len() >= 2);
+    // The streams end with the client.
+    within(5000, "disconnect", client.disconnect())
+        .await
+        .unwrap();
+    for events in [&mut session, &mut late] {
+        loop {
+            match within(2000, "the end of the events", events.next()).await {
+                Some(StompEvent::Connected { .. }) => continue,
+                None => break,
+                other => panic!("expected the end, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn disconnect_while_the_connection_is_down_ends_at_once() {
+    let k = key("stomp-disconnect-down");
+    // The next attempt would come 20 s after the connection is lost.
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-silent?key={k}"))).reconnect(
+        Backoff::new()
+            .base(Duration::from_secs(20))
+            .cap(Duration::from_secs(20))
+            .jitter(Jitter::None),
+    );
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 500)),
+    )
+    .await
+    .expect("connect");
+    let socket = client.socket().clone();
+    let mut events = socket.events();
+    let mut sub = client.subscribe("/queue/a", AckMode::Auto);
+    next_event(&mut events, 10_000, |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    assert!(!client.is_connected());
+    let started = js_sys::Date::now();
+    within(5000, "disconnect", client.disconnect())
+        .await
+        .expect("nothing was lost");
+    let took = js_sys::Date::now() - started;
+    console_log!("disconnect without a session took {took:.0} ms");
+    assert!(
+        took < 1000.0,
+        "disconnect took {took} ms: it waited for a session"
+    );
+    assert_eq!(socket.state(), resocket::State::Closed);
+    assert!(
+        within(2000, "the subscription's end", sub.next())
+            .await
+            .is_none(),
+        "asked-for end: no error"
+    );
+    sleep(500).await;
+    assert_eq!(
+        report(&k).await.connections.len(),
+        1,
+        "no DISCONNECT, no new connection"
+    );
+    assert!(!report(&k).await.connections[0]
+        .received
+        .iter()
+        .any(|m| m.starts_with("DISCONNECT")));
 }

@@ -1,6 +1,10 @@
 //! `for await (const data of socket)`: each iterator gets every message that arrives after
 //! it was made, in order, and finishes when the socket closes for good (throwing once if
 //! that end was not asked for, like the Rust stream).
+//!
+//! With `inboundLimit`, messages the socket dropped are not an exception (that would end
+//! the loop, on a policy that expects drops): each iterator counts them in `dropped`, as
+//! of the message it handed out last, and the socket dispatches a `dropped` event.
 
 use js_sys::{Object, Promise};
 use std::cell::{Cell, RefCell};
@@ -13,7 +17,15 @@ use wasm_bindgen::prelude::*;
 /// What one iterator has received and not yet handed out.
 #[derive(Default)]
 pub(crate) struct Inbox {
-    queue: RefCell<VecDeque<JsValue>>,
+    /// Each message, with how many were dropped just before it.
+    queue: RefCell<VecDeque<(usize, JsValue)>>,
+    /// Dropped after the last message queued: counted with the next one, or at the end.
+    gap: Cell<usize>,
+    /// Dropped before the last message handed out (or before the end, once done).
+    dropped: Cell<usize>,
+    /// The socket's pump, waiting for this inbox to be empty before it takes the next
+    /// message (`inboundLimit`: the slowest `for await` sets the pace).
+    drained: RefCell<Option<Waker>>,
     /// Set when the socket closed for good: `Some(error)` if that end was not asked for.
     end: RefCell<Option<Option<JsValue>>>,
     /// `return()` was called (a `break` out of the loop): nothing more is kept.
@@ -28,8 +40,41 @@ impl Inbox {
 
     pub(crate) fn push(&self, data: JsValue) {
         if !self.stopped.get() {
-            self.queue.borrow_mut().push_back(data);
+            self.queue.borrow_mut().push_back((self.gap.take(), data));
             self.wake();
+        }
+    }
+
+    /// `count` messages were dropped here.
+    pub(crate) fn skip(&self, count: usize) {
+        if !self.stopped.get() {
+            self.gap.set(self.gap.get().saturating_add(count));
+        }
+    }
+
+    /// Nothing waits here to be handed out; else `waker` is woken once nothing does.
+    pub(crate) fn is_drained(&self, waker: &Waker) -> bool {
+        if self.stopped.get() || self.queue.borrow().is_empty() {
+            return true;
+        }
+        *self.drained.borrow_mut() = Some(waker.clone());
+        false
+    }
+
+    fn take(&self) -> Option<JsValue> {
+        let mut queue = self.queue.borrow_mut();
+        let (gap, data) = queue.pop_front()?;
+        self.dropped.set(self.dropped.get().saturating_add(gap));
+        if queue.is_empty() {
+            drop(queue);
+            self.wake_drained();
+        }
+        Some(data)
+    }
+
+    fn wake_drained(&self) {
+        if let Some(waker) = self.drained.take() {
+            waker.wake();
         }
     }
 
@@ -58,6 +103,7 @@ impl Inbox {
         self.queue.borrow_mut().clear();
         self.end.borrow_mut().get_or_insert(None);
         self.wake();
+        self.wake_drained();
     }
 }
 
@@ -88,10 +134,13 @@ impl MessageIterator {
         let inbox = self.inbox.clone();
         super::promise(async move {
             poll_fn(|cx| {
-                if let Some(data) = inbox.queue.borrow_mut().pop_front() {
+                if let Some(data) = inbox.take() {
                     return Poll::Ready(Ok(result(&data, false)));
                 }
                 let mut end = inbox.end.borrow_mut();
+                if end.is_some() {
+                    inbox.dropped.set(inbox.dropped.get() + inbox.gap.take());
+                }
                 match end.as_mut() {
                     // The error is thrown once; the iterator is done after it.
                     Some(error @ Some(_)) => Poll::Ready(Err(error.take().unwrap_or_default())),
@@ -104,6 +153,14 @@ impl MessageIterator {
             })
             .await
         })
+    }
+
+    /// With `inboundLimit: { onFull: "drop" }`: how many messages the socket dropped since
+    /// this iterator was made, up to the message it handed out last (or the end). Shared by
+    /// the iterators of one `for await`.
+    #[wasm_bindgen(getter)]
+    pub fn dropped(&self) -> f64 {
+        self.inbox.dropped.get() as f64
     }
 
     /// Stops the iteration (what `break` calls): later messages are not kept.

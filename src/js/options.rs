@@ -4,7 +4,10 @@
 
 use super::convert::{self, describe, dom_exception, num, quoted, range_error, type_error};
 use super::Busy;
-use crate::{Backoff, Builder, CloseFrame, Error, Heartbeat, Jitter, Message, Target, WebSocket};
+use crate::{
+    Backoff, Builder, CloseFrame, Error, Heartbeat, InboundOverflow, Jitter, Message, Target,
+    WebSocket,
+};
 use js_sys::{Array, Function, Object, Reflect};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -51,6 +54,9 @@ pub(crate) struct Parsed {
     pub(crate) socket: WebSocket,
     pub(crate) blob: bool,
     pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
+    /// `inboundLimit` is set: messages are taken from the Rust socket only as fast as the
+    /// slowest `for await` loop reads them, so that what waits is what the limit bounds.
+    pub(crate) paced: bool,
 }
 
 const OPTIONS: &[&str] = &[
@@ -64,6 +70,7 @@ const OPTIONS: &[&str] = &[
     "queueCapacity",
     "connectTimeout",
     "closeTimeout",
+    "inboundLimit",
 ];
 
 /// What reconnecting-websocket and partysocket call some of these.
@@ -111,6 +118,7 @@ pub(crate) fn connect(
         socket,
         blob: configured.blob,
         heartbeat: configured.heartbeat,
+        paced: configured.paced,
     })
 }
 
@@ -119,6 +127,8 @@ pub(crate) struct Configured {
     pub(crate) builder: Builder,
     pub(crate) blob: bool,
     pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
+    /// An inbound limit was set.
+    pub(crate) paced: bool,
 }
 
 /// The URL and the socket options into a [`Builder`]. Only the options named in `allowed`
@@ -238,11 +248,56 @@ pub(crate) fn configure(
     if !close_timeout.is_undefined() {
         builder = builder.close_timeout(millis(&close_timeout, "options.closeTimeout", false)?);
     }
+    let limit = get("inboundLimit")?;
+    let paced = !(limit.is_undefined() || limit.is_null());
+    if paced {
+        let (bytes, on_full) = inbound_limit(&limit)?;
+        builder = builder.inbound_limit(bytes, on_full);
+    }
     Ok(Configured {
         builder,
         blob,
         heartbeat: clock,
+        paced,
     })
+}
+
+/// `inboundLimit: { bytes, onFull }`, both required: how much may wait unread, and whether
+/// a full limit closes the connection ("close") or drops what arrives ("drop").
+fn inbound_limit(value: &JsValue) -> Result<(usize, InboundOverflow), JsValue> {
+    const WHAT: &str = "options.inboundLimit";
+    let o = match object(value, WHAT) {
+        Ok(Some(o)) => o,
+        _ => {
+            return Err(type_error(&format!(
+                "{WHAT} must be an object such as {{ bytes: 1048576, onFull: \"drop\" }}, not {}",
+                describe(value)
+            )))
+        }
+    };
+    check_keys(&o, WHAT, &["bytes", "onFull"], &[])?;
+    let bytes = Reflect::get(&o, &"bytes".into())?;
+    if bytes.is_undefined() {
+        return Err(type_error(&format!(
+            "{WHAT}.bytes is required: how many bytes of unread messages may wait"
+        )));
+    }
+    let bytes = count(&bytes, &format!("{WHAT}.bytes"), 1)?;
+    let on_full = Reflect::get(&o, &"onFull".into())?;
+    let on_full = match on_full.as_string().as_deref() {
+        Some("close") => InboundOverflow::Close,
+        Some("drop") => InboundOverflow::DropNewest,
+        _ => {
+            return Err(type_error(&format!(
+                "{WHAT}.onFull must be \"close\" or \"drop\", not {}",
+                match on_full.as_string() {
+                    Some(s) => quoted(&s),
+                    None => describe(&on_full),
+                }
+            )))
+        }
+    };
+    Ok((bytes, on_full))
 }
 
 /// A `url` function: called with the attempt number (0 first) before every attempt;

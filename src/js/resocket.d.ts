@@ -69,6 +69,28 @@ export interface HeartbeatOptions {
   pong?: string | BinaryData | ((data: string | ArrayBuffer) => boolean);
 }
 
+/**
+ * A bound on the incoming messages that wait unread. The browser cannot tell a server to slow
+ * down; message listeners run as messages arrive, but a `for await` loop reads at its own pace,
+ * and without a limit everything it has not read yet waits in memory.
+ *
+ * With a limit, messages are taken from the connection only as fast as the slowest `for await`
+ * loop reads them (message listeners get them at that pace too, in the same order; `close`,
+ * `reconnecting` and other events are not held back). At most `bytes` of messages wait (text
+ * counted as UTF-8), plus the one each loop is being handed; a message larger than the limit
+ * still gets through when nothing else waits. Beyond it:
+ * - "close": the connection is closed with code 4001; `reconnectIf` decides what follows (by
+ *   default nothing: the loop gets the messages that were kept, then throws a "ClosedError").
+ * - "drop": what arrives is dropped and counted, never silently: a `dropped` event (with
+ *   `count`) comes where the messages were, and each loop's iterator counts them in `dropped`.
+ */
+export interface InboundLimitOptions {
+  /** How many bytes of unread messages may wait: a whole number of at least 1. */
+  bytes: number;
+  /** What happens when a message would exceed `bytes`. */
+  onFull: "close" | "drop";
+}
+
 /** Options of `new ResilientWebSocket(url, protocols, options)`; all optional. Times in milliseconds. */
 export interface ResilientWebSocketOptions {
   /** How binary messages are handed over. Default "arraybuffer". */
@@ -95,6 +117,8 @@ export interface ResilientWebSocketOptions {
   connectTimeout?: number | null;
   /** How long `close()` waits for the closing handshake before abandoning the connection. Default 5000. */
   closeTimeout?: number;
+  /** Bounds what waits for a slow `for await` loop (see `InboundLimitOptions`); `null` (default): no bound. */
+  inboundLimit?: InboundLimitOptions | null;
 }
 
 /** The error that ended a socket that was not closed on purpose. */
@@ -138,6 +162,30 @@ export interface RequeuedEvent extends Event {
   readonly count: number;
 }
 
+/**
+ * `dropped`: with `inboundLimit: { onFull: "drop" }`, `count` messages were dropped here: after
+ * the `message` events of those before them, before those after them.
+ */
+export interface DroppedEvent extends Event {
+  readonly count: number;
+}
+
+/**
+ * The iterator of `for await (const data of socket)`: every message from when it was made.
+ * Keep it to read `dropped`: `const messages = socket[Symbol.asyncIterator](); for await (const
+ * data of messages) { ... messages.dropped ... }`.
+ */
+export interface ResilientWebSocketIterator extends AsyncIterator<MessageData, undefined, undefined> {
+  /**
+   * With `inboundLimit: { onFull: "drop" }`: how many messages were dropped since the iterator
+   * was made, up to the one it handed out last (or the end). Always 0 otherwise.
+   */
+  readonly dropped: number;
+  /** Stops the iteration (what `break` does): later messages are not kept for it. */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): ResilientWebSocketIterator;
+}
+
 /** Every event a ResilientWebSocket dispatches, by type. */
 export interface ResilientWebSocketEventMap {
   open: Event;
@@ -149,6 +197,7 @@ export interface ResilientWebSocketEventMap {
   statechange: StateChangeEvent;
   heartbeat: HeartbeatEvent;
   requeued: RequeuedEvent;
+  dropped: DroppedEvent;
 }
 
 /** A listener for event `K`: a function or an object with `handleEvent`. */
@@ -251,6 +300,11 @@ export class ResilientWebSocket implements EventTarget {
   close(code?: number, reason?: string): void;
   /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */
   takeUnsent(): MessageData[];
-  /** `for await (const data of socket)`: every message from now on; ends when the socket closes for good, throwing once if that end was not asked for. */
-  [Symbol.asyncIterator](): AsyncIterator<MessageData, undefined, undefined>;
+  /**
+   * `for await (const data of socket)`: every message from now on; ends when the socket closes
+   * for good, throwing once if that end was not asked for. With `inboundLimit`, the slowest
+   * loop sets the pace (see `InboundLimitOptions`); messages dropped on "drop" are counted in
+   * the iterator's `dropped`, not thrown.
+   */
+  [Symbol.asyncIterator](): ResilientWebSocketIterator;
 }

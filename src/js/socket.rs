@@ -1,5 +1,8 @@
 //! `ResilientWebSocket`: the class, and the task that turns the Rust socket's messages and
-//! events into DOM events, in order.
+//! events into DOM events, in order. With `inboundLimit` that task takes a message only
+//! once every `for await` has handed out what it holds, so unread messages wait in the Rust
+//! socket, where [`Builder::inbound_limit`](crate::Builder::inbound_limit) bounds them; the
+//! drops it reports become `dropped` events and the iterators' `dropped` counts.
 
 use super::convert::{self, describe, type_error};
 use super::iter::{Inbox, MessageIterator};
@@ -93,6 +96,10 @@ pub(crate) struct Core {
     closing: Cell<bool>,
     pump: RefCell<Option<Waker>>,
     inboxes: RefCell<Vec<Weak<Inbox>>>,
+    /// `inboundLimit` is set: the pump takes the next message only once every `for await`
+    /// has handed out what it holds, so unread messages wait in the Rust socket, where the
+    /// limit bounds them. Without it, they wait in the iterators, unbounded.
+    paced: bool,
     /// The end, once the pump has seen it: `Some(error)` if it was not asked for.
     end: RefCell<Option<Option<JsValue>>>,
     url: RefCell<String>,
@@ -179,6 +186,31 @@ impl Core {
         self.dispatch(events::message(&data, &origin));
     }
 
+    /// Whether the pump may take the next message: always without `inboundLimit`; with it,
+    /// once no `for await` holds a message it has not handed out (else `waker` is woken
+    /// when the first one found has).
+    fn may_take(&self, waker: &Waker) -> bool {
+        !self.paced
+            || self
+                .inboxes
+                .borrow()
+                .iter()
+                .filter_map(Weak::upgrade)
+                .all(|inbox| inbox.is_drained(waker))
+    }
+
+    /// The inbound limit dropped `count` messages here: every iterator counts them, a
+    /// `dropped` event says it, in order with the messages.
+    fn on_dropped(&self, count: usize) {
+        for inbox in self.inboxes.borrow().iter().filter_map(Weak::upgrade) {
+            inbox.skip(count);
+        }
+        self.dispatch(events::plain(
+            "dropped",
+            &[("count", (count as f64).into())],
+        ));
+    }
+
     /// The Rust stream yielded an error: the end that was not asked for (the stream ends
     /// next), or a message that could not be read.
     fn on_error(&self, error: crate::Error) {
@@ -243,7 +275,7 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
                     return Poll::Ready(Some(Step::Event(e)));
                 }
             }
-            if !rx_done {
+            if !rx_done && core.may_take(cx.waker()) {
                 if let Poll::Ready(m) = Pin::new(&mut rx).poll_next(cx) {
                     return Poll::Ready(Some(Step::Message(m)));
                 }
@@ -266,6 +298,9 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
             Some(Step::Event(Some(e))) => core.on_event(e),
             Some(Step::Message(None)) => rx_done = true,
             Some(Step::Message(Some(Ok(m)))) => core.on_message(m),
+            Some(Step::Message(Some(Err(crate::Error::InboundDropped { count })))) => {
+                core.on_dropped(count)
+            }
             Some(Step::Message(Some(Err(e)))) => core.on_error(e),
             Some(Step::Closing) => core.enter(Phase::Closing),
             Some(Step::Pong(rtt)) => {
@@ -400,6 +435,7 @@ impl JsSocket {
             closing: Cell::new(false),
             pump: RefCell::new(None),
             inboxes: RefCell::default(),
+            paced: parsed.paced,
             end: RefCell::new(None),
             protocol: RefCell::default(),
             origin: RefCell::default(),

@@ -60,15 +60,25 @@ export interface StompError extends Error {
   readonly body: string;
 }
 
-/** `error`: the broker sent an ERROR frame (the client reconnects), or the client ended without `disconnect()` (`error` says why). */
+/**
+ * `error`: the broker sent an ERROR frame (one event per frame, whether or not subscriptions
+ * exist; the client reconnects if the broker closes the connection), or the client ended
+ * without `disconnect()` (`error` says why).
+ */
 export interface StompErrorEvent extends ErrorEvent {
   readonly error: StompError | ResocketError | DOMException | Error;
+}
+
+/** `connect`: a STOMP session is up again after the connection was lost (not for the first: `connect()` resolved with it). */
+export interface StompConnectEvent extends Event {
+  /** The CONNECTED frame's headers (`version`, `heart-beat`, and the broker's own, e.g. `server`, `session`). */
+  readonly headers: StompHeaders;
 }
 
 /** Every event a StompClient dispatches, by type. */
 export interface StompClientEventMap {
   /** A STOMP session is up again after the connection was lost; the subscriptions were sent again. */
-  connect: Event;
+  connect: StompConnectEvent;
   /** The connection was lost; attempt `attempt` starts in `delay` ms. */
   reconnecting: ReconnectingEvent;
   /** A connection ended, also when a reconnection follows. */
@@ -190,11 +200,14 @@ export class StompClient implements EventTarget {
   /** Begins a transaction in the current session. */
   begin(): Promise<StompTransaction>;
   /**
-   * Ends gracefully once the operations started before went out: DISCONNECT with a receipt (it
-   * waits for a session if the connection is down), then the socket closes with 1000.
-   * Subscriptions end and their callbacks are released; later calls reject with an
-   * `InvalidStateError` DOMException. Rejects if the broker could not confirm that everything
-   * before was processed (the client is disconnected either way). Again: resolves at once.
+   * With a session up, ends gracefully once the operations started before went out: DISCONNECT
+   * with a receipt, then the socket closes with 1000. With the connection down (or CONNECTED not
+   * yet come), ends at once: the socket closes for good, operations still waiting for a session
+   * reject, and sends already handed over that never left the browser make it reject with a
+   * `StompError` that counts them. Subscriptions end and their callbacks are released; later
+   * calls reject with an `InvalidStateError` DOMException. Rejects if the broker could not
+   * confirm that everything before was processed (the client is disconnected either way).
+   * Again: resolves at once.
    */
   disconnect(): Promise<void>;
 

@@ -16,9 +16,10 @@ use super::events;
 use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
 use super::{promise, Busy};
-use crate::stomp::{AckMode, ConnectOptions, StompClient, StompMessage, Subscription, Transaction};
+use crate::stomp::{
+    AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription, Transaction,
+};
 use crate::{CloseFrame, Error, Event, Message, Sender, State};
-use futures_channel::oneshot;
 use futures_core::Stream;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
@@ -77,6 +78,13 @@ const OTHER_NAMES: &[(&str, &str)] = &[
         "binaryType",
         "nothing: every message has both body (a string) and binaryBody (a Uint8Array)",
     ),
+    (
+        "inboundLimit",
+        "the broker's own flow control: subscribe with { ack: \"client\" } (or \
+         \"client-individual\") and headers: { \"prefetch-count\": \"10\" }, and the broker \
+         sends at most that many unacknowledged messages (a limit here could only drop \
+         frames, receipts and CONNECTED among them)",
+    ),
 ];
 
 /// Headers the client writes itself in `CONNECT`.
@@ -101,9 +109,6 @@ const SUBSCRIBE_HEADERS: &[(&str, &str)] = &[
     ("ack", "use options.ack"),
 ];
 
-/// Pause between looks for the `CONNECTED` of a new connection (see [`announce_session`]).
-const SESSION_POLL_MS: u32 = 10;
-
 fn done(f: impl Future<Output = Result<(), Error>> + 'static) -> Promise {
     promise(async move {
         f.await
@@ -124,15 +129,6 @@ fn report(error: &JsValue) {
             let _ = f.call1(&JsValue::UNDEFINED, error);
         }
     }
-}
-
-async fn sleep(ms: u32) {
-    let (tx, rx) = oneshot::channel::<()>();
-    // Dropping the timer (if this future is dropped) cancels it and frees its closure.
-    let _timer = gloo_timers::callback::Timeout::new(ms, move || {
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
 }
 
 /// A value that async operations borrow (an `Rc` each, for as long as they run) and that
@@ -358,15 +354,10 @@ struct Client {
     busy: Busy,
     stash: Stash,
     disconnecting: Cell<bool>,
-    /// Connections opened since `connect()` resolved.
-    connections: Cell<u32>,
     /// Reconnection attempts since the last open, and the last close: for the end's error
     /// when no subscription heard it.
     attempts: Cell<u32>,
     last_close: RefCell<Option<CloseFrame>>,
-    /// The broker error last announced, and on which connection: every subscription hears
-    /// the same `ERROR` frame, the `error` event says it once.
-    last_error: RefCell<Option<(u32, Error)>>,
     /// The error that ended the client, as a subscription heard it.
     end_error: RefCell<Option<Error>>,
     /// Subscription tasks still running, and the task waiting for them to end.
@@ -399,27 +390,28 @@ impl Client {
         }
     }
 
-    /// A broker `ERROR` (or a malformed frame) as one subscription heard it.
-    fn broker_error(&self, error: Error) {
-        let connection = self.connections.get();
-        let seen = self.last_error.borrow().as_ref() == Some(&(connection, error.clone()));
-        if !seen {
-            let js = convert::error(&error);
-            *self.last_error.borrow_mut() = Some((connection, error.clone()));
-            self.dispatch(events::error(&error.to_string(), &js));
+    /// The STOMP session's events: `connect` for each session after the first (the one
+    /// `connect()` resolved with), `error` for each `ERROR` frame.
+    fn on_stomp_event(&self, event: StompEvent) {
+        match event {
+            StompEvent::Connected { session, headers } if session > 1 => {
+                let object = Object::new();
+                for (name, value) in headers.iter().rev() {
+                    set(&object, name, &value.as_str().into());
+                }
+                self.dispatch(events::plain("connect", &[("headers", object.into())]));
+            }
+            StompEvent::Error(error) => {
+                let js = convert::error(&error);
+                self.dispatch(events::error(&error.to_string(), &js));
+            }
+            _ => {}
         }
     }
 
-    fn on_event(self: &Rc<Self>, event: Event) {
+    fn on_event(&self, event: Event) {
         match event {
-            Event::Open { .. } => {
-                self.connections.set(self.connections.get() + 1);
-                self.attempts.set(0);
-                wasm_bindgen_futures::spawn_local(announce_session(
-                    self.clone(),
-                    self.connections.get(),
-                ));
-            }
+            Event::Open { .. } => self.attempts.set(0),
             Event::Close(frame) => {
                 self.dispatch(events::close(&frame));
                 *self.last_close.borrow_mut() = Some(frame);
@@ -450,11 +442,48 @@ impl Client {
     }
 }
 
-/// Turns the socket's events into DOM events until it is closed for good, then reports an
-/// end that was not asked for. It holds the client, so the client lives while connected.
-async fn watch(core: Rc<Client>, mut events: impl Stream<Item = Event> + Unpin) {
-    while let Some(event) = poll_fn(|cx| Pin::new(&mut events).poll_next(cx)).await {
-        core.on_event(event);
+enum Watched {
+    Socket(Event),
+    Stomp(StompEvent),
+}
+
+/// Turns the socket's and the session's events into DOM events until the socket is closed
+/// for good, then reports an end that was not asked for. It holds the client, so the client
+/// lives while connected.
+async fn watch(
+    core: Rc<Client>,
+    mut events: impl Stream<Item = Event> + Unpin,
+    mut session: impl Stream<Item = StompEvent> + Unpin,
+) {
+    let (mut events_done, mut session_done) = (false, false);
+    loop {
+        let next = poll_fn(|cx| {
+            if !events_done {
+                match Pin::new(&mut events).poll_next(cx) {
+                    Poll::Ready(Some(e)) => return Poll::Ready(Some(Watched::Socket(e))),
+                    Poll::Ready(None) => events_done = true,
+                    Poll::Pending => {}
+                }
+            }
+            if !session_done {
+                match Pin::new(&mut session).poll_next(cx) {
+                    Poll::Ready(Some(e)) => return Poll::Ready(Some(Watched::Stomp(e))),
+                    Poll::Ready(None) => session_done = true,
+                    Poll::Pending => {}
+                }
+            }
+            if events_done && session_done {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        match next {
+            Some(Watched::Socket(e)) => core.on_event(e),
+            Some(Watched::Stomp(e)) => core.on_stomp_event(e),
+            None => break,
+        }
     }
     // Closed for good. The subscriptions end now too; one of them may hold the error.
     poll_fn(|cx| {
@@ -474,22 +503,6 @@ async fn watch(core: Rc<Client>, mut events: impl Stream<Item = Event> + Unpin) 
             .take()
             .unwrap_or_else(|| convert::error(&error));
         core.dispatch(events::error(&error.to_string(), &js));
-    }
-}
-
-/// After a reconnection: dispatches `connect` once the broker's `CONNECTED` came (the
-/// client has re-subscribed by then). The Rust client tells no one when that is, so this
-/// looks every few milliseconds, from the open until `CONNECTED` or the connection's end.
-async fn announce_session(core: Rc<Client>, connection: u32) {
-    loop {
-        if core.connections.get() != connection || core.sender.state() != State::Open {
-            return;
-        }
-        if core.stomp.get().is_some_and(|c| c.is_connected()) {
-            core.dispatch(events::plain("connect", &[]));
-            return;
-        }
-        sleep(SESSION_POLL_MS).await;
     }
 }
 
@@ -548,6 +561,9 @@ impl JsStompClient {
             })?;
             let sender = client.socket().clone();
             let events = sender.events();
+            // Subscribed before anything else can happen: the first session's `Connected`
+            // comes first, and is not announced (`connect()` resolves with it).
+            let session = client.events();
             let core = Rc::new(Client {
                 stomp: Owned::new(client),
                 sender,
@@ -555,15 +571,13 @@ impl JsStompClient {
                 busy,
                 stash,
                 disconnecting: Cell::new(false),
-                connections: Cell::new(0),
                 attempts: Cell::new(0),
                 last_close: RefCell::new(None),
-                last_error: RefCell::new(None),
                 end_error: RefCell::new(None),
                 live_subs: Cell::new(0),
                 subs_done: RefCell::new(None),
             });
-            wasm_bindgen_futures::spawn_local(watch(core.clone(), events));
+            wasm_bindgen_futures::spawn_local(watch(core.clone(), events, session));
             Ok(JsStompClient { core }.into())
         })
     }
@@ -679,15 +693,23 @@ impl JsStompClient {
         })
     }
 
-    /// Ends gracefully once the operations started before have handed their frames over:
-    /// `DISCONNECT` with a receipt, then the socket closes with 1000. Subscriptions end,
-    /// their callbacks are released. Rejects if the broker could not confirm (disconnected
+    /// With a session up, ends gracefully once the operations started before have handed
+    /// their frames over: `DISCONNECT` with a receipt, then the socket closes with 1000.
+    /// Without one (the connection is down), ends at once: the socket closes for good and
+    /// the operations still waiting for a session reject. Subscriptions end, their
+    /// callbacks are released. Rejects if the broker could not confirm (disconnected
     /// either way); resolves at once if already disconnected.
     pub fn disconnect(&self) -> Promise {
         if let Err(e) = self.core.check_not_busy() {
             return Promise::reject(&e);
         }
         self.core.disconnecting.set(true);
+        if self.core.stomp.get().is_some_and(|c| !c.is_connected()) {
+            // Nothing to wait for: the operations that hold the client wait for a session
+            // that will not come. Closing now makes them fail, so the client is free to take
+            // (the Rust `disconnect` then finds no session and only counts what was lost).
+            drop(self.core.sender.close(1000, ""));
+        }
         let core = self.core.clone();
         promise(async move {
             let result = match core.stomp.take().await {
@@ -834,8 +856,9 @@ impl Sub {
         }
     }
 
-    /// An `Err` item: a broker `ERROR` (the client reconnects, the subscription goes on), or
-    /// the last item before the end if the socket is closed for good.
+    /// An `Err` item: a broker `ERROR` (the client reconnects, the subscription goes on;
+    /// the client's `error` event tells it, once), or the last item before the end if the
+    /// socket is closed for good.
     fn on_error(&self, error: Error, end: &mut Option<Error>) {
         let Some(client) = self.client.upgrade() else {
             return;
@@ -846,8 +869,6 @@ impl Sub {
                 .borrow_mut()
                 .get_or_insert_with(|| error.clone());
             *end = Some(error);
-        } else {
-            client.broker_error(error);
         }
     }
 

@@ -10,7 +10,6 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use gloo_timers::callback::Interval;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -116,6 +115,36 @@ impl AckMode {
     }
 }
 
+/// What happens to the STOMP session, as [`StompClient::events`] tells it.
+///
+/// The socket's own events (opens, closes, reconnections) are
+/// [`socket().events()`](Sender::events).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum StompEvent {
+    /// The broker answered `CONNECT` with `CONNECTED`: a session is up, and the
+    /// `SUBSCRIBE` of every live [`Subscription`] went ahead of everything else on its
+    /// connection. Comes for every session: the first (the one
+    /// [`StompClient::connect`] waited for) and each one after a reconnection.
+    Connected {
+        /// Counts the sessions from 1 (the first connection's).
+        session: u64,
+        /// The `CONNECTED` frame's headers in wire order (`version`, `heart-beat`, and
+        /// what the broker adds, e.g. `server`, `session`).
+        headers: Vec<(String, String)>,
+    },
+    /// The broker sent an `ERROR` frame ([`Error::Stomp`] with its `message` header and
+    /// body), or bytes that are no STOMP frame; whether or not any subscription exists.
+    /// Also [`Error::InboundDropped`] if the [`Builder`] had an
+    /// [inbound limit](Builder::inbound_limit) that dropped messages (frames lost: set
+    /// none for STOMP; the client reads as fast as messages arrive anyway, and the broker's
+    /// `prefetch-count` bounds a subscription without losing frames).
+    /// A broker closes the connection after an `ERROR`: the client reconnects (the
+    /// [`Builder`]'s policy permitting). The refusal of the first `CONNECT` is not an
+    /// event: it is [`StompClient::connect`]'s `Err`.
+    Error(Error),
+}
+
 struct Sub {
     destination: String,
     ack: AckMode,
@@ -132,14 +161,102 @@ struct Inner {
     connected: bool,
     /// Closed for good, and why.
     closed: Option<Error>,
-    subs: BTreeMap<u64, Sub>,
-    receipts: BTreeMap<String, oneshot::Sender<Result<(), Error>>>,
+    /// By id, in the order subscribed (ids only grow): the order of the `SUBSCRIBE`s that
+    /// start every connection.
+    subs: Pairs<u64, Sub>,
+    receipts: Pairs<String, oneshot::Sender<Result<(), Error>>>,
     /// Tasks waiting for a STOMP session.
     waiters: Vec<Waker>,
     /// Sends heart-beat EOLs while connected.
     beat: Option<Interval>,
     /// The first `CONNECTED` (or why there will be none).
     first: Option<oneshot::Sender<Result<(), Error>>>,
+    /// The current session's `CONNECTED` headers, for a new [`StompClient::events`]
+    /// subscriber.
+    connected_headers: Vec<(String, String)>,
+    /// The [`StompClient::events`] subscribers; closed ones are pruned when an event goes
+    /// out, all are dropped (their streams end) when the client ends.
+    events: Vec<mpsc::UnboundedSender<StompEvent>>,
+}
+
+impl Inner {
+    fn emit(&mut self, event: StompEvent) {
+        self.events
+            .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+    }
+}
+
+/// A small map: a Vec of `(key, value)` in insertion order. A client holds a handful of
+/// subscriptions and receipts in flight, for which a linear search is as fast as a tree, and
+/// this costs far less wasm than `BTreeMap` (see the README's sizes). Keys are unique by
+/// construction (fresh ids), so `insert` does not look for an old entry.
+struct Pairs<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for Pairs<K, V> {
+    fn default() -> Self {
+        Pairs(Vec::new())
+    }
+}
+
+impl<K, V> Pairs<K, V> {
+    fn find<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.iter().position(|(k, _)| k.borrow() == key)
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.find(key).map(|i| &self.0[i].1)
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.find(key).map(|i| self.0.remove(i).1)
+    }
+
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.find(key).is_some()
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        self.0.push((key, value));
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
+
+impl<K, V> IntoIterator for Pairs<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a Pairs<K, V> {
+    type Item = &'a (K, V);
+    type IntoIter = std::slice::Iter<'a, (K, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 struct Core {
@@ -264,6 +381,7 @@ impl Core {
         let (subs, first, receipts) = {
             let mut inner = self.inner.borrow_mut();
             inner.closed = Some(error.clone());
+            inner.events.clear();
             (
                 std::mem::take(&mut inner.subs),
                 inner.first.take(),
@@ -334,6 +452,12 @@ impl Core {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
             inner.session += 1;
+            inner.connected_headers = frame.headers.clone();
+            let event = StompEvent::Connected {
+                session: inner.session,
+                headers: frame.headers.clone(),
+            };
+            inner.emit(event);
             // Heart-beats: every max(cx, sy) if both want them (spec, "Heart-beating").
             inner.beat = match client_send {
                 Some((cx, _)) if cx > 0 && server_recv > 0 => {
@@ -374,6 +498,9 @@ impl Core {
             let _ = first.send(Err(error));
             return;
         }
+        self.inner
+            .borrow_mut()
+            .emit(StompEvent::Error(error.clone()));
         // The broker closes the connection after an ERROR: every receipt pending on it
         // fails with this error, and every subscription sees it.
         for (_, tx) in receipts {
@@ -384,7 +511,12 @@ impl Core {
         }
     }
 
+    /// Bytes that are no STOMP frame, or messages the socket dropped: told to every
+    /// subscription and [`StompClient::events`] subscriber.
     fn on_malformed(&self, error: Error) {
+        self.inner
+            .borrow_mut()
+            .emit(StompEvent::Error(error.clone()));
         for sub in self.inner.borrow().subs.values() {
             let _ = sub.tx.unbounded_send(Err(error.clone()));
         }
@@ -567,6 +699,12 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
                         }
                     }
                 }
+            }
+            // Whole messages were dropped (the builder's inbound limit): a frame may have
+            // lost its start or its end, and the reader is told like of a malformed one.
+            Input::Message(Some(Err(e @ Error::InboundDropped { .. }))) => {
+                decoder.reset();
+                core.on_malformed(e);
             }
             Input::Message(Some(Err(e))) => last_error = Some(e),
             Input::Message(None) => {
@@ -788,20 +926,69 @@ impl StompClient {
         self.core.live()
     }
 
+    /// The session's events: [`StompEvent::Connected`] for every `CONNECTED`,
+    /// [`StompEvent::Error`] for every `ERROR` frame.
+    ///
+    /// Any number of subscribers; each gets the events from its subscription on, in order,
+    /// starting with the current session's `Connected` if a session is up (so the first
+    /// session, which [`connect`](Self::connect) waited for, is seen too; its `session`
+    /// is 1). The stream ends when the client ends: the socket closed for good, or the
+    /// client, its subscriptions and transactions were all dropped.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use resocket::stomp::{StompClient, StompEvent};
+    ///
+    /// # async fn demo(client: StompClient) {
+    /// let mut events = client.events();
+    /// while let Some(event) = events.next().await {
+    ///     match event {
+    ///         StompEvent::Connected { session, .. } if session > 1 => println!("back"),
+    ///         StompEvent::Error(e) => println!("the broker said: {e}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> impl Stream<Item = StompEvent> + Unpin {
+        let (tx, rx) = mpsc::unbounded();
+        let live = self.core.live();
+        let mut inner = self.core.inner.borrow_mut();
+        if inner.closed.is_none() {
+            if live {
+                let _ = tx.unbounded_send(StompEvent::Connected {
+                    session: inner.session,
+                    headers: inner.connected_headers.clone(),
+                });
+            }
+            inner.events.push(tx);
+        }
+        rx
+    }
+
     /// The socket underneath, for [`state`](Sender::state), [`events`](Sender::events)
     /// and the like. Sending on it directly bypasses STOMP.
     pub fn socket(&self) -> &Sender {
         &self.core.sender
     }
 
-    /// Ends gracefully: `DISCONNECT` with a receipt (so everything sent before was
-    /// processed), then closes the socket with 1000.
+    /// Ends: with a session up, gracefully — `DISCONNECT` with a receipt (so everything
+    /// sent before was processed), then the socket closes with 1000; without one (the
+    /// connection is down, or `CONNECTED` has not come yet), at once — the socket closes
+    /// for good, with no `DISCONNECT` to send and no session to wait for.
     ///
     /// The broker closing the connection instead of sending the `RECEIPT` also counts as
-    /// done: RabbitMQ's Web STOMP (3.10) does exactly that.
+    /// done: RabbitMQ's Web STOMP (3.10) does exactly that. Without a session, operations
+    /// still waiting for one fail, and `SEND`s already handed to the socket that never left
+    /// the browser (kept for the next session) make it an [`Error::Stomp`] that counts
+    /// them. A client whose socket had already closed for good returns the
+    /// error that closed it.
     pub async fn disconnect(self) -> Result<(), Error> {
         // Whatever closes the connection now, it is not to be reopened.
         self.core.no_reconnect.set(true);
+        if !self.core.live() {
+            return self.close_now().await;
+        }
         let result = match self
             .core
             .send_with_receipt(Frame::new("DISCONNECT"), None)
@@ -814,6 +1001,35 @@ impl StompClient {
             closing.await;
         }
         result
+    }
+
+    /// [`disconnect`](Self::disconnect) without a session.
+    async fn close_now(self) -> Result<(), Error> {
+        let closed = self.core.inner.borrow().closed.clone();
+        if let Some(error) = closed.filter(|e| *e != Error::SocketClosed) {
+            return Err(error);
+        }
+        let unsent = match self.core.sender.close(1000, "") {
+            Ok(closing) => closing.await.unsent,
+            Err(_) => Vec::new(),
+        };
+        // Plain SENDs only: their `send()` resolved at hand-over. Frames bound to a session
+        // mean nothing without one (the broker redelivers what was not acknowledged), and
+        // heart-beats and raw messages are not the client's to count.
+        let lost = unsent
+            .iter()
+            .filter(|m| matches!(classify(m), Some((false, _))))
+            .count();
+        match lost {
+            0 => Ok(()),
+            sends => Err(Error::Stomp {
+                message: format!(
+                    "disconnected while the connection was down: {sends} SEND frame(s) \
+                     handed to the socket never left the browser"
+                ),
+                body: String::new(),
+            }),
+        }
     }
 }
 

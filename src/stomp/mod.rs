@@ -34,5 +34,7 @@
 mod client;
 mod frame;
 
-pub use client::{AckMode, ConnectOptions, StompClient, StompMessage, Subscription, Transaction};
+pub use client::{
+    AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription, Transaction,
+};
 pub use frame::{decode_all, Decoder, Frame, FrameError, MAX_FRAME_BYTES, MAX_HEADER_BYTES};
