@@ -2,7 +2,7 @@
 # The browser benchmark (GitHub issue 6): resocket against the raw JavaScript WebSocket,
 # gloo-net and ws_stream_wasm in headless Chromium, against the release test server.
 #
-#   npm run bench                 # full run, ~5-10 min: writes benches/results/latest.{json,md}
+#   npm run bench                 # full run, ~9 min (5 rounds): writes benches/results/latest.{json,md}
 #   bash scripts/bench.sh --smoke # a few hundred messages per workload, ~1 min (CI):
 #                                 # writes .tmp/bench/smoke.{json,md}, fails on any error
 #
@@ -54,7 +54,7 @@ if [ "$mode" = smoke ]; then
   rounds=1 timeout_s=30 total_s=150
   n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48
 else
-  rounds=${BENCH_ROUNDS:-3} timeout_s=120 total_s=900
+  rounds=${BENCH_ROUNDS:-5} timeout_s=120 total_s=900
   n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052
 fi
 # Counts for the calls pass.
