@@ -7,7 +7,7 @@ use crate::core::{Config, OpenHook, Opening, ReconnectPolicy};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
 use futures_sink::Sink;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -16,26 +16,91 @@ use std::time::Duration;
 
 /// Owns the shared state; when the last handle goes, the socket is closed and every
 /// listener and timer removed, so nothing of resocket runs afterwards.
-struct Handle(Shared);
+struct Handle {
+    shared: Shared,
+    /// The state as of the last event, for calls made while `shared` is borrowed.
+    state: Rc<Cell<State>>,
+}
+
+impl Handle {
+    fn new(shared: Shared) -> Handle {
+        let state = shared.borrow().state_cell();
+        Handle { shared, state }
+    }
+}
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if let Ok(mut inner) = self.0.try_borrow_mut() {
+        if let Ok(mut inner) = self.shared.try_borrow_mut() {
             inner.shutdown();
         }
     }
 }
 
+/// What a handle method answers when it is called from inside one of the socket's own
+/// callbacks (`on_open`, `reconnect_if`, `target_fn`, a pong matcher), where the state is
+/// busy: a neutral value or an error, never a panic.
+trait Busy {
+    fn busy(handle: &Handle) -> Self;
+}
+
+impl Busy for State {
+    fn busy(handle: &Handle) -> Self {
+        handle.state.get()
+    }
+}
+
+impl Busy for usize {
+    fn busy(_: &Handle) -> Self {
+        0
+    }
+}
+
+impl Busy for String {
+    fn busy(_: &Handle) -> Self {
+        String::new()
+    }
+}
+
+impl Busy for Vec<Message> {
+    fn busy(_: &Handle) -> Self {
+        Vec::new()
+    }
+}
+
+impl<T> Busy for Result<T, Error> {
+    fn busy(_: &Handle) -> Self {
+        Err(Error::InvalidState(
+            "called from inside one of this socket's own callbacks".into(),
+        ))
+    }
+}
+
+impl<T> Busy for Poll<T> {
+    fn busy(_: &Handle) -> Self {
+        Poll::Pending
+    }
+}
+
+impl Busy for futures_channel::mpsc::UnboundedReceiver<Event> {
+    fn busy(_: &Handle) -> Self {
+        // A subscription that ends at once.
+        futures_channel::mpsc::unbounded().1
+    }
+}
+
 impl Handle {
     /// Calls into the shared state, then wakes the tasks whose wait may be over; they are
-    /// woken after the borrow ends.
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        let (result, wake) = {
-            let mut inner = self.0.borrow_mut();
-            let result = f(&mut inner);
-            (result, inner.take_notified())
+    /// woken after the borrow ends. From inside one of the socket's own callbacks the
+    /// state is borrowed already: the answer is then [`Busy::busy`].
+    fn with<T: Busy>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let Ok(mut inner) = self.shared.try_borrow_mut() else {
+            return T::busy(self);
         };
-        crate::browser::wake_all(&self.0, wake);
+        let result = f(&mut inner);
+        let wake = inner.take_notified();
+        drop(inner);
+        crate::browser::wake_all(&self.shared, wake);
         result
     }
 }
@@ -265,7 +330,7 @@ impl Builder {
         });
         let shared = Inner::start(self.config, provider, self.binary_type, self.inbound_limit)?;
         Ok(WebSocket {
-            handle: Rc::new(Handle(shared)),
+            handle: Rc::new(Handle::new(shared)),
         })
     }
 }
@@ -306,7 +371,7 @@ pub struct Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        if let Ok(mut inner) = self.handle.0.try_borrow_mut() {
+        if let Ok(mut inner) = self.handle.shared.try_borrow_mut() {
             inner.drop_reader();
         }
     }

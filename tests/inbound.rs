@@ -95,7 +95,10 @@ async fn close_mode_ends_the_connection_after_the_kept_messages() {
     match end {
         Some(Err(Error::Closed(frame))) => {
             assert_eq!(frame.code, codes::INBOUND_LIMIT);
-            assert!(!frame.was_clean);
+            assert!(
+                frame.was_clean,
+                "a closing handshake, not an abandoned socket"
+            );
         }
         other => panic!("expected Err(Closed(4001)), got {other:?}"),
     }
@@ -174,4 +177,84 @@ async fn a_reader_that_keeps_up_loses_nothing_even_above_the_limit() {
         }
     })
     .await;
+}
+
+#[wasm_bindgen_test]
+async fn close_mode_lets_what_the_browser_holds_go_out_and_hands_back_only_the_rest() {
+    // The flood server reads nothing until it has sent the flood: what we send meanwhile
+    // waits in the kernel's and the browser's buffers (and in bufferedAmount beyond a few
+    // MB) when the limit closes the connection. A closing handshake still transmits it, so
+    // the server must get each message once, and nothing it got may be handed back unsent.
+    const N: u64 = 1536;
+    let key = key("inbound-close-sending");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/flood/200/{SIZE}?key={key}")))
+        .inbound_limit(LIMIT, InboundOverflow::Close)
+        .high_water_mark(16 << 20)
+        .queue_capacity(N as usize)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    for i in 0..N {
+        let mut bytes = vec![0xCD; 4096];
+        bytes[..8].copy_from_slice(&i.to_be_bytes());
+        ws.feed(Message::Binary(bytes)).await.unwrap();
+    }
+    let held = ws.buffered_amount();
+    // Nobody reads while the flood comes: the limit closes the connection.
+    let_the_flood_arrive(&key).await;
+    let (_, end) = read_in_order(&mut ws).await;
+    assert!(
+        matches!(&end, Some(Err(Error::Closed(f))) if f.code == codes::INBOUND_LIMIT),
+        "{end:?}"
+    );
+    let unsent: Vec<u64> = ws
+        .take_unsent()
+        .iter()
+        .map(|m| u64::from_be_bytes(m.as_bytes()[..8].try_into().unwrap()))
+        .collect();
+    let r = report_until(&key, 10_000, "the close", |r| {
+        r.connections.iter().any(|c| c.close.is_some())
+    })
+    .await;
+    let received: Vec<u64> = r.connections[0]
+        .received
+        .iter()
+        .filter_map(|m| m.strip_prefix("bin:4096:"))
+        .map(|hex| u64::from_str_radix(hex, 16).unwrap())
+        .collect();
+    console_log!(
+        "held {held} B in bufferedAmount after sending; server got {}, handed back {}",
+        received.len(),
+        unsent.len()
+    );
+    let mut all: Vec<u64> = received.iter().chain(&unsent).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..N).collect::<Vec<_>>(), "each message exactly once");
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "the server got them in order"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn heartbeat_pongs_never_count_against_the_limit() {
+    // Pings every 50 ms, answered by the echo server; a 1-byte limit nobody reads for a
+    // while. Pongs are swallowed on arrival: none is kept, so none makes the limit drop.
+    let mut ws = WebSocket::builder(&ws_url("/echo"))
+        .heartbeat(
+            resocket::Heartbeat::new(
+                std::time::Duration::from_millis(50),
+                std::time::Duration::from_secs(2),
+            )
+            .ping("p")
+            .pong("p"),
+        )
+        .inbound_limit(1, InboundOverflow::DropNewest)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    sleep(500).await;
+    ws.send(Message::Text("hello".into())).await.unwrap();
+    let first = within(5000, "the echo", ws.next()).await;
+    assert_eq!(first, Some(Ok(Message::Text("hello".into()))));
 }

@@ -206,3 +206,34 @@ async fn after_an_abnormal_close_the_hooks_messages_go_before_the_requeued_ones(
         "open hook: {next} sent, {requeued} re-queued from #{first_untransmitted}, {discarded} removed by the hook"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_handle_called_from_inside_a_callback_answers_instead_of_panicking() {
+    let slot: Rc<RefCell<Option<resocket::Sender>>> = Rc::default();
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let (hook_slot, hook_seen) = (slot.clone(), seen.clone());
+    let ws = WebSocket::builder(&ws_url("/echo"))
+        .on_open(move |_| {
+            if let Some(sender) = hook_slot.borrow().as_ref() {
+                // The socket's state is busy during its own callback: a snapshot and an
+                // error instead of a panic that would abort the whole app.
+                let closing = sender.close(1000, "").map(|_| ());
+                hook_seen
+                    .borrow_mut()
+                    .push(format!("{:?} {:?}", sender.state(), closing));
+            }
+        })
+        .connect()
+        .unwrap();
+    let (tx, _rx) = ws.split();
+    *slot.borrow_mut() = Some(tx.clone());
+    within(5000, "open", tx.opened()).await.unwrap();
+    assert_eq!(
+        seen.borrow().as_slice(),
+        [
+            "Connecting Err(InvalidState(\"called from inside one of this socket's own callbacks\"))"
+        ]
+    );
+    assert_eq!(tx.state(), resocket::State::Open, "the socket went on");
+    slot.borrow_mut().take();
+}

@@ -47,11 +47,14 @@ pub enum BinaryType {
 /// [inbound limit](crate::Builder::inbound_limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboundOverflow {
-    /// Close the connection with [`codes::INBOUND_LIMIT`](crate::codes::INBOUND_LIMIT):
-    /// the stream still yields every message that arrived before, then the close goes
-    /// through the reconnect policy like any other (the default policy does not retry it,
-    /// so the stream ends with [`Error::Closed`]). Messages that arrive while the socket
-    /// closes are not kept.
+    /// Close the connection with [`codes::INBOUND_LIMIT`](crate::codes::INBOUND_LIMIT),
+    /// a normal closing handshake: what the browser still holds to send goes out first,
+    /// and only what it never transmitted is re-queued. The stream still yields every
+    /// message that arrived before; then the close goes through the reconnect policy like
+    /// any other (the default policy does not retry it, so the stream ends with
+    /// [`Error::Closed`]). Messages that arrive while the socket closes are not kept.
+    /// Should the limit be reached while the socket is closing already, messages are
+    /// dropped and counted as with `DropNewest`.
     Close,
     /// Keep the connection and drop the messages that arrive while the limit is reached;
     /// where they were, the stream yields one [`Error::InboundDropped`] with their count,
@@ -111,6 +114,9 @@ pub(crate) struct Inner {
     overflowed: bool,
     rx_wakers: Vec<Waker>,
     wakers: Vec<Waker>,
+    /// The machine's state after the last event, readable while the state is borrowed
+    /// (by a handle method called from inside one of the socket's own callbacks).
+    state: Rc<std::cell::Cell<State>>,
     /// An empty Vec with room, handed out to carry wakers past the borrow and given back
     /// after: no allocation per message for waking.
     spare: Vec<Waker>,
@@ -209,6 +215,7 @@ impl Inner {
                 overflowed: false,
                 rx_wakers: Vec::new(),
                 wakers: Vec::new(),
+                state: Rc::new(std::cell::Cell::new(State::Connecting)),
                 spare: Vec::new(),
                 subscribers: Vec::new(),
                 last_close: None,
@@ -307,6 +314,7 @@ impl Inner {
             self.finish();
         }
         self.arm_timer();
+        self.state.set(self.machine.state());
     }
 
     /// Closed for good: nothing of the browser stays attached.
@@ -324,6 +332,11 @@ impl Inner {
     }
 
     fn arm_timer(&mut self) {
+        // Closed for good: `finish` cleared the timer and nothing is due any more (a buffer
+        // check still scheduled would only fire once, for nothing).
+        if self.machine.is_closed() {
+            return;
+        }
         // A pending timer stays when nothing is due any more, or when it fires before the
         // next deadline: firing early is harmless (the machine checks its own deadlines and
         // the timer is set again). That saves a clearTimeout/setTimeout pair per message when
@@ -443,6 +456,11 @@ impl Inner {
                 message: "a message event carried neither text, an ArrayBuffer nor a Blob".into(),
             }),
         };
+        // Heartbeat pongs are swallowed here, so they never count against the limit nor
+        // wait for the reader (a Blob pong is recognised once read, in `poll_next`).
+        if matches!(&item, Inbound::Ready(m) if self.machine.is_pong(m)) {
+            return;
+        }
         let bytes = item.bytes();
         match self.inbound_limit {
             // Over the limit with something already waiting (a lone message is always
@@ -450,20 +468,22 @@ impl Inner {
             Some((limit, on_full))
                 if !self.inbound.is_empty() && self.inbound_bytes.saturating_add(bytes) > limit =>
             {
-                match on_full {
-                    InboundOverflow::DropNewest => match self.inbound.back_mut() {
+                // Close mode ends the connection; what arrives while it closes is not kept
+                // (the stream ends with the close). Without an open connection to close (it
+                // is closing already), the message is dropped and counted like DropNewest,
+                // so nothing goes unreported.
+                let closing = on_full == InboundOverflow::Close
+                    && self.machine.close_connection(
+                        now,
+                        crate::codes::INBOUND_LIMIT,
+                        "inbound limit reached",
+                    );
+                if closing {
+                    self.overflowed = true;
+                } else {
+                    match self.inbound.back_mut() {
                         Some(Inbound::Dropped(n)) => *n += 1,
                         _ => self.inbound.push_back(Inbound::Dropped(1)),
-                    },
-                    InboundOverflow::Close => {
-                        self.overflowed = true;
-                        let buffered = self.buffered_amount();
-                        self.machine.abandon(
-                            now,
-                            crate::codes::INBOUND_LIMIT,
-                            "inbound limit reached",
-                            buffered,
-                        );
                     }
                 }
             }
@@ -665,6 +685,12 @@ impl Inner {
 
     pub(crate) fn state(&self) -> State {
         self.machine.state()
+    }
+
+    /// The state as of the last event, shared: what a handle reports when called from
+    /// inside one of the socket's callbacks, while this state is borrowed.
+    pub(crate) fn state_cell(&self) -> Rc<std::cell::Cell<State>> {
+        self.state.clone()
     }
 
     pub(crate) fn protocol(&self) -> String {

@@ -246,6 +246,10 @@ pub struct Machine {
     stranded: bool,
     /// The Sink's close waits for the queue to drain until this deadline.
     close_after_drain: Option<(Duration, u16, String)>,
+    /// A close of the open connection decided here (the driver's inbound limit): its
+    /// deadline (the close timeout) and the frame to report should it pass. The
+    /// connection's end then goes through the reconnect policy like any other.
+    local_close: Option<(Duration, CloseFrame)>,
     actions: VecDeque<Action>,
     /// Yielded once by the stream before it ends, when the end was not asked for.
     terminal: Option<Error>,
@@ -275,6 +279,7 @@ impl Machine {
             flushing: false,
             stranded: false,
             close_after_drain: None,
+            local_close: None,
             actions: VecDeque::new(),
             terminal: None,
             protocol: String::new(),
@@ -351,6 +356,7 @@ impl Machine {
             phase,
             self.buffer.next_check,
             self.close_after_drain.as_ref().map(|c| c.0),
+            self.local_close.as_ref().map(|c| c.0),
         ]
         .into_iter()
         .flatten()
@@ -401,7 +407,22 @@ impl Machine {
                     self.phase = Phase::Closed;
                 }
             }
-            Phase::Open { .. } => self.heartbeat_tick(now),
+            Phase::Open { since, .. } => {
+                let since = *since;
+                match self.local_close.take() {
+                    // The server never completed the closing handshake: give the socket up.
+                    Some((deadline, frame)) if deadline <= now => {
+                        self.actions.push_back(Action::Abandon {
+                            code: frame.code,
+                            reason: frame.reason.clone(),
+                        });
+                        let buffered = self.buffer.estimate;
+                        self.socket_ended(now, Some((since, buffered)), frame, false);
+                    }
+                    Some(closing) => self.local_close = Some(closing),
+                    None => self.heartbeat_tick(now),
+                }
+            }
             _ => {}
         }
         if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
@@ -604,24 +625,31 @@ impl Machine {
         }
     }
 
-    /// The driver gives up on the open connection for a reason of its own (the inbound
-    /// limit): the socket is closed with `code` (1000 or 3000-4999, as the browser takes),
-    /// reported as a close with that code, not clean, and the reconnect policy decides
-    /// what follows. `buffered` is a fresh `bufferedAmount`. Does nothing unless open.
-    pub fn abandon(&mut self, now: Duration, code: u16, reason: &str, buffered: usize) {
-        let Phase::Open { since, .. } = self.phase else {
-            return;
-        };
-        self.actions.push_back(Action::Abandon {
-            code,
-            reason: reason.into(),
-        });
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-            was_clean: false,
-        };
-        self.socket_ended(now, Some((since, buffered)), frame, false);
+    /// The driver closes the open connection for a reason of its own (the inbound limit):
+    /// a normal closing handshake with `code` (1000 or 3000-4999, as the browser takes), so
+    /// what the browser holds is still transmitted and only what it never transmitted is
+    /// re-queued, from its `bufferedAmount` at the close event. Nothing more is handed to
+    /// the socket meanwhile. The end goes through the reconnect policy; if the handshake
+    /// does not complete within the close timeout, the socket is abandoned and reported
+    /// closed with `code`, not clean. `true` if the connection is (now) closing this way;
+    /// `false` when there is no open connection to close.
+    pub fn close_connection(&mut self, now: Duration, code: u16, reason: &str) -> bool {
+        if !matches!(self.phase, Phase::Open { .. }) {
+            return false;
+        }
+        if self.local_close.is_none() {
+            self.actions.push_back(Action::Close {
+                code,
+                reason: reason.into(),
+            });
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+                was_clean: false,
+            };
+            self.local_close = Some((now.saturating_add(self.config.close_timeout), frame));
+        }
+        true
     }
 
     /// A socket ended without the application asking. `opened` is when it had opened and
@@ -633,6 +661,7 @@ impl Machine {
         frame: CloseFrame,
         local: bool,
     ) {
+        self.local_close = None;
         if let Some((_, buffered)) = opened {
             let count = self.outbox.requeue_untransmitted(buffered);
             if count > 0 {
@@ -692,6 +721,7 @@ impl Machine {
 
     fn end(&mut self, error: Option<Error>) {
         self.close_after_drain = None;
+        self.local_close = None;
         self.phase = Phase::Closed;
         self.buffer = Buffer::default();
         self.terminal = error;
@@ -803,7 +833,7 @@ impl Machine {
 
     /// Hands queued messages to the socket while it is open and below the high-water mark.
     fn drain(&mut self, now: Duration) {
-        if !matches!(self.phase, Phase::Open { .. }) {
+        if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() {
             return;
         }
         while !self.buffer.blocked {
@@ -826,6 +856,14 @@ impl Machine {
         match self.phase {
             Phase::Closing { .. } | Phase::Closed => Ready::Closed,
             Phase::Open { .. } if self.buffer.blocked => Ready::Wait,
+            // Closing for the inbound limit: what comes now waits for the next connection.
+            Phase::Open { .. } if self.local_close.is_some() => {
+                if self.outbox.queued() >= self.config.queue_capacity {
+                    Ready::Wait
+                } else {
+                    Ready::Yes
+                }
+            }
             Phase::Open { .. } => Ready::Yes,
             _ if self.outbox.queued() >= self.config.queue_capacity => Ready::Wait,
             _ => Ready::Yes,
@@ -880,6 +918,7 @@ impl Machine {
                     reason: reason.to_owned(),
                 });
                 let deadline = now.saturating_add(self.config.close_timeout);
+                self.local_close = None;
                 self.phase = Phase::Closing {
                     deadline,
                     deferred: false,

@@ -459,6 +459,93 @@ fn connect_timeout_abandons_the_attempt_and_retries() {
     assert!(matches!(m.state(), State::Reconnecting { attempt: 1, .. }));
 }
 
+#[test]
+fn a_connection_closed_by_the_driver_hands_nothing_more_over_and_requeues_at_the_close_event() {
+    let mut m = open_machine(config());
+    m.send(ms(10), text("a")).unwrap();
+    m.send(ms(10), text("b")).unwrap();
+    assert_eq!(sends(&actions(&mut m)), vec![text("a"), text("b")]);
+    assert!(m.close_connection(ms(20), codes::INBOUND_LIMIT, "inbound limit reached"));
+    assert_eq!(
+        actions(&mut m),
+        vec![Action::Close {
+            code: codes::INBOUND_LIMIT,
+            reason: "inbound limit reached".into()
+        }],
+        "a closing handshake: the socket is kept, not abandoned"
+    );
+    assert!(
+        m.close_connection(ms(25), codes::INBOUND_LIMIT, ""),
+        "once is enough"
+    );
+    assert!(actions(&mut m).is_empty());
+    // Accepted meanwhile, but not handed to the closing socket.
+    m.send(ms(30), text("c")).unwrap();
+    assert!(sends(&actions(&mut m)).is_empty());
+    assert_eq!(m.state(), State::Open);
+    // The close event says "b" (1 byte) never left: only it is re-queued, before "c".
+    let closed = CloseFrame {
+        code: codes::INBOUND_LIMIT,
+        reason: "inbound limit reached".into(),
+        was_clean: true,
+    };
+    m.handle_close(ms(40), closed.clone(), 1);
+    let ev = events(&actions(&mut m));
+    assert!(ev.contains(&Event::Close(closed.clone())), "{ev:?}");
+    // 4001 is not retried by the default policy: the socket ends with it.
+    assert!(m.is_closed());
+    assert_eq!(m.take_terminal(), Some(Error::Closed(closed)));
+    assert_eq!(m.take_unsent(), vec![text("b"), text("c")]);
+}
+
+#[test]
+fn a_driver_close_that_never_completes_is_abandoned_after_the_close_timeout() {
+    let mut m = open_machine(Config {
+        reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
+        ..config()
+    });
+    assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
+    actions(&mut m);
+    let timeout = Config::default().close_timeout;
+    assert_eq!(m.poll_timeout(), Some(timeout));
+    m.handle_timeout(timeout - ms(1));
+    assert!(actions(&mut m).is_empty());
+    m.handle_timeout(timeout);
+    let a = actions(&mut m);
+    assert_eq!(
+        a[0],
+        Action::Abandon {
+            code: codes::INBOUND_LIMIT,
+            reason: "limit".into()
+        }
+    );
+    let ev = events(&a);
+    assert!(ev.contains(&Event::Close(CloseFrame {
+        code: codes::INBOUND_LIMIT,
+        reason: "limit".into(),
+        was_clean: false
+    })));
+    // This policy retries it.
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Reconnecting { attempt: 1, .. })
+    ));
+}
+
+#[test]
+fn the_driver_cannot_close_a_connection_that_is_not_open() {
+    let mut m = Machine::new(config(), 7, ms(0));
+    actions(&mut m);
+    assert!(!m.close_connection(ms(1), codes::INBOUND_LIMIT, ""));
+    assert!(actions(&mut m).is_empty());
+    m.handle_open(ms(2), String::new());
+    m.close(ms(3), 1000, "").unwrap();
+    assert!(
+        !m.close_connection(ms(4), codes::INBOUND_LIMIT, ""),
+        "closing already"
+    );
+}
+
 fn heartbeat_config() -> Config {
     Config {
         heartbeat: Some(Heartbeat::new(ms(1000), ms(500))),
