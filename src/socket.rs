@@ -175,8 +175,9 @@ impl Builder {
     /// Decide by close frame whether to reconnect after the server or the network closed
     /// the connection, instead of [`default_reconnect_policy`](crate::default_reconnect_policy).
     ///
-    /// The policy runs inside resocket's event handling: it must not call methods of this
-    /// socket (that would be a re-entrant borrow).
+    /// The policy runs inside resocket's event handling: methods of this socket called from
+    /// it cannot act (they report the state as of the last event, neutral values, or
+    /// [`Error::InvalidState`]), so decide from the close frame.
     pub fn reconnect_if(mut self, policy: impl Fn(&CloseFrame) -> bool + 'static) -> Self {
         let policy: ReconnectPolicy = Rc::new(policy);
         self.config.reconnect_if = Some(policy);
@@ -200,8 +201,9 @@ impl Builder {
     ///   session (acknowledgements, session ids) are dropped instead of reaching a new
     ///   session that does not know them.
     ///
-    /// The hook runs inside resocket's event handling: like the policy it must not call
-    /// methods of this socket. A second call replaces the hook.
+    /// The hook runs inside resocket's event handling: like the policy, it cannot act
+    /// through methods of this socket (they answer with the state as of the last event,
+    /// neutral values, or [`Error::InvalidState`]). A second call replaces the hook.
     ///
     /// ```no_run
     /// use resocket::{Message, WebSocket};
@@ -285,8 +287,8 @@ impl Builder {
     /// Choose the URL and subprotocols anew for every attempt, e.g. to carry a fresh auth
     /// token. Called with the attempt number (0 for the first connection); an `Err` ends
     /// the socket with that error. Replaces the builder's URL and protocols. Like the
-    /// policy, it runs inside resocket's event handling and must not call methods of this
-    /// socket.
+    /// policy, it runs inside resocket's event handling, where methods of this socket
+    /// cannot act (see [`reconnect_if`](Self::reconnect_if)).
     pub fn target_fn(mut self, f: impl FnMut(u32) -> Result<Target, Error> + 'static) -> Self {
         self.provider = Some(Box::new(f));
         self

@@ -85,7 +85,8 @@ impl Heartbeat {
     }
 
     /// Recognise pongs: messages for which this returns true are swallowed. It runs inside
-    /// resocket's message handling and must not call methods of the socket.
+    /// resocket's message handling, where methods of the socket cannot act (they answer
+    /// with the state as of the last event, neutral values, or an error).
     pub fn pong_matcher(mut self, is_pong: impl Fn(&Message) -> bool + 'static) -> Self {
         self.is_pong = Rc::new(is_pong);
         self
