@@ -4,17 +4,16 @@
 
 use super::convert::{self, Data};
 use super::listener::Listener;
+use super::timer::Timer;
 use crate::core::{Action, Config, Machine, Ready};
 use crate::{CloseFrame, Error, Event, Message, State};
 use futures_channel::mpsc;
-use gloo_timers::callback::Timeout;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType as JsBinaryType, WebSocket as JsWebSocket};
@@ -105,7 +104,8 @@ pub(crate) struct Inner {
     binary_type: BinaryType,
     conn: Option<Conn>,
     url: String,
-    timer: Option<(Duration, Timeout)>,
+    /// Made on first use; dropped (and so cleared) when the socket ends.
+    timer: Option<Timer>,
     inbound: VecDeque<Inbound>,
     /// The bytes held in `inbound`.
     inbound_bytes: usize,
@@ -345,7 +345,12 @@ impl Inner {
         let Some(at) = self.machine.poll_timeout() else {
             return;
         };
-        if self.timer.as_ref().is_some_and(|(t, _)| *t <= at) {
+        if self
+            .timer
+            .as_ref()
+            .and_then(Timer::pending)
+            .is_some_and(|t| t <= at)
+        {
             return;
         }
         let delay = at.saturating_sub(convert::now());
@@ -356,20 +361,26 @@ impl Inner {
             .saturating_mul(1000)
             .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
             .min(i32::MAX as u64) as u32;
-        let weak = self.this.clone();
-        let timeout = Timeout::new(ms, move || {
-            with(&weak, |inner| {
-                inner.timer = None;
-                let now = convert::now();
-                if let Some(conn) = &inner.conn {
-                    inner
-                        .machine
-                        .handle_buffered(now, conn.ws.buffered_amount() as usize);
-                }
-                inner.machine.handle_timeout(now);
+        let weak = &self.this;
+        self.timer
+            .get_or_insert_with(|| {
+                let weak = weak.clone();
+                Timer::new(move || {
+                    with(&weak, |inner| {
+                        if let Some(timer) = &mut inner.timer {
+                            timer.fired();
+                        }
+                        let now = convert::now();
+                        if let Some(conn) = &inner.conn {
+                            inner
+                                .machine
+                                .handle_buffered(now, conn.ws.buffered_amount() as usize);
+                        }
+                        inner.machine.handle_timeout(now);
+                    })
+                })
             })
-        });
-        self.timer = Some((at, timeout));
+            .set(at, ms);
     }
 
     fn open_socket(&mut self, attempt: u32) {

@@ -3,6 +3,7 @@
 mod convert;
 mod driver;
 mod listener;
+mod timer;
 
 pub(crate) use driver::{wake_all, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, InboundOverflow, Target};
