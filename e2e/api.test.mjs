@@ -272,6 +272,43 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(results.stillUsable, true, "the socket is unharmed by the bad calls");
   });
 
+  it("inboundLimit: an iterator nobody reads holds the pace, but never the end", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1024, onFull: "drop" } });
+      const heard = [];
+      const states = [];
+      s.addEventListener("message", (e) => heard.push(e.data));
+      s.addEventListener("statechange", (e) => states.push(e.state));
+      await nextEvent(s, "open");
+      // One message from this iterator, then it is never read nor return()ed again.
+      const first = s[Symbol.asyncIterator]().next();
+      const loop = (async () => {
+        const got = [];
+        for await (const data of s) got.push(data);
+        return got;
+      })();
+      for (const m of ["a", "b", "c"]) s.send(m);
+      const { value } = await within(2000, first, "the first message");
+      await sleep(300);
+      const heldBack = [...heard];
+      s.close();
+      let got;
+      try {
+        got = await within(3000, loop, "the other loop's end");
+      } catch (e) {
+        got = e.message;
+      }
+      await sleep(50);
+      return { value, heldBack, got, heard, states };
+    });
+    assert.equal(r.value, "a");
+    // "b" is waiting for the abandoned iterator: "c" is not taken meanwhile.
+    assert.deepEqual(r.heldBack, ["a", "b"], "the abandoned iterator sets the pace while the socket lives");
+    assert.deepEqual(r.got, ["a", "b", "c"], "the other loop gets what was left, then ends");
+    assert.deepEqual(r.heard, ["a", "b", "c"]);
+    assert.equal(r.states.at(-1), "closed", `${r.states}`);
+  });
+
   it("inboundLimit: a slow for await loop sets the pace, at most the limit waits, and drops are counted", async (t) => {
     const r = await run(async () => {
       const [n, size, limit] = [200, 16384, 256 * 1024];

@@ -152,6 +152,50 @@ async fn an_error_frame_is_an_error_item() {
 }
 
 #[wasm_bindgen_test]
+async fn a_receipt_for_a_refused_frame_fails_with_the_error_even_if_the_session_goes_on() {
+    let client = client().await;
+    let q = queue("after-refused");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    // RabbitMQ answers with an ERROR that names no receipt and keeps the session: what the
+    // ERROR was about shows when the broker confirms a later frame (the client's probe, or
+    // the second send here, handed over together with the first).
+    let (refused, fine) = futures::join!(
+        client.send_with_receipt("/nowhere/at-all", "?", &[]),
+        client.send_with_receipt(&q, "fine", &[]),
+    );
+    console_log!("the refused frame's receipt: {refused:?}");
+    match &refused {
+        Err(Error::Stomp { message, .. }) => assert!(message.contains("Unknown destination")),
+        other => panic!("expected the ERROR, got {other:?}"),
+    }
+    assert_eq!(fine, Ok(()));
+    // The subscription hears the ERROR first (every subscription does), then the message.
+    match within(10_000, "the ERROR item", sub.next()).await {
+        Some(Err(Error::Stomp { .. })) => {}
+        other => panic!("expected the ERROR, got {other:?}"),
+    }
+    assert_eq!(next(&mut sub, "fine").await.body_text(), "fine");
+    // Alone: nothing else is confirmed, so the client's probe settles it.
+    match within(
+        10_000,
+        "the refused receipt",
+        client.send_with_receipt("/nowhere/again", "?", &[]),
+    )
+    .await
+    {
+        Err(Error::Stomp { message, .. }) => assert!(message.contains("Unknown destination")),
+        other => panic!("expected the ERROR, got {other:?}"),
+    }
+    console_log!(
+        "session still up after the ERRORs: {}",
+        client.is_connected()
+    );
+    within(10_000, "disconnect", client.disconnect())
+        .await
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn an_error_frame_is_an_event_even_without_a_subscription() {
     let client = client().await;
     let mut events = client.events();

@@ -8,7 +8,7 @@ mod support;
 
 use futures::StreamExt;
 use resocket::stomp::{AckMode, ConnectOptions, StompClient, StompEvent};
-use resocket::{Backoff, Error, Event, Jitter, Message, WebSocket};
+use resocket::{Backoff, Error, Event, Jitter, Message, State, Target, WebSocket};
 use std::time::Duration;
 use support::*;
 use wasm_bindgen_test::*;
@@ -268,4 +268,116 @@ async fn disconnect_while_the_connection_is_down_ends_at_once() {
         .received
         .iter()
         .any(|m| m.starts_with("DISCONNECT")));
+}
+
+/// A builder whose first connection goes to `first` and every later attempt to `later`,
+/// with a quick, fixed backoff.
+fn first_then(first: String, later: String) -> resocket::Builder {
+    WebSocket::builder(&first)
+        .target_fn(move |attempt| {
+            Ok(Target {
+                url: if attempt == 0 { &first } else { &later }.clone(),
+                protocols: vec!["v12.stomp".into()],
+            })
+        })
+        .reconnect(
+            Backoff::new()
+                .base(Duration::from_millis(100))
+                .cap(Duration::from_millis(100))
+                .jitter(Jitter::None),
+        )
+}
+
+#[wasm_bindgen_test]
+async fn a_session_without_heart_beats_leaves_the_next_connection_watched() {
+    let k = key("stomp-beats-restored");
+    let mute = format!("{k}-mute");
+    // Session 1: a broker that promises no heart-beats (so it is not watched). Then, on
+    // every reconnection, a server that accepts the WebSocket and never answers CONNECT.
+    let builder = first_then(
+        ws_url(&format!("/stomp-silent/0?key={k}")),
+        ws_url(&format!("/stomp-mute?key={mute}")),
+    );
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 300)),
+    )
+    .await
+    .expect("connect");
+    let mut events = client.socket().events();
+    let _ = get_json(&format!("/api/drop/{k}")).await;
+    next_event(&mut events, 5000, |e| matches!(e, Event::Close(_))).await;
+    next_event(&mut events, 5000, |e| matches!(e, Event::Open { .. })).await;
+    let opened = js_sys::Date::now();
+    // No CONNECTED: the client's own 300 ms apply again, not the last session's "none".
+    next_event(&mut events, 5000, |e| *e == Event::HeartbeatTimeout).await;
+    let after = js_sys::Date::now() - opened;
+    console_log!("a connection whose CONNECT got no answer was given up after {after:.0} ms");
+    assert!(
+        (550.0..2000.0).contains(&after),
+        "about 2 × 300 ms expected, took {after} ms"
+    );
+    assert!(!client.is_connected());
+    let r = report(&mute).await;
+    assert!(
+        r.connections[0]
+            .received
+            .first()
+            .is_some_and(|m| m.starts_with("CONNECT\n")),
+        "{r:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_connection_lost_during_disconnect_ends_it_instead_of_reconnecting() {
+    let k = key("stomp-disconnect-lost");
+    // The broker promises heart-beats every 500 ms and sends none, not even the RECEIPT of
+    // DISCONNECT; every later attempt hangs in the handshake until the connect timeout
+    // (which, like the heartbeat's, resocket retries without asking the reconnect policy):
+    // a broker gone, for as long as it stays gone.
+    let builder = first_then(
+        ws_url(&format!("/stomp-silent?key={k}")),
+        ws_url(&format!("/hang?key={k}")),
+    )
+    .connect_timeout(Some(Duration::from_millis(300)));
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 500)),
+    )
+    .await
+    .expect("connect");
+    let socket = client.socket().clone();
+    let mut events = socket.events();
+    let started = js_sys::Date::now();
+    // The silence ends the connection (a heartbeat timeout, which resocket retries without
+    // asking the reconnect policy) while disconnect() waits for its RECEIPT.
+    let result = within(5000, "disconnect", client.disconnect()).await;
+    let took = js_sys::Date::now() - started;
+    console_log!("disconnect whose connection died: {result:?} after {took:.0} ms");
+    assert_eq!(result, Ok(()), "the connection's loss counts as done");
+    assert_eq!(socket.state(), State::Closed);
+    let mut seen = Vec::new();
+    while let Some(Some(e)) = now_or_never(events.next()) {
+        seen.push(e);
+    }
+    assert!(seen.contains(&Event::HeartbeatTimeout), "{seen:?}");
+    sleep(500).await;
+    while let Some(Some(e)) = now_or_never(events.next()) {
+        seen.push(e);
+    }
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Connecting { .. })),
+        "no attempt after disconnect(): {seen:?}"
+    );
+    let r = report(&k).await;
+    assert_eq!(r.attempts, 1, "{r:?}");
+    assert!(
+        r.connections[0]
+            .received
+            .iter()
+            .any(|m| m.starts_with("DISCONNECT\n")),
+        "{r:?}"
+    );
 }

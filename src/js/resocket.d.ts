@@ -83,6 +83,13 @@ export interface HeartbeatOptions {
  *   default nothing: the loop gets the messages that were kept, then throws a "ClosedError").
  * - "drop": what arrives is dropped and counted, never silently: a `dropped` event (with
  *   `count`) comes where the messages were, and each loop's iterator counts them in `dropped`.
+ *
+ * Every iterator counts as a loop, from `socket[Symbol.asyncIterator]()` until it finishes or
+ * its `return()` is called (what `break` does): one that is no longer read but was never
+ * `return()`ed (e.g. `const { value } = await socket[Symbol.asyncIterator]().next()`) looks
+ * like a very slow loop and holds every other loop and the message listeners back, so end it
+ * with `return()`. Once the socket is closed for good nothing is held back: the other loops and
+ * the listeners get what is left, the loops finish, and `statechange` "closed" fires.
  */
 export interface InboundLimitOptions {
   /** How many bytes of unread messages may wait: a whole number of at least 1. */
@@ -181,7 +188,11 @@ export interface ResilientWebSocketIterator extends AsyncIterator<MessageData, u
    * was made, up to the one it handed out last (or the end). Always 0 otherwise.
    */
   readonly dropped: number;
-  /** Stops the iteration (what `break` does): later messages are not kept for it. */
+  /**
+   * Stops the iteration (what `break` does): later messages are not kept for it. With
+   * `inboundLimit`, call it on an iterator you stop reading without `break`: until then it sets
+   * the pace of the whole socket (see `InboundLimitOptions`).
+   */
   return(): Promise<IteratorReturnResult<undefined>>;
   [Symbol.asyncIterator](): ResilientWebSocketIterator;
 }

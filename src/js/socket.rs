@@ -188,9 +188,14 @@ impl Core {
 
     /// Whether the pump may take the next message: always without `inboundLimit`; with it,
     /// once no `for await` holds a message it has not handed out (else `waker` is woken
-    /// when the first one found has).
+    /// when the first one found has), and always once the socket is closed for good. An
+    /// iterator nobody reads any more (and nobody `return()`ed) cannot be told from a slow
+    /// loop, so it holds the pace while the socket lives; but what is left, and the end,
+    /// always get through: every other loop and listener gets the last messages, the loops
+    /// finish, and `statechange` "closed" fires.
     fn may_take(&self, waker: &Waker) -> bool {
         !self.paced
+            || self.sender.state() == State::Closed
             || self
                 .inboxes
                 .borrow()

@@ -14,11 +14,15 @@ export type StompAckMode = "auto" | "client" | "client-individual";
 
 /** STOMP heart-beats, in milliseconds (0: none in that direction). */
 export interface StompHeartbeatOptions {
-  /** The client can send a heart-beat at least this often. Default 10000. */
+  /**
+   * The client can send a heart-beat at least this often. Default 10000. Above 2147483647
+   * (about 24.8 days, the longest a browser timer waits) it sends one that often anyway.
+   */
   outgoing?: number;
   /**
    * The client wants one from the broker at least this often; a connection silent for about
-   * twice this long is closed and reopened. Default 10000.
+   * twice this long is closed and reopened (from CONNECTED on, the interval the broker agreed
+   * to, for that session; each new connection starts with this one again). Default 10000.
    */
   incoming?: number;
 }
@@ -195,7 +199,14 @@ export class StompClient implements EventTarget {
    * the order they were made. Headers may include `transaction` (or use `begin()`).
    */
   send(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
-  /** Like `send()`, but resolves when the broker's RECEIPT came; rejects with a `StompError` on ERROR or if the connection was lost first. */
+  /**
+   * Like `send()`, but resolves when the broker's RECEIPT came; rejects with a `StompError` on
+   * ERROR or if the connection was lost first. An ERROR rejects the send it names at once, and
+   * the others it may have answered once that is known: when the connection ends, or, if the
+   * broker keeps the session, when a later frame's RECEIPT shows it went past them. A send that
+   * never left the browser before the connection was lost goes again in the next session, and
+   * its RECEIPT settles this then.
+   */
   sendWithReceipt(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
   /** Begins a transaction in the current session. */
   begin(): Promise<StompTransaction>;
@@ -204,7 +215,9 @@ export class StompClient implements EventTarget {
    * with a receipt, then the socket closes with 1000. With the connection down (or CONNECTED not
    * yet come), ends at once: the socket closes for good, operations still waiting for a session
    * reject, and sends already handed over that never left the browser make it reject with a
-   * `StompError` that counts them. Subscriptions end and their callbacks are released; later
+   * `StompError` that counts them. From the call on, the connection's end is the client's end:
+   * if it is lost while the operations before are still running (a receipt waiting), no
+   * reconnection follows, and it settles. Subscriptions end and their callbacks are released; later
    * calls reject with an `InvalidStateError` DOMException. Rejects if the broker could not
    * confirm that everything before was processed (the client is disconnected either way).
    * Again: resolves at once.

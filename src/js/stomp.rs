@@ -696,19 +696,27 @@ impl JsStompClient {
     /// With a session up, ends gracefully once the operations started before have handed
     /// their frames over: `DISCONNECT` with a receipt, then the socket closes with 1000.
     /// Without one (the connection is down), ends at once: the socket closes for good and
-    /// the operations still waiting for a session reject. Subscriptions end, their
-    /// callbacks are released. Rejects if the broker could not confirm (disconnected
-    /// either way); resolves at once if already disconnected.
+    /// the operations still waiting for a session reject. From the call on, a lost
+    /// connection is the end (no reconnection), so it never waits for a broker that is
+    /// gone. Subscriptions end, their callbacks are released. Rejects if the broker could
+    /// not confirm (disconnected either way); resolves at once if already disconnected.
     pub fn disconnect(&self) -> Promise {
         if let Err(e) = self.core.check_not_busy() {
             return Promise::reject(&e);
         }
         self.core.disconnecting.set(true);
-        if self.core.stomp.get().is_some_and(|c| !c.is_connected()) {
-            // Nothing to wait for: the operations that hold the client wait for a session
-            // that will not come. Closing now makes them fail, so the client is free to take
-            // (the Rust `disconnect` then finds no session and only counts what was lost).
-            drop(self.core.sender.close(1000, ""));
+        if let Some(client) = self.core.stomp.get() {
+            // The operations started before may hold the client for a while (a receipt may
+            // wait for the next session): whatever ends the connection meanwhile ends the
+            // client, instead of reconnecting after the application asked to disconnect.
+            client.stop_reconnecting();
+            if !client.is_connected() {
+                // Nothing to wait for: the operations that hold the client wait for a
+                // session that will not come. Closing now makes them fail, so the client is
+                // free to take (the Rust `disconnect` then finds no session and only counts
+                // what was lost).
+                drop(self.core.sender.close(1000, ""));
+            }
         }
         let core = self.core.clone();
         promise(async move {

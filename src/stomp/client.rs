@@ -65,7 +65,9 @@ impl ConnectOptions {
         self
     }
 
-    /// Sets the heart-beat intervals in milliseconds (0 turns a direction off).
+    /// Sets the heart-beat intervals in milliseconds (0 turns a direction off). They are
+    /// sent in `CONNECT` as given; the client sends its EOLs at most 2³¹−1 ms (about 24.8
+    /// days, the longest a browser timer waits) apart, even if both sides ask for longer.
     pub fn heart_beat(mut self, send_ms: u32, recv_ms: u32) -> Self {
         self.heart_beat = (send_ms, recv_ms);
         self
@@ -164,7 +166,9 @@ struct Inner {
     /// By id, in the order subscribed (ids only grow): the order of the `SUBSCRIBE`s that
     /// start every connection.
     subs: Pairs<u64, Sub>,
-    receipts: Pairs<String, oneshot::Sender<Result<(), Error>>>,
+    /// In the order their frames were handed to the socket, which is the order the broker
+    /// processes them in.
+    receipts: Pairs<String, Pending>,
     /// Tasks waiting for a STOMP session.
     waiters: Vec<Waker>,
     /// Sends heart-beat EOLs while connected.
@@ -179,10 +183,83 @@ struct Inner {
     events: Vec<mpsc::UnboundedSender<StompEvent>>,
 }
 
+/// A `RECEIPT` waited for.
+struct Pending {
+    /// The operation waiting; `None` for the client's own [probe](Core::probe).
+    tx: Option<oneshot::Sender<Result<(), Error>>>,
+    /// An `ERROR` the broker sent while this was pending: what it fails with if its
+    /// `RECEIPT` never comes.
+    error: Option<Error>,
+}
+
+impl Pending {
+    fn new(tx: Option<oneshot::Sender<Result<(), Error>>>) -> Self {
+        Pending { tx, error: None }
+    }
+
+    /// Fails with the `ERROR` that came while it was pending, else with `otherwise`.
+    fn fail(self, otherwise: impl FnOnce() -> Error) {
+        let error = self.error.unwrap_or_else(otherwise);
+        if let Some(tx) = self.tx {
+            // Wakes the waiting task, which runs later: nothing re-enters the client here.
+            let _ = tx.send(Err(error));
+        }
+    }
+}
+
 impl Inner {
     fn emit(&mut self, event: StompEvent) {
         self.events
             .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+    }
+
+    /// A broker `ERROR` on a session. The receipt it names (`receipt-id`) fails at once:
+    /// the broker got that frame and refused it. Which other pending receipts it answered
+    /// cannot be told yet, so they stay pending, marked with it: after an `ERROR` a broker
+    /// closes the connection (the spec says so), and then the frames that never left the
+    /// browser go again in the next session ([`open_session`] keeps their receipts) while
+    /// the others fail with this error; a broker that keeps the session instead (RabbitMQ
+    /// does, e.g. for an unknown destination) goes on processing frames in order, and a
+    /// `RECEIPT` for a later frame fails the marked ones before it ([`Inner::on_receipt`]).
+    /// `true` if some receipt was marked now: a probe can tell.
+    fn on_broker_error(&mut self, frame: &Frame, error: &Error) -> bool {
+        let refused = frame
+            .get("receipt-id")
+            .and_then(|id| self.receipts.remove(id));
+        if let Some(pending) = refused {
+            pending.fail(|| error.clone());
+        }
+        let mut marked = false;
+        for (_, pending) in &mut self.receipts.0 {
+            if pending.error.is_none() {
+                pending.error = Some(error.clone());
+                marked = true;
+            }
+        }
+        marked
+    }
+
+    /// The `RECEIPT` for `id` came: that frame was processed, and so was every frame
+    /// before it. A receipt before it marked by an `ERROR` is one that `ERROR` answered: it
+    /// fails with it now. (Unmarked ones before it are left alone: no broker is known to
+    /// skip a frame silently.)
+    fn on_receipt(&mut self, id: &str) {
+        let Some(i) = self.receipts.find(id) else {
+            return;
+        };
+        let (_, pending) = self.receipts.0.remove(i);
+        if let Some(tx) = pending.tx {
+            let _ = tx.send(Ok(()));
+        }
+        let later = self.receipts.0.split_off(i);
+        for (id, earlier) in std::mem::take(&mut self.receipts.0) {
+            if earlier.error.is_some() {
+                earlier.fail(lost_before_receipt);
+            } else {
+                self.receipts.insert(id, earlier);
+            }
+        }
+        self.receipts.0.extend(later);
     }
 }
 
@@ -262,7 +339,12 @@ impl<'a, K, V> IntoIterator for &'a Pairs<K, V> {
 struct Core {
     sender: Sender,
     connect: Frame,
+    /// The heartbeat each connection starts with, until `CONNECTED` says what the broker
+    /// promised ([`connect_heartbeat`]).
+    recv_ms: u32,
     /// Do not reconnect: the broker refused the first `CONNECT`, or `disconnect()` runs.
+    /// Also makes a connection lost on resocket's own decision (a heartbeat or connect
+    /// timeout, which the reconnect policy is not asked about) the socket's end.
     no_reconnect: Rc<Cell<bool>>,
     /// Shared (weakly) with the socket's open hook, which starts each session.
     inner: Rc<RefCell<Inner>>,
@@ -359,8 +441,32 @@ impl Core {
         // before this task yields, and the open hook, which settles the receipts of a lost
         // connection, never sees a frame in the queue whose receipt is not registered.
         let (tx, rx) = oneshot::channel();
-        self.inner.borrow_mut().receipts.insert(id, tx);
+        self.inner
+            .borrow_mut()
+            .receipts
+            .insert(id, Pending::new(Some(tx)));
         rx.await.unwrap_or(Err(Error::SocketClosed))
+    }
+
+    /// After an `ERROR` on a session that goes on: `BEGIN` and `ABORT` of an empty
+    /// transaction, the `ABORT` with a receipt. Harmless anywhere; its `RECEIPT` says that
+    /// every frame handed over before it was processed, so the receipts the `ERROR` marked
+    /// that are still pending then never come ([`Inner::on_receipt`]). Bound to the
+    /// session: if the connection is lost first, the open hook drops it (nobody waits on
+    /// it; counted in [`Event::Discarded`] like any dropped frame), and the marked receipts
+    /// are settled there.
+    fn probe(&self) {
+        let id = format!("probe-{}", self.next_id());
+        self.send_on_connection(&Frame::new("BEGIN").header("transaction", &id));
+        self.send_on_connection(
+            &Frame::new("ABORT")
+                .header("transaction", &id)
+                .header("receipt", &id),
+        );
+        self.inner
+            .borrow_mut()
+            .receipts
+            .insert(id, Pending::new(None));
     }
 
     fn wake_waiters(&self) {
@@ -369,11 +475,19 @@ impl Core {
     }
 
     /// The connection ended (it may come back). Its pending receipts are settled by the
-    /// next open (some of their frames may go again) or by the end.
+    /// next open (some of their frames may go again) or by the end. The heartbeat
+    /// negotiated for its session ends with it: the next connection is watched as the first
+    /// was until its `CONNECTED` (a proxy that accepts the WebSocket but never answers
+    /// `CONNECT` must not hold the client forever because the last broker promised no
+    /// heart-beats).
     fn on_connection_lost(&self) {
-        let mut inner = self.inner.borrow_mut();
-        inner.connected = false;
-        inner.beat = None;
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.connected = false;
+            inner.beat = None;
+        }
+        // Only fails for a zero interval, which `connect_heartbeat` never makes.
+        let _ = self.sender.set_heartbeat(connect_heartbeat(self.recv_ms));
     }
 
     fn on_closed_for_good(&self, error: Error) {
@@ -388,8 +502,8 @@ impl Core {
                 std::mem::take(&mut inner.receipts),
             )
         };
-        for (_, tx) in receipts {
-            let _ = tx.send(Err(lost_before_receipt()));
+        for (_, pending) in receipts {
+            pending.fail(lost_before_receipt);
         }
         for (_, sub) in subs {
             if error != Error::SocketClosed {
@@ -422,11 +536,8 @@ impl Core {
                 }
             }
             "RECEIPT" => {
-                let tx = frame
-                    .get("receipt-id")
-                    .and_then(|id| self.inner.borrow_mut().receipts.remove(id));
-                if let Some(tx) = tx {
-                    let _ = tx.send(Ok(()));
+                if let Some(id) = frame.get("receipt-id") {
+                    self.inner.borrow_mut().on_receipt(id);
                 }
             }
             "ERROR" => self.on_error(&frame),
@@ -446,7 +557,8 @@ impl Core {
             Some((_, cy)) if cy > 0 && server_send > 0 => Some(cy.max(server_send)),
             _ => None,
         };
-        // Only fails for a zero interval, which `incoming` cannot be.
+        // Only fails for a zero interval, which `incoming` cannot be. For this session only:
+        // `on_connection_lost` puts the first heartbeat back.
         let _ = self.sender.set_heartbeat(incoming.map(stomp_heartbeat));
         {
             let mut inner = self.inner.borrow_mut();
@@ -458,18 +570,16 @@ impl Core {
                 headers: frame.headers.clone(),
             };
             inner.emit(event);
-            // Heart-beats: every max(cx, sy) if both want them (spec, "Heart-beating").
-            inner.beat = match client_send {
-                Some((cx, _)) if cx > 0 && server_recv > 0 => {
+            inner.beat = client_send
+                .and_then(|(cx, _)| outgoing_every(cx, server_recv))
+                .map(|ms| {
                     let mut sender = self.sender.clone();
-                    Some(Interval::new(cx.max(server_recv), move || {
+                    Interval::new(ms, move || {
                         if sender.state() == State::Open {
                             let _ = Pin::new(&mut sender).start_send(Message::Text("\n".into()));
                         }
-                    }))
-                }
-                _ => None,
-            };
+                    })
+                });
         }
         if let Some(first) = self.inner.borrow_mut().first.take() {
             let _ = first.send(Ok(()));
@@ -482,30 +592,28 @@ impl Core {
             message: frame.get("message").unwrap_or("ERROR frame").to_owned(),
             body: String::from_utf8_lossy(&frame.body).into_owned(),
         };
-        let (receipts, first) = {
+        let (first, marked) = {
             let mut inner = self.inner.borrow_mut();
-            let first = if !inner.connected && inner.session == 0 {
+            if !inner.connected && inner.session == 0 {
                 // The broker refused the first CONNECT (credentials, vhost): retrying
                 // would only be refused again.
                 self.no_reconnect.set(true);
-                inner.first.take()
+                (inner.first.take(), false)
             } else {
-                None
-            };
-            (std::mem::take(&mut inner.receipts), first)
+                (None, inner.on_broker_error(frame, &error))
+            }
         };
         if let Some(first) = first {
             let _ = first.send(Err(error));
             return;
         }
+        if marked && self.live() {
+            self.probe();
+        }
         self.inner
             .borrow_mut()
             .emit(StompEvent::Error(error.clone()));
-        // The broker closes the connection after an ERROR: every receipt pending on it
-        // fails with this error, and every subscription sees it.
-        for (_, tx) in receipts {
-            let _ = tx.send(Err(error.clone()));
-        }
+        // Every subscription sees it too.
         for sub in self.inner.borrow().subs.values() {
             let _ = sub.tx.unbounded_send(Err(error.clone()));
         }
@@ -581,7 +689,8 @@ fn classify(message: &Message) -> Option<(bool, Option<String>)> {
 /// the old session are dropped (a `MESSAGE`'s ack id, a transaction, a subscription the
 /// client re-issues itself). Receipts still pending from the old connection are settled:
 /// those of a `SEND` that goes again stay pending, those of a dropped frame fail with
-/// [`NOT_SENT`], the rest (their frames left) with [`LOST_BEFORE_RECEIPT`].
+/// [`NOT_SENT`], the rest (their frames left) with the broker's `ERROR` if one came while
+/// they were pending, else with [`LOST_BEFORE_RECEIPT`].
 fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut Opening<'_>) {
     opening.send_first(connect.clone());
     let Some(state) = state.upgrade() else {
@@ -612,20 +721,39 @@ fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut O
     // SEND: the broker redelivers and aborts) or fail just below (receipts).
     drop(removed);
     let pending = std::mem::take(&mut inner.receipts);
-    let mut settled = Vec::new();
-    for (id, tx) in pending {
+    let mut settled: Vec<(Pending, fn() -> Error)> = Vec::new();
+    for (id, mut receipt) in pending {
         if going_again.contains(&id) {
-            inner.receipts.insert(id, tx);
+            // Never seen by the broker: an ERROR on the old connection was not about it.
+            receipt.error = None;
+            inner.receipts.insert(id, receipt);
         } else if dropped.contains(&id) {
-            settled.push((tx, not_sent()));
+            receipt.error = None;
+            settled.push((receipt, not_sent));
         } else {
-            settled.push((tx, lost_before_receipt()));
+            settled.push((receipt, lost_before_receipt));
         }
     }
     drop(inner);
-    for (tx, error) in settled {
-        let _ = tx.send(Err(error));
+    for (receipt, otherwise) in settled {
+        receipt.fail(otherwise);
     }
+}
+
+/// The heartbeat a connection starts with, before `CONNECTED`: silence for about twice
+/// `recv_ms` ends it; none if the client wants no heart-beats (`recv_ms` 0).
+fn connect_heartbeat(recv_ms: u32) -> Option<Heartbeat> {
+    (recv_ms > 0).then(|| stomp_heartbeat(recv_ms))
+}
+
+/// How often to send heart-beat EOLs: every max(cx, sy) if both want them (spec,
+/// "Heart-beating"), in milliseconds. At most `i32::MAX` (24.8 days): the browser's timers
+/// take an `i32`, and gloo's `Interval` casts, so a larger value would wrap to a negative
+/// delay, which the browser runs every few milliseconds. Sending more often than said is
+/// always allowed.
+fn outgoing_every(cx: u32, sy: u32) -> Option<u32> {
+    const MAX_TIMER_MS: u32 = i32::MAX as u32;
+    (cx > 0 && sy > 0).then(|| cx.max(sy).min(MAX_TIMER_MS))
 }
 
 /// resocket's heartbeat for STOMP: after `ms` of silence, send a heart-beat EOL and wait `ms`
@@ -713,7 +841,15 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
             }
             // The open hook has already sent CONNECT; a new connection's bytes start afresh.
             Input::Event(Some(Event::Open { .. })) => decoder.reset(),
-            Input::Event(Some(Event::Close(_))) => core.on_connection_lost(),
+            Input::Event(Some(Event::Close(_))) => {
+                core.on_connection_lost();
+                if core.no_reconnect.get() {
+                    // The policy refused to reconnect, except after resocket's own timeouts,
+                    // which it is not asked about: end a pending reconnection here (a
+                    // `disconnect()` whose connection died must end, not reconnect).
+                    let _ = core.sender.close(1000, "");
+                }
+            }
             Input::Event(Some(_)) => {}
             // Events end with the socket; the message stream says how.
             Input::Event(None) => {}
@@ -749,8 +885,10 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 /// # What the client sets on the [`Builder`] it is given
 ///
 /// - the subprotocol `v12.stomp` (a [`target_fn`](Builder::target_fn) overrides it);
-/// - a reconnect policy: never after the broker refused the first `CONNECT` or during
-///   [`disconnect`](StompClient::disconnect); otherwise, if the builder has a
+/// - a reconnect policy: never after the broker refused the first `CONNECT` or once
+///   [`disconnect`](StompClient::disconnect) was called (then a heartbeat or connect
+///   timeout, which resocket retries without asking the policy, ends the socket too);
+///   otherwise, if the builder has a
 ///   [`reconnect_if`](Builder::reconnect_if), that policy decides, and if not, every close
 ///   is retried — not just the [default ones](crate::default_reconnect_policy), because
 ///   brokers close with 1000 when they drop a connection (RabbitMQ's
@@ -762,12 +900,16 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 ///   the ping and EOL-only messages as pongs. Until `CONNECTED`, a connection silent for
 ///   about twice `recv_ms` is closed (4000) and reopened; from `CONNECTED` on, the
 ///   negotiated interval applies: max(`recv_ms`, what the broker promised), and none at all
-///   if the broker promised no heart-beats. Do not set another heartbeat on the builder:
-///   its ping would be an invalid STOMP frame.
+///   if the broker promised no heart-beats. That is for the session only: when its
+///   connection is lost, the next one is watched again as above until its own
+///   `CONNECTED` (a server that accepts the WebSocket but never answers `CONNECT` is given
+///   up after about twice `recv_ms`). Do not set another heartbeat on the builder: its
+///   ping would be an invalid STOMP frame.
 ///
 /// Outgoing heart-beat EOLs are sent every max(`send_ms`, the broker's wish) while a
-/// session is up. Dropping the client and every [`Subscription`] and [`Transaction`]
-/// closes the socket.
+/// session is up (an interval above 2³¹−1 ms, about 24.8 days, the longest a browser
+/// timer waits, is shortened to that). Dropping the client and every [`Subscription`] and
+/// [`Transaction`] closes the socket.
 pub struct StompClient {
     core: Rc<Core>,
 }
@@ -815,8 +957,8 @@ impl StompClient {
         // Until the broker answers, silence for about twice `recv_ms` ends the attempt; then
         // the negotiated interval applies (see `on_connected`).
         let recv_ms = options.heart_beat.1;
-        if recv_ms > 0 {
-            builder = builder.heartbeat(stomp_heartbeat(recv_ms));
+        if let Some(heartbeat) = connect_heartbeat(recv_ms) {
+            builder = builder.heartbeat(heartbeat);
         }
         let socket = builder.connect()?;
         let events = socket.events();
@@ -824,6 +966,7 @@ impl StompClient {
         let core = Rc::new(Core {
             sender,
             connect,
+            recv_ms,
             no_reconnect,
             inner,
         });
@@ -894,6 +1037,13 @@ impl StompClient {
     /// Like [`send`](Self::send), but resolves only when the broker confirms with a
     /// `RECEIPT`; an `ERROR` for it, or a connection lost first, is an `Err` (the message
     /// may then have been delivered or not).
+    ///
+    /// An `ERROR` that names this frame (`receipt-id`) fails it at once. One that does not
+    /// may be about it or about another frame: it fails with that `ERROR` once that is
+    /// known, when the connection ends (unless the frame never left the browser: then it
+    /// goes again in the next session, whose `RECEIPT` settles it) or, if the broker keeps
+    /// the session, when a later frame's `RECEIPT` comes first (the client then sends a
+    /// `BEGIN` and `ABORT` of an empty transaction with a receipt, to find out).
     pub async fn send_with_receipt(
         &self,
         destination: &str,
@@ -978,7 +1128,9 @@ impl StompClient {
     /// for good, with no `DISCONNECT` to send and no session to wait for.
     ///
     /// The broker closing the connection instead of sending the `RECEIPT` also counts as
-    /// done: RabbitMQ's Web STOMP (3.10) does exactly that. Without a session, operations
+    /// done: RabbitMQ's Web STOMP (3.10) does exactly that; so does any loss of the
+    /// connection meanwhile (a heartbeat timeout included): from the call on, no
+    /// reconnection follows, whatever ends the connection. Without a session, operations
     /// still waiting for one fail, and `SEND`s already handed to the socket that never left
     /// the browser (kept for the next session) make it an [`Error::Stomp`] that counts
     /// them. A client whose socket had already closed for good returns the
@@ -1001,6 +1153,14 @@ impl StompClient {
             closing.await;
         }
         result
+    }
+
+    /// From now on, the connection's end is the socket's end: what `disconnect()` does
+    /// first, for the JS `disconnect()`, which waits for the operations started before it
+    /// (a receipt among them may wait for the next session) before it calls it.
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
+    pub(crate) fn stop_reconnecting(&self) {
+        self.core.no_reconnect.set(true);
     }
 
     /// [`disconnect`](Self::disconnect) without a session.
@@ -1416,7 +1576,10 @@ mod tests {
         let mut receipts = vec![];
         for id in ["r-1", "r-2", "r-3"] {
             let (tx, rx) = oneshot::channel();
-            inner.borrow_mut().receipts.insert(id.into(), tx);
+            inner
+                .borrow_mut()
+                .receipts
+                .insert(id.into(), Pending::new(Some(tx)));
             receipts.push(rx);
         }
         run(&mut m);
@@ -1460,5 +1623,171 @@ mod tests {
             Ok(Some(Err(not_sent()))),
             "dropped with the old session"
         );
+    }
+
+    #[test]
+    fn a_broker_error_fails_receipts_when_their_frames_are_known_not_to_go_again() {
+        let inner = Rc::new(RefCell::new(Inner::default()));
+        let mut m = machine(&inner);
+        run(&mut m);
+        m.handle_open(Duration::ZERO, String::new());
+        run(&mut m);
+        inner.borrow_mut().connected = true;
+        let now = Duration::from_millis(1);
+        // r-1 and r-bad leave the browser; r-2 is still behind backpressure when the ERROR
+        // (about r-bad) comes.
+        m.send(now, msg(send("/queue/a").header("receipt", "r-1")))
+            .unwrap();
+        m.send(now, msg(send("/queue/bad").header("receipt", "r-bad")))
+            .unwrap();
+        m.handle_buffered(now, 0);
+        let stranded = msg(send("/queue/c").header("receipt", "r-2"));
+        let bytes = stranded.len();
+        m.send(now, stranded).unwrap();
+        run(&mut m);
+        let mut receipts = vec![];
+        for id in ["r-1", "r-bad", "r-2"] {
+            let (tx, rx) = oneshot::channel();
+            inner
+                .borrow_mut()
+                .receipts
+                .insert(id.into(), Pending::new(Some(tx)));
+            receipts.push(rx);
+        }
+        let error_frame = Frame::new("ERROR")
+            .header("message", "no such destination")
+            .header("receipt-id", "r-bad");
+        let error = Error::Stomp {
+            message: "no such destination".into(),
+            body: String::new(),
+        };
+        inner.borrow_mut().on_broker_error(&error_frame, &error);
+        assert_eq!(
+            receipts[1].try_recv(),
+            Ok(Some(Err(error.clone()))),
+            "the frame the ERROR names was refused"
+        );
+        assert_eq!(
+            receipts[0].try_recv(),
+            Ok(None),
+            "settled when the connection is gone"
+        );
+        assert_eq!(receipts[2].try_recv(), Ok(None), "its frame may still go");
+        // The broker closes the connection; r-2 never left the browser.
+        m.handle_close(now, CloseFrame::abnormal(""), bytes);
+        assert!(run(&mut m).1.contains(&Event::Requeued { count: 1 }));
+        let t = m.poll_timeout().unwrap();
+        m.handle_timeout(t);
+        m.handle_open(t, String::new());
+        assert_eq!(
+            run(&mut m).0,
+            vec!["CONNECT accept-version:1.2", "SEND destination:/queue/c"],
+            "r-2 goes again in the new session"
+        );
+        assert_eq!(
+            receipts[0].try_recv(),
+            Ok(Some(Err(error.clone()))),
+            "left before the ERROR, no RECEIPT: failed with the ERROR, not as lost"
+        );
+        assert_eq!(
+            receipts[2].try_recv(),
+            Ok(None),
+            "goes again: the new session's RECEIPT settles it"
+        );
+        assert!(inner.borrow().receipts.contains_key("r-2"));
+        // The ERROR belonged to the old connection: losing this one is just a loss.
+        inner.borrow_mut().connected = true;
+        let later = t + Duration::from_millis(1);
+        m.handle_buffered(later, 0);
+        m.handle_close(later, CloseFrame::abnormal(""), 0);
+        run(&mut m);
+        let t = m.poll_timeout().unwrap();
+        m.handle_timeout(t);
+        m.handle_open(t, String::new());
+        run(&mut m);
+        assert_eq!(receipts[2].try_recv(), Ok(Some(Err(lost_before_receipt()))));
+    }
+
+    #[test]
+    fn on_a_session_that_goes_on_a_later_receipt_fails_what_the_error_answered() {
+        let mut inner = Inner::default();
+        let error = Error::Stomp {
+            message: "Unknown destination".into(),
+            body: String::new(),
+        };
+        let error_frame = Frame::new("ERROR").header("message", "Unknown destination");
+        assert!(
+            !inner.on_broker_error(&error_frame, &error),
+            "nothing pending: nothing to find out"
+        );
+        let waiting = |inner: &mut Inner, id: &str| {
+            let (tx, rx) = oneshot::channel();
+            inner.receipts.insert(id.into(), Pending::new(Some(tx)));
+            rx
+        };
+        let mut bad = waiting(&mut inner, "r-bad");
+        let mut fine = waiting(&mut inner, "r-fine");
+        assert!(inner.on_broker_error(&error_frame, &error), "two marked");
+        assert!(
+            !inner.on_broker_error(&error_frame, &error),
+            "marked already"
+        );
+        // Handed over after the ERROR: the probe, and another frame.
+        inner.receipts.insert("probe-1".into(), Pending::new(None));
+        let mut later = waiting(&mut inner, "r-later");
+        // r-fine's RECEIPT comes (the broker went on): r-bad, before it, never will.
+        inner.on_receipt("r-fine");
+        assert_eq!(fine.try_recv(), Ok(Some(Ok(()))));
+        assert_eq!(bad.try_recv(), Ok(Some(Err(error.clone()))));
+        assert_eq!(later.try_recv(), Ok(None));
+        inner.on_receipt("probe-1");
+        assert_eq!(
+            later.try_recv(),
+            Ok(None),
+            "after the probe: not the ERROR's"
+        );
+        // Without an ERROR, a RECEIPT settles its own receipt only.
+        let mut unmarked = waiting(&mut inner, "r-unmarked");
+        inner.on_receipt("r-later");
+        assert_eq!(later.try_recv(), Ok(Some(Ok(()))));
+        assert_eq!(unmarked.try_recv(), Ok(None));
+        let ids: Vec<_> = inner.receipts.0.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["r-unmarked"]);
+        inner.on_receipt("unknown");
+        // The ERROR names the frame: that receipt fails at once, the others only get marked.
+        let named = Frame::new("ERROR").header("receipt-id", "r-unmarked");
+        assert!(!inner.on_broker_error(&named, &error));
+        assert_eq!(unmarked.try_recv(), Ok(Some(Err(error))));
+        assert!(inner.receipts.0.is_empty());
+    }
+
+    #[test]
+    fn outgoing_heart_beats_fit_a_browser_timer() {
+        assert_eq!(outgoing_every(10_000, 5_000), Some(10_000));
+        assert_eq!(outgoing_every(1_000, 20_000), Some(20_000));
+        assert_eq!(outgoing_every(0, 5_000), None);
+        assert_eq!(outgoing_every(5_000, 0), None);
+        for (cx, sy) in [
+            (u32::MAX, 1),
+            (1, u32::MAX),
+            (1 << 31, 10_000),
+            ((1 << 31) + 4, 1),
+            (i32::MAX as u32, 1),
+        ] {
+            let ms = outgoing_every(cx, sy).unwrap();
+            // What gloo's Interval hands the browser (`millis as i32`): a negative delay
+            // would run every few milliseconds.
+            assert_eq!(ms as i32, i32::MAX, "{cx},{sy}: {ms}");
+        }
+    }
+
+    #[test]
+    fn each_connection_starts_with_the_heartbeat_of_recv_ms() {
+        assert!(connect_heartbeat(0).is_none(), "no heart-beats wanted");
+        let heartbeat = connect_heartbeat(300).expect("a heartbeat");
+        assert!(heartbeat.validate().is_ok());
+        let every = Duration::from_millis(300);
+        assert_eq!((heartbeat.interval, heartbeat.timeout), (every, every));
+        assert_eq!(heartbeat.ping, Message::Text("\n".into()));
     }
 }

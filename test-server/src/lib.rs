@@ -7,10 +7,12 @@
 //!   `/stall-after/{k}`, `/reject/{n}/{key}`, `/flood/{n}/{size}`, and
 //!   `/stomp-silent[/{beat_ms}]` (a STOMP broker on subprotocol `v12.stomp` that answers
 //!   the first `CONNECT` with `CONNECTED` promising a heart-beat every `beat_ms`, 500 by
-//!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing). The
-//!   handshake is done by hand (so rejections and subprotocol answers are
+//!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing), and
+//!   `/stomp-mute` (accepts `v12.stomp` and never answers anything, `CONNECT` included).
+//!   The handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
-//!   except `/silent`, which parses frames itself so it never answers a ping.
+//!   except `/silent` and `/stomp-mute`, which parse frames themselves so they never
+//!   answer a ping.
 //! * **An HTTP API** (`/api/report/{key}`, `/api/drop/{key}`,
 //!   `/api/close/{key}/{code}/{reason}`, `/api/reset/{key}`, `/api/health`)
 //!   over a registry of connections that carried `?key=K`.

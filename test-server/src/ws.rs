@@ -72,6 +72,9 @@ enum Route {
     StompSilent {
         beat_ms: u32,
     },
+    /// Accepts the STOMP subprotocol, records every message and never answers anything,
+    /// `CONNECT` included: a proxy whose broker is gone, or a broker that hangs.
+    StompMute,
 }
 
 /// What `/stomp-silent` answers to the first `CONNECT` (or `STOMP`) frame of a connection:
@@ -104,6 +107,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
             beat_ms: u32::try_from(num(ms, "heart-beat")?)
                 .map_err(|_| format!("bad heart-beat: {ms:?}"))?,
         },
+        ["stomp-mute"] => Route::StompMute,
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -202,7 +206,7 @@ pub(crate) async fn handle_upgrade(
         return hang(stream).await;
     }
 
-    let protocol = if matches!(route, Route::StompSilent { .. }) {
+    let protocol = if matches!(route, Route::StompSilent { .. } | Route::StompMute) {
         offered(&req)
             .any(|p| p == STOMP_PROTOCOL)
             .then(|| STOMP_PROTOCOL.to_string())
@@ -310,7 +314,8 @@ async fn run_behaviour(
     match route {
         // Answered before the handshake in handle_upgrade.
         Route::Hang => {}
-        Route::Silent => {
+        // `/stomp-mute` is `/silent` for STOMP clients: only the subprotocol differs.
+        Route::Silent | Route::StompMute => {
             // Never writes, so it cannot honour /api/close.
             std::mem::drop(close_rx);
             let mut stream = stream;
@@ -825,6 +830,8 @@ mod tests {
         );
         assert_eq!(stomp_silent_connected(500), STOMP_SILENT_CONNECTED);
         assert!(parse_route(&segs("stomp-silent/x")).is_err());
+        assert_eq!(parse_route(&segs("stomp-mute")), Ok(Some(Route::StompMute)));
+        assert_eq!(parse_route(&segs("stomp-mute/0")), Ok(None));
         assert_eq!(
             parse_route(&segs("stomp-silent")),
             Ok(Some(Route::StompSilent { beat_ms: 500 }))

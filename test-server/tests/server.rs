@@ -693,3 +693,34 @@ async fn stomp_silent_answers_the_first_connect_then_never_sends() {
     assert_eq!(report.connections.len(), 2);
     assert_eq!(report.connections[1].protocol, None);
 }
+
+#[tokio::test]
+async fn stomp_mute_accepts_stomp_and_never_answers_connect() {
+    let srv = start().await;
+    let mut req = srv
+        .ws_url("/stomp-mute?key=mute")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "v12.stomp".parse().expect("header"),
+    );
+    let (mut ws, resp) = bounded(connect_async(req)).await.expect("connects");
+    assert_eq!(
+        resp.headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("v12.stomp")
+    );
+    let connect = "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,500\n\n\0";
+    ws.send(Message::text(connect)).await.expect("send");
+    ws.send(Message::text("\n")).await.expect("send");
+    ws.send(Message::Ping(b"p".to_vec().into()))
+        .await
+        .expect("send");
+    assert!(quiet(&mut ws).await, "no CONNECTED, no pong, nothing");
+    assert!(quiet(&mut ws).await, "still nothing");
+    let report = srv.report("mute").await;
+    assert_eq!(report.connections[0].protocol.as_deref(), Some("v12.stomp"));
+    assert_eq!(report.connections[0].received, vec![connect, "\n"]);
+}

@@ -1,0 +1,76 @@
+// The npm package's StompClient (the `resocket/stomp` entry) in Chromium against the test
+// server's scripted STOMP endpoints (`/stomp-silent`: answers the first CONNECT, then never
+// another byte; `/hang`: never answers the handshake). What needs a broker that misbehaves on
+// cue; the round trips against a real broker are e2e/stomp-rabbitmq.mjs (scripts/test-stomp.sh).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { launchBrowser, openTestPage, report, startServer, uniqueKey } from "./harness.mjs";
+
+describe("StompClient (npm package) against the test server", { timeout: 120000 }, () => {
+  let server;
+  let browser;
+  let page;
+  const run = (f, arg) => page.evaluate(f, arg);
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    page = await openTestPage(browser, server);
+    await run(async () => {
+      const stomp = await import("/pkg/stomp/resocket.js");
+      await stomp.default();
+      window.stomp = stomp;
+      window.sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      window.within = (ms, p, what) =>
+        Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out: ${what}`)))]);
+      window.settled = (p) => p.then(() => "resolved", (e) => `rejected: ${e.name}: ${e.message}`);
+    });
+  });
+
+  after(async () => {
+    if (page) assert.deepEqual(page.crashes(), [], `no wasm trap or panic:\n${page.logged.join("\n")}`);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("disconnect() with a receipt pending settles when the connection dies, without reconnecting", async () => {
+    const key = uniqueKey("js-stomp-disconnect");
+    const r = await run(async (key) => {
+      // The first connection's broker answers CONNECT and then nothing (no RECEIPT); every
+      // later attempt hangs in the handshake until the connect timeout: a broker gone.
+      const client = await within(
+        10000,
+        stomp.StompClient.connect((attempt) => (attempt === 0 ? `/stomp-silent/0?key=${key}` : `/hang?key=${key}`), {
+          heartbeat: false,
+          reconnect: { base: 100, cap: 100 },
+          connectTimeout: 300,
+        }),
+        "CONNECTED",
+      );
+      const events = [];
+      client.addEventListener("reconnecting", () => events.push("reconnecting"));
+      client.addEventListener("close", (e) => events.push(`close ${e.code}`));
+      // Not awaited: disconnect() waits for it, and its RECEIPT never comes.
+      const receipt = settled(client.sendWithReceipt("/queue/a", "x"));
+      const disconnected = settled(client.disconnect());
+      await sleep(200);
+      const before = client.state;
+      // The connection dies before the RECEIPT (a reset: 1006, which the client retries).
+      await fetch(`/api/drop/${key}`);
+      const started = performance.now();
+      const result = await within(5000, disconnected, "disconnect() to settle");
+      const took = Math.round(performance.now() - started);
+      await sleep(500);
+      return { before, result, took, receipt: await within(1000, receipt, "the receipt"), state: client.state, events };
+    }, key);
+    assert.equal(r.before, "open", "disconnect() waited for the receipt");
+    // The socket's end, which the client did not ask for, is why the broker could not confirm.
+    assert.match(r.result, /^rejected: ClosedError/);
+    assert.match(r.receipt, /^rejected: StompError: .*the connection was lost before the receipt came/);
+    assert.equal(r.state, "closed");
+    assert.ok(r.took < 2000, `settled ${r.took} ms after the connection died`);
+    assert.ok(!r.events.includes("reconnecting"), `${r.events}`);
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 1, `no attempt after disconnect(): ${JSON.stringify(seen)}`);
+  });
+});
