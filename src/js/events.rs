@@ -22,6 +22,17 @@ pub(crate) fn call_target(
     f.apply(target, &args.iter().collect::<Array>())
 }
 
+/// `EventTarget.dispatchEvent` for our classes: anything but an `Event` is a `TypeError`.
+pub(crate) fn dispatch_checked(target: &EventTarget, event: JsValue) -> Result<bool, JsValue> {
+    let event: Event = event.dyn_into().map_err(|v| {
+        super::convert::type_error(&format!(
+            "dispatchEvent() takes an Event, not {}",
+            super::convert::describe(&v)
+        ))
+    })?;
+    target.dispatch_event(&event)
+}
+
 /// A plain event, with read-only extra properties.
 pub(crate) fn plain(kind: &str, fields: &[(&str, JsValue)]) -> Option<Event> {
     let event = Event::new(kind).ok()?;

@@ -645,13 +645,7 @@ impl JsSocket {
     /// `EventTarget.dispatchEvent`.
     #[wasm_bindgen(js_name = dispatchEvent)]
     pub fn dispatch_event(&self, event: JsValue) -> Result<bool, JsValue> {
-        let event: web_sys::Event = event.dyn_into().map_err(|v| {
-            type_error(&format!(
-                "dispatchEvent() takes an Event, not {}",
-                describe(&v)
-            ))
-        })?;
-        self.core.target.dispatch_event(&event)
+        events::dispatch_checked(&self.core.target, event)
     }
 
     /// Sends a string, ArrayBuffer, TypedArray, DataView or Blob. Never waits: while not
