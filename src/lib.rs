@@ -171,8 +171,10 @@ pub mod stomp;
 #[cfg(any(feature = "json", feature = "postcard"))]
 pub mod typed;
 
-pub use crate::browser::{BinaryType, CloseOutcome, InboundOverflow, Target};
-pub use crate::core::{default_reconnect_policy, Backoff, Heartbeat, Jitter, Opening};
+pub use crate::browser::{BinaryType, CloseOutcome, Target};
+pub use crate::core::{
+    default_reconnect_policy, Backoff, Heartbeat, InboundOverflow, Jitter, Opening,
+};
 pub use close::{codes, validate_close, CloseFrame, MAX_REASON_BYTES};
 pub use error::Error;
 pub use event::{Event, State};

@@ -1,9 +1,7 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
-use crate::browser::{
-    BinaryType, CloseOutcome, InboundOverflow, Inner, Shared, Target, TargetProvider,
-};
-use crate::core::{Config, OpenHook, Opening, ReconnectPolicy};
+use crate::browser::{BinaryType, CloseOutcome, Inner, Shared, Target, TargetProvider};
+use crate::core::{Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -125,7 +123,6 @@ pub struct Builder {
     protocols: Vec<String>,
     provider: Option<TargetProvider>,
     binary_type: BinaryType,
-    inbound_limit: Option<(usize, InboundOverflow)>,
     config: Config,
 }
 
@@ -314,7 +311,7 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     pub fn inbound_limit(mut self, bytes: usize, on_full: InboundOverflow) -> Self {
-        self.inbound_limit = Some((bytes, on_full));
+        self.config.inbound_limit = Some((bytes, on_full));
         self
     }
 
@@ -330,7 +327,7 @@ impl Builder {
             };
             Box::new(move |_| Ok(target.clone()))
         });
-        let shared = Inner::start(self.config, provider, self.binary_type, self.inbound_limit)?;
+        let shared = Inner::start(self.config, provider, self.binary_type)?;
         Ok(WebSocket {
             handle: Rc::new(Handle::new(shared)),
         })
@@ -406,7 +403,6 @@ impl WebSocket {
             protocols: Vec::new(),
             provider: None,
             binary_type: BinaryType::default(),
-            inbound_limit: None,
             config: Config::default(),
         }
     }

@@ -5,7 +5,7 @@
 use super::convert::{self, Data};
 use super::listener::Listener;
 use super::timer::Timer;
-use crate::core::{Action, Config, Machine, Ready};
+use crate::core::{Action, Admission, Config, Machine, Ready};
 use crate::{CloseFrame, Error, Event, Message, State};
 use futures_channel::mpsc;
 use std::cell::RefCell;
@@ -40,25 +40,6 @@ pub enum BinaryType {
     /// `blob`: the browser may keep large messages out of memory; resocket reads each one
     /// asynchronously and still yields every message in arrival order.
     Blob,
-}
-
-/// What to do when incoming messages that the application has not read yet reach the
-/// [inbound limit](crate::Builder::inbound_limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InboundOverflow {
-    /// Close the connection with [`codes::INBOUND_LIMIT`](crate::codes::INBOUND_LIMIT),
-    /// a normal closing handshake: what the browser still holds to send goes out first,
-    /// and only what it never transmitted is re-queued. The stream still yields every
-    /// message that arrived before; then the close goes through the reconnect policy like
-    /// any other (the default policy does not retry it, so the stream ends with
-    /// [`Error::Closed`]). Messages that arrive while the socket closes are not kept.
-    /// Should the limit be reached while the socket is closing already, messages are
-    /// dropped and counted as with `DropNewest`.
-    Close,
-    /// Keep the connection and drop the messages that arrive while the limit is reached;
-    /// where they were, the stream yields one [`Error::InboundDropped`] with their count,
-    /// then goes on. Nothing is dropped without the reader being told.
-    DropNewest,
 }
 
 /// What became of a socket closed for good.
@@ -109,9 +90,6 @@ pub(crate) struct Inner {
     inbound: VecDeque<Inbound>,
     /// The bytes held in `inbound`.
     inbound_bytes: usize,
-    inbound_limit: Option<(usize, InboundOverflow)>,
-    /// The limit closed the current connection: what still arrives on it is not kept.
-    overflowed: bool,
     rx_wakers: Vec<Waker>,
     wakers: Vec<Waker>,
     /// The machine's state after the last event, readable while the state is borrowed
@@ -178,7 +156,6 @@ impl Inner {
         config: Config,
         mut provider: TargetProvider,
         binary_type: BinaryType,
-        inbound_limit: Option<(usize, InboundOverflow)>,
     ) -> Result<Shared, Error> {
         config.validate()?;
         let mut first = provider(0)?;
@@ -211,8 +188,6 @@ impl Inner {
                 timer: None,
                 inbound: VecDeque::new(),
                 inbound_bytes: 0,
-                inbound_limit,
-                overflowed: false,
                 rx_wakers: Vec::new(),
                 wakers: Vec::new(),
                 state: Rc::new(std::cell::Cell::new(State::Connecting)),
@@ -385,10 +360,7 @@ impl Inner {
 
     fn open_socket(&mut self, attempt: u32) {
         match self.create_socket(attempt) {
-            Ok(conn) => {
-                self.conn = Some(conn);
-                self.overflowed = false;
-            }
+            Ok(conn) => self.conn = Some(conn),
             Err(e) => self.machine.handle_connect_error(e),
         }
     }
@@ -450,7 +422,7 @@ impl Inner {
     fn on_message(&mut self, event: web_sys::Event) {
         let now = convert::now();
         self.machine.handle_inbound(now);
-        if self.reader_gone || self.overflowed {
+        if self.reader_gone {
             return;
         }
         // Only `message` events of our own socket come here: every one is a MessageEvent
@@ -473,35 +445,17 @@ impl Inner {
             return;
         }
         let bytes = item.bytes();
-        match self.inbound_limit {
-            // Over the limit with something already waiting (a lone message is always
-            // taken, so a reader that keeps up gets messages larger than the limit).
-            Some((limit, on_full))
-                if !self.inbound.is_empty() && self.inbound_bytes.saturating_add(bytes) > limit =>
-            {
-                // Close mode ends the connection; what arrives while it closes is not kept
-                // (the stream ends with the close). Without an open connection to close (it
-                // is closing already), the message is dropped and counted like DropNewest,
-                // so nothing goes unreported.
-                let closing = on_full == InboundOverflow::Close
-                    && self.machine.close_connection(
-                        now,
-                        crate::codes::INBOUND_LIMIT,
-                        "inbound limit reached",
-                    );
-                if closing {
-                    self.overflowed = true;
-                } else {
-                    match self.inbound.back_mut() {
-                        Some(Inbound::Dropped(n)) => *n += 1,
-                        _ => self.inbound.push_back(Inbound::Dropped(1)),
-                    }
-                }
-            }
-            _ => {
+        let waiting = !self.inbound.is_empty();
+        match self.machine.admit(now, bytes, self.inbound_bytes, waiting) {
+            Admission::Keep => {
                 self.inbound_bytes += bytes;
                 self.inbound.push_back(item);
             }
+            Admission::Drop => match self.inbound.back_mut() {
+                Some(Inbound::Dropped(n)) => *n += 1,
+                _ => self.inbound.push_back(Inbound::Dropped(1)),
+            },
+            Admission::Discard => {}
         }
     }
 

@@ -6,4 +6,4 @@ mod listener;
 mod timer;
 
 pub(crate) use driver::{wake_all, Inner, Shared, TargetProvider};
-pub use driver::{BinaryType, CloseOutcome, InboundOverflow, Target};
+pub use driver::{BinaryType, CloseOutcome, Target};

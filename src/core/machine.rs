@@ -36,6 +36,8 @@ pub struct Config {
     pub reconnect_if: Option<ReconnectPolicy>,
     /// Runs on every open, before anything queued is sent.
     pub on_open: Option<OpenHook>,
+    /// At most this many bytes of unread incoming messages are kept; what happens beyond.
+    pub inbound_limit: Option<(usize, InboundOverflow)>,
 }
 
 impl fmt::Debug for Config {
@@ -53,6 +55,7 @@ impl fmt::Debug for Config {
                 &self.reconnect_if.as_ref().map(|_| "custom"),
             )
             .field("on_open", &self.on_open.as_ref().map(|_| "custom"))
+            .field("inbound_limit", &self.inbound_limit)
             .finish()
     }
 }
@@ -69,8 +72,40 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             reconnect_if: None,
             on_open: None,
+            inbound_limit: None,
         }
     }
+}
+
+/// What to do when incoming messages that the application has not read yet reach the
+/// [inbound limit](crate::Builder::inbound_limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundOverflow {
+    /// Close the connection with [`codes::INBOUND_LIMIT`](crate::codes::INBOUND_LIMIT),
+    /// a normal closing handshake: what the browser still holds to send goes out first,
+    /// and only what it never transmitted is re-queued. The stream still yields every
+    /// message that arrived before; then the close goes through the reconnect policy like
+    /// any other (the default policy does not retry it, so the stream ends with
+    /// [`Error::Closed`]). Messages that arrive while the socket closes are not kept.
+    /// Should the limit be reached while the socket is closing already, messages are
+    /// dropped and counted as with `DropNewest`.
+    Close,
+    /// Keep the connection and drop the messages that arrive while the limit is reached;
+    /// where they were, the stream yields one [`Error::InboundDropped`] with their count,
+    /// then goes on. Nothing is dropped without the reader being told.
+    DropNewest,
+}
+
+/// What the driver does with an incoming message ([`Machine::admit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Keep it for the reader.
+    Keep,
+    /// Drop it and count it where it would have been ([`Error::InboundDropped`]).
+    Drop,
+    /// Let it go: the connection is closing for the inbound limit, and the stream ends
+    /// with that close.
+    Discard,
 }
 
 impl Config {
@@ -622,6 +657,29 @@ impl Machine {
     pub fn handle_connect_error(&mut self, error: Error) {
         if matches!(self.phase, Phase::Connecting { .. }) {
             self.end(Some(error));
+        }
+    }
+
+    /// A message of `bytes` arrived while the reader holds `held` bytes of others (`waiting`:
+    /// at least one): keep it, or, beyond the [inbound limit](Config::inbound_limit), drop
+    /// it or close the connection. A lone message is always kept, so a reader that keeps up
+    /// gets messages larger than the limit; with [`InboundOverflow::Close`] and no open
+    /// connection to close (it is closing already), messages are dropped and counted.
+    pub fn admit(&mut self, now: Duration, bytes: usize, held: usize, waiting: bool) -> Admission {
+        if self.local_close.is_some() {
+            return Admission::Discard;
+        }
+        match self.config.inbound_limit {
+            Some((limit, on_full)) if waiting && held.saturating_add(bytes) > limit => {
+                if on_full == InboundOverflow::Close
+                    && self.close_connection(now, codes::INBOUND_LIMIT, "inbound limit reached")
+                {
+                    Admission::Discard
+                } else {
+                    Admission::Drop
+                }
+            }
+            _ => Admission::Keep,
         }
     }
 

@@ -14,6 +14,9 @@ mod tests;
 
 pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
-pub use machine::{default_reconnect_policy, Action, Config, Machine, Ready, ReconnectPolicy};
+pub use machine::{
+    default_reconnect_policy, Action, Admission, Config, InboundOverflow, Machine, Ready,
+    ReconnectPolicy,
+};
 pub use opening::{OpenHook, Opening};
 pub use protocols::validate_protocols;

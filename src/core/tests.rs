@@ -532,6 +532,52 @@ fn a_driver_close_that_never_completes_is_abandoned_after_the_close_timeout() {
     ));
 }
 
+fn limited(on_full: InboundOverflow) -> Config {
+    Config {
+        inbound_limit: Some((100, on_full)),
+        ..config()
+    }
+}
+
+#[test]
+fn admission_keeps_up_to_the_limit_and_always_a_lone_message() {
+    let mut m = open_machine(limited(InboundOverflow::DropNewest));
+    assert_eq!(
+        m.admit(ms(1), 500, 0, false),
+        Admission::Keep,
+        "alone: kept"
+    );
+    assert_eq!(
+        m.admit(ms(1), 40, 60, true),
+        Admission::Keep,
+        "exactly the limit"
+    );
+    assert_eq!(m.admit(ms(1), 41, 60, true), Admission::Drop);
+    assert!(actions(&mut m).is_empty(), "dropping changes nothing else");
+    let mut free = open_machine(config());
+    assert_eq!(free.admit(ms(1), 1 << 30, 1 << 30, true), Admission::Keep);
+}
+
+#[test]
+fn admission_in_close_mode_closes_once_then_discards_until_the_connection_ends() {
+    let mut m = open_machine(limited(InboundOverflow::Close));
+    assert_eq!(m.admit(ms(1), 41, 60, true), Admission::Discard);
+    assert_eq!(
+        actions(&mut m),
+        vec![Action::Close {
+            code: codes::INBOUND_LIMIT,
+            reason: "inbound limit reached".into()
+        }]
+    );
+    // While it closes, nothing more is kept, not even a lone message.
+    assert_eq!(m.admit(ms(2), 1, 0, false), Admission::Discard);
+    assert!(actions(&mut m).is_empty());
+    // Closing already by the application: beyond the limit, messages are counted.
+    let mut m = open_machine(limited(InboundOverflow::Close));
+    m.close(ms(1), 1000, "").unwrap();
+    assert_eq!(m.admit(ms(2), 41, 60, true), Admission::Drop);
+}
+
 #[test]
 fn the_driver_cannot_close_a_connection_that_is_not_open() {
     let mut m = Machine::new(config(), 7, ms(0));
@@ -918,6 +964,7 @@ proptest! {
             close_timeout: ms(300),
             reconnect_if: None,
             on_open,
+            inbound_limit: None,
         };
         let mut sim = Sim {
             m: Machine::new(config, seed, ms(0)), now: ms(0), socket: None, backoff,
