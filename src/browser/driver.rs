@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType as JsBinaryType, WebSocket as JsWebSocket};
@@ -72,9 +73,22 @@ impl Inbound {
     }
 }
 
+/// A browser socket and its four event handlers (open, message, close, error), set as the
+/// socket's `on*` properties: no event-name string crosses into JavaScript per connection,
+/// as it would for `addEventListener`. The socket is never handed out, so nothing else sets
+/// them. Dropping a `Conn` clears them before their closures go.
 struct Conn {
     ws: JsWebSocket,
-    _listeners: [Listener; 4],
+    _handlers: [Closure<dyn FnMut(web_sys::Event)>; 4],
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+    }
 }
 
 pub(crate) struct Inner {
@@ -376,47 +390,60 @@ impl Inner {
             }
         };
         let url = target.url;
-        let protocols = js_sys::Array::new();
-        for p in &target.protocols {
-            protocols.push(&p.into());
+        // No protocols array unless there are several: the browser walks a sequence
+        // argument with the iterator protocol, which costs more than the rest of the
+        // constructor's bindings (measured in W4, `npm run bench`).
+        let ws = match target.protocols.as_slice() {
+            [] => JsWebSocket::new(&url),
+            [one] => JsWebSocket::new_with_str(&url, one),
+            several => {
+                let protocols = js_sys::Array::new();
+                for p in several {
+                    protocols.push(&p.into());
+                }
+                JsWebSocket::new_with_str_sequence(&url, &protocols)
+            }
         }
-        let ws =
-            JsWebSocket::new_with_str_sequence(&url, &protocols).map_err(convert::error_from_js)?;
+        .map_err(convert::error_from_js)?;
         self.url = url;
         ws.set_binary_type(match self.binary_type {
             BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
             BinaryType::Blob => JsBinaryType::Blob,
         });
-        let target: &web_sys::EventTarget = ws.as_ref();
-        let (w1, w2, w3, w4) = (
-            self.this.clone(),
-            self.this.clone(),
-            self.this.clone(),
-            self.this.clone(),
-        );
-        let (s1, s2) = (ws.clone(), ws.clone());
-        let listeners = [
-            Listener::new(target, "open", move |_| {
-                with(&w1, |i| {
-                    i.machine.handle_open(convert::now(), s1.protocol())
-                })
-            }),
-            Listener::new(target, "message", move |e| with(&w2, |i| i.on_message(e))),
-            Listener::new(target, "close", move |e| {
-                let buffered = s2.buffered_amount() as usize;
-                with(&w3, |i| i.on_close(e, buffered))
-            }),
-            Listener::new(target, "error", move |_| {
-                with(&w4, |i| {
-                    i.subscribers
-                        .retain(|s| s.unbounded_send(Event::Error).is_ok())
-                })
-            }),
+        // One closure shape for all four (less code than four closure types).
+        let handler = |on: fn(&mut Inner, web_sys::Event)| {
+            let weak = self.this.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e| with(&weak, |i| on(i, e)))
+        };
+        let handlers = [
+            handler(Inner::on_open),
+            handler(Inner::on_message),
+            handler(Inner::on_close),
+            handler(Inner::on_error),
         ];
+        let [open, message, close, error] = handlers.each_ref().map(|c| c.as_ref().unchecked_ref());
+        ws.set_onopen(Some(open));
+        ws.set_onmessage(Some(message));
+        ws.set_onclose(Some(close));
+        ws.set_onerror(Some(error));
         Ok(Conn {
             ws,
-            _listeners: listeners,
+            _handlers: handlers,
         })
+    }
+
+    fn on_open(&mut self, _: web_sys::Event) {
+        let protocol = self
+            .conn
+            .as_ref()
+            .map(|c| c.ws.protocol())
+            .unwrap_or_default();
+        self.machine.handle_open(convert::now(), protocol);
+    }
+
+    fn on_error(&mut self, _: web_sys::Event) {
+        self.subscribers
+            .retain(|s| s.unbounded_send(Event::Error).is_ok());
     }
 
     fn on_message(&mut self, event: web_sys::Event) {
@@ -459,8 +486,12 @@ impl Inner {
         }
     }
 
-    fn on_close(&mut self, event: web_sys::Event, buffered: usize) {
-        self.conn = None;
+    fn on_close(&mut self, event: web_sys::Event) {
+        // What the browser still held: re-queued or reported by the machine.
+        let buffered = self
+            .conn
+            .take()
+            .map_or(0, |c| c.ws.buffered_amount() as usize);
         let frame = match event.dyn_into::<web_sys::CloseEvent>() {
             Ok(e) => CloseFrame {
                 code: e.code(),
