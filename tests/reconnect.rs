@@ -254,6 +254,40 @@ async fn a_hanging_handshake_times_out_and_counts_as_a_failed_attempt() {
     assert_eq!(report(&k).await.attempts, 2);
 }
 
+/// Every socket's deadlines go to one browser timer shared by the thread: a deadline set
+/// after a later one still fires on time, and a socket dropped before its deadline takes
+/// nothing of the others' with it.
+#[wasm_bindgen_test]
+async fn sockets_sharing_the_timer_each_time_out_at_their_own_deadline() {
+    let hang = |ms: u64| {
+        WebSocket::builder(&ws_url(&format!("/hang?key={}", key("shared-timer"))))
+            .connect_timeout(Some(Duration::from_millis(ms)))
+            .connect()
+            .unwrap()
+    };
+    let started = js_sys::Date::now();
+    let slow = hang(4000);
+    let mut slow_events = slow.events();
+    // Brings the shared timeout forward to 200 ms, then is gone before it fires.
+    drop(hang(200));
+    let quick = hang(700);
+    let mut quick_events = quick.events();
+    next_event(&mut quick_events, 3000, |e| *e == Event::ConnectTimeout).await;
+    let took = js_sys::Date::now() - started;
+    assert!(
+        (650.0..3000.0).contains(&took),
+        "the 700 ms timeout came after {took} ms"
+    );
+    assert_eq!(
+        slow.state(),
+        State::Connecting,
+        "the 4 s timeout fired with the 700 ms one"
+    );
+    next_event(&mut slow_events, 6000, |e| *e == Event::ConnectTimeout).await;
+    let took = js_sys::Date::now() - started;
+    assert!(took >= 3900.0, "the 4 s timeout came after {took} ms");
+}
+
 #[wasm_bindgen_test]
 async fn each_attempt_gets_a_fresh_target() {
     let k = key("target-fn");

@@ -99,7 +99,8 @@ pub(crate) struct Inner {
     binary_type: BinaryType,
     conn: Option<Conn>,
     url: String,
-    /// Made on first use; dropped (and so cleared) when the socket ends.
+    /// The socket's entry in the thread's timer: made on first use, dropped (so nothing
+    /// runs for this socket any more) when the socket ends.
     timer: Option<Timer>,
     inbound: VecDeque<Inbound>,
     /// The bytes held in `inbound`.
@@ -321,55 +322,31 @@ impl Inner {
     }
 
     fn arm_timer(&mut self) {
-        // Closed for good: `finish` cleared the timer and nothing is due any more (a buffer
+        // Closed for good: `finish` dropped the timer and nothing is due any more (a buffer
         // check still scheduled would only fire once, for nothing).
         if self.machine.is_closed() {
             return;
         }
-        // A pending timer stays when nothing is due any more, or when it fires before the
-        // next deadline: firing early is harmless (the machine checks its own deadlines and
-        // the timer is set again). That saves a clearTimeout/setTimeout pair per message when
-        // inbound traffic keeps moving the heartbeat deadline, and per `send().await` when a
-        // flush waits a moment for the buffer. `finish` and `shutdown` clear it for good.
-        let Some(at) = self.machine.poll_timeout() else {
-            return;
-        };
-        if self
-            .timer
-            .as_ref()
-            .and_then(Timer::pending)
-            .is_some_and(|t| t <= at)
-        {
+        let at = self.machine.poll_timeout();
+        if at.is_none() && self.timer.is_none() {
             return;
         }
-        let delay = at.saturating_sub(convert::now());
-        // Rounded up, so a timer never fires just before its deadline and re-arms for 0 ms.
-        // (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm.)
-        let ms = delay
-            .as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
-            .min(i32::MAX as u64) as u32;
         let weak = &self.this;
         self.timer
             .get_or_insert_with(|| {
                 let weak = weak.clone();
-                Timer::new(move || {
-                    with(&weak, |inner| {
-                        if let Some(timer) = &mut inner.timer {
-                            timer.fired();
-                        }
-                        let now = convert::now();
-                        if let Some(conn) = &inner.conn {
-                            inner
-                                .machine
-                                .handle_buffered(now, conn.ws.buffered_amount() as usize);
-                        }
-                        inner.machine.handle_timeout(now);
-                    })
-                })
+                Timer::new(move || with(&weak, Inner::on_timer))
             })
-            .set(at, ms);
+            .set(at);
+    }
+
+    fn on_timer(&mut self) {
+        let now = convert::now();
+        if let Some(conn) = &self.conn {
+            self.machine
+                .handle_buffered(now, conn.ws.buffered_amount() as usize);
+        }
+        self.machine.handle_timeout(now);
     }
 
     fn open_socket(&mut self, attempt: u32) {

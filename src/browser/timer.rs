@@ -1,7 +1,20 @@
-//! One browser timer per socket. The callback is made once and re-armed with `setTimeout`
-//! as deadlines change (no new closure per arm); a pending timeout is cleared whenever it
-//! is replaced or the timer is dropped, so it never fires after its owner is gone.
+//! One browser timer for all the sockets of a thread. Each socket's [`Timer`] says when it
+//! next needs to run; a single `setTimeout` is pending for the earliest of those deadlines,
+//! and when it fires it runs the sockets that are due and sets itself for the next one.
+//!
+//! Shared because `setTimeout` and `clearTimeout` are among the dearest calls a socket makes:
+//! with a timer per socket, every connect (connect timeout) and every close (close timeout)
+//! set or cleared one. Now a pending timeout stays when it fires no later than what is
+//! asked, and one that is no longer needed is left to fire into nothing instead of being
+//! cleared, so a page that opens and closes sockets in a row sets about one timeout per
+//! close timeout (5 s by default) instead of four per connection.
+//!
+//! Dropping a `Timer` removes its entry, so nothing of its socket runs after it is gone. The
+//! browser timeout may still fire once after the last socket has gone: it finds nothing due
+//! and is not set again. Its callback is made once per thread and lives as long as the thread.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -15,48 +28,134 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
+/// One socket's place in the thread's timer: dropping it takes the socket out.
 pub(crate) struct Timer {
-    callback: Closure<dyn FnMut()>,
-    /// The deadline the pending timeout is for, and its id.
+    id: u32,
+}
+
+struct Entry {
+    id: u32,
+    /// When this entry's callback must run next, if at all.
+    at: Option<Duration>,
+    callback: Rc<dyn Fn()>,
+}
+
+#[derive(Default)]
+struct Timers {
+    entries: Vec<Entry>,
+    next_id: u32,
+    /// The deadline the pending browser timeout is for, and its id.
     pending: Option<(Duration, JsValue)>,
+    /// Made on first use; called by the browser when the pending timeout fires.
+    on_fire: Option<Closure<dyn FnMut()>>,
+}
+
+thread_local! {
+    static TIMERS: RefCell<Timers> = RefCell::default();
+}
+
+/// Runs `f` on the thread's timers. No callback of ours or the user's runs inside (the
+/// browser calls `setTimeout`'s handler later, as a task), so the state is never borrowed
+/// here; should it be, `f` is skipped rather than panicking.
+fn with_timers<R: Default>(f: impl FnOnce(&mut Timers) -> R) -> R {
+    TIMERS
+        .try_with(|t| {
+            t.try_borrow_mut()
+                .map(|mut t| f(&mut t))
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
 }
 
 impl Timer {
-    pub(crate) fn new(callback: impl FnMut() + 'static) -> Self {
-        Timer {
-            callback: Closure::new(callback),
-            pending: None,
-        }
+    /// A new entry with nothing due; `callback` runs each time a deadline given to
+    /// [`Timer::set`] has passed.
+    pub(crate) fn new(callback: impl Fn() + 'static) -> Self {
+        let callback: Rc<dyn Fn()> = Rc::new(callback);
+        let id = with_timers(|t| {
+            let id = t.next_id;
+            t.next_id = t.next_id.wrapping_add(1);
+            t.entries.push(Entry {
+                id,
+                at: None,
+                callback,
+            });
+            id
+        });
+        Timer { id }
     }
 
-    /// The deadline of the pending timeout, if one is pending.
-    pub(crate) fn pending(&self) -> Option<Duration> {
-        self.pending.as_ref().map(|(at, _)| *at)
-    }
-
-    /// Fires the callback in `ms` milliseconds (for the deadline `at`), instead of any
-    /// pending timeout.
-    pub(crate) fn set(&mut self, at: Duration, ms: u32) {
-        self.cancel();
-        let ms = ms.min(i32::MAX as u32) as i32;
-        let id = set_timeout(self.callback.as_ref().unchecked_ref(), ms);
-        self.pending = Some((at, id));
-    }
-
-    /// Called from the callback: the timeout has fired, there is nothing to clear.
-    pub(crate) fn fired(&mut self) {
-        self.pending = None;
-    }
-
-    fn cancel(&mut self) {
-        if let Some((_, id)) = self.pending.take() {
-            clear_timeout(&id);
-        }
+    /// Runs the callback once `at` has passed, instead of at any deadline set before; `None`
+    /// runs it no more.
+    pub(crate) fn set(&self, at: Option<Duration>) {
+        with_timers(|t| {
+            if let Some(entry) = t.entries.iter_mut().find(|e| e.id == self.id) {
+                entry.at = at;
+            }
+            if let Some(at) = at {
+                t.arm(at);
+            }
+        });
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.cancel();
+        with_timers(|t| t.entries.retain(|e| e.id != self.id));
+    }
+}
+
+impl Timers {
+    /// Makes sure the browser timeout fires no later than `at`.
+    fn arm(&mut self, at: Duration) {
+        // Firing early is harmless: entries not yet due wait for the next timeout.
+        if self.pending.as_ref().is_some_and(|(p, _)| *p <= at) {
+            return;
+        }
+        if let Some((_, id)) = self.pending.take() {
+            clear_timeout(&id);
+        }
+        // The clock is read only here, when a timeout is set: not on every call to `set`.
+        let delay = at.saturating_sub(super::convert::now());
+        // Rounded up, so the timeout never fires just before the deadline and re-arms for
+        // 0 ms. (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm.)
+        let ms = delay
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
+            .min(i32::MAX as u64) as i32;
+        let on_fire = self
+            .on_fire
+            .get_or_insert_with(|| Closure::<dyn FnMut()>::new(fire));
+        let id = set_timeout(on_fire.as_ref().unchecked_ref(), ms);
+        self.pending = Some((at, id));
+    }
+}
+
+/// The browser timeout fired: runs every entry that is due, after setting the timeout for
+/// the earliest entry that is not (callbacks may set their entries again, or drop them).
+fn fire() {
+    let now = super::convert::now();
+    let due: Vec<Rc<dyn Fn()>> = with_timers(|t| {
+        t.pending = None;
+        let mut due = Vec::new();
+        let mut next: Option<Duration> = None;
+        for entry in &mut t.entries {
+            match entry.at {
+                Some(at) if at <= now => {
+                    entry.at = None;
+                    due.push(entry.callback.clone());
+                }
+                Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                None => {}
+            }
+        }
+        if let Some(at) = next {
+            t.arm(at);
+        }
+        due
+    });
+    for callback in due {
+        callback();
     }
 }
