@@ -137,7 +137,8 @@ fn register(wakers: &mut Vec<Waker>, cx: &Context<'_>) {
 
 /// Runs `f` on the shared state if it still exists, then wakes whoever may now proceed.
 /// Wakers are woken after the borrow ends, so no task can observe a borrowed state.
-fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+/// (`dyn`: one copy of this for every event and timer, instead of one per caller.)
+fn with(weak: &Weak<RefCell<Inner>>, f: &mut dyn FnMut(&mut Inner)) {
     let Some(shared) = weak.upgrade() else { return };
     let wake = {
         // Browser events and timers are dispatched as tasks, never inside a call we make,
@@ -187,10 +188,10 @@ impl Inner {
                 let global: web_sys::EventTarget = js_sys::global().unchecked_into();
                 let (on, off) = (this.clone(), this.clone());
                 global_listeners.push(Listener::new(&global, "online", move |_| {
-                    with(&on, |i| i.machine.handle_online(convert::now()))
+                    with(&on, &mut |i| i.machine.handle_online(convert::now()))
                 }));
                 global_listeners.push(Listener::new(&global, "offline", move |_| {
-                    with(&off, |i| i.machine.handle_offline())
+                    with(&off, &mut |i| i.machine.handle_offline())
                 }));
             }
             RefCell::new(Inner {
@@ -335,7 +336,7 @@ impl Inner {
         self.timer
             .get_or_insert_with(|| {
                 let weak = weak.clone();
-                Timer::new(move || with(&weak, Inner::on_timer))
+                Timer::new(move || with(&weak, &mut Inner::on_timer))
             })
             .set(at);
     }
@@ -388,9 +389,9 @@ impl Inner {
             BinaryType::Blob => JsBinaryType::Blob,
         });
         // One closure shape for all four (less code than four closure types).
-        let handler = |on: fn(&mut Inner, web_sys::Event)| {
+        let handler = |on: fn(&mut Inner, &web_sys::Event)| {
             let weak = self.this.clone();
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |e| with(&weak, |i| on(i, e)))
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e| with(&weak, &mut |i| on(i, &e)))
         };
         let handlers = [
             handler(Inner::on_open),
@@ -409,7 +410,7 @@ impl Inner {
         })
     }
 
-    fn on_open(&mut self, _: web_sys::Event) {
+    fn on_open(&mut self, _: &web_sys::Event) {
         let protocol = self
             .conn
             .as_ref()
@@ -418,12 +419,12 @@ impl Inner {
         self.machine.handle_open(convert::now(), protocol);
     }
 
-    fn on_error(&mut self, _: web_sys::Event) {
+    fn on_error(&mut self, _: &web_sys::Event) {
         self.subscribers
             .retain(|s| s.unbounded_send(Event::Error).is_ok());
     }
 
-    fn on_message(&mut self, event: web_sys::Event) {
+    fn on_message(&mut self, event: &web_sys::Event) {
         let now = convert::now();
         self.machine.handle_inbound(now);
         if self.reader_gone {
@@ -431,7 +432,7 @@ impl Inner {
         }
         // Only `message` events of our own socket come here: every one is a MessageEvent
         // (and should one not be, `data` is undefined and reported below).
-        let event: web_sys::MessageEvent = event.unchecked_into();
+        let event: &web_sys::MessageEvent = event.unchecked_ref();
         let item = match convert::message_data(event.data()) {
             Data::Message(m) => Inbound::Ready(m),
             Data::Blob(blob) => {
@@ -463,19 +464,19 @@ impl Inner {
         }
     }
 
-    fn on_close(&mut self, event: web_sys::Event) {
+    fn on_close(&mut self, event: &web_sys::Event) {
         // What the browser still held: re-queued or reported by the machine.
         let buffered = self
             .conn
             .take()
             .map_or(0, |c| c.ws.buffered_amount() as usize);
-        let frame = match event.dyn_into::<web_sys::CloseEvent>() {
-            Ok(e) => CloseFrame {
+        let frame = match event.dyn_ref::<web_sys::CloseEvent>() {
+            Some(e) => CloseFrame {
                 code: e.code(),
                 reason: e.reason(),
                 was_clean: e.was_clean(),
             },
-            Err(_) => CloseFrame::abnormal(""),
+            None => CloseFrame::abnormal(""),
         };
         self.machine.handle_close(convert::now(), frame, buffered);
     }
