@@ -102,6 +102,8 @@ pub(crate) struct Inner {
     /// The socket's entry in the thread's timer: made on first use, dropped (so nothing
     /// runs for this socket any more) when the socket ends.
     timer: Option<Timer>,
+    /// The deadline last given to `timer`, until it runs.
+    timer_at: Option<std::time::Duration>,
     inbound: VecDeque<Inbound>,
     /// The bytes held in `inbound`.
     inbound_bytes: usize,
@@ -202,6 +204,7 @@ impl Inner {
                 conn: None,
                 url,
                 timer: None,
+                timer_at: None,
                 inbound: VecDeque::new(),
                 inbound_bytes: 0,
                 rx_wakers: Vec::new(),
@@ -312,6 +315,7 @@ impl Inner {
     fn finish(&mut self) {
         self.conn = None;
         self.timer = None;
+        self.timer_at = None;
         self._global_listeners.clear();
         if let Some(e) = self.machine.take_terminal() {
             self.terminal = Some(e);
@@ -328,10 +332,17 @@ impl Inner {
         if self.machine.is_closed() {
             return;
         }
-        let at = self.machine.poll_timeout();
-        if at.is_none() && self.timer.is_none() {
+        // A deadline already given stays when nothing is due any more, or when it comes
+        // before the next one: running early is harmless (the machine checks its own
+        // deadlines and the timer is set again). Inbound traffic moves the heartbeat
+        // deadline on every message, and this keeps that from touching the timer at all.
+        let Some(at) = self.machine.poll_timeout() else {
+            return;
+        };
+        if self.timer_at.is_some_and(|t| t <= at) {
             return;
         }
+        self.timer_at = Some(at);
         let weak = &self.this;
         self.timer
             .get_or_insert_with(|| {
@@ -342,6 +353,7 @@ impl Inner {
     }
 
     fn on_timer(&mut self) {
+        self.timer_at = None;
         let now = convert::now();
         if let Some(conn) = &self.conn {
             self.machine
@@ -699,6 +711,7 @@ impl Inner {
             let _ = conn.ws.close_with_code_and_reason(1000, "");
         }
         self.timer = None;
+        self.timer_at = None;
         self._global_listeners.clear();
         self.subscribers.clear();
         self.inbound.clear();

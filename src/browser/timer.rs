@@ -85,16 +85,13 @@ impl Timer {
         Timer { id }
     }
 
-    /// Runs the callback once `at` has passed, instead of at any deadline set before; `None`
-    /// runs it no more.
-    pub(crate) fn set(&self, at: Option<Duration>) {
+    /// Runs the callback once `at` has passed, instead of at any deadline set before.
+    pub(crate) fn set(&self, at: Duration) {
         with_timers(|t| {
             if let Some(entry) = t.entries.iter_mut().find(|e| e.id == self.id) {
-                entry.at = at;
+                entry.at = Some(at);
             }
-            if let Some(at) = at {
-                t.arm(at);
-            }
+            t.arm(at);
         });
     }
 }
