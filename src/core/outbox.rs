@@ -79,7 +79,9 @@ impl Outbox {
     pub(crate) fn requeue_untransmitted(&mut self, buffered: usize) -> usize {
         self.forget_transmitted(buffered);
         let mut count = 0;
-        for item in self.in_flight.drain(..).rev() {
+        // Taken whole rather than drained, here and below: a deque's `Drain` is a kilobyte
+        // of wasm, and these run once per lost connection, not per message.
+        for item in std::mem::take(&mut self.in_flight).into_iter().rev() {
             if let Some(message) = item.message {
                 // The driver has dropped its handle once the message was handed over.
                 let message = Rc::try_unwrap(message).unwrap_or_else(|shared| (*shared).clone());
@@ -96,7 +98,7 @@ impl Outbox {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) -> Vec<Message> {
         let mut removed = Vec::new();
         let mut kept = VecDeque::with_capacity(self.queue.len());
-        for message in self.queue.drain(..) {
+        for message in std::mem::take(&mut self.queue) {
             if keep(&message) {
                 kept.push_back(message);
             } else {
@@ -109,7 +111,7 @@ impl Outbox {
 
     /// Everything that never reached the socket, for handing back to the application.
     pub(crate) fn take_unsent(&mut self) -> Vec<Message> {
-        self.queue.drain(..).collect()
+        std::mem::take(&mut self.queue).into_iter().collect()
     }
 }
 
