@@ -80,7 +80,7 @@ impl Outbox {
         self.forget_transmitted(buffered);
         let mut count = 0;
         // Taken whole rather than drained, here and below: a deque's `Drain` is a kilobyte
-        // of wasm, and these run once per lost connection, not per message.
+        // of wasm, and these run once per connection or per socket, not per message.
         for item in std::mem::take(&mut self.in_flight).into_iter().rev() {
             if let Some(message) = item.message {
                 // The driver has dropped its handle once the message was handed over.
@@ -97,15 +97,13 @@ impl Outbox {
     /// Only the queue changes: the in-flight record and its byte count stay as they are.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) -> Vec<Message> {
         let mut removed = Vec::new();
-        let mut kept = VecDeque::with_capacity(self.queue.len());
         for message in std::mem::take(&mut self.queue) {
             if keep(&message) {
-                kept.push_back(message);
+                self.queue.push_back(message);
             } else {
                 removed.push(message);
             }
         }
-        self.queue = kept;
         removed
     }
 
