@@ -102,14 +102,30 @@ for (const w of workloads) {
   }
 }
 
-// Ratios of medians to raw JS (for W3s, to raw JS in W3: raw JS has no flush).
+// Ratios to raw JS (for W3s, to raw JS in W3: raw JS has no flush), two ways: the ratio of
+// the medians, and the ratio within each round (both ran minutes apart at most, under the
+// same machine load) with its median, min and max over the rounds. The second is what the
+// tables show: the machine's load drifts between rounds more than it does within one.
 const headline = { w1: "per_s", w2: "mb_s", w3: "latency_ms.median", w4: "per_s", w5: "memory.peak_js_heap" };
 for (const w of workloads) {
-  const base = table[w.ratio_base ?? w.id]?.["raw-js"];
+  const baseId = w.ratio_base ?? w.id;
+  const base = table[baseId]?.["raw-js"];
+  const baseRuns = runs.filter((r) => r.ok && r.id === baseId && r.contender === "raw-js");
   for (const [c, e] of Object.entries(table[w.id])) {
     const ratio = (m) => (e[m]?.median != null && base?.[m]?.median ? e[m].median / base[m].median : null);
+    const paired = (m) =>
+      stat(
+        runs
+          .filter((r) => r.ok && r.id === w.id && r.contender === c)
+          .map((r) => {
+            const b = get(baseRuns.find((b) => b.round === r.round), m);
+            return b ? get(r, m) / b : null;
+          }),
+      );
     e.ratio_to_raw = ratio(headline[w.workload]);
     e.cpu_ratio_to_raw = ratio("main_cpu_us_per_msg");
+    e.paired_ratio_to_raw = paired(headline[w.workload]);
+    e.paired_cpu_ratio_to_raw = paired("main_cpu_us_per_msg");
   }
 }
 
@@ -148,6 +164,8 @@ const fmt = (x, digits = 0) =>
   x == null ? "–" : x >= 1e4 && digits === 0 ? Math.round(x).toLocaleString("en-US") : x.toFixed(digits);
 const cell = (s, digits, scale = 1) => (s ? `${fmt(s.median * scale, digits)} (${fmt(s.min * scale, digits)}–${fmt(s.max * scale, digits)})` : "–");
 const ratio = (x) => (x == null ? "–" : `${x.toFixed(2)}×`);
+// A ratio within each round: median (min–max) over the rounds.
+const paired = (s) => (s ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : "–");
 const MiB = 1 / 1048576;
 const pct = (s) => (s ? `${Math.round(s.median * 100)} % (max ${Math.round(s.max * 100)} %)` : "–");
 
@@ -157,7 +175,7 @@ md.push("");
 md.push(
   `${report.machine ?? "unknown machine"}; Chromium ${report.chromium ?? "?"} headless, no DevTools client attached; ` +
     `${report.rounds} interleaved round(s), each run in a fresh frame; median (min–max) over rounds; ` +
-    `ratios are medians ÷ raw JS. CPU = renderer main thread (Blink/V8) per message or cycle. ` +
+    `ratios (÷ raw) are taken within each round, contender ÷ raw JS, then median (min–max) over rounds. CPU = renderer main thread (Blink/V8) per message or cycle. ` +
     `Release profile (opt-level "z", LTO), no wasm-opt. Load average at the end: ${report.load_at_end ?? "?"}.`,
 );
 md.push("");
@@ -181,9 +199,9 @@ for (const w of workloads) {
       w.title += ` (${p.n.toLocaleString("en-US")} messages)`;
       rows(w, [
         ["round trips/s", (e) => cell(e.per_s)],
-        ["÷ raw", (e) => ratio(e.ratio_to_raw)],
+        ["÷ raw", (e) => paired(e.paired_ratio_to_raw)],
         ["CPU µs/msg", (e) => cell(e.main_cpu_us_per_msg, 2)],
-        ["CPU ÷ raw", (e) => ratio(e.cpu_ratio_to_raw)],
+        ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
         ["echo server CPU", (e) => pct(e.server_cpu_share)],
       ]);
       break;
@@ -191,9 +209,9 @@ for (const w of workloads) {
       w.title += ` (${p.n} × ${p.size / 1024} KiB)`;
       rows(w, [
         ["MB/s each way", (e) => cell(e.mb_s, 0)],
-        ["÷ raw", (e) => ratio(e.ratio_to_raw)],
+        ["÷ raw", (e) => paired(e.paired_ratio_to_raw)],
         ["CPU µs/msg", (e) => cell(e.main_cpu_us_per_msg, 1)],
-        ["CPU ÷ raw", (e) => ratio(e.cpu_ratio_to_raw)],
+        ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
         ["wasm heap peak MiB", (e) => cell(e["memory.end.heap_peak"], 1, MiB)],
         ["echo server CPU", (e) => pct(e.server_cpu_share)],
       ]);
@@ -203,7 +221,7 @@ for (const w of workloads) {
       rows(w, [
         ["median ms", (e) => cell(e["latency_ms.median"], 3)],
         ["p99 ms", (e) => cell(e["latency_ms.p99"], 3)],
-        ["median ÷ raw", (e) => ratio(e.ratio_to_raw)],
+        ["median ÷ raw", (e) => paired(e.paired_ratio_to_raw)],
         ["CPU µs/round trip", (e) => cell(e.main_cpu_us_per_msg, 1)],
         ["echo server CPU", (e) => pct(e.server_cpu_share)],
       ]);
@@ -212,8 +230,9 @@ for (const w of workloads) {
       w.title += ` (${p.n} cycles over ${p.urls?.length ?? "?"} ports)`;
       rows(w, [
         ["cycles/s", (e) => cell(e.per_s, 0)],
-        ["÷ raw", (e) => ratio(e.ratio_to_raw)],
+        ["÷ raw", (e) => paired(e.paired_ratio_to_raw)],
         ["CPU µs/cycle", (e) => cell(e.main_cpu_us_per_msg, 0)],
+        ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
         ["wasm memory MiB before → after", (e) => `${fmt(e["memory.before.wasm_memory"]?.median * MiB, 2)} → ${fmt(e["memory.after.wasm_memory"]?.median * MiB, 2)}`],
         ["wasm heap live KiB before → after", (e) => `${fmt(e["memory.before.heap_live"]?.median / 1024, 1)} → ${fmt(e["memory.after.heap_live"]?.median / 1024, 1)}`],
         ["JS heap MiB before → after", (e) => `${fmt(e["memory.before.js_heap"]?.median * MiB, 2)} → ${fmt(e["memory.after.js_heap"]?.median * MiB, 2)}`],
