@@ -140,6 +140,14 @@ async fn http_urls_resolve_to_ws() {
 }
 
 #[wasm_bindgen_test]
+async fn ws_urls_come_back_as_the_browser_serialises_them() {
+    // A ws: URL goes to the constructor unresolved; url() is still the serialised form.
+    let ws = WebSocket::connect(&ws_url("/echo?a b")).unwrap();
+    assert_eq!(ws.url(), ws_url("/echo?a%20b"));
+    within(5000, "open", ws.opened()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn bad_urls_are_errors_not_panics() {
     for bad in [
         "ftp://127.0.0.1/x",
@@ -148,6 +156,11 @@ async fn bad_urls_are_errors_not_panics() {
     ] {
         let err = WebSocket::connect(bad).expect_err(bad);
         assert!(matches!(err, Error::InvalidUrl(_)), "{bad}: {err:?}");
+        // The same words in every browser, whichever of them found the fault.
+        assert!(
+            err.to_string().contains(&format!("\"{bad}\"")),
+            "{bad}: {err}"
+        );
     }
 }
 

@@ -413,3 +413,35 @@ async fn without_reconnection_nothing_listens_for_offline() {
         "{seen:?}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn sockets_of_one_page_draw_their_own_jitter() {
+    // Full jitter over 10 s: each socket draws its first reconnection delay from its own
+    // random source. Sources that followed one another (or one seed for all) would give
+    // every socket the same delay, and a page's sockets would retry in lockstep.
+    let backoff = Backoff::new()
+        .base(Duration::from_secs(10))
+        .cap(Duration::from_secs(10))
+        .jitter(Jitter::Full);
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        let ws = WebSocket::builder("ws://127.0.0.1:9/")
+            .reconnect(backoff.clone())
+            .connect()
+            .unwrap();
+        let mut events = ws.events();
+        let event = next_event(&mut events, 10_000, |e| {
+            matches!(e, Event::Reconnecting { .. })
+        })
+        .await;
+        let Event::Reconnecting { attempt: 1, delay } = event else {
+            panic!("{event:?}");
+        };
+        assert!(delay <= Duration::from_secs(10), "{delay:?}");
+        delays.push(delay);
+        within(1000, "close", ws.close(1000, "").unwrap()).await;
+    }
+    delays.sort();
+    delays.dedup();
+    assert_eq!(delays.len(), 4, "four sockets, four delays: {delays:?}");
+}

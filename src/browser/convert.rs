@@ -1,9 +1,11 @@
 //! Browser values into resocket's types: exceptions into [`Error`], event data into
 //! [`Message`], URLs resolved against the page. Nothing here panics on what the browser hands over.
 
+use crate::core::Rng;
 use crate::{Error, Message};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::DomException;
 
 /// Maps a thrown value by its `DOMException` name.
@@ -61,6 +63,14 @@ fn base_href() -> Option<String> {
         .as_string()
 }
 
+/// Whether the `WebSocket` constructor can take `url` as it is: a `ws:` or `wss:` URL with
+/// no fragment. The constructor parses it anyway, so resolving it first (four calls into
+/// JavaScript and three strings back, on every attempt) would only repeat that; it still
+/// refuses a bad one with a `SyntaxError`.
+pub(crate) fn is_plain_ws(url: &str) -> bool {
+    (url.starts_with("ws://") || url.starts_with("wss://")) && !url.contains('#')
+}
+
 /// Resolves `url` against the page and maps http(s) to ws(s), like current browsers do, so
 /// relative URLs work in every browser. Errors are the `SyntaxError` the constructor would throw.
 pub(crate) fn resolve_url(url: &str) -> Result<String, Error> {
@@ -107,16 +117,45 @@ pub(crate) fn now() -> std::time::Duration {
     std::time::Duration::from_micros((ms * 1000.0) as u64)
 }
 
-/// `navigator.onLine`; true where there is no navigator or no such property.
-pub(crate) fn browser_online() -> bool {
-    Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
-        .and_then(|n| Reflect::get(&n, &JsValue::from_str("onLine")))
-        .map(|v| v.as_bool() != Some(false))
-        .unwrap_or(true)
+#[wasm_bindgen]
+extern "C" {
+    /// The global's `navigator` (a `Navigator` in a window, a `WorkerNavigator` in a worker).
+    type AnyNavigator;
+    /// `onLine`: `None` if the navigator has no such property (or it is not a boolean).
+    #[wasm_bindgen(method, getter, js_name = onLine)]
+    fn on_line(this: &AnyNavigator) -> Option<bool>;
 }
 
-/// A seed for the per-socket random source.
+thread_local! {
+    /// The global's `navigator` if it is an object, looked up once: read on every connect.
+    static NAVIGATOR: Option<AnyNavigator> =
+        Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+            .ok()
+            .filter(JsValue::is_object)
+            .map(JsCast::unchecked_into);
+}
+
+/// `navigator.onLine`; true where there is no navigator or no such property.
+pub(crate) fn browser_online() -> bool {
+    NAVIGATOR.with(|n| n.as_ref().and_then(AnyNavigator::on_line)) != Some(false)
+}
+
+thread_local! {
+    /// Where this thread's socket seeds come from: made on first use.
+    static SEEDS: std::cell::Cell<Option<Rng>> = const { std::cell::Cell::new(None) };
+}
+
+/// A seed for a socket's random source: the thread's first from `Math.random()`, the
+/// next ones drawn from a source seeded by it (no call into JavaScript per socket). Each
+/// is a fresh draw, so two sockets' sources do not follow one another.
 pub(crate) fn seed() -> u64 {
-    // 52 random bits in one call (an f64 in [0, 1) carries no more); SplitMix64 spreads them.
-    (js_sys::Math::random() * 4_503_599_627_370_496.0) as u64
+    SEEDS.with(|cell| {
+        let mut seeds = cell.take().unwrap_or_else(|| {
+            // 52 random bits in one call (an f64 in [0, 1) carries no more).
+            Rng::new((js_sys::Math::random() * 4_503_599_627_370_496.0) as u64)
+        });
+        let seed = seeds.next_u64();
+        cell.set(Some(seeds));
+        seed
+    })
 }

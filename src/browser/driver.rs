@@ -94,8 +94,6 @@ impl Drop for Conn {
 pub(crate) struct Inner {
     machine: Machine,
     provider: TargetProvider,
-    /// The first attempt's target, already resolved and checked by `start`.
-    first: Option<Target>,
     binary_type: BinaryType,
     conn: Option<Conn>,
     url: String,
@@ -125,7 +123,8 @@ pub(crate) struct Inner {
     notify: bool,
     /// The `Receiver` was dropped: incoming messages are no longer kept.
     reader_gone: bool,
-    _global_listeners: Vec<Listener>,
+    /// `online` and `offline` on the global, with reconnection only.
+    global_listener: Option<Listener>,
     this: Weak<RefCell<Inner>>,
 }
 
@@ -172,37 +171,33 @@ pub(crate) fn wake_all(shared: &RefCell<Inner>, mut wake: Vec<Waker>) {
 impl Inner {
     pub(crate) fn start(
         config: Config,
-        mut provider: TargetProvider,
+        provider: TargetProvider,
         binary_type: BinaryType,
     ) -> Result<Shared, Error> {
         config.validate()?;
-        let mut first = provider(0)?;
-        // Resolved and checked once, here: the first attempt uses it as it is.
-        first.url = convert::resolve_url(&first.url)?;
-        crate::core::validate_protocols(&first.protocols)?;
-        let url = first.url.clone();
         // Online and offline only change when reconnection attempts are made: without
         // reconnection, no listeners on the global and no `navigator.onLine` reading.
         let reconnects = config.reconnect.is_some();
         let shared = Rc::new_cyclic(|this: &Weak<RefCell<Inner>>| {
-            let mut global_listeners = Vec::new();
-            if reconnects {
+            let global_listener = reconnects.then(|| {
                 let global: web_sys::EventTarget = js_sys::global().unchecked_into();
-                let (on, off) = (this.clone(), this.clone());
-                global_listeners.push(Listener::new(&global, "online", move |_| {
-                    with(&on, &mut |i| i.machine.handle_online(convert::now()))
-                }));
-                global_listeners.push(Listener::new(&global, "offline", move |_| {
-                    with(&off, &mut |i| i.machine.handle_offline())
-                }));
-            }
+                let this = this.clone();
+                Listener::new(&global, &["online", "offline"], move |e| {
+                    let online = e.type_() == "online";
+                    with(&this, &mut |i| match online {
+                        true => i.machine.handle_online(convert::now()),
+                        false => i.machine.handle_offline(),
+                    })
+                })
+            });
             RefCell::new(Inner {
+                // Queues the first attempt, which `pump` below makes (or fails) at once: a
+                // bad URL or target is `connect()`'s error.
                 machine: Machine::new(config, convert::seed(), convert::now()),
                 provider,
-                first: Some(first),
                 binary_type,
                 conn: None,
-                url,
+                url: String::new(),
                 timer: None,
                 timer_at: None,
                 inbound: VecDeque::new(),
@@ -218,7 +213,7 @@ impl Inner {
                 unsent: None,
                 notify: false,
                 reader_gone: false,
-                _global_listeners: global_listeners,
+                global_listener,
                 this: this.clone(),
             })
         });
@@ -316,7 +311,7 @@ impl Inner {
         self.conn = None;
         self.timer = None;
         self.timer_at = None;
-        self._global_listeners.clear();
+        self.global_listener = None;
         if let Some(e) = self.machine.take_terminal() {
             self.terminal = Some(e);
         }
@@ -370,32 +365,39 @@ impl Inner {
     }
 
     fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
-        let target = match self.first.take() {
-            Some(first) => first,
-            None => {
-                let mut target = (self.provider)(attempt)?;
-                target.url = convert::resolve_url(&target.url)?;
-                crate::core::validate_protocols(&target.protocols)?;
-                target
-            }
+        let Target { url, protocols } = (self.provider)(attempt)?;
+        crate::core::validate_protocols(&protocols)?;
+        // A ws: or wss: URL goes to the constructor as it is, which parses it anyway;
+        // anything else is resolved against the page first (see `convert::is_plain_ws`).
+        let resolved = match convert::is_plain_ws(&url) {
+            true => None,
+            false => Some(convert::resolve_url(&url)?),
         };
-        let url = target.url;
         // No protocols array unless there are several: the browser walks a sequence
         // argument with the iterator protocol, which costs more than the rest of the
         // constructor's bindings (measured in W4, `npm run bench`).
-        let ws = match target.protocols.as_slice() {
-            [] => JsWebSocket::new(&url),
-            [one] => JsWebSocket::new_with_str(&url, one),
+        let href = resolved.as_deref().unwrap_or(&url);
+        let ws = match protocols.as_slice() {
+            [] => JsWebSocket::new(href),
+            [one] => JsWebSocket::new_with_str(href, one),
             several => {
                 let protocols = js_sys::Array::new();
                 for p in several {
                     protocols.push(&p.into());
                 }
-                JsWebSocket::new_with_str_sequence(&url, &protocols)
+                JsWebSocket::new_with_str_sequence(href, &protocols)
             }
         }
-        .map_err(convert::error_from_js)?;
-        self.url = url;
+        .map_err(|e| match convert::error_from_js(e) {
+            // The constructor refused the URL: `resolve_url` says why, in the same words
+            // in every browser (and keeps the browser's error if it finds nothing wrong).
+            Error::InvalidUrl(m) if resolved.is_none() => convert::resolve_url(&url)
+                .err()
+                .unwrap_or(Error::InvalidUrl(m)),
+            e => e,
+        })?;
+        // The URL as the browser serialised it: the same as a resolved one.
+        self.url = resolved.unwrap_or_else(|| ws.url());
         ws.set_binary_type(match self.binary_type {
             BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
             BinaryType::Blob => JsBinaryType::Blob,
@@ -712,7 +714,7 @@ impl Inner {
         }
         self.timer = None;
         self.timer_at = None;
-        self._global_listeners.clear();
+        self.global_listener = None;
         self.subscribers.clear();
         self.inbound.clear();
         self.inbound_bytes = 0;

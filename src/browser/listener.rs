@@ -5,24 +5,30 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::EventTarget;
 
+/// One callback listening for one or more event types on one target.
 pub(crate) struct Listener {
     target: EventTarget,
-    kind: &'static str,
+    kinds: &'static [&'static str],
     callback: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Listener {
+    /// Adds `f` for every event type in `kinds` (one closure for all: fewer calls into
+    /// JavaScript than a closure per type).
     pub(crate) fn new(
         target: &EventTarget,
-        kind: &'static str,
+        kinds: &'static [&'static str],
         f: impl FnMut(web_sys::Event) + 'static,
     ) -> Self {
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-        // Adding a listener only throws for a non-callable callback, which this is not.
-        let _ = target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+        for kind in kinds {
+            // Adding a listener only throws for a non-callable callback, which this is not.
+            let _ =
+                target.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref());
+        }
         Listener {
             target: target.clone(),
-            kind,
+            kinds,
             callback,
         }
     }
@@ -30,8 +36,10 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref());
+        for kind in self.kinds {
+            let _ = self
+                .target
+                .remove_event_listener_with_callback(kind, self.callback.as_ref().unchecked_ref());
+        }
     }
 }

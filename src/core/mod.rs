@@ -12,6 +12,7 @@ mod protocols;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
+pub(crate) use backoff::Rng;
 pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
 pub use machine::{
