@@ -31,7 +31,12 @@ pub(crate) fn error_from_js(value: JsValue) -> Error {
     }
     Error::Browser {
         name: "Error".into(),
-        message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+        // (Not `{value:?}`: JsValue's Debug brings a kilobyte and a half of JavaScript
+        // into every app for a case browsers do not produce.)
+        message: value.as_string().unwrap_or_else(|| {
+            let kind = value.js_typeof().as_string().unwrap_or_default();
+            format!("a thrown {kind} that is not an Error")
+        }),
     }
 }
 

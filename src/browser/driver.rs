@@ -76,14 +76,36 @@ impl Inbound {
 /// A browser socket and its four event handlers (open, message, close, error), set as the
 /// socket's `on*` properties: no event-name string crosses into JavaScript per connection,
 /// as it would for `addEventListener`. The socket is never handed out, so nothing else sets
-/// them. Dropping a `Conn` clears them before their closures go.
+/// them. Dropping a `Conn` clears them before their closures go, unless the socket has
+/// closed (then they can never run).
 struct Conn {
     ws: JsWebSocket,
     _handlers: [Closure<dyn FnMut(web_sys::Event)>; 4],
+    /// Subprotocols were offered. If none were, the server cannot have chosen one (the
+    /// browser fails a handshake that names one anyway), so there is nothing to read.
+    offered: bool,
+    /// The socket's `close` event came: it fires no event after that one.
+    closed: bool,
+}
+
+impl Conn {
+    /// Starts the closing handshake. An empty reason is left out: one string fewer to make
+    /// in JavaScript. (`close` throws only for codes and reasons the machine never gives.)
+    fn close(&self, code: u16, reason: &str) {
+        let _ = match reason {
+            "" => self.ws.close_with_code(code),
+            reason => self.ws.close_with_code_and_reason(code, reason),
+        };
+    }
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        // After its close event a socket fires nothing more, so its handlers can never
+        // run again: there is nothing to clear (four calls fewer per connection).
+        if self.closed {
+            return;
+        }
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
@@ -96,7 +118,11 @@ pub(crate) struct Inner {
     provider: TargetProvider,
     binary_type: BinaryType,
     conn: Option<Conn>,
+    /// The URL of the current or last attempt, if it was resolved here ...
     url: String,
+    /// ... or else the socket it was given to unresolved, which serialises it on demand
+    /// (`url()` is seldom asked; reading it on every connect would cost a call and a copy).
+    url_from: Option<JsWebSocket>,
     /// The socket's entry in the thread's timer: made on first use, dropped (so nothing
     /// runs for this socket any more) when the socket ends.
     timer: Option<Timer>,
@@ -198,6 +224,7 @@ impl Inner {
                 binary_type,
                 conn: None,
                 url: String::new(),
+                url_from: None,
                 timer: None,
                 timer_at: None,
                 inbound: VecDeque::new(),
@@ -268,12 +295,12 @@ impl Inner {
                     }
                     Action::Close { code, reason } => {
                         if let Some(conn) = &self.conn {
-                            let _ = conn.ws.close_with_code_and_reason(code, &reason);
+                            conn.close(code, &reason);
                         }
                     }
                     Action::Abandon { code, reason } => {
                         if let Some(conn) = self.conn.take() {
-                            let _ = conn.ws.close_with_code_and_reason(code, &reason);
+                            conn.close(code, &reason);
                         }
                     }
                     Action::Emit(event) => {
@@ -396,8 +423,10 @@ impl Inner {
                 .unwrap_or(Error::InvalidUrl(m)),
             e => e,
         })?;
-        // The URL as the browser serialised it: the same as a resolved one.
-        self.url = resolved.unwrap_or_else(|| ws.url());
+        match resolved {
+            Some(href) => (self.url, self.url_from) = (href, None),
+            None => self.url_from = Some(ws.clone()),
+        }
         ws.set_binary_type(match self.binary_type {
             BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
             BinaryType::Blob => JsBinaryType::Blob,
@@ -421,6 +450,8 @@ impl Inner {
         Ok(Conn {
             ws,
             _handlers: handlers,
+            offered: !protocols.is_empty(),
+            closed: false,
         })
     }
 
@@ -428,6 +459,7 @@ impl Inner {
         let protocol = self
             .conn
             .as_ref()
+            .filter(|c| c.offered)
             .map(|c| c.ws.protocol())
             .unwrap_or_default();
         self.machine.handle_open(convert::now(), protocol);
@@ -480,10 +512,10 @@ impl Inner {
 
     fn on_close(&mut self, event: &web_sys::Event) {
         // What the browser still held: re-queued or reported by the machine.
-        let buffered = self
-            .conn
-            .take()
-            .map_or(0, |c| c.ws.buffered_amount() as usize);
+        let buffered = self.conn.take().map_or(0, |mut c| {
+            c.closed = true;
+            c.ws.buffered_amount() as usize
+        });
         let frame = match event.dyn_ref::<web_sys::CloseEvent>() {
             Some(e) => CloseFrame {
                 code: e.code(),
@@ -686,7 +718,11 @@ impl Inner {
     }
 
     pub(crate) fn url(&self) -> String {
-        self.url.clone()
+        // The browser serialises a URL as `resolve_url` does.
+        match &self.url_from {
+            Some(ws) => ws.url(),
+            None => self.url.clone(),
+        }
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
@@ -710,7 +746,7 @@ impl Inner {
     /// The last handle is gone: close the socket if there is one, and detach everything.
     pub(crate) fn shutdown(&mut self) {
         if let Some(conn) = self.conn.take() {
-            let _ = conn.ws.close_with_code_and_reason(1000, "");
+            conn.close(1000, "");
         }
         self.timer = None;
         self.timer_at = None;
