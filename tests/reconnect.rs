@@ -299,8 +299,14 @@ async fn each_attempt_gets_a_fresh_target() {
             } else {
                 "/echo".to_owned()
             };
+            let query = format!("{path}?key={k2}&token=t{attempt}");
             Ok(Target {
-                url: ws_url(&format!("{path}?key={k2}&token=t{attempt}")),
+                // The second attempt through an http URL, resolved here; the others as
+                // ws URLs the browser serialises: url() follows whichever came last.
+                url: match attempt {
+                    1 => http_url(&query),
+                    _ => ws_url(&query),
+                },
                 protocols: vec!["v1.resocket".into()],
             })
         })
@@ -344,6 +350,30 @@ async fn a_failing_target_fn_ends_the_socket_with_its_error() {
         .unwrap();
     assert_eq!(item, Err(Error::InvalidConfig("no token".into())));
     assert!(ws.next().await.is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_target_fn_failing_at_once_is_connects_error() {
+    // The first target is asked for inside connect(): its error, and a bad first URL or
+    // subprotocol, come back from connect() itself, with nothing left running.
+    let err = WebSocket::builder("unused")
+        .target_fn(|_| Err(Error::InvalidConfig("no token yet".into())))
+        .connect()
+        .expect_err("the provider failed");
+    assert_eq!(err, Error::InvalidConfig("no token yet".into()));
+    let err = WebSocket::builder("unused")
+        .target_fn(|_| {
+            Ok(Target {
+                url: "ws://exa mple.com:99999/".into(),
+                protocols: vec!["a b".into()],
+            })
+        })
+        .connect()
+        .expect_err("bad URL and subprotocol");
+    assert!(
+        matches!(err, Error::InvalidUrl(_)),
+        "the URL is named first: {err:?}"
+    );
 }
 
 fn dispatch(kind: &str) {

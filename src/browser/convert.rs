@@ -126,7 +126,8 @@ pub(crate) fn now() -> std::time::Duration {
 extern "C" {
     /// The global's `navigator` (a `Navigator` in a window, a `WorkerNavigator` in a worker).
     type AnyNavigator;
-    /// `onLine`: `None` if the navigator has no such property (or it is not a boolean).
+    /// `onLine`: `None` if the navigator has no such property (any other value is taken
+    /// for its truthiness; browsers give a boolean).
     #[wasm_bindgen(method, getter, js_name = onLine)]
     fn on_line(this: &AnyNavigator) -> Option<bool>;
 }

@@ -393,7 +393,11 @@ impl Inner {
 
     fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
         let Target { url, protocols } = (self.provider)(attempt)?;
-        crate::core::validate_protocols(&protocols)?;
+        // A bad URL is named before bad subprotocols, as the constructor would.
+        crate::core::validate_protocols(&protocols).map_err(|e| {
+            let url_error = convert::resolve_url(&url).err();
+            url_error.unwrap_or(e)
+        })?;
         // A ws: or wss: URL goes to the constructor as it is, which parses it anyway;
         // anything else is resolved against the page first (see `convert::is_plain_ws`).
         let resolved = match convert::is_plain_ws(&url) {
