@@ -113,16 +113,22 @@ impl Drop for Conn {
     }
 }
 
+/// The URL an attempt connected to, as the browser serialises it.
+enum AttemptUrl {
+    /// Resolved here (`convert::resolve_url` serialises it as the browser does).
+    Resolved(String),
+    /// Given to this socket unresolved: it serialises it when asked (`url()` is seldom
+    /// asked; reading it on every connect would cost a call and a copy).
+    Socket(JsWebSocket),
+}
+
 pub(crate) struct Inner {
     machine: Machine,
     provider: TargetProvider,
     binary_type: BinaryType,
     conn: Option<Conn>,
-    /// The URL of the current or last attempt, if it was resolved here ...
-    url: String,
-    /// ... or else the socket it was given to unresolved, which serialises it on demand
-    /// (`url()` is seldom asked; reading it on every connect would cost a call and a copy).
-    url_from: Option<JsWebSocket>,
+    /// Where the URL of the current or last attempt is.
+    url: AttemptUrl,
     /// The socket's entry in the thread's timer: made on first use, dropped (so nothing
     /// runs for this socket any more) when the socket ends.
     timer: Option<Timer>,
@@ -223,8 +229,7 @@ impl Inner {
                 provider,
                 binary_type,
                 conn: None,
-                url: String::new(),
-                url_from: None,
+                url: AttemptUrl::Resolved(String::new()),
                 timer: None,
                 timer_at: None,
                 inbound: VecDeque::new(),
@@ -393,11 +398,10 @@ impl Inner {
 
     fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
         let Target { url, protocols } = (self.provider)(attempt)?;
-        // A bad URL is named before bad subprotocols, as the constructor would.
-        crate::core::validate_protocols(&protocols).map_err(|e| {
-            let url_error = convert::resolve_url(&url).err();
-            url_error.unwrap_or(e)
-        })?;
+        // What is wrong with the URL, if anything, in the same words in every browser;
+        // else `e`. A bad URL is named before bad subprotocols, as the constructor would.
+        let url_fault = |e: Error| convert::resolve_url(&url).err().unwrap_or(e);
+        crate::core::validate_protocols(&protocols).map_err(&url_fault)?;
         // A ws: or wss: URL goes to the constructor as it is, which parses it anyway;
         // anything else is resolved against the page first (see `convert::is_plain_ws`).
         let resolved = match convert::is_plain_ws(&url) {
@@ -420,17 +424,14 @@ impl Inner {
             }
         }
         .map_err(|e| match convert::error_from_js(e) {
-            // The constructor refused the URL: `resolve_url` says why, in the same words
-            // in every browser (and keeps the browser's error if it finds nothing wrong).
-            Error::InvalidUrl(m) if resolved.is_none() => convert::resolve_url(&url)
-                .err()
-                .unwrap_or(Error::InvalidUrl(m)),
+            // The constructor refused an unresolved URL: say why as `resolve_url` does.
+            e @ Error::InvalidUrl(_) if resolved.is_none() => url_fault(e),
             e => e,
         })?;
-        match resolved {
-            Some(href) => (self.url, self.url_from) = (href, None),
-            None => self.url_from = Some(ws.clone()),
-        }
+        self.url = match resolved {
+            Some(href) => AttemptUrl::Resolved(href),
+            None => AttemptUrl::Socket(ws.clone()),
+        };
         ws.set_binary_type(match self.binary_type {
             BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
             BinaryType::Blob => JsBinaryType::Blob,
@@ -722,10 +723,9 @@ impl Inner {
     }
 
     pub(crate) fn url(&self) -> String {
-        // The browser serialises a URL as `resolve_url` does.
-        match &self.url_from {
-            Some(ws) => ws.url(),
-            None => self.url.clone(),
+        match &self.url {
+            AttemptUrl::Resolved(href) => href.clone(),
+            AttemptUrl::Socket(ws) => ws.url(),
         }
     }
 
