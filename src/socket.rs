@@ -1,6 +1,6 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
-use crate::browser::{BinaryType, CloseOutcome, Inner, Shared, Target, TargetProvider};
+use crate::browser::{BinaryType, BlobReader, CloseOutcome, Inner, Shared, Target, TargetProvider};
 use crate::core::{Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
@@ -122,7 +122,9 @@ pub struct Builder {
     url: String,
     protocols: Vec<String>,
     provider: Option<TargetProvider>,
-    binary_type: BinaryType,
+    /// `None` for [`BinaryType::ArrayBuffer`]. Made in [`Builder::binary_type`] and only
+    /// there, so an app that never asks for Blobs carries none of the code that reads them.
+    blobs: Option<BlobReader>,
     config: Config,
 }
 
@@ -131,7 +133,13 @@ impl std::fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("url", &self.url)
             .field("protocols", &self.protocols)
-            .field("binary_type", &self.binary_type)
+            .field(
+                "binary_type",
+                &match self.blobs {
+                    None => BinaryType::ArrayBuffer,
+                    Some(_) => BinaryType::Blob,
+                },
+            )
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -153,7 +161,7 @@ impl Builder {
 
     /// How the browser hands over binary messages; [`BinaryType::ArrayBuffer`] by default.
     pub fn binary_type(mut self, binary_type: BinaryType) -> Self {
-        self.binary_type = binary_type;
+        self.blobs = binary_type.reader();
         self
     }
 
@@ -327,7 +335,7 @@ impl Builder {
             };
             Box::new(move |_| Ok(target.clone()))
         });
-        let shared = Inner::start(self.config, provider, self.binary_type)?;
+        let shared = Inner::start(self.config, provider, self.blobs)?;
         Ok(WebSocket {
             handle: Rc::new(Handle::new(shared)),
         })
@@ -402,7 +410,7 @@ impl WebSocket {
             url: url.to_owned(),
             protocols: Vec::new(),
             provider: None,
-            binary_type: BinaryType::default(),
+            blobs: None,
             config: Config::default(),
         }
     }

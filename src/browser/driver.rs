@@ -2,7 +2,7 @@
 //! timer, feeds the machine what happens with the time, and carries out its actions.
 //! It decides nothing itself.
 
-use super::convert::{self, Data};
+use super::convert::{self, BlobRead};
 use super::listener::Listener;
 use super::timer::Timer;
 use crate::core::{Action, Admission, Config, Machine, Ready};
@@ -10,13 +10,10 @@ use crate::{CloseFrame, Error, Event, Message, State};
 use futures_channel::mpsc;
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType as JsBinaryType, WebSocket as JsWebSocket};
 
 /// Where and how to connect on each attempt.
@@ -43,6 +40,20 @@ pub enum BinaryType {
     Blob,
 }
 
+/// Starts reading a Blob message (`convert::read_blob`). It gets into an app only through
+/// `Builder::binary_type(BinaryType::Blob)`: apps that keep the default carry no Blob code.
+pub(crate) type BlobReader = fn(&wasm_bindgen::JsValue) -> Option<BlobRead>;
+
+impl BinaryType {
+    /// What reads this type's messages, beyond text and `ArrayBuffer`s.
+    pub(crate) fn reader(self) -> Option<BlobReader> {
+        match self {
+            BinaryType::ArrayBuffer => None,
+            BinaryType::Blob => Some(convert::read_blob),
+        }
+    }
+}
+
 /// What became of a socket closed for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseOutcome {
@@ -56,7 +67,7 @@ pub struct CloseOutcome {
 enum Inbound {
     Ready(Message),
     /// A Blob being read, and its size.
-    Reading(JsFuture, usize),
+    Reading(BlobRead),
     Failed(Error),
     /// This many messages were dropped here (`InboundOverflow::DropNewest`).
     Dropped(usize),
@@ -67,7 +78,7 @@ impl Inbound {
     fn bytes(&self) -> usize {
         match self {
             Inbound::Ready(m) => m.len(),
-            Inbound::Reading(_, size) => *size,
+            Inbound::Reading((_, size)) => *size,
             Inbound::Failed(_) | Inbound::Dropped(_) => 0,
         }
     }
@@ -125,7 +136,8 @@ enum AttemptUrl {
 pub(crate) struct Inner {
     machine: Machine,
     provider: TargetProvider,
-    binary_type: BinaryType,
+    /// Set with [`BinaryType::Blob`] only: then the browser hands over Blobs, read by this.
+    blobs: Option<BlobReader>,
     conn: Option<Conn>,
     /// Where the URL of the current or last attempt is.
     url: AttemptUrl,
@@ -145,7 +157,7 @@ pub(crate) struct Inner {
     /// An empty Vec with room, handed out to carry wakers past the borrow and given back
     /// after: no allocation per message for waking.
     spare: Vec<Waker>,
-    subscribers: Vec<mpsc::UnboundedSender<Event>>,
+    subscribers: Vec<Subscriber>,
     last_close: Option<CloseFrame>,
     /// The unasked-for end, kept for `opened()`; the stream takes its own copy once.
     terminal: Option<Error>,
@@ -161,6 +173,10 @@ pub(crate) struct Inner {
 }
 
 pub(crate) type Shared = Rc<RefCell<Inner>>;
+
+/// Hands an event to one `events()` stream; `false` once that stream is gone. Made by
+/// `subscribe` only, so an app that never subscribes carries no channel code.
+type Subscriber = Box<dyn FnMut(&Event) -> bool>;
 
 fn register(wakers: &mut Vec<Waker>, cx: &Context<'_>) {
     if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
@@ -204,7 +220,7 @@ impl Inner {
     pub(crate) fn start(
         config: Config,
         provider: TargetProvider,
-        binary_type: BinaryType,
+        blobs: Option<BlobReader>,
     ) -> Result<Shared, Error> {
         config.validate()?;
         // Online and offline only change when reconnection attempts are made: without
@@ -227,7 +243,7 @@ impl Inner {
                 // bad URL or target is `connect()`'s error.
                 machine: Machine::new(config, convert::seed(), convert::now()),
                 provider,
-                binary_type,
+                blobs,
                 conn: None,
                 url: AttemptUrl::Resolved(String::new()),
                 timer: None,
@@ -292,8 +308,7 @@ impl Inner {
                             // so they are re-queued with the rest when its close event comes.
                             // Should a browser throw anyway, say so rather than hide it.
                             if result.is_err() {
-                                self.subscribers
-                                    .retain(|s| s.unbounded_send(Event::Error).is_ok());
+                                self.emit(&Event::Error);
                             }
                             sent = true;
                         }
@@ -312,8 +327,7 @@ impl Inner {
                         if let Event::Close(frame) = &event {
                             self.last_close = Some(frame.clone());
                         }
-                        self.subscribers
-                            .retain(|s| s.unbounded_send(event.clone()).is_ok());
+                        self.emit(&event);
                     }
                 }
             }
@@ -432,9 +446,9 @@ impl Inner {
             Some(href) => AttemptUrl::Resolved(href),
             None => AttemptUrl::Socket(ws.clone()),
         };
-        ws.set_binary_type(match self.binary_type {
-            BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
-            BinaryType::Blob => JsBinaryType::Blob,
+        ws.set_binary_type(match self.blobs {
+            None => JsBinaryType::Arraybuffer,
+            Some(_) => JsBinaryType::Blob,
         });
         // One closure shape for all four (less code than four closure types).
         let handler = |on: fn(&mut Inner, &web_sys::Event)| {
@@ -470,9 +484,13 @@ impl Inner {
         self.machine.handle_open(convert::now(), protocol);
     }
 
+    /// Hands `event` to every `events()` stream, forgetting those that are gone.
+    fn emit(&mut self, event: &Event) {
+        self.subscribers.retain_mut(|s| s(event));
+    }
+
     fn on_error(&mut self, _: &web_sys::Event) {
-        self.subscribers
-            .retain(|s| s.unbounded_send(Event::Error).is_ok());
+        self.emit(&Event::Error);
     }
 
     fn on_message(&mut self, event: &web_sys::Event) {
@@ -484,16 +502,17 @@ impl Inner {
         // Only `message` events of our own socket come here: every one is a MessageEvent
         // (and should one not be, `data` is undefined and reported below).
         let event: &web_sys::MessageEvent = event.unchecked_ref();
-        let item = match convert::message_data(event.data()) {
-            Data::Message(m) => Inbound::Ready(m),
-            Data::Blob(blob) => {
-                let size = blob.size() as usize;
-                Inbound::Reading(JsFuture::from(blob.array_buffer()), size)
-            }
-            Data::Unknown => Inbound::Failed(Error::Browser {
-                name: "UnsupportedData".into(),
-                message: "a message event carried neither text, an ArrayBuffer nor a Blob".into(),
-            }),
+        let data = event.data();
+        let item = match convert::message_data(&data) {
+            Some(m) => Inbound::Ready(m),
+            None => match self.blobs.and_then(|read| read(&data)) {
+                Some(read) => Inbound::Reading(read),
+                None => Inbound::Failed(Error::Browser {
+                    name: "UnsupportedData".into(),
+                    message: "a message event carried neither text, an ArrayBuffer nor a Blob"
+                        .into(),
+                }),
+            },
         };
         // Heartbeat pongs are swallowed here, so they never count against the limit nor
         // wait for the reader (a Blob pong is recognised once read, in `poll_next`).
@@ -541,7 +560,7 @@ impl Inner {
         loop {
             let ready = match self.inbound.front_mut() {
                 None => break,
-                Some(Inbound::Reading(read, _)) => match Pin::new(read).poll(cx) {
+                Some(Inbound::Reading((read, _))) => match read.as_mut().poll(cx) {
                     Poll::Pending => {
                         register(&mut self.rx_wakers, cx);
                         return Poll::Pending;
@@ -554,20 +573,10 @@ impl Inner {
                 break;
             };
             self.inbound_bytes -= item.bytes();
-            let item = match (item, ready) {
-                (Inbound::Reading(..), Some(Ok(buf))) => {
-                    match buf.dyn_into::<js_sys::ArrayBuffer>() {
-                        Ok(buf) => {
-                            Inbound::Ready(Message::Binary(js_sys::Uint8Array::new(&buf).to_vec()))
-                        }
-                        Err(_) => Inbound::Failed(Error::Browser {
-                            name: "UnsupportedData".into(),
-                            message: "Blob.arrayBuffer() gave no ArrayBuffer".into(),
-                        }),
-                    }
-                }
-                (Inbound::Reading(..), Some(Err(e))) => Inbound::Failed(convert::error_from_js(e)),
-                (item, _) => item,
+            let item = match ready {
+                Some(Ok(m)) => Inbound::Ready(m),
+                Some(Err(e)) => Inbound::Failed(e),
+                None => item,
             };
             match item {
                 Inbound::Ready(m) if self.machine.is_pong(&m) => continue,
@@ -742,7 +751,8 @@ impl Inner {
     pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Event> {
         let (tx, rx) = mpsc::unbounded();
         if !self.machine.is_closed() {
-            self.subscribers.push(tx);
+            self.subscribers
+                .push(Box::new(move |e| tx.unbounded_send(e.clone()).is_ok()));
         }
         rx
     }

@@ -5,5 +5,5 @@ mod driver;
 mod listener;
 mod timer;
 
-pub(crate) use driver::{wake_all, Inner, Shared, TargetProvider};
+pub(crate) use driver::{wake_all, BlobReader, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, Target};

@@ -136,7 +136,9 @@ impl Backoff {
         };
         match self.jitter {
             Jitter::Full => secs_f64(ceiling.as_secs_f64() * unit),
-            Jitter::Equal => ceiling / 2 + secs_f64((ceiling / 2).as_secs_f64() * unit),
+            Jitter::Equal => {
+                half(ceiling).saturating_add(secs_f64(half(ceiling).as_secs_f64() * unit))
+            }
             Jitter::None => ceiling,
         }
     }
@@ -147,6 +149,12 @@ impl Backoff {
 /// brings no float formatting into the wasm.
 pub(crate) fn secs_f64(secs: f64) -> Duration {
     Duration::from_micros((secs * 1e6) as u64)
+}
+
+/// Half of `d`. Duration's `/` checks for a zero divisor and panics: this cannot (and
+/// keeps that panic path out of the wasm).
+pub(crate) fn half(d: Duration) -> Duration {
+    d.checked_div(2).unwrap_or_default()
 }
 
 /// A small per-socket random source (SplitMix64): deterministic from its seed, so the core

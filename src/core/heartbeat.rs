@@ -107,6 +107,6 @@ impl Heartbeat {
 
     /// How late a deadline may fire before it is not trusted to mean silence.
     pub(crate) fn late_slack(&self) -> Duration {
-        (self.timeout / 2).max(Duration::from_secs(1))
+        super::backoff::half(self.timeout).max(Duration::from_secs(1))
     }
 }

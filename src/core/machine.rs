@@ -407,9 +407,9 @@ impl Machine {
                 deferred,
                 ..
             } if *d <= now => {
-                if !*deferred && now - *d > LATE_GRACE {
+                if !*deferred && now.saturating_sub(*d) > LATE_GRACE {
                     *deferred = true;
-                    *d = now + LATE_GRACE;
+                    *d = now.saturating_add(LATE_GRACE);
                 } else {
                     self.actions.push_back(Action::Abandon {
                         code: codes::NORMAL,
@@ -428,9 +428,9 @@ impl Machine {
                 self.start_attempt(now, attempt);
             }
             Phase::Closing { deadline, deferred } if *deadline <= now => {
-                if !*deferred && now - *deadline > LATE_GRACE {
+                if !*deferred && now.saturating_sub(*deadline) > LATE_GRACE {
                     *deferred = true;
-                    *deadline = now + LATE_GRACE;
+                    *deadline = now.saturating_add(LATE_GRACE);
                 } else {
                     self.actions.push_back(Action::Abandon {
                         code: codes::NORMAL,
@@ -489,10 +489,10 @@ impl Machine {
         match probe {
             None if last_inbound.saturating_add(hb.interval) <= now => self.probe(now, &hb, false),
             Some(p) if p.deadline <= now => {
-                let lateness = now - p.deadline;
+                let lateness = now.saturating_sub(p.deadline);
                 // Timer throttling delays a timer by a minute at most; more means the page
                 // was frozen, and then even a re-probe's silence proves nothing.
-                let frozen = lateness > hb.late_slack() + Duration::from_secs(61);
+                let frozen = lateness > hb.late_slack().saturating_add(Duration::from_secs(61));
                 let transmitted = self.buffer.transmitted();
                 if lateness > hb.late_slack() && (!p.reprobe || frozen) {
                     // Throttled or suspended: this silence proves nothing. Ask again.
@@ -864,10 +864,10 @@ impl Machine {
             Some((at, before)) if now > at => {
                 let drained = (before + self.buffer.sent_since_check).saturating_sub(level);
                 if drained > 0 {
-                    let rate = drained as f64 / (now - at).as_secs_f64();
+                    let rate = drained as f64 / now.saturating_sub(at).as_secs_f64();
                     super::backoff::secs_f64(level.saturating_sub(target) as f64 / rate)
                 } else {
-                    self.buffer.interval * 2
+                    self.buffer.interval.saturating_mul(2)
                 }
             }
             _ => MIN_BUFFER_POLL,
