@@ -421,6 +421,56 @@ async fn offline_pauses_attempts_and_online_resumes_them() {
     assert_eq!(report(&k).await.attempts, 2);
 }
 
+/// Makes `navigator.onLine` read `value` (an own property over the prototype's getter),
+/// or the browser's own again with `None`.
+fn fake_on_line(value: Option<bool>) {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let navigator: &js_sys::Object = navigator.unchecked_ref();
+    match value {
+        Some(v) => {
+            let descriptor = js_sys::Object::new();
+            js_sys::Reflect::set(&descriptor, &"value".into(), &v.into()).unwrap();
+            js_sys::Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+            js_sys::Reflect::define_property(navigator, &"onLine".into(), &descriptor).unwrap();
+        }
+        None => {
+            js_sys::Reflect::delete_property(navigator, &"onLine".into()).unwrap();
+        }
+    }
+    let on_line = js_sys::Reflect::get(navigator, &"onLine".into()).unwrap();
+    assert_eq!(on_line.as_bool(), Some(value.unwrap_or(true)));
+}
+
+#[wasm_bindgen_test]
+async fn a_socket_nobody_watches_reads_online_state_when_its_connection_ends() {
+    // No events() subscriber: no listener on the global while the socket is open. When
+    // the connection drops, the socket must still find the browser offline (read from
+    // `navigator.onLine`, as no `offline` event was heard) and wait for `online`.
+    let k = key("unwatched-offline");
+    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/1?key={k}")))
+        .reconnect(fixed(200))
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    fake_on_line(Some(false));
+    let (mut tx, _rx) = ws.split();
+    tx.send(Message::Text("trigger the drop".into()))
+        .await
+        .unwrap();
+    sleep(1500).await;
+    let state = tx.state();
+    let attempts = report(&k).await.attempts;
+    fake_on_line(None);
+    assert!(
+        matches!(state, State::Reconnecting { .. }),
+        "still waiting: {state:?}"
+    );
+    assert_eq!(attempts, 1, "no attempt while offline");
+    dispatch("online");
+    within(5000, "reopen", tx.opened()).await.unwrap();
+    assert_eq!(report(&k).await.attempts, 2);
+}
+
 #[wasm_bindgen_test]
 async fn without_reconnection_nothing_listens_for_offline() {
     let ws = WebSocket::builder(&ws_url("/echo"))

@@ -167,7 +167,7 @@ pub(crate) struct Inner {
     notify: bool,
     /// The `Receiver` was dropped: incoming messages are no longer kept.
     reader_gone: bool,
-    /// `online` and `offline` on the global, with reconnection only.
+    /// `online` and `offline` on the global, while they matter (`watch_network`).
     global_listener: Option<Listener>,
     this: Weak<RefCell<Inner>>,
 }
@@ -223,21 +223,7 @@ impl Inner {
         blobs: Option<BlobReader>,
     ) -> Result<Shared, Error> {
         config.validate()?;
-        // Online and offline only change when reconnection attempts are made: without
-        // reconnection, no listeners on the global and no `navigator.onLine` reading.
-        let reconnects = config.reconnect.is_some();
         let shared = Rc::new_cyclic(|this: &Weak<RefCell<Inner>>| {
-            let global_listener = reconnects.then(|| {
-                let global: web_sys::EventTarget = js_sys::global().unchecked_into();
-                let this = this.clone();
-                Listener::new(&global, &["online", "offline"], move |e| {
-                    let online = e.type_() == "online";
-                    with(&this, &mut |i| match online {
-                        true => i.machine.handle_online(convert::now()),
-                        false => i.machine.handle_offline(),
-                    })
-                })
-            });
             RefCell::new(Inner {
                 // Queues the first attempt, which `pump` below makes (or fails) at once: a
                 // bad URL or target is `connect()`'s error.
@@ -261,14 +247,11 @@ impl Inner {
                 unsent: None,
                 notify: false,
                 reader_gone: false,
-                global_listener,
+                global_listener: None,
                 this: this.clone(),
             })
         });
         let mut inner = shared.borrow_mut();
-        if reconnects && !convert::browser_online() {
-            inner.machine.handle_offline();
-        }
         inner.pump();
         // The first socket could not even be created: that is connect()'s error.
         if let Some(e) = inner.terminal.clone().filter(|_| inner.machine.is_closed()) {
@@ -332,6 +315,11 @@ impl Inner {
                 }
             }
             if !sent {
+                // The network listener follows where the actions left the machine; what
+                // it learns when added (the browser went offline meanwhile) queues more.
+                if self.watch_network() {
+                    continue;
+                }
                 break;
             }
             // Tell the machine where the buffer stands after what it just handed over, when
@@ -350,6 +338,42 @@ impl Inner {
         }
         self.arm_timer();
         self.state.set(self.machine.state());
+    }
+
+    /// Listens for `online` and `offline` while they matter, with reconnection only: while
+    /// waiting to reconnect (they pause and resume the wait) and while someone watches
+    /// `events()` (where they show). An open or connecting socket that nobody watches
+    /// needs neither; should its connection end, the listener is added then and
+    /// `navigator.onLine` read, which tells what the events would have. Adding and removing
+    /// a listener on the global and its closure cost a tenth of a connect (W4, `npm run
+    /// bench`), so short-lived sockets are spared them. `true` if the listener was just
+    /// added and the machine told the browser's state (it may have actions now).
+    fn watch_network(&mut self) -> bool {
+        let wanted = self.machine.reconnects()
+            && !self.machine.is_closed()
+            && (self.machine.is_waiting() || !self.subscribers.is_empty());
+        if wanted == self.global_listener.is_some() {
+            return false;
+        }
+        if !wanted {
+            self.global_listener = None;
+            return false;
+        }
+        let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+        let this = self.this.clone();
+        self.global_listener = Some(Listener::new(&global, &["online", "offline"], move |e| {
+            let online = e.type_() == "online";
+            with(&this, &mut |i| match online {
+                true => i.machine.handle_online(convert::now()),
+                false => i.machine.handle_offline(),
+            })
+        }));
+        // What may have changed while nobody listened (each is a no-op if it did not).
+        match convert::browser_online() {
+            true => self.machine.handle_online(convert::now()),
+            false => self.machine.handle_offline(),
+        }
+        true
     }
 
     /// Closed for good: nothing of the browser stays attached.
@@ -753,6 +777,8 @@ impl Inner {
         if !self.machine.is_closed() {
             self.subscribers
                 .push(Box::new(move |e| tx.unbounded_send(e.clone()).is_ok()));
+            // A first subscriber may start the network listener (`watch_network`).
+            self.pump();
         }
         rx
     }

@@ -365,6 +365,16 @@ impl Machine {
         self.outbox.queued_bytes()
     }
 
+    /// Reconnection is on.
+    pub fn reconnects(&self) -> bool {
+        self.config.reconnect.is_some()
+    }
+
+    /// Waiting to reconnect.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.phase, Phase::Waiting { .. })
+    }
+
     /// Closed for good.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
