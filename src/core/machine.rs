@@ -465,7 +465,11 @@ impl Machine {
                         self.socket_ended(now, Some((since, buffered)), frame, false);
                     }
                     Some(closing) => self.local_close = Some(closing),
-                    None => self.heartbeat_tick(now),
+                    None => {
+                        if let Some(tick) = self.config.heartbeat.as_ref().map(|h| h.tick) {
+                            tick(self, now);
+                        }
+                    }
                 }
             }
             _ => {}
@@ -483,7 +487,8 @@ impl Machine {
         }
     }
 
-    fn heartbeat_tick(&mut self, now: Duration) {
+    /// Reached only through [`Heartbeat`]'s `tick`: see there.
+    pub(crate) fn heartbeat_tick(&mut self, now: Duration) {
         let Some(hb) = self.config.heartbeat.clone() else {
             return;
         };
