@@ -108,3 +108,35 @@ async fn flush_does_not_finish_while_the_server_stalls() {
     assert!(ws.buffered_amount() > 0);
     let _ = get_json(&format!("/api/drop/{k}")).await;
 }
+
+#[wasm_bindgen_test]
+async fn flush_completes_without_inbound_traffic() {
+    // `/silent` never answers, so nothing wakes the flushing task but the buffer readings
+    // the socket schedules itself (the first at the next task, through the thread's
+    // message channel): they alone must see each message leave.
+    let k = key("silent-flush");
+    let mut ws = WebSocket::connect(&ws_url(&format!("/silent?key={k}"))).unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    let sent: Vec<String> = (0..50).map(|i| format!("one-way {i}")).collect();
+    for text in &sent {
+        within(
+            5000,
+            "send with flush",
+            ws.send(Message::Text(text.clone())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            ws.buffered_amount(),
+            0,
+            "flushed: every byte left the browser"
+        );
+    }
+    let r = report_until(&k, 5000, "all 50 messages", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| c.received.len() == sent.len())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, sent);
+}

@@ -9,9 +9,16 @@
 //! cleared, so a page that opens and closes sockets in a row sets about one timeout per
 //! close timeout (5 s by default) instead of four per connection.
 //!
+//! A deadline that is already due runs at the next task, through a message posted to a
+//! `MessageChannel` of the thread, not `setTimeout(0)`: browsers hold a timeout set from
+//! inside another timeout's callback, five deep, to at least 4 ms, and a loop of
+//! `send().await`s (each flush done in a callback, the next set from there) would soon pay
+//! that on every message.
+//!
 //! Dropping a `Timer` removes its entry, so nothing of its socket runs after it is gone. The
-//! browser timeout may still fire once after the last socket has gone: it finds nothing due
-//! and is not set again. Its callback is made once per thread and lives as long as the thread.
+//! browser timeout (or a posted message) may still fire once after the last socket has gone:
+//! it finds nothing due and is not set again. Its callback and the channel are made once per
+//! thread, on first use, and live as long as the thread.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -44,10 +51,15 @@ struct Entry {
 struct Timers {
     entries: Vec<Entry>,
     next_id: u32,
-    /// The deadline the pending browser timeout is for, and its id.
-    pending: Option<(Duration, JsValue)>,
-    /// Made on first use; called by the browser when the pending timeout fires.
+    /// The deadline the pending browser callback is for, and the id of its timeout (`None`:
+    /// a message posted to `channel`, which cannot be taken back and comes first anyway).
+    pending: Option<(Duration, Option<JsValue>)>,
+    /// Made on first use; called by the browser when the pending timeout fires or the
+    /// posted message arrives.
     on_fire: Option<Closure<dyn FnMut()>>,
+    /// Made on first use: a message posted to the second port runs `on_fire` at the next
+    /// task (the first, which runs it, is kept here so it stays alive).
+    channel: Option<(web_sys::MessagePort, web_sys::MessagePort)>,
 }
 
 thread_local! {
@@ -105,11 +117,16 @@ impl Drop for Timer {
 impl Timers {
     /// Makes sure the browser timeout fires no later than `at`.
     fn arm(&mut self, at: Duration) {
-        // Firing early is harmless: entries not yet due wait for the next timeout.
-        if self.pending.as_ref().is_some_and(|(p, _)| *p <= at) {
+        // Firing early is harmless: entries not yet due wait for the next timeout. A posted
+        // message comes at the next task, as soon as anything can: it serves every deadline.
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|(p, id)| *p <= at || id.is_none())
+        {
             return;
         }
-        if let Some((_, id)) = self.pending.take() {
+        if let Some((_, Some(id))) = self.pending.take() {
             clear_timeout(&id);
         }
         // The clock is read only here, when a timeout is set: not on every call to `set`.
@@ -124,9 +141,34 @@ impl Timers {
         let on_fire = self
             .on_fire
             .get_or_insert_with(|| Closure::<dyn FnMut()>::new(fire));
-        let id = set_timeout(on_fire.as_ref().unchecked_ref(), ms);
-        self.pending = Some((at, id));
+        let on_fire: &js_sys::Function = on_fire.as_ref().unchecked_ref();
+        if ms == 0 {
+            if self.channel.is_none() {
+                self.channel = next_task_ports(on_fire);
+            }
+            // Posting fails only for data that cannot be cloned (`undefined` can); without a
+            // channel or should it fail, `setTimeout` below does it.
+            if let Some((_, port)) = &self.channel {
+                if port.post_message(&JsValue::UNDEFINED).is_ok() {
+                    self.pending = Some((at, None));
+                    return;
+                }
+            }
+        }
+        let id = set_timeout(on_fire, ms);
+        self.pending = Some((at, Some(id)));
     }
+}
+
+/// A new channel whose first port calls `on_fire` for each message posted to the second.
+fn next_task_ports(
+    on_fire: &js_sys::Function,
+) -> Option<(web_sys::MessagePort, web_sys::MessagePort)> {
+    let channel = web_sys::MessageChannel::new().ok()?;
+    let (receiver, sender) = (channel.port1(), channel.port2());
+    // Setting `onmessage` also starts the port.
+    receiver.set_onmessage(Some(on_fire));
+    Some((receiver, sender))
 }
 
 /// The browser timeout fired: runs every entry that is due, after setting the timeout for

@@ -262,7 +262,11 @@ impl Buffer {
 /// bounds the in-flight record kept for re-queueing.
 const MAX_UNCONFIRMED: usize = 64;
 
-const MIN_BUFFER_POLL: Duration = Duration::from_millis(4);
+/// Bounds on the wait between `bufferedAmount` readings after the first. The first comes at
+/// once (at the next task): browsers report a small send as transmitted within a task or a
+/// few milliseconds (Chromium at the next task, Firefox after about 1 ms), so a flush that
+/// waited for a regular poll would add milliseconds to every `send().await`.
+const MIN_BUFFER_POLL: Duration = Duration::from_millis(1);
 const MAX_BUFFER_POLL: Duration = Duration::from_millis(250);
 
 /// The sans-IO connection state machine. See the module docs.
@@ -876,18 +880,19 @@ impl Machine {
             0
         };
         let interval = match self.buffer.last_check {
-            Some((at, before)) if now > at => {
+            None => Duration::ZERO,
+            Some((at, before)) => {
                 let drained = (before + self.buffer.sent_since_check).saturating_sub(level);
-                if drained > 0 {
-                    let rate = drained as f64 / now.saturating_sub(at).as_secs_f64();
+                let elapsed = now.saturating_sub(at);
+                if drained > 0 && !elapsed.is_zero() {
+                    let rate = drained as f64 / elapsed.as_secs_f64();
                     super::backoff::secs_f64(level.saturating_sub(target) as f64 / rate)
                 } else {
                     self.buffer.interval.saturating_mul(2)
                 }
+                .clamp(MIN_BUFFER_POLL, MAX_BUFFER_POLL)
             }
-            _ => MIN_BUFFER_POLL,
         };
-        let interval = interval.clamp(MIN_BUFFER_POLL, MAX_BUFFER_POLL);
         self.buffer.interval = interval;
         self.buffer.last_check = Some((now, level));
         self.buffer.sent_since_check = 0;
