@@ -412,14 +412,13 @@ impl Inner {
         self.timer
             .get_or_insert_with(|| {
                 let weak = weak.clone();
-                Timer::new(move || with(&weak, &mut Inner::on_timer))
+                Timer::new(move |now| with(&weak, &mut |i| i.on_timer(now)))
             })
             .set(at);
     }
 
-    fn on_timer(&mut self) {
+    fn on_timer(&mut self, now: std::time::Duration) {
         self.timer_at = None;
-        let now = convert::now();
         if let Some(conn) = &self.conn {
             self.machine
                 .handle_buffered(now, conn.ws.buffered_amount() as usize);
@@ -646,7 +645,13 @@ impl Inner {
         // A fresh reading: whoever woke this task (an echo, a timer) may have seen the buffer
         // drain, and waiting for the next poll timer would add milliseconds to every send().
         let now = convert::now();
-        if let Some(conn) = &self.conn {
+        // (Not when nothing is left by the last reading and what was handed over since: the
+        // buffer only grows through our own sends.)
+        if let Some(conn) = self
+            .conn
+            .as_ref()
+            .filter(|_| self.machine.buffered_estimate() > 0)
+        {
             self.machine
                 .handle_buffered(now, conn.ws.buffered_amount() as usize);
         }

@@ -44,22 +44,25 @@ struct Entry {
     id: u32,
     /// When this entry's callback must run next, if at all.
     at: Option<Duration>,
-    callback: Rc<dyn Fn()>,
+    /// Called with the time it runs at.
+    callback: Rc<dyn Fn(Duration)>,
 }
 
 #[derive(Default)]
 struct Timers {
     entries: Vec<Entry>,
     next_id: u32,
-    /// The deadline the pending browser callback is for, and the id of its timeout (`None`:
-    /// a message posted to `channel`, which cannot be taken back and comes first anyway).
-    pending: Option<(Duration, Option<JsValue>)>,
-    /// Made on first use; called by the browser when the pending timeout fires or the
-    /// posted message arrives.
-    on_fire: Option<Closure<dyn FnMut()>>,
-    /// Made on first use: a message posted to the second port runs `on_fire` at the next
-    /// task (the first, which runs it, is kept here so it stays alive).
-    channel: Option<(web_sys::MessagePort, web_sys::MessagePort)>,
+    /// The deadline the pending browser timeout is for, and its id.
+    timeout: Option<(Duration, JsValue)>,
+    /// A message is posted to `channel` and not yet arrived. It comes at the next task,
+    /// before any timeout, and runs whatever is due then (and sets the timeout for the
+    /// rest), so it serves every deadline; a pending timeout stays as it is meanwhile.
+    posted: bool,
+    /// Made on first use; called by the browser when the timeout fires.
+    on_timeout: Option<Closure<dyn FnMut()>>,
+    /// Made on first use: a message posted to the second port runs the closure at the next
+    /// task (the first port, which runs it, is kept here so it stays alive).
+    channel: Option<Channel>,
 }
 
 thread_local! {
@@ -80,10 +83,10 @@ fn with_timers<R: Default>(f: impl FnOnce(&mut Timers) -> R) -> R {
 }
 
 impl Timer {
-    /// A new entry with nothing due; `callback` runs each time a deadline given to
+    /// A new entry with nothing due; `callback` runs (with the time) each time a deadline given to
     /// [`Timer::set`] has passed.
-    pub(crate) fn new(callback: impl Fn() + 'static) -> Self {
-        let callback: Rc<dyn Fn()> = Rc::new(callback);
+    pub(crate) fn new(callback: impl Fn(Duration) + 'static) -> Self {
+        let callback: Rc<dyn Fn(Duration)> = Rc::new(callback);
         let id = with_timers(|t| {
             let id = t.next_id;
             t.next_id = t.next_id.wrapping_add(1);
@@ -115,21 +118,13 @@ impl Drop for Timer {
 }
 
 impl Timers {
-    /// Makes sure the browser timeout fires no later than `at`.
+    /// Makes sure the browser calls back no later than `at`.
     fn arm(&mut self, at: Duration) {
-        // Firing early is harmless: entries not yet due wait for the next timeout. A posted
-        // message comes at the next task, as soon as anything can: it serves every deadline.
-        if self
-            .pending
-            .as_ref()
-            .is_some_and(|(p, id)| *p <= at || id.is_none())
-        {
+        // Firing early is harmless: entries not yet due wait for the next call.
+        if self.posted || self.timeout.as_ref().is_some_and(|(p, _)| *p <= at) {
             return;
         }
-        if let Some((_, Some(id))) = self.pending.take() {
-            clear_timeout(&id);
-        }
-        // The clock is read only here, when a timeout is set: not on every call to `set`.
+        // The clock is read only here, when a callback is set: not on every call to `set`.
         let delay = at.saturating_sub(super::convert::now());
         // Rounded up, so the timeout never fires just before the deadline and re-arms for
         // 0 ms. (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm.)
@@ -138,45 +133,63 @@ impl Timers {
             .saturating_mul(1000)
             .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
             .min(i32::MAX as u64) as i32;
-        let on_fire = self
-            .on_fire
-            .get_or_insert_with(|| Closure::<dyn FnMut()>::new(fire));
-        let on_fire: &js_sys::Function = on_fire.as_ref().unchecked_ref();
         if ms == 0 {
             if self.channel.is_none() {
-                self.channel = next_task_ports(on_fire);
+                self.channel = Channel::new();
             }
             // Posting fails only for data that cannot be cloned (`undefined` can); without a
-            // channel or should it fail, `setTimeout` below does it.
-            if let Some((_, port)) = &self.channel {
-                if port.post_message(&JsValue::UNDEFINED).is_ok() {
-                    self.pending = Some((at, None));
+            // channel or should it fail, a timeout does it.
+            if let Some(channel) = &self.channel {
+                if channel.sender.post_message(&JsValue::UNDEFINED).is_ok() {
+                    self.posted = true;
                     return;
                 }
             }
         }
-        let id = set_timeout(on_fire, ms);
-        self.pending = Some((at, Some(id)));
+        if let Some((_, id)) = self.timeout.take() {
+            clear_timeout(&id);
+        }
+        let on_timeout = self
+            .on_timeout
+            .get_or_insert_with(|| Closure::<dyn FnMut()>::new(|| fire(false)));
+        let id = set_timeout(on_timeout.as_ref().unchecked_ref(), ms);
+        self.timeout = Some((at, id));
     }
 }
 
-/// A new channel whose first port calls `on_fire` for each message posted to the second.
-fn next_task_ports(
-    on_fire: &js_sys::Function,
-) -> Option<(web_sys::MessagePort, web_sys::MessagePort)> {
-    let channel = web_sys::MessageChannel::new().ok()?;
-    let (receiver, sender) = (channel.port1(), channel.port2());
-    // Setting `onmessage` also starts the port.
-    receiver.set_onmessage(Some(on_fire));
-    Some((receiver, sender))
+/// A `MessageChannel`'s two ports: each message posted to `sender` runs `fire` at the
+/// next task, through `receiver`'s handler.
+struct Channel {
+    sender: web_sys::MessagePort,
+    _receiver: web_sys::MessagePort,
+    _on_message: Closure<dyn FnMut()>,
 }
 
-/// The browser timeout fired: runs every entry that is due, after setting the timeout for
-/// the earliest entry that is not (callbacks may set their entries again, or drop them).
-fn fire() {
+impl Channel {
+    fn new() -> Option<Channel> {
+        let channel = web_sys::MessageChannel::new().ok()?;
+        let on_message = Closure::<dyn FnMut()>::new(|| fire(true));
+        let receiver = channel.port1();
+        // Setting `onmessage` also starts the port.
+        receiver.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(Channel {
+            sender: channel.port2(),
+            _receiver: receiver,
+            _on_message: on_message,
+        })
+    }
+}
+
+/// The browser timeout fired, or the posted message arrived (`posted`): runs every entry
+/// that is due, after setting the timeout for the earliest entry that is not (callbacks
+/// may set their entries again, or drop them).
+fn fire(posted: bool) {
     let now = super::convert::now();
-    let due: Vec<Rc<dyn Fn()>> = with_timers(|t| {
-        t.pending = None;
+    let due: Vec<Rc<dyn Fn(Duration)>> = with_timers(|t| {
+        match posted {
+            true => t.posted = false,
+            false => t.timeout = None,
+        }
         let mut due = Vec::new();
         let mut next: Option<Duration> = None;
         for entry in &mut t.entries {
@@ -195,6 +208,6 @@ fn fire() {
         due
     });
     for callback in due {
-        callback();
+        callback(now);
     }
 }

@@ -364,6 +364,12 @@ impl Machine {
                 || self.buffer.handed_since_reading > MAX_UNCONFIRMED)
     }
 
+    /// The browser's `bufferedAmount` as the machine knows it: the last reading plus what
+    /// was handed over since.
+    pub fn buffered_estimate(&self) -> usize {
+        self.buffer.estimate
+    }
+
     /// Bytes accepted and not yet handed to the browser.
     pub fn queued_bytes(&self) -> usize {
         self.outbox.queued_bytes()
