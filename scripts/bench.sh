@@ -8,7 +8,7 @@
 #
 # While optimising, pick what runs (the report then goes to .tmp/bench/partial.{json,md}):
 #   BENCH_WORKLOADS=w1,w3 BENCH_CONTENDERS=raw-js,resocket-bare BENCH_ROUNDS=1 npm run bench
-# Workloads: w1 w2 w3 w3s w4 w5; contenders: raw-js resocket resocket-bare gloo-net
+# Workloads: w1 w2 w3 w3s w4 w5 w6; contenders: raw-js resocket resocket-bare gloo-net
 # ws_stream_wasm, and resocket-limit (W5 only: an 8 MiB inbound limit). A last pass
 # counts each library's calls from wasm into JavaScript.
 #
@@ -52,16 +52,16 @@ cp benches/browser/www/*.html benches/browser/www/*.js "$www/"
 
 if [ "$mode" = smoke ]; then
   rounds=1 timeout_s=30 total_s=150
-  n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48
+  n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48 n6=50
 else
   rounds=${BENCH_ROUNDS:-5} timeout_s=120 total_s=900
-  n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052
+  n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052 n6=2000
 fi
 # Counts for the calls pass.
-c1=1000 c2=50 c3=200 c4=20
+c1=1000 c2=50 c3=200 c4=20 c6=200
 json_list() { printf '"%s",' ${1//,/ } | sed 's/,$//; s/.*/[&]/'; }
 contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm}")
-only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5}")
+only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5,w6}")
 partial=""
 [ -n "${BENCH_WORKLOADS:-}${BENCH_CONTENDERS:-}${BENCH_ROUNDS:-}" ] && partial=1
 
@@ -118,7 +118,9 @@ cat >"$www/config.json.tmp" <<EOF
      "contenders": ["resocket", "resocket-bare", "gloo-net", "ws_stream_wasm"], "ratio_base": "w3"},
     {"id": "w4", "workload": "w4", "title": "W4 connect, echo, close", "params": {"n": $n4}, "contenders": $everyone, "calls_n": $c4},
     {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000},
-     "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"]}
+     "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"]},
+    {"id": "w6", "workload": "w6", "title": "W6 one-way 32 B with SinkExt::send (flushes), server never answers", "params": {"n": $n6},
+     "contenders": $everyone, "calls_n": $c6}
   ]
 }
 EOF

@@ -82,6 +82,7 @@ const metrics = {
     "server_cpu_share",
   ],
   w5: ["count", "memory.peak_js_heap", "memory.end.wasm_memory", "memory.end.heap_peak", "peak_rss_growth_kb", "elapsed_ms", "main_cpu_us_per_msg"],
+  w6: ["per_s", "main_cpu_us_per_msg", "server_cpu_share"],
 };
 
 const table = {};
@@ -106,7 +107,7 @@ for (const w of workloads) {
 // the medians, and the ratio within each round (both ran minutes apart at most, under the
 // same machine load) with its median, min and max over the rounds. The second is what the
 // tables show: the machine's load drifts between rounds more than it does within one.
-const headline = { w1: "per_s", w2: "mb_s", w3: "latency_ms.median", w4: "per_s", w5: "memory.peak_js_heap" };
+const headline = { w1: "per_s", w2: "mb_s", w3: "latency_ms.median", w4: "per_s", w5: "memory.peak_js_heap", w6: "per_s" };
 for (const w of workloads) {
   const baseId = w.ratio_base ?? w.id;
   const base = table[baseId]?.["raw-js"];
@@ -259,6 +260,22 @@ for (const w of workloads) {
       );
       md.push("");
       break;
+    case "w6":
+      w.title += ` (${p.n} messages)`;
+      rows(w, [
+        ["sends/s", (e) => cell(e.per_s, 0)],
+        ["÷ raw", (e) => paired(e.paired_ratio_to_raw)],
+        ["CPU µs/send", (e) => cell(e.main_cpu_us_per_msg, 1)],
+        ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
+        ["server CPU", (e) => pct(e.server_cpu_share)],
+      ]);
+      md.push(
+        "Each send is awaited before the next. Raw JS and resocket wait until the browser has transmitted the message " +
+          "(`bufferedAmount` back to 0; raw JS looks at every task); gloo-net's and ws_stream_wasm's flush returns " +
+          "without waiting for that.",
+      );
+      md.push("");
+      break;
   }
 }
 // Where the time goes in the throughput workloads.
@@ -296,7 +313,7 @@ if (counted.length) {
     md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
   }
   md.push("");
-  for (const w of counted.filter((w) => ["w1", "w2", "w4"].includes(w.workload))) {
+  for (const w of counted.filter((w) => ["w1", "w2", "w4", "w6"].includes(w.workload))) {
     md.push(`Per ${w.workload === "w4" ? "cycle" : "message"} in ${w.id}, by import (JavaScript function or wasm-bindgen intrinsic):`);
     md.push("");
     for (const c of contenders) {

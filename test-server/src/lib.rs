@@ -2,7 +2,8 @@
 //!
 //! One listener serves three things, all on `127.0.0.1`:
 //!
-//! * **WebSocket endpoints** whose path chooses a behaviour: `/echo`,
+//! * **WebSocket endpoints** whose path chooses a behaviour: `/echo`, `/sink` (records,
+//!   never answers a message, completes the closing handshake),
 //!   `/close/{code}/{reason}`, `/drop-after/{n}`, `/silent`, `/stall`,
 //!   `/stall-after/{k}`, `/reject/{n}/{key}`, `/flood/{n}/{size}`, and
 //!   `/stomp-silent[/{beat_ms}]` (a STOMP broker on subprotocol `v12.stomp` that answers

@@ -48,6 +48,8 @@ pub(crate) const MAX_CLOSE_REASON: usize = 123;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Route {
     Echo,
+    /// Records every message and answers none; completes the closing handshake.
+    Sink,
     Close {
         code: u16,
         reason: String,
@@ -94,6 +96,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
     };
     let route = match segs.as_slice() {
         ["echo"] => Route::Echo,
+        ["sink"] => Route::Sink,
         ["close", code, rest @ ..] => {
             let (code, reason) = parse_close_params(code, &rest.join("/"))?;
             Route::Close { code, reason }
@@ -338,7 +341,7 @@ async fn run_behaviour(
         Route::DropAfter(n) => {
             let mut ws = into_ws(stream, leftover).await;
             let ended = race_drop(&drop, async {
-                match echo_loop(&mut ws, &conn, &mut close_rx, Some(n), None).await {
+                match echo_loop(&mut ws, &conn, &mut close_rx, Some(n), None, true).await {
                     EchoEnd::Ended(ended) => ended,
                     EchoEnd::LimitReached => {
                         sleep(DROP_GRACE).await;
@@ -352,7 +355,7 @@ async fn run_behaviour(
         Route::StallAfter(k) => {
             let mut ws = into_ws(stream, leftover).await;
             let ended = race_drop(&drop, async {
-                match echo_loop(&mut ws, &conn, &mut close_rx, Some(k), None).await {
+                match echo_loop(&mut ws, &conn, &mut close_rx, Some(k), None, true).await {
                     EchoEnd::Ended(ended) => ended,
                     EchoEnd::LimitReached => {
                         close_rx.close();
@@ -363,10 +366,20 @@ async fn run_behaviour(
             .await;
             finish(&conn, ws.get_ref(), ended);
         }
+        Route::Sink => {
+            let mut ws = into_ws(stream, leftover).await;
+            let ended = race_drop(&drop, async {
+                echo_loop(&mut ws, &conn, &mut close_rx, None, None, false)
+                    .await
+                    .into_ended()
+            })
+            .await;
+            finish(&conn, ws.get_ref(), ended);
+        }
         Route::Echo | Route::Reject { .. } => {
             let mut ws = into_ws(stream, leftover).await;
             let ended = race_drop(&drop, async {
-                echo_loop(&mut ws, &conn, &mut close_rx, None, None)
+                echo_loop(&mut ws, &conn, &mut close_rx, None, None, true)
                     .await
                     .into_ended()
             })
@@ -377,7 +390,7 @@ async fn run_behaviour(
             let mut ws = into_ws(stream, leftover).await;
             let first = CloseCommand { code, reason };
             let ended = race_drop(&drop, async {
-                echo_loop(&mut ws, &conn, &mut close_rx, None, Some(first))
+                echo_loop(&mut ws, &conn, &mut close_rx, None, Some(first), true)
                     .await
                     .into_ended()
             })
@@ -391,7 +404,7 @@ async fn run_behaviour(
                     crate::log(format_args!("flood interrupted: {e}"));
                     return Ended::graceful(CloseReport::dropped());
                 }
-                echo_loop(&mut ws, &conn, &mut close_rx, None, None)
+                echo_loop(&mut ws, &conn, &mut close_rx, None, None, true)
                     .await
                     .into_ended()
             })
@@ -433,6 +446,7 @@ impl EchoEnd {
 ///
 /// * `limit`: return [`EchoEnd::LimitReached`] after echoing that many messages.
 /// * `initial_close`: send this close frame first and wait for the reply.
+/// * `answer`: echo; `false` only records (`/sink`).
 ///
 /// Close requests from `close_rx` send a close frame; the connection then
 /// ends when the client replies or after [`CLOSE_REPLY_TIMEOUT`].
@@ -442,6 +456,7 @@ async fn echo_loop(
     close_rx: &mut mpsc::UnboundedReceiver<CloseCommand>,
     limit: Option<u64>,
     initial_close: Option<CloseCommand>,
+    answer: bool,
 ) -> EchoEnd {
     if limit == Some(0) {
         return EchoEnd::LimitReached;
@@ -478,7 +493,7 @@ async fn echo_loop(
                 }
                 Some(Ok(Message::Text(text))) => {
                     conn.record_text(text.as_str());
-                    if closing.is_none() && client_close.is_none() {
+                    if answer && closing.is_none() && client_close.is_none() {
                         if ws.send(Message::Text(text)).await.is_err() {
                             return EchoEnd::Ended(Ended::graceful(CloseReport::dropped()));
                         }
@@ -490,7 +505,7 @@ async fn echo_loop(
                 }
                 Some(Ok(Message::Binary(data))) => {
                     conn.record_binary(&data);
-                    if closing.is_none() && client_close.is_none() {
+                    if answer && closing.is_none() && client_close.is_none() {
                         if ws.send(Message::Binary(data)).await.is_err() {
                             return EchoEnd::Ended(Ended::graceful(CloseReport::dropped()));
                         }
@@ -820,6 +835,7 @@ mod tests {
             Ok(Some(Route::StallAfter(3)))
         );
         assert_eq!(parse_route(&segs("silent")), Ok(Some(Route::Silent)));
+        assert_eq!(parse_route(&segs("sink")), Ok(Some(Route::Sink)));
         assert_eq!(
             parse_route(&segs("stomp-silent")),
             Ok(Some(Route::StompSilent { beat_ms: 500 }))

@@ -41,7 +41,7 @@ impl From<JsValue> for Fail {
 
 /// What a workload needs; read from the JavaScript object the page passes.
 pub(crate) struct Params {
-    /// The WebSocket URL (W1, W2, W3, W5).
+    /// The WebSocket URL (W1, W2, W3, W5, W6).
     url: String,
     /// The URLs W4 rotates over.
     urls: Vec<String>,
@@ -89,6 +89,25 @@ impl Probe {
             .map_err(|_| Fail("the probe did not return a promise".into()))?;
         JsFuture::from(promise).await?;
         Ok(())
+    }
+
+    /// The texts the test server received on the connection keyed `key`, once it has `n`
+    /// of them or has stopped getting more (the page polls `/api/report/{key}`).
+    pub(crate) async fn received(&self, key: &str, n: u32) -> Result<Vec<String>, Fail> {
+        let promise: Promise = self
+            .0
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(&format!("received:{key}")),
+                &JsValue::from(n),
+            )?
+            .dyn_into()
+            .map_err(|_| Fail("the probe did not return a promise".into()))?;
+        let list = JsFuture::from(promise).await?;
+        let list: js_sys::Array = list
+            .dyn_into()
+            .map_err(|_| Fail("the server's report has no received list".into()))?;
+        Ok(list.iter().filter_map(|m| m.as_string()).collect())
     }
 }
 
@@ -152,6 +171,7 @@ async fn workload<L: Lib>(workload: &str, p: &Params, probe: &Probe) -> Result<M
         "w3" => workloads::ping_pong::<L>(p, probe).await,
         "w4" => workloads::cycles::<L>(p, probe).await,
         "w5" => workloads::flood::<L>(p, probe).await,
+        "w6" => workloads::one_way::<L>(p, probe).await,
         other => Err(Fail(format!("unknown workload {other:?}"))),
     }
 }

@@ -132,6 +132,35 @@ pub(crate) async fn ping_pong<L: Lib>(p: &Params, probe: &Probe) -> Result<Measu
     Ok(Measured::new(elapsed, p.n).latencies(latencies))
 }
 
+/// W6: `n` 32-byte messages one way, each sent with `SinkExt::send` (which flushes: as
+/// most code sends) to the test server's `/sink`, which reads and never answers, so
+/// nothing inbound wakes the sender. Checked afterwards in the server's record of what it
+/// received (count, order and content).
+pub(crate) async fn one_way<L: Lib>(p: &Params, probe: &Probe) -> Result<Measured, Fail> {
+    let key = format!("w6-{}", (js_sys::Math::random() * 1e15) as u64);
+    let (mut tx, rx, ctl) = L::open(&format!("{}?key={key}", p.url)).await?;
+    probe.call("start").await?;
+    let started = now_ms();
+    for i in 0..p.n {
+        tx.send(Msg::Text(text(i, PING_PAD))).await?;
+    }
+    let elapsed = now_ms() - started;
+    probe.call("end").await?;
+    L::close(tx, rx, ctl).await?;
+    let received = probe.received(&key, p.n).await?;
+    if received.len() != p.n as usize {
+        return Err(Fail(format!(
+            "the server received {} of {} messages",
+            received.len(),
+            p.n
+        )));
+    }
+    for (i, m) in (0..).zip(received) {
+        check_text(i, PING_PAD, &Msg::Text(m))?;
+    }
+    Ok(Measured::new(elapsed, p.n))
+}
+
 /// W4: `n` times connect, echo one message, close; rotated over `p.urls` (Chromium waits
 /// between connections to the same host and port).
 pub(crate) async fn cycles<L: Lib>(p: &Params, probe: &Probe) -> Result<Measured, Fail> {

@@ -155,6 +155,33 @@ async function flood(p, probe) {
   return { elapsed_ms, count: p.n, bytes: p.n * p.size };
 }
 
+// W6: one-way sends, each waiting until the browser has transmitted it (`bufferedAmount`
+// back to 0), looked at every task through a MessageChannel: the least any library can
+// wait for what Rust's `SinkExt::send` promises. `/sink` never answers; what it received
+// is checked afterwards in its report.
+async function oneWay(p, probe) {
+  const key = `w6-${Math.floor(Math.random() * 1e15)}`;
+  const c = await Conn.open(`${p.url}?key=${key}`);
+  const channel = new MessageChannel();
+  let wake = null;
+  channel.port1.onmessage = () => wake();
+  const nextTask = () => new Promise((resolve) => ((wake = resolve), channel.port2.postMessage(0)));
+  await probe("start");
+  const started = performance.now();
+  for (let i = 0; i < p.n; i++) {
+    c.ws.send(text(i, PING_PAD));
+    while (c.ws.bufferedAmount > 0) await nextTask();
+  }
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  await c.close();
+  channel.port1.close();
+  const received = await probe(`received:${key}`, p.n);
+  if (received.length !== p.n) throw new Error(`the server received ${received.length} of ${p.n} messages`);
+  received.forEach((m, i) => checkText(i, PING_PAD, m));
+  return { elapsed_ms, count: p.n };
+}
+
 export async function runRaw(workload, p, probe) {
   switch (workload) {
     case "w1":
@@ -166,6 +193,8 @@ export async function runRaw(workload, p, probe) {
       return cycles(p, probe);
     case "w5":
       return flood(p, probe);
+    case "w6":
+      return oneWay(p, probe);
     default:
       throw new Error(`unknown workload ${workload}`);
   }

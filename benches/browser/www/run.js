@@ -66,7 +66,8 @@ const at = {};
 let sampler = null;
 let peakJsHeap = 0;
 
-async function probe(kind) {
+async function probe(kind, n) {
+  if (kind.startsWith("received:")) return received(kind.slice("received:".length), n);
   if (kind === "start") {
     gc();
     await sleep(20);
@@ -83,6 +84,19 @@ async function probe(kind) {
     clearInterval(sampler);
     at.memEnd = memory();
     peakJsHeap = Math.max(peakJsHeap, at.memEnd.js_heap);
+  }
+}
+
+// What the test server received on the first connection keyed `key` (W6): polled until it
+// has `n` messages or 5 s have passed (a library's close may return before the server
+// read everything).
+async function received(key, n) {
+  const until = performance.now() + 5000;
+  for (;;) {
+    const report = await (await fetch(`/api/report/${encodeURIComponent(key)}`, { cache: "no-store" })).json();
+    const list = report.connections?.[0]?.received ?? [];
+    if (list.length >= n || performance.now() > until) return list;
+    await sleep(20);
   }
 }
 
