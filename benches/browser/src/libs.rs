@@ -143,12 +143,16 @@ macro_rules! resocket_lib {
     };
 }
 
-/// Reconnection (default backoff) and a heartbeat. The ping is `hb`, which the echo server
-/// returns and the pong matcher swallows, so the workloads never see it.
+/// The heartbeat ping (and pong) of [`resocket_on`].
+pub(crate) const HEARTBEAT_PING: &str = "hb";
+
+/// Reconnection (default backoff) and a heartbeat. The ping is [`HEARTBEAT_PING`], which the
+/// echo server returns and the pong matcher swallows, so the workloads never see it (W6's
+/// `/sink` receives it and never answers: W6 leaves it out of its check).
 fn resocket_on(url: &str) -> resocket::Builder {
     let heartbeat = resocket::Heartbeat::new(Duration::from_secs(5), Duration::from_secs(5))
-        .ping("hb")
-        .pong("hb");
+        .ping(HEARTBEAT_PING)
+        .pong(HEARTBEAT_PING);
     resocket::WebSocket::builder(url)
         .reconnect(resocket::Backoff::default())
         .heartbeat(heartbeat)
