@@ -539,7 +539,9 @@ macro_rules! sink_impl {
         /// `poll_ready` waits while `bufferedAmount` is above the high-water mark (until it
         /// drains to the low-water mark) or while the queue is full during (re)connection;
         /// `poll_flush` waits until everything accepted has left the browser
-        /// (`bufferedAmount` is 0); `poll_close` lets the queue drain, then closes with 1000.
+        /// (`bufferedAmount` is 0; the browser says so only when asked, so it is read at the
+        /// next task, then after 1, 2, 4… ms: a small `send(..).await` takes about 0.2 ms in
+        /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain, then closes with 1000.
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
         ///
         /// `start_send` without a preceding `poll_ready` still accepts the message (it is

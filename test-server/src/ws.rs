@@ -366,20 +366,11 @@ async fn run_behaviour(
             .await;
             finish(&conn, ws.get_ref(), ended);
         }
-        Route::Sink => {
+        route @ (Route::Echo | Route::Reject { .. } | Route::Sink) => {
+            let answer = route != Route::Sink;
             let mut ws = into_ws(stream, leftover).await;
             let ended = race_drop(&drop, async {
-                echo_loop(&mut ws, &conn, &mut close_rx, None, None, false)
-                    .await
-                    .into_ended()
-            })
-            .await;
-            finish(&conn, ws.get_ref(), ended);
-        }
-        Route::Echo | Route::Reject { .. } => {
-            let mut ws = into_ws(stream, leftover).await;
-            let ended = race_drop(&drop, async {
-                echo_loop(&mut ws, &conn, &mut close_rx, None, None, true)
+                echo_loop(&mut ws, &conn, &mut close_rx, None, None, answer)
                     .await
                     .into_ended()
             })
