@@ -83,8 +83,8 @@ fn with_timers<R: Default>(f: impl FnOnce(&mut Timers) -> R) -> R {
 }
 
 impl Timer {
-    /// A new entry with nothing due; `callback` runs (with the time) each time a deadline given to
-    /// [`Timer::set`] has passed.
+    /// A new entry with nothing due; `callback` runs, given the time, each time a deadline
+    /// given to [`Timer::set`] has passed.
     pub(crate) fn new(callback: impl Fn(Duration) + 'static) -> Self {
         let callback: Rc<dyn Fn(Duration)> = Rc::new(callback);
         let id = with_timers(|t| {
