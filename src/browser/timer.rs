@@ -16,9 +16,10 @@
 //! that on every message.
 //!
 //! Dropping a `Timer` removes its entry, so nothing of its socket runs after it is gone. The
-//! browser timeout (or a posted message) may still fire once after the last socket has gone:
-//! it finds nothing due and is not set again. Its callback and the channel are made once per
-//! thread, on first use, and live as long as the thread.
+//! browser timeout may still fire once after the last socket has gone: it finds nothing due
+//! and is not set again. Its callback is made once per thread and lives as long as the
+//! thread; the channel is made on first use and closed when the last socket goes (an open
+//! port with a handler would also keep a Node.js process alive).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -60,8 +61,8 @@ struct Timers {
     posted: bool,
     /// Made on first use; called by the browser when the timeout fires.
     on_timeout: Option<Closure<dyn FnMut()>>,
-    /// Made on first use: a message posted to the second port runs the closure at the next
-    /// task (the first port, which runs it, is kept here so it stays alive).
+    /// Made on first use, closed when no entry is left: a message posted to its second
+    /// port runs `fire` at the next task.
     channel: Option<Channel>,
 }
 
@@ -113,7 +114,16 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        with_timers(|t| t.entries.retain(|e| e.id != self.id));
+        with_timers(|t| {
+            t.entries.retain(|e| e.id != self.id);
+            // The last socket is gone: the channel goes too (its ports closed, its handler
+            // removed), so nothing of ours stays listening; a message still in flight is
+            // never delivered, hence `posted` is cleared. The next socket makes a new one.
+            if t.entries.is_empty() {
+                t.channel = None;
+                t.posted = false;
+            }
+        });
     }
 }
 
@@ -158,11 +168,19 @@ impl Timers {
 }
 
 /// A `MessageChannel`'s two ports: each message posted to `sender` runs `fire` at the
-/// next task, through `receiver`'s handler.
+/// next task, through `receiver`'s handler (kept here so it stays alive).
 struct Channel {
     sender: web_sys::MessagePort,
-    _receiver: web_sys::MessagePort,
+    receiver: web_sys::MessagePort,
     _on_message: Closure<dyn FnMut()>,
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        self.receiver.set_onmessage(None);
+        self.receiver.close();
+        self.sender.close();
+    }
 }
 
 impl Channel {
@@ -174,7 +192,7 @@ impl Channel {
         receiver.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         Some(Channel {
             sender: channel.port2(),
-            _receiver: receiver,
+            receiver,
             _on_message: on_message,
         })
     }
