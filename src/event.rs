@@ -73,6 +73,9 @@ pub enum Event {
     },
     /// The browser reported it went offline: reconnection attempts pause. Only with
     /// reconnection on (without it there is nothing to pause, and nothing listens).
+    /// resocket listens while a reconnection waits or while `events()` has a subscriber;
+    /// when it starts listening it reads `navigator.onLine`, so a first subscriber to a
+    /// socket whose browser is already offline gets this at once.
     Offline,
     /// The browser reported it is online again: a pending reconnection starts at once.
     /// Only with reconnection on.
