@@ -133,13 +133,7 @@ impl std::fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("url", &self.url)
             .field("protocols", &self.protocols)
-            .field(
-                "binary_type",
-                &match self.blobs {
-                    None => BinaryType::ArrayBuffer,
-                    Some(_) => BinaryType::Blob,
-                },
-            )
+            .field("binary_type", &BinaryType::of(self.blobs))
             .field("config", &self.config)
             .finish_non_exhaustive()
     }

@@ -52,6 +52,14 @@ impl BinaryType {
             BinaryType::Blob => Some(convert::read_blob),
         }
     }
+
+    /// The type whose [`reader`](Self::reader) this is.
+    pub(crate) fn of(reader: Option<BlobReader>) -> Self {
+        match reader {
+            None => BinaryType::ArrayBuffer,
+            Some(_) => BinaryType::Blob,
+        }
+    }
 }
 
 /// What became of a socket closed for good.
@@ -340,18 +348,17 @@ impl Inner {
         self.state.set(self.machine.state());
     }
 
-    /// Listens for `online` and `offline` while they matter, with reconnection only: while
-    /// waiting to reconnect (they pause and resume the wait) and while someone watches
-    /// `events()` (where they show). An open or connecting socket that nobody watches
-    /// needs neither; should its connection end, the listener is added then and
-    /// `navigator.onLine` read, which tells what the events would have. Adding and removing
-    /// a listener on the global and its closure cost a tenth of a connect (W4, `npm run
-    /// bench`), so short-lived sockets are spared them. `true` if the listener was just
-    /// added and the machine told the browser's state (it may have actions now).
+    /// Listens for `online` and `offline` while the machine wants them
+    /// (`Machine::wants_network_events`; watched: `events()` has a subscriber). When the
+    /// listener is added, `navigator.onLine` is read: it tells what the events would have
+    /// while nobody listened. Adding and removing a listener on the global and its closure
+    /// cost a tenth of a connect (W4, `npm run bench`), so short-lived sockets are spared
+    /// them. `true` if the listener was just added and the machine told the browser's state
+    /// (it may have actions now).
     fn watch_network(&mut self) -> bool {
-        let wanted = self.machine.reconnects()
-            && !self.machine.is_closed()
-            && (self.machine.is_waiting() || !self.subscribers.is_empty());
+        let wanted = self
+            .machine
+            .wants_network_events(!self.subscribers.is_empty());
         if wanted == self.global_listener.is_some() {
             return false;
         }
@@ -363,17 +370,19 @@ impl Inner {
         let this = self.this.clone();
         self.global_listener = Some(Listener::new(&global, &["online", "offline"], move |e| {
             let online = e.type_() == "online";
-            with(&this, &mut |i| match online {
-                true => i.machine.handle_online(convert::now()),
-                false => i.machine.handle_offline(),
-            })
+            with(&this, &mut |i| i.network(online))
         }));
-        // What may have changed while nobody listened (each is a no-op if it did not).
-        match convert::browser_online() {
+        // What may have changed while nobody listened (a no-op if it did not).
+        self.network(convert::browser_online());
+        true
+    }
+
+    /// Tells the machine the browser is online or offline.
+    fn network(&mut self, online: bool) {
+        match online {
             true => self.machine.handle_online(convert::now()),
             false => self.machine.handle_offline(),
         }
-        true
     }
 
     /// Closed for good: nothing of the browser stays attached.
@@ -469,9 +478,9 @@ impl Inner {
             Some(href) => AttemptUrl::Resolved(href),
             None => AttemptUrl::Socket(ws.clone()),
         };
-        ws.set_binary_type(match self.blobs {
-            None => JsBinaryType::Arraybuffer,
-            Some(_) => JsBinaryType::Blob,
+        ws.set_binary_type(match BinaryType::of(self.blobs) {
+            BinaryType::ArrayBuffer => JsBinaryType::Arraybuffer,
+            BinaryType::Blob => JsBinaryType::Blob,
         });
         // One closure shape for all four (less code than four closure types).
         let handler = |on: fn(&mut Inner, &web_sys::Event)| {

@@ -375,14 +375,18 @@ impl Machine {
         self.outbox.queued_bytes()
     }
 
-    /// Reconnection is on.
-    pub fn reconnects(&self) -> bool {
+    /// Whether the browser's `online` and `offline` matter now, with reconnection only:
+    /// while waiting to reconnect (they pause and resume the wait), and while someone
+    /// watches the events (`watched`), where they show. An open or connecting socket that
+    /// nobody watches needs neither: the driver then reports the browser's state when it
+    /// starts listening, which it does once the connection has ended.
+    pub fn wants_network_events(&self, watched: bool) -> bool {
         self.config.reconnect.is_some()
-    }
-
-    /// Waiting to reconnect.
-    pub fn is_waiting(&self) -> bool {
-        matches!(self.phase, Phase::Waiting { .. })
+            && match self.phase {
+                Phase::Waiting { .. } => true,
+                Phase::Closed => false,
+                _ => watched,
+            }
     }
 
     /// Closed for good.

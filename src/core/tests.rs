@@ -725,6 +725,38 @@ fn a_draining_buffer_extends_the_heartbeat_deadline() {
 }
 
 #[test]
+fn network_events_matter_while_waiting_or_watched_with_reconnection_only() {
+    let mut m = open_machine(config());
+    assert!(
+        !m.wants_network_events(false),
+        "open and unwatched: not needed"
+    );
+    assert!(
+        m.wants_network_events(true),
+        "watched: they show in the events"
+    );
+    m.handle_close(ms(10), frame(1006), 0);
+    actions(&mut m);
+    assert!(matches!(m.state(), State::Reconnecting { .. }));
+    assert!(
+        m.wants_network_events(false),
+        "waiting: they pause and resume the wait"
+    );
+    m.close(ms(20), 1000, "").unwrap();
+    actions(&mut m);
+    assert_eq!(m.state(), State::Closed);
+    assert!(
+        !m.wants_network_events(true),
+        "closed for good: nothing to pause"
+    );
+    let m = open_machine(Config {
+        reconnect: None,
+        ..config()
+    });
+    assert!(!m.wants_network_events(true), "without reconnection: never");
+}
+
+#[test]
 fn offline_pauses_reconnection_and_online_resumes_at_once() {
     let mut m = open_machine(config());
     m.handle_offline();
