@@ -7,21 +7,12 @@
 mod support;
 
 use futures::{SinkExt, StreamExt};
-use resocket::{Backoff, Event, Jitter, Message, State, WebSocket};
-use std::time::Duration;
+use resocket::{Event, Message, State, WebSocket};
 use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Always exactly `ms` before each retry.
-fn fixed(ms: u64) -> Backoff {
-    Backoff::new()
-        .base(Duration::from_millis(ms))
-        .cap(Duration::from_millis(ms))
-        .jitter(Jitter::None)
-}
 
 #[wasm_bindgen_test]
 async fn offline_and_online() {

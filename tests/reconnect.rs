@@ -12,14 +12,6 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Always exactly `ms` before each retry.
-fn fixed(ms: u64) -> Backoff {
-    Backoff::new()
-        .base(Duration::from_millis(ms))
-        .cap(Duration::from_millis(ms))
-        .jitter(Jitter::None)
-}
-
 fn quick(max_retries: Option<u32>) -> Backoff {
     Backoff::new()
         .base(Duration::from_millis(100))

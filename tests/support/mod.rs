@@ -5,7 +5,8 @@
 pub use resocket_test_support::*;
 
 use futures::{Stream, StreamExt};
-use resocket::Event;
+use resocket::{Backoff, Event, Jitter};
+use std::time::Duration;
 
 /// The next event matching `pred`, within `ms`.
 pub async fn next_event(
@@ -23,4 +24,12 @@ pub async fn next_event(
         }
     })
     .await
+}
+
+/// A backoff of always exactly `ms` before each retry.
+pub fn fixed(ms: u64) -> Backoff {
+    Backoff::new()
+        .base(Duration::from_millis(ms))
+        .cap(Duration::from_millis(ms))
+        .jitter(Jitter::None)
 }
