@@ -99,6 +99,8 @@ for (const w of workloads) {
     for (const m of metrics[w.workload] ?? []) entry[m] = stat(ok.map((r) => get(r, m)));
     const counted = callRuns.find((r) => r.id === w.id && r.contender === c && r.ok);
     if (counted) entry.calls = { n: counted.count, per_msg: counted.calls_per_msg, by_import: counted.calls };
+    const allocations = ok.map((r) => r.allocations_per_msg).filter((x) => x != null);
+    if (allocations.length && c !== "raw-js") entry.allocations_per_msg = stat(allocations);
     table[w.id][c] = entry;
   }
 }
@@ -309,6 +311,16 @@ if (counted.length) {
   md.push(`|---|${counted.map(() => "---").join("|")}|`);
   for (const c of contenders.filter((c) => c !== "raw-js")) {
     const cells = counted.map((w) => table[w.id]?.[c]?.calls?.per_msg);
+    if (cells.every((x) => x == null)) continue;
+    md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
+  }
+  md.push("");
+  md.push("Calls to the Rust allocator per message (per cycle for W4), the workload's own included (it builds each message it sends and checks each it gets, the same for every library); median over the timed rounds, a count, not timed:");
+  md.push("");
+  md.push(`| contender | ${counted.map((w) => w.id).join(" | ")} |`);
+  md.push(`|---|${counted.map(() => "---").join("|")}|`);
+  for (const c of contenders.filter((c) => c !== "raw-js")) {
+    const cells = counted.map((w) => table[w.id]?.[c]?.allocations_per_msg?.median);
     if (cells.every((x) => x == null)) continue;
     md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
   }

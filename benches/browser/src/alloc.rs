@@ -1,15 +1,19 @@
 //! A global allocator that counts live bytes and their peak, so a run can report the
-//! wasm heap it really used (the wasm memory itself only ever grows).
+//! wasm heap it really used (the wasm memory itself only ever grows), and the calls that
+//! allocated (a count, exact where time is noisy).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) struct Counting;
 
+/// `bytes` were allocated (or a block grew to them): one more allocating call.
 fn grew(bytes: usize) {
+    ALLOCATIONS.fetch_add(1, Relaxed);
     let live = LIVE.fetch_add(bytes, Relaxed) + bytes;
     PEAK.fetch_max(live, Relaxed);
 }
@@ -55,6 +59,11 @@ pub(crate) fn live() -> usize {
 /// The most bytes live at once since the last [`reset_peak`].
 pub(crate) fn peak() -> usize {
     PEAK.load(Relaxed)
+}
+
+/// Calls that allocated (`alloc`, `alloc_zeroed`, `realloc`) since the module started.
+pub(crate) fn allocations() -> usize {
+    ALLOCATIONS.load(Relaxed)
 }
 
 pub(crate) fn reset_peak() {

@@ -226,6 +226,12 @@ pub fn heap_peak() -> f64 {
     alloc::peak() as f64
 }
 
+/// Calls to the Rust allocator that allocated or grew a block, since the module started.
+#[wasm_bindgen]
+pub fn heap_allocations() -> f64 {
+    alloc::allocations() as f64
+}
+
 /// Starts a new peak measurement at the current live size.
 #[wasm_bindgen]
 pub fn heap_reset_peak() {

@@ -78,7 +78,9 @@ async function probe(kind, n) {
     at.cpuStart = await cpu(true);
     sampler = setInterval(() => (peakJsHeap = Math.max(peakJsHeap, performance.memory.usedJSHeapSize)), 20);
     counting = true;
+    at.allocStart = bench.heap_allocations();
   } else {
+    at.allocEnd = bench.heap_allocations();
     counting = false;
     at.cpuEnd = await cpu(false);
     clearInterval(sampler);
@@ -140,6 +142,9 @@ function summarise(m) {
     const o0 = find(at.cpuStart.others, o.pid);
     if (o0) r.browser_cpu_ms[o.type] = (r.browser_cpu_ms[o.type] ?? 0) + (o.process_ns - o0.process_ns) / 1e6;
   }
+  // Calls to the Rust allocator (the library's and the workload's own, e.g. each message
+  // it builds): a count, not timed.
+  r.allocations_per_msg = (at.allocEnd - at.allocStart) / m.count;
   if (calls) {
     r.calls = calls;
     r.calls_per_msg = Object.values(calls).reduce((a, b) => a + b, 0) / m.count;
