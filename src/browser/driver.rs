@@ -288,9 +288,11 @@ impl Inner {
                 self.notify = true;
                 match action {
                     Action::Connect { attempt } => self.open_socket(attempt),
-                    Action::Send(message) => {
-                        if let Some(conn) = &self.conn {
-                            let result = match &*message {
+                    Action::Send(seq) => {
+                        if let (Some(conn), Some(message)) =
+                            (&self.conn, self.machine.outgoing(seq))
+                        {
+                            let result = match message {
                                 Message::Text(s) => conn.ws.send_with_str(s),
                                 Message::Binary(b) => conn.ws.send_with_u8_array(b),
                             };

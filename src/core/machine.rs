@@ -155,8 +155,10 @@ pub enum Action {
         /// 0 for the first connection, then the reconnection attempt's number.
         attempt: u32,
     },
-    /// Hand this message to the current socket.
-    Send(Rc<Message>),
+    /// Hand the message [`Machine::outgoing`] gives for this number to the current socket.
+    /// The machine keeps the message (to put it back in the queue should the socket end
+    /// before the browser transmitted it), so handing it over copies nothing.
+    Send(u64),
     /// Start the closing handshake on the current socket; its close event will follow.
     Close {
         /// Close code for the browser.
@@ -332,6 +334,13 @@ impl Machine {
         self.actions.pop_front()
     }
 
+    /// The message an [`Action::Send`] with this number hands over. `None` once the machine
+    /// no longer keeps it (the browser transmitted it, or its socket ended): read it when
+    /// carrying out the action, before handing the machine anything else.
+    pub fn outgoing(&self, seq: u64) -> Option<&Message> {
+        self.outbox.handed(seq)
+    }
+
     /// The public view of the state.
     pub fn state(&self) -> State {
         match self.phase {
@@ -503,7 +512,11 @@ impl Machine {
 
     /// Reached only through [`Heartbeat`]'s `tick`: see there.
     pub(crate) fn heartbeat_tick(&mut self, now: Duration) {
-        let Some(hb) = self.config.heartbeat.clone() else {
+        // Only what it decides by (copies): this runs on every timer event of an open
+        // connection, and cloning the whole heartbeat would copy its ping each time.
+        let Some((interval, timeout, slack)) =
+            (self.config.heartbeat.as_ref()).map(|hb| (hb.interval, hb.timeout, hb.late_slack()))
+        else {
             return;
         };
         let Phase::Open {
@@ -516,20 +529,20 @@ impl Machine {
         };
         let since = *since;
         match probe {
-            None if last_inbound.saturating_add(hb.interval) <= now => self.probe(now, &hb, false),
+            None if last_inbound.saturating_add(interval) <= now => self.probe(now, false),
             Some(p) if p.deadline <= now => {
                 let lateness = now.saturating_sub(p.deadline);
                 // Timer throttling delays a timer by a minute at most; more means the page
                 // was frozen, and then even a re-probe's silence proves nothing.
-                let frozen = lateness > hb.late_slack().saturating_add(Duration::from_secs(61));
+                let frozen = lateness > slack.saturating_add(Duration::from_secs(61));
                 let transmitted = self.buffer.transmitted();
-                if lateness > hb.late_slack() && (!p.reprobe || frozen) {
+                if lateness > slack && (!p.reprobe || frozen) {
                     // Throttled or suspended: this silence proves nothing. Ask again.
-                    self.probe(now, &hb, true);
+                    self.probe(now, true);
                 } else if transmitted < p.ping_end && transmitted > p.transmitted_at_check {
                     // The ping is still queued behind data that is leaving: the pong cannot
                     // have come yet. Wait while there is progress.
-                    let deadline = now.saturating_add(hb.timeout);
+                    let deadline = now.saturating_add(timeout);
                     if let Phase::Open { probe: Some(p), .. } = &mut self.phase {
                         p.deadline = deadline;
                         p.transmitted_at_check = transmitted;
@@ -553,11 +566,16 @@ impl Machine {
         }
     }
 
-    /// Sends a ping and sets its deadline.
-    fn probe(&mut self, now: Duration, hb: &Heartbeat, reprobe: bool) {
-        self.send_ping(hb);
+    /// Sends the heartbeat's ping and sets its deadline.
+    fn probe(&mut self, now: Duration, reprobe: bool) {
+        let Some((ping, timeout)) =
+            (self.config.heartbeat.as_ref()).map(|hb| (hb.ping.clone(), hb.timeout))
+        else {
+            return;
+        };
+        self.send_control(ping);
         let probe = Probe {
-            deadline: now.saturating_add(hb.timeout),
+            deadline: now.saturating_add(timeout),
             ping_end: self.buffer.handed_total,
             transmitted_at_check: self.buffer.transmitted(),
             reprobe,
@@ -568,16 +586,12 @@ impl Machine {
         }
     }
 
-    fn send_ping(&mut self, hb: &Heartbeat) {
-        self.send_control(hb.ping.clone());
-    }
-
     /// Hands the socket a message of this connection only: its bytes count, but it is never
     /// re-queued.
     fn send_control(&mut self, message: Message) {
-        self.outbox.record_control(message.len());
-        self.note_handed_over(message.len());
-        self.actions.push_back(Action::Send(Rc::new(message)));
+        let (seq, len) = self.outbox.record_control(message);
+        self.note_handed_over(len);
+        self.actions.push_back(Action::Send(seq));
     }
 
     /// The browser socket opened with this subprotocol. The open hook runs first; what it
@@ -925,11 +939,11 @@ impl Machine {
             return;
         }
         while !self.buffer.blocked {
-            let Some(message) = self.outbox.pop_to_send() else {
+            let Some((seq, len)) = self.outbox.pop_to_send() else {
                 break;
             };
-            self.note_handed_over(message.len());
-            self.actions.push_back(Action::Send(message));
+            self.note_handed_over(len);
+            self.actions.push_back(Action::Send(seq));
         }
         if self.outbox.queued() == 0 {
             if let Some((_, code, reason)) = self.close_after_drain.take() {

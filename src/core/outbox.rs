@@ -7,14 +7,15 @@
 
 use crate::Message;
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 #[derive(Debug)]
 struct InFlight {
-    /// `None` for resocket's own heartbeat pings: counted in bytes, never re-sent. Shared
-    /// with the `Send` action, so recording it costs no copy of the payload.
-    message: Option<Rc<Message>>,
-    len: usize,
+    /// Kept here, not copied: the `Send` action names it by number and the driver reads it
+    /// from here (`Outbox::handed`), so handing a message over allocates nothing.
+    message: Message,
+    /// Put back in the queue if it did not leave; `false` for what belongs to the
+    /// connection only (heartbeat pings, what the open hook sends first).
+    requeue: bool,
 }
 
 #[derive(Debug, Default)]
@@ -22,6 +23,9 @@ pub(crate) struct Outbox {
     queue: VecDeque<Message>,
     in_flight: VecDeque<InFlight>,
     in_flight_bytes: usize,
+    /// The number of the first record in `in_flight`: every message handed over gets the
+    /// next number, from 0.
+    first: u64,
 }
 
 impl Outbox {
@@ -37,23 +41,33 @@ impl Outbox {
         self.queue.iter().map(Message::len).sum()
     }
 
-    /// Takes the next queued message, recording it as handed to the socket.
-    pub(crate) fn pop_to_send(&mut self) -> Option<Rc<Message>> {
-        let message = Rc::new(self.queue.pop_front()?);
-        self.record_sent(Some(message.clone()), message.len());
-        Some(message)
+    /// Takes the next queued message, recording it as handed to the socket: its number
+    /// (for [`handed`](Self::handed)) and its length.
+    pub(crate) fn pop_to_send(&mut self) -> Option<(u64, usize)> {
+        let message = self.queue.pop_front()?;
+        Some(self.record_sent(message, true))
     }
 
     /// Records a message that belongs to the current connection only (a heartbeat ping, a
-    /// message the open hook sends first) handed to the socket: its bytes count, but it is
-    /// never re-queued.
-    pub(crate) fn record_control(&mut self, len: usize) {
-        self.record_sent(None, len);
+    /// message the open hook sends first) as handed to the socket: its bytes count, but it
+    /// is never re-queued. Its number and length.
+    pub(crate) fn record_control(&mut self, message: Message) -> (u64, usize) {
+        self.record_sent(message, false)
     }
 
-    fn record_sent(&mut self, message: Option<Rc<Message>>, len: usize) {
+    fn record_sent(&mut self, message: Message, requeue: bool) -> (u64, usize) {
+        let len = message.len();
+        let seq = self.first + self.in_flight.len() as u64;
         self.in_flight_bytes += len;
-        self.in_flight.push_back(InFlight { message, len });
+        self.in_flight.push_back(InFlight { message, requeue });
+        (seq, len)
+    }
+
+    /// The message handed over as number `seq`, while it is still recorded (until the
+    /// browser is known to have transmitted it, or its socket ended).
+    pub(crate) fn handed(&self, seq: u64) -> Option<&Message> {
+        let index = usize::try_from(seq.checked_sub(self.first)?).ok()?;
+        self.in_flight.get(index).map(|f| &f.message)
     }
 
     /// Forgets the in-flight messages that `buffered` (the socket's `bufferedAmount`) shows
@@ -63,13 +77,15 @@ impl Outbox {
         // Walk from the front: a message whose end lies within the transmitted prefix left.
         let mut end = 0;
         while let Some(front) = self.in_flight.front() {
-            let e = end + front.len;
-            if !left_the_browser(e, front.len, transmitted, buffered) {
+            let len = front.message.len();
+            let e = end + len;
+            if !left_the_browser(e, len, transmitted, buffered) {
                 break;
             }
             end = e;
-            self.in_flight_bytes -= front.len;
+            self.in_flight_bytes -= len;
             self.in_flight.pop_front();
+            self.first += 1;
         }
     }
 
@@ -81,11 +97,11 @@ impl Outbox {
         let mut count = 0;
         // Taken whole rather than drained, here and below: a deque's `Drain` is a kilobyte
         // of wasm, and these run once per connection or per socket, not per message.
-        for item in std::mem::take(&mut self.in_flight).into_iter().rev() {
-            if let Some(message) = item.message {
-                // The driver has dropped its handle once the message was handed over.
-                let message = Rc::try_unwrap(message).unwrap_or_else(|shared| (*shared).clone());
-                self.queue.push_front(message);
+        let in_flight = std::mem::take(&mut self.in_flight);
+        self.first += in_flight.len() as u64;
+        for item in in_flight.into_iter().rev() {
+            if item.requeue {
+                self.queue.push_front(item.message);
                 count += 1;
             }
         }
@@ -132,20 +148,26 @@ mod tests {
         Message::Text(format!("{n:0len$}"))
     }
 
+    /// Hands over up to `count` messages; what the driver would read for each.
     fn sent(outbox: &mut Outbox, count: usize) -> Vec<Message> {
-        (0..count)
-            .filter_map(|_| outbox.pop_to_send())
-            .map(|m| (*m).clone())
-            .collect()
+        let mut handed = Vec::new();
+        while let Some((seq, len)) = outbox.pop_to_send().filter(|_| handed.len() < count) {
+            let message = outbox
+                .handed(seq)
+                .expect("readable once handed over")
+                .clone();
+            assert_eq!(message.len(), len);
+            handed.push(message);
+        }
+        handed
     }
 
     #[test]
     fn neither_handing_over_nor_requeueing_copies_the_payload() {
         let mut o = Outbox::default();
         o.push(Message::Binary(vec![7; 1000]));
-        let handed = o.pop_to_send().unwrap();
-        let ptr = handed.as_bytes().as_ptr();
-        drop(handed); // the driver sent it and let go of its handle
+        let (seq, _) = o.pop_to_send().unwrap();
+        let ptr = o.handed(seq).unwrap().as_bytes().as_ptr();
         o.requeue_untransmitted(1000);
         assert_eq!(
             o.take_unsent()[0].as_bytes().as_ptr(),
@@ -183,12 +205,34 @@ mod tests {
         let mut o = Outbox::default();
         o.push(text(1, 4));
         sent(&mut o, 1);
-        o.record_control(4);
+        o.record_control(text(0, 4));
         o.push(text(2, 4));
         sent(&mut o, 1);
         // 8 bytes left: the ping and message 2; message 1 went out.
         assert_eq!(o.requeue_untransmitted(8), 1);
         assert_eq!(o.take_unsent(), vec![text(2, 4)]);
+    }
+
+    #[test]
+    fn numbers_name_the_same_message_across_forgetting_and_requeueing() {
+        let mut o = Outbox::default();
+        for i in 0..3 {
+            o.push(text(i, 10));
+        }
+        let seqs: Vec<u64> = std::iter::from_fn(|| o.pop_to_send().map(|(seq, _)| seq)).collect();
+        assert_eq!(seqs, vec![0, 1, 2]);
+        let ping = o.record_control(text(7, 4)).0;
+        assert_eq!(o.handed(ping), Some(&text(7, 4)));
+        o.forget_transmitted(24); // message 0 left: its number names nothing any more
+        assert_eq!(o.handed(0), None);
+        assert_eq!(o.handed(1), Some(&text(1, 10)));
+        assert_eq!(o.handed(ping), Some(&text(7, 4)));
+        assert_eq!(o.handed(ping + 1), None, "not handed over yet");
+        // The socket ended: messages 1 and 2 go back and get new numbers when handed again.
+        assert_eq!(o.requeue_untransmitted(24), 2);
+        assert_eq!(o.handed(2), None);
+        assert_eq!(o.pop_to_send(), Some((ping + 1, 10)));
+        assert_eq!(o.handed(ping + 1), Some(&text(1, 10)));
     }
 
     #[test]

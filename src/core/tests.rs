@@ -47,17 +47,21 @@ fn actions(m: &mut Machine) -> Vec<Action> {
     std::iter::from_fn(|| m.poll_action()).collect()
 }
 
-fn sends(actions: &[Action]) -> Vec<Message> {
+/// The messages `actions` hand over, as the driver reads them from `m`.
+fn sends(m: &Machine, actions: &[Action]) -> Vec<Message> {
     actions
         .iter()
-        .filter_map(|a| {
-            if let Action::Send(m) = a {
-                Some((**m).clone())
-            } else {
-                None
-            }
+        .filter_map(|a| match a {
+            Action::Send(seq) => m.outgoing(*seq).cloned(),
+            _ => None,
         })
         .collect()
+}
+
+/// Drains the machine's actions; the messages they hand over.
+fn sent(m: &mut Machine) -> Vec<Message> {
+    let a = actions(m);
+    sends(m, &a)
 }
 
 fn events(actions: &[Action]) -> Vec<Event> {
@@ -108,14 +112,11 @@ fn messages_sent_while_connecting_go_out_in_order_on_open() {
         m.send(ms(1), text(s)).unwrap();
     }
     assert!(
-        sends(&actions(&mut m)).is_empty(),
+        sent(&mut m).is_empty(),
         "nothing is handed to a CONNECTING socket"
     );
     m.handle_open(ms(2), String::new());
-    assert_eq!(
-        sends(&actions(&mut m)),
-        vec![text("a"), text("b"), text("c")]
-    );
+    assert_eq!(sent(&mut m), vec![text("a"), text("b"), text("c")]);
 }
 
 #[test]
@@ -135,7 +136,31 @@ fn a_full_queue_makes_the_sink_wait_and_drops_nothing() {
     actions(&mut m);
     m.handle_open(ms(1), String::new());
     assert_eq!(m.poll_ready(), Ready::Yes);
-    assert_eq!(sends(&actions(&mut m)), vec![text("a"), text("b")]);
+    assert_eq!(sent(&mut m), vec![text("a"), text("b")]);
+}
+
+#[test]
+fn a_send_action_left_when_its_socket_ended_hands_over_nothing_and_the_message_goes_once() {
+    let mut m = open_machine(config());
+    m.send(ms(1), text("a")).unwrap();
+    let stale = actions(&mut m);
+    assert_eq!(stale, vec![Action::Send(0)]);
+    // The socket ends before that action is carried out (a driver never waits so long).
+    m.handle_close(ms(2), frame(1006), 1);
+    assert_eq!(
+        sends(&m, &stale),
+        vec![],
+        "the message went back to the queue instead"
+    );
+    actions(&mut m);
+    m.handle_timeout(ms(102));
+    assert_eq!(actions(&mut m)[0], Action::Connect { attempt: 1 });
+    m.handle_open(ms(103), String::new());
+    assert_eq!(
+        sent(&mut m),
+        vec![text("a")],
+        "sent again, once, on the new socket"
+    );
 }
 
 #[test]
@@ -249,10 +274,7 @@ fn abnormal_close_requeues_the_untransmitted_and_reconnects() {
     m.handle_timeout(ms(110));
     assert_eq!(actions(&mut m)[0], Action::Connect { attempt: 1 });
     m.handle_open(ms(120), String::new());
-    assert_eq!(
-        sends(&actions(&mut m)),
-        vec![text("m2"), text("m3"), text("m4")]
-    );
+    assert_eq!(sent(&mut m), vec![text("m2"), text("m3"), text("m4")]);
 }
 
 #[test]
@@ -476,7 +498,7 @@ fn a_connection_closed_by_the_driver_hands_nothing_more_over_and_requeues_at_the
     let mut m = open_machine(config());
     m.send(ms(10), text("a")).unwrap();
     m.send(ms(10), text("b")).unwrap();
-    assert_eq!(sends(&actions(&mut m)), vec![text("a"), text("b")]);
+    assert_eq!(sent(&mut m), vec![text("a"), text("b")]);
     assert!(m.close_connection(ms(20), codes::INBOUND_LIMIT, "inbound limit reached"));
     assert_eq!(
         actions(&mut m),
@@ -493,7 +515,7 @@ fn a_connection_closed_by_the_driver_hands_nothing_more_over_and_requeues_at_the
     assert!(actions(&mut m).is_empty());
     // Accepted meanwhile, but not handed to the closing socket.
     m.send(ms(30), text("c")).unwrap();
-    assert!(sends(&actions(&mut m)).is_empty());
+    assert!(sent(&mut m).is_empty());
     assert_eq!(m.state(), State::Open);
     // The close event says "b" (1 byte) never left: only it is re-queued, before "c".
     let closed = CloseFrame {
@@ -622,7 +644,7 @@ fn heartbeat_pings_after_idle_and_inbound_traffic_keeps_it_alive() {
         "traffic postpones the ping"
     );
     m.handle_timeout(ms(1600));
-    assert_eq!(sends(&actions(&mut m)), vec![text("ping")]);
+    assert_eq!(sent(&mut m), vec![text("ping")]);
     assert_eq!(m.poll_timeout(), Some(ms(2100)));
     m.handle_inbound(ms(1700)); // the pong
     assert!(m.is_pong(&text("pong")));
@@ -657,7 +679,7 @@ fn heartbeat_silence_kills_the_connection_and_reconnects() {
 fn set_heartbeat_replaces_the_interval_and_forgets_a_probe_in_flight() {
     let mut m = open_machine(heartbeat_config());
     m.handle_timeout(ms(1000));
-    assert_eq!(sends(&actions(&mut m)), vec![text("ping")]);
+    assert_eq!(sent(&mut m), vec![text("ping")]);
     // The probe waits until 1500; a slower heartbeat from 1200 on replaces it.
     m.set_heartbeat(ms(1200), Some(Heartbeat::new(ms(3000), ms(1000))))
         .unwrap();
@@ -688,11 +710,7 @@ fn a_late_deadline_reprobes_instead_of_declaring_death() {
     actions(&mut m);
     // The tab was throttled: the 1500 ms deadline runs at 61 s.
     m.handle_timeout(ms(61_000));
-    assert_eq!(
-        sends(&actions(&mut m)),
-        vec![text("ping")],
-        "a fresh ping, not a kill"
-    );
+    assert_eq!(sent(&mut m), vec![text("ping")], "a fresh ping, not a kill");
     assert_eq!(m.state(), State::Open);
     // The re-probe gets no answer either, even though its deadline also runs late: dead.
     m.handle_timeout(ms(121_000));
@@ -883,10 +901,11 @@ impl Sim {
                     prop_assert!(!self.user_closed, "no reconnect after the user's close");
                     self.socket = Some(SimSocket::default());
                 }
-                Action::Send(msg) => {
+                Action::Send(seq) => {
+                    let msg = self.m.outgoing(seq).expect("kept when handed over").clone();
                     let s = self.socket.as_mut().expect("send without a socket");
                     prop_assert!(s.open, "send only on an open socket");
-                    let first = matches!(&*msg, Message::Text(t) if t.starts_with("pre"));
+                    let first = matches!(&msg, Message::Text(t) if t.starts_with("pre"));
                     prop_assert_eq!(
                         first,
                         self.hook && s.handed == 0,
@@ -894,7 +913,7 @@ impl Sim {
                         msg
                     );
                     s.handed += 1;
-                    s.buffered.push((*msg).clone());
+                    s.buffered.push(msg);
                 }
                 Action::Close { .. } => {}
                 Action::Abandon { .. } => {
@@ -1080,7 +1099,7 @@ fn sink_close_drains_the_queue_first() {
     let a = actions(&mut m);
     let send_at = a
         .iter()
-        .position(|x| *x == Action::Send(std::rc::Rc::new(text("queued"))))
+        .position(|x| matches!(x, Action::Send(seq) if m.outgoing(*seq) == Some(&text("queued"))))
         .expect("sent");
     let close_at = a
         .iter()
@@ -1278,7 +1297,7 @@ fn the_hook_sends_first_on_every_open_before_requeued_and_queued_messages() {
         }],
         "nothing removed, no Discarded event"
     );
-    assert_eq!(sends(&a), vec![text("hello0"), text("q1")]);
+    assert_eq!(sends(&m, &a), vec![text("hello0"), text("q1")]);
     for s in ["m1", "m2", "m3"] {
         m.send(ms(2), text(s)).unwrap();
     }
@@ -1291,7 +1310,7 @@ fn the_hook_sends_first_on_every_open_before_requeued_and_queued_messages() {
     assert_eq!(actions(&mut m)[0], Action::Connect { attempt: 1 });
     m.handle_open(ms(110), String::new());
     assert_eq!(
-        sends(&actions(&mut m)),
+        sent(&mut m),
         vec![text("hello1"), text("m2"), text("m3"), text("m4")],
         "the hook's message, then the re-queued ones in order, then the newer one"
     );
@@ -1326,7 +1345,7 @@ fn retain_filters_the_queue_hands_back_what_it_removed_and_frees_capacity() {
             Event::Discarded { count: 2 }
         ]
     );
-    assert_eq!(sends(&a), vec![text("hello0"), text("send a")]);
+    assert_eq!(sends(&m, &a), vec![text("hello0"), text("send a")]);
     assert_eq!(
         *removed.borrow(),
         vec![text("old:ack 1"), text("old:ack 2")]
@@ -1345,7 +1364,7 @@ fn the_hook_can_empty_a_queue_a_sink_close_waits_on() {
     actions(&mut m);
     m.handle_open(ms(1), String::new());
     let a = actions(&mut m);
-    assert_eq!(sends(&a), vec![text("hello0")]);
+    assert_eq!(sends(&m, &a), vec![text("hello0")]);
     assert!(a
         .iter()
         .any(|a| matches!(a, Action::Close { code: 1000, .. })));
@@ -1359,14 +1378,14 @@ fn what_the_hook_sends_first_is_never_requeued_nor_handed_back() {
     m.send(ms(0), text("m1")).unwrap();
     actions(&mut m);
     m.handle_open(ms(1), String::new());
-    assert_eq!(sends(&actions(&mut m)), vec![text("hello0"), text("m1")]);
+    assert_eq!(sent(&mut m), vec![text("hello0"), text("m1")]);
     // Nothing left the browser: both are untransmitted, only m1 is the application's.
     m.handle_close(ms(2), frame(1006), 8);
     assert_eq!(events(&actions(&mut m))[0], Event::Requeued { count: 1 });
     m.handle_timeout(ms(102));
     actions(&mut m);
     m.handle_open(ms(103), String::new());
-    assert_eq!(sends(&actions(&mut m)), vec![text("hello1"), text("m1")]);
+    assert_eq!(sent(&mut m), vec![text("hello1"), text("m1")]);
     // Dies again with everything untransmitted, and is not retried.
     m.handle_close(ms(104), frame(1008), 8);
     actions(&mut m);
@@ -1398,11 +1417,7 @@ fn the_bytes_of_the_first_messages_count_so_the_requeue_stays_exact() {
         m.handle_open(ms(104), String::new());
         let mut expected = vec![text("hello1")];
         expected.extend(back.iter().map(|s| text(s)));
-        assert_eq!(
-            sends(&actions(&mut m)),
-            expected,
-            "{buffered} bytes untransmitted"
-        );
+        assert_eq!(sent(&mut m), expected, "{buffered} bytes untransmitted");
     }
 }
 
@@ -1424,10 +1439,10 @@ fn the_first_messages_go_even_above_the_high_water_mark_and_the_queue_waits() {
     m.send(ms(0), text("queued")).unwrap();
     actions(&mut m);
     m.handle_open(ms(1), String::new());
-    assert_eq!(sends(&actions(&mut m)), vec![text(&"x".repeat(20))]);
+    assert_eq!(sent(&mut m), vec![text(&"x".repeat(20))]);
     assert_eq!(m.poll_ready(), Ready::Wait);
     m.handle_buffered(ms(5), 0);
-    assert_eq!(sends(&actions(&mut m)), vec![text("queued")]);
+    assert_eq!(sent(&mut m), vec![text("queued")]);
 }
 
 #[test]
