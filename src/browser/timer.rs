@@ -137,11 +137,11 @@ impl Timers {
         // The clock is read only here, when a callback is set: not on every call to `set`.
         let delay = at.saturating_sub(super::convert::now());
         // Rounded up, so the timeout never fires just before the deadline and re-arms for
-        // 0 ms. (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm.)
-        let ms = delay
-            .as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
+        // 0 ms. (u64 arithmetic: `as_millis()` is u128, whose division is a kilobyte of wasm;
+        // the seconds capped first, so nothing can overflow: a saturating multiplication
+        // would bring in a 128-bit one.)
+        let secs = delay.as_secs().min(i32::MAX as u64 / 1000 + 1);
+        let ms = (secs * 1000 + u64::from(delay.subsec_nanos().div_ceil(1_000_000)))
             .min(i32::MAX as u64) as i32;
         if ms == 0 {
             if self.channel.is_none() {
