@@ -36,13 +36,30 @@ pub(crate) fn error_from_js(value: JsValue) -> Error {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array.prototype.set.call(dst, src)`: copies `src` into `dst`, a view of wasm
+    /// memory of the same length.
+    #[wasm_bindgen(js_namespace = Uint8Array, js_name = "prototype.set.call")]
+    fn copy_into(dst: &mut [u8], src: &Uint8Array);
+}
+
+/// The bytes of `src`, copied into wasm memory: two calls into JavaScript (its length, the
+/// copy). `Uint8Array::to_vec` makes four (it reads the length three times) and brings in
+/// an `assert_eq!` with its formatting code.
+pub(crate) fn bytes(src: &Uint8Array) -> Vec<u8> {
+    let mut bytes = vec![0; src.length() as usize];
+    copy_into(&mut bytes, src);
+    bytes
+}
+
 /// The message in a `message` event's `data`: text or an `ArrayBuffer`, else `None`.
 pub(crate) fn message_data(data: &JsValue) -> Option<Message> {
     if let Some(s) = data.as_string() {
         Some(Message::Text(s))
     } else {
         let buf = data.dyn_ref::<ArrayBuffer>()?;
-        Some(Message::Binary(Uint8Array::new(buf).to_vec()))
+        Some(Message::Binary(bytes(&Uint8Array::new(buf))))
     }
 }
 
@@ -58,7 +75,7 @@ pub(crate) fn read_blob(data: &JsValue) -> Option<BlobRead> {
     let message = async move {
         let buf = read.await.map_err(error_from_js)?;
         match buf.dyn_into::<ArrayBuffer>() {
-            Ok(buf) => Ok(Message::Binary(Uint8Array::new(&buf).to_vec())),
+            Ok(buf) => Ok(Message::Binary(bytes(&Uint8Array::new(&buf)))),
             Err(_) => Err(Error::Browser {
                 name: "UnsupportedData".into(),
                 message: "Blob.arrayBuffer() gave no ArrayBuffer".into(),

@@ -1,6 +1,6 @@
 //! The thin browser driver: the only code that touches `web-sys` and `js-sys`.
 
-mod convert;
+pub(crate) mod convert;
 mod driver;
 mod listener;
 mod timer;

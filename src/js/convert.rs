@@ -1,6 +1,7 @@
 //! JS values in and out: what `send()` takes, what messages become, and every
 //! [`Error`] as the exception a JS programmer expects. Nothing here trusts a `JsValue`.
 
+use crate::browser::convert::bytes;
 use crate::{CloseFrame, Error, Message};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -37,17 +38,17 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
         return Ok(Payload::Message(Message::Text(text)));
     }
     if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-        return Ok(Payload::Message(Message::Binary(
-            Uint8Array::new(buffer).to_vec(),
-        )));
+        return Ok(Payload::Message(Message::Binary(bytes(&Uint8Array::new(
+            buffer,
+        )))));
     }
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
         let buffer = Reflect::get(data, &"buffer".into())?;
         let offset = number(&Reflect::get(data, &"byteOffset".into())?);
         let length = number(&Reflect::get(data, &"byteLength".into())?);
-        let bytes = Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length);
-        return Ok(Payload::Message(Message::Binary(bytes.to_vec())));
+        let view = Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length);
+        return Ok(Payload::Message(Message::Binary(bytes(&view))));
     }
     if let Some(blob) = data.dyn_ref::<Blob>() {
         return Ok(Payload::Blob(blob.clone()));

@@ -109,7 +109,7 @@ async fn run(core: Rc<Core>) {
             };
             match read {
                 Ok(buffer) => {
-                    let bytes = Uint8Array::new(&buffer).to_vec();
+                    let bytes = crate::browser::convert::bytes(&Uint8Array::new(&buffer));
                     front.payload = Some(Payload::Message(Message::Binary(bytes)));
                 }
                 Err(e) => {
