@@ -30,7 +30,8 @@ impl CloseFrame {
 
 impl std::fmt::Display for CloseFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "code {}", self.code)?;
+        // (As a u32: see `core::backoff::millis`.)
+        write!(f, "code {}", u32::from(self.code))?;
         if !self.reason.is_empty() {
             write!(f, " (\"{}\")", self.reason)?;
         }

@@ -93,6 +93,7 @@ impl std::fmt::Display for Error {
             Error::InvalidAccess(m) => write!(f, "the browser refused an argument: {m}"),
             Error::InvalidConfig(m) => write!(f, "invalid configuration: {m}"),
             Error::InvalidCloseCode(c) => {
+                let c = u32::from(*c); // (see `core::backoff::millis`)
                 write!(f, "invalid close code {c}: use 1000 or a code in 3000-4999")
             }
             Error::CloseReasonTooLong(n) => {

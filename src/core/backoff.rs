@@ -107,9 +107,8 @@ impl Backoff {
         if self.base > self.cap {
             return Err(format!(
                 "backoff base ({} ms) must not exceed its cap ({} ms)",
-                // u64, not as_millis()'s u128: u128 formatting is kilobytes of wasm.
-                self.base.as_millis() as u64,
-                self.cap.as_millis() as u64
+                millis(self.base),
+                millis(self.cap)
             ));
         }
         Ok(())
@@ -182,9 +181,20 @@ impl Rng {
     }
 }
 
+/// Milliseconds for a message, as a `u32` (saturating past 49 days): every integer resocket
+/// formats is a `u32` or `usize`, which share one formatting function in wasm; a `u64` (or
+/// `as_millis()`'s `u128`) would bring in another.
+pub(crate) fn millis(d: Duration) -> u32 {
+    // (Not through `as_millis()`: u128 arithmetic is a 128-bit multiply more.)
+    (u32::try_from(d.as_secs()).ok())
+        .and_then(|s| s.checked_mul(1000))
+        .and_then(|ms| ms.checked_add(d.subsec_millis()))
+        .unwrap_or(u32::MAX)
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
-    use super::{Backoff, Jitter, Rng};
+    use super::{millis, Backoff, Jitter, Rng};
     use proptest::prelude::{prop_assert, proptest};
     use std::time::Duration;
 
@@ -196,6 +206,21 @@ mod tests {
             .cap(Duration::from_millis(500));
         let c: Vec<_> = (1..=5).map(|n| b.ceiling(n).as_millis()).collect();
         assert_eq!(c, [100, 200, 400, 500, 500]);
+    }
+
+    #[test]
+    fn millis_are_exact_up_to_u32_and_saturate_past_it() {
+        assert_eq!(millis(Duration::from_micros(1_500_999)), 1500);
+        assert_eq!(millis(Duration::from_millis(u64::from(u32::MAX))), u32::MAX);
+        assert_eq!(
+            millis(Duration::from_millis(u64::from(u32::MAX) - 1)),
+            u32::MAX - 1
+        );
+        assert_eq!(
+            millis(Duration::from_millis(u64::from(u32::MAX) + 1)),
+            u32::MAX
+        );
+        assert_eq!(millis(Duration::MAX), u32::MAX);
     }
 
     #[test]
