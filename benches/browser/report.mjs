@@ -307,24 +307,21 @@ if (counted.length) {
   md.push("");
   md.push("Counted in a separate pass with small counts (every wasm-bindgen import wrapped), so exact, not timed.");
   md.push("");
-  md.push(`| contender | ${counted.map((w) => w.id).join(" | ")} |`);
-  md.push(`|---|${counted.map(() => "---").join("|")}|`);
-  for (const c of contenders.filter((c) => c !== "raw-js")) {
-    const cells = counted.map((w) => table[w.id]?.[c]?.calls?.per_msg);
-    if (cells.every((x) => x == null)) continue;
-    md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
-  }
-  md.push("");
+  // One row per wasm contender, one column per counted workload.
+  const countTable = (count) => {
+    md.push(`| contender | ${counted.map((w) => w.id).join(" | ")} |`);
+    md.push(`|---|${counted.map(() => "---").join("|")}|`);
+    for (const c of contenders.filter((c) => c !== "raw-js")) {
+      const cells = counted.map((w) => count(table[w.id]?.[c]));
+      if (cells.every((x) => x == null)) continue;
+      md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
+    }
+    md.push("");
+  };
+  countTable((e) => e?.calls?.per_msg);
   md.push("Calls to the Rust allocator per message (per cycle for W4), the workload's own included (it builds each message it sends and checks each it gets, the same for every library); median over the timed rounds, a count, not timed:");
   md.push("");
-  md.push(`| contender | ${counted.map((w) => w.id).join(" | ")} |`);
-  md.push(`|---|${counted.map(() => "---").join("|")}|`);
-  for (const c of contenders.filter((c) => c !== "raw-js")) {
-    const cells = counted.map((w) => table[w.id]?.[c]?.allocations_per_msg?.median);
-    if (cells.every((x) => x == null)) continue;
-    md.push(`| ${c} | ${cells.map((x) => (x == null ? "–" : x.toFixed(2))).join(" | ")} |`);
-  }
-  md.push("");
+  countTable((e) => e?.allocations_per_msg?.median);
   for (const w of counted.filter((w) => ["w1", "w2", "w4", "w6"].includes(w.workload))) {
     md.push(`Per ${w.workload === "w4" ? "cycle" : "message"} in ${w.id}, by import (JavaScript function or wasm-bindgen intrinsic):`);
     md.push("");
