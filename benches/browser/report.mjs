@@ -99,7 +99,7 @@ for (const w of workloads) {
     for (const m of metrics[w.workload] ?? []) entry[m] = stat(ok.map((r) => get(r, m)));
     const counted = callRuns.find((r) => r.id === w.id && r.contender === c && r.ok);
     if (counted) entry.calls = { n: counted.count, per_msg: counted.calls_per_msg, by_import: counted.calls };
-    const allocations = ok.map((r) => r.allocations_per_msg).filter((x) => x != null);
+    const allocations = ok.map((r) => r.allocations_per_msg).filter((x) => Number.isFinite(x));
     if (allocations.length && c !== "raw-js") entry.allocations_per_msg = stat(allocations);
     table[w.id][c] = entry;
   }

@@ -181,9 +181,9 @@ impl Rng {
     }
 }
 
-/// Milliseconds for a message, as a `u32` (saturating past 49 days): every integer resocket
-/// formats is a `u32` or `usize`, which share one formatting function in wasm; a `u64` (or
-/// `as_millis()`'s `u128`) would bring in another.
+/// Milliseconds for a message, as a `u32` (saturating past 49 days): every integer in
+/// resocket's error messages is a `u32` or `usize`, which share one formatting function in
+/// wasm; a `u64` (or `as_millis()`'s `u128`) would bring in another into every app.
 pub(crate) fn millis(d: Duration) -> u32 {
     // (Not through `as_millis()`: u128 arithmetic is a 128-bit multiply more.)
     (u32::try_from(d.as_secs()).ok())
@@ -220,6 +220,8 @@ mod tests {
             millis(Duration::from_millis(u64::from(u32::MAX) + 1)),
             u32::MAX
         );
+        // Seconds that fit a u32 but whose milliseconds do not.
+        assert_eq!(millis(Duration::from_secs(5_000_000)), u32::MAX);
         assert_eq!(millis(Duration::MAX), u32::MAX);
     }
 

@@ -155,9 +155,11 @@ pub enum Action {
         /// 0 for the first connection, then the reconnection attempt's number.
         attempt: u32,
     },
-    /// Hand the message [`Machine::outgoing`] gives for this number to the current socket.
-    /// The machine keeps the message (to put it back in the queue should the socket end
-    /// before the browser transmitted it), so handing it over copies nothing.
+    /// Hand the message [`Machine::outgoing`] gives for this number to the current socket
+    /// (nothing if it gives none: the socket ended meanwhile and the message went back to
+    /// the queue). The machine keeps the message, to put it back in the queue should the
+    /// socket end before the browser transmitted it, so handing it over copies nothing.
+    /// Until this action is taken, no `bufferedAmount` reading counts the message as sent.
     Send(u64),
     /// Start the closing handshake on the current socket; its close event will follow.
     Close {
@@ -331,12 +333,16 @@ impl Machine {
 
     /// The next thing the driver must do.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let action = self.actions.pop_front()?;
+        if let Action::Send(seq) = action {
+            self.outbox.taken(seq);
+        }
+        Some(action)
     }
 
-    /// The message an [`Action::Send`] with this number hands over. `None` once the machine
-    /// no longer keeps it (the browser transmitted it, or its socket ended): read it when
-    /// carrying out the action, before handing the machine anything else.
+    /// The message an [`Action::Send`] with this number hands over, while the machine keeps
+    /// it: until a reading taken after the action shows it transmitted, or its socket ends
+    /// (then it is back in the queue, or dropped if it belonged to that connection only).
     pub fn outgoing(&self, seq: u64) -> Option<&Message> {
         self.outbox.handed(seq)
     }
@@ -470,7 +476,7 @@ impl Machine {
                         reason: String::new(),
                     });
                     let frame = CloseFrame::abnormal("close timeout");
-                    self.outbox.requeue_untransmitted(self.buffer.estimate);
+                    self.outbox.requeue_untransmitted(self.browser_holds());
                     self.emit(Event::Close(frame));
                     self.phase = Phase::Closed;
                 }
@@ -484,7 +490,7 @@ impl Machine {
                             code: frame.code,
                             reason: frame.reason.clone(),
                         });
-                        let buffered = self.buffer.estimate;
+                        let buffered = self.browser_holds();
                         self.socket_ended(now, Some((since, buffered)), frame, false);
                     }
                     Some(closing) => self.local_close = Some(closing),
@@ -558,7 +564,7 @@ impl Machine {
                         reason: "heartbeat timeout".into(),
                         was_clean: false,
                     };
-                    let buffered = self.buffer.estimate;
+                    let buffered = self.browser_holds();
                     self.socket_ended(now, Some((since, buffered)), frame, true);
                 }
             }
@@ -854,31 +860,41 @@ impl Machine {
         }
     }
 
-    /// The current socket's `bufferedAmount`, read now.
+    /// What the browser holds by the estimate: the estimate counts what was handed over
+    /// from the moment the `Send` action was made, the browser from when the driver took it.
+    fn browser_holds(&self) -> usize {
+        self.buffer
+            .estimate
+            .saturating_sub(self.outbox.untaken_bytes())
+    }
+
+    /// The current socket's `bufferedAmount`, read now. (It cannot count messages whose
+    /// `Send` actions are still waiting to be taken: they stay recorded and counted.)
     pub fn handle_buffered(&mut self, now: Duration, buffered: usize) {
+        let level = buffered + self.outbox.untaken_bytes();
         match self.phase {
             Phase::Open { .. } => {}
             // Still counts: a close that times out hands back what the reading says is left.
             Phase::Closing { .. } => {
                 self.outbox.forget_transmitted(buffered);
-                self.buffer.estimate = buffered;
+                self.buffer.estimate = level;
                 return;
             }
             _ => return,
         }
         self.outbox.forget_transmitted(buffered);
-        self.buffer.estimate = buffered;
+        self.buffer.estimate = level;
         self.buffer.handed_since_reading = 0;
-        if self.buffer.blocked && buffered <= self.config.low_water_mark {
+        if self.buffer.blocked && level <= self.config.low_water_mark {
             self.buffer.blocked = false;
-        } else if buffered > self.config.high_water_mark {
+        } else if level > self.config.high_water_mark {
             self.buffer.blocked = true;
         }
         if self.buffer.next_check.is_some_and(|t| t <= now) {
             self.buffer.next_check = None;
         }
         self.drain(now);
-        if self.flushing && buffered == 0 && self.outbox.queued() == 0 {
+        if self.flushing && self.buffer.estimate == 0 && self.outbox.queued() == 0 {
             self.flushing = false;
         }
         let waiting = self.buffer.blocked || self.flushing;

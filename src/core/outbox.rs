@@ -26,6 +26,11 @@ pub(crate) struct Outbox {
     /// The number of the first record in `in_flight`: every message handed over gets the
     /// next number, from 0.
     first: u64,
+    /// Records numbered from here on wait for the driver to take their `Send` action: the
+    /// browser cannot hold their bytes yet, so no reading can show them transmitted.
+    untaken: u64,
+    /// The bytes of those records.
+    untaken_bytes: usize,
 }
 
 impl Outbox {
@@ -59,8 +64,27 @@ impl Outbox {
         let len = message.len();
         let seq = self.first + self.in_flight.len() as u64;
         self.in_flight_bytes += len;
+        self.untaken_bytes += len;
         self.in_flight.push_back(InFlight { message, requeue });
         (seq, len)
+    }
+
+    /// The driver took the `Send` action for `seq`: from now on the browser may hold its
+    /// bytes. (Actions are taken in the order of their records.)
+    pub(crate) fn taken(&mut self, seq: u64) {
+        // Below `untaken`: its record went back to the queue (or left) with its bytes.
+        if seq < self.untaken {
+            return;
+        }
+        self.untaken = seq + 1;
+        if let Some(message) = self.handed(seq) {
+            self.untaken_bytes -= message.len();
+        }
+    }
+
+    /// The bytes of records whose `Send` action the driver has not taken yet.
+    pub(crate) fn untaken_bytes(&self) -> usize {
+        self.untaken_bytes
     }
 
     /// The message handed over as number `seq`, while it is still recorded (until the
@@ -73,10 +97,11 @@ impl Outbox {
     /// Forgets the in-flight messages that `buffered` (the socket's `bufferedAmount`) shows
     /// as transmitted: all but the tail that still has bytes in the buffer.
     pub(crate) fn forget_transmitted(&mut self, buffered: usize) {
-        let transmitted = self.in_flight_bytes.saturating_sub(buffered);
+        // Only what the driver took can have reached the browser.
+        let transmitted = (self.in_flight_bytes - self.untaken_bytes).saturating_sub(buffered);
         // Walk from the front: a message whose end lies within the transmitted prefix left.
         let mut end = 0;
-        while let Some(front) = self.in_flight.front() {
+        while let Some(front) = self.in_flight.front().filter(|_| self.first < self.untaken) {
             let len = front.message.len();
             let e = end + len;
             if !left_the_browser(e, len, transmitted, buffered) {
@@ -91,7 +116,8 @@ impl Outbox {
 
     /// After the socket ended with `buffered` bytes never transmitted: puts the messages
     /// that did not leave whole back at the head of the queue, in their order, and forgets
-    /// the rest. Returns how many were put back (pings are dropped, not counted).
+    /// the rest. Returns how many were put back (what belonged to the connection only, pings
+    /// and the open hook's first messages, is dropped, not counted).
     pub(crate) fn requeue_untransmitted(&mut self, buffered: usize) -> usize {
         self.forget_transmitted(buffered);
         let mut count = 0;
@@ -99,6 +125,8 @@ impl Outbox {
         // of wasm, and these run once per connection or per socket, not per message.
         let in_flight = std::mem::take(&mut self.in_flight);
         self.first += in_flight.len() as u64;
+        self.untaken = self.first;
+        self.untaken_bytes = 0;
         for item in in_flight.into_iter().rev() {
             if item.requeue {
                 self.queue.push_front(item.message);
@@ -148,10 +176,15 @@ mod tests {
         Message::Text(format!("{n:0len$}"))
     }
 
-    /// Hands over up to `count` messages; what the driver would read for each.
+    /// Hands over up to `count` messages and takes them as the driver does; what the
+    /// driver reads for each.
     fn sent(outbox: &mut Outbox, count: usize) -> Vec<Message> {
         let mut handed = Vec::new();
-        while let Some((seq, len)) = outbox.pop_to_send().filter(|_| handed.len() < count) {
+        while handed.len() < count {
+            let Some((seq, len)) = outbox.pop_to_send() else {
+                break;
+            };
+            outbox.taken(seq);
             let message = outbox
                 .handed(seq)
                 .expect("readable once handed over")
@@ -165,9 +198,16 @@ mod tests {
     #[test]
     fn neither_handing_over_nor_requeueing_copies_the_payload() {
         let mut o = Outbox::default();
-        o.push(Message::Binary(vec![7; 1000]));
+        let payload = vec![7; 1000];
+        let ptr = payload.as_ptr();
+        o.push(Message::Binary(payload));
         let (seq, _) = o.pop_to_send().unwrap();
-        let ptr = o.handed(seq).unwrap().as_bytes().as_ptr();
+        o.taken(seq);
+        assert_eq!(
+            o.handed(seq).unwrap().as_bytes().as_ptr(),
+            ptr,
+            "handed over in place"
+        );
         o.requeue_untransmitted(1000);
         assert_eq!(
             o.take_unsent()[0].as_bytes().as_ptr(),
@@ -205,7 +245,8 @@ mod tests {
         let mut o = Outbox::default();
         o.push(text(1, 4));
         sent(&mut o, 1);
-        o.record_control(text(0, 4));
+        let (ping, _) = o.record_control(text(0, 4));
+        o.taken(ping);
         o.push(text(2, 4));
         sent(&mut o, 1);
         // 8 bytes left: the ping and message 2; message 1 went out.
@@ -222,6 +263,9 @@ mod tests {
         let seqs: Vec<u64> = std::iter::from_fn(|| o.pop_to_send().map(|(seq, _)| seq)).collect();
         assert_eq!(seqs, vec![0, 1, 2]);
         let ping = o.record_control(text(7, 4)).0;
+        for seq in seqs.into_iter().chain([ping]) {
+            o.taken(seq);
+        }
         assert_eq!(o.handed(ping), Some(&text(7, 4)));
         o.forget_transmitted(24); // message 0 left: its number names nothing any more
         assert_eq!(o.handed(0), None);
@@ -233,6 +277,33 @@ mod tests {
         assert_eq!(o.handed(2), None);
         assert_eq!(o.pop_to_send(), Some((ping + 1, 10)));
         assert_eq!(o.handed(ping + 1), Some(&text(1, 10)));
+    }
+
+    #[test]
+    fn what_the_driver_has_not_taken_is_never_counted_as_transmitted() {
+        let mut o = Outbox::default();
+        for i in 0..3 {
+            o.push(text(i, 10));
+        }
+        let (first, _) = o.pop_to_send().unwrap();
+        o.taken(first);
+        o.pop_to_send().unwrap();
+        o.pop_to_send().unwrap();
+        assert_eq!(o.untaken_bytes(), 20);
+        // A reading of 0 taken now covers message 0 only: the browser never had 1 and 2.
+        o.forget_transmitted(0);
+        assert_eq!(o.handed(first), None, "message 0 left");
+        assert_eq!(o.handed(1), Some(&text(1, 10)));
+        assert_eq!(o.handed(2), Some(&text(2, 10)));
+        o.taken(1);
+        assert_eq!(o.untaken_bytes(), 10);
+        // The socket ends with nothing buffered: message 1 left, message 2 was never taken.
+        assert_eq!(o.requeue_untransmitted(0), 1);
+        assert_eq!(o.untaken_bytes(), 0);
+        assert_eq!(o.take_unsent(), vec![text(2, 10)]);
+        // Taking an action whose record went back to the queue changes nothing.
+        o.taken(2);
+        assert_eq!(o.untaken_bytes(), 0);
     }
 
     #[test]
