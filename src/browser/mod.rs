@@ -1,9 +1,11 @@
 //! The thin browser driver: the only code that touches `web-sys` and `js-sys`.
 
-pub(crate) mod convert;
+mod convert;
 mod driver;
 mod listener;
 mod timer;
 
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub(crate) use convert::bytes;
 pub(crate) use driver::{wake_all, BlobReader, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, Target};

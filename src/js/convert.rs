@@ -1,7 +1,7 @@
 //! JS values in and out: what `send()` takes, what messages become, and every
 //! [`Error`] as the exception a JS programmer expects. Nothing here trusts a `JsValue`.
 
-use crate::browser::convert::bytes;
+use crate::browser::bytes;
 use crate::{CloseFrame, Error, Message};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};

@@ -109,7 +109,7 @@ async fn run(core: Rc<Core>) {
             };
             match read {
                 Ok(buffer) => {
-                    let bytes = crate::browser::convert::bytes(&Uint8Array::new(&buffer));
+                    let bytes = crate::browser::bytes(&Uint8Array::new(&buffer));
                     front.payload = Some(Payload::Message(Message::Binary(bytes)));
                 }
                 Err(e) => {
