@@ -196,6 +196,31 @@ async fn a_receipt_for_a_refused_frame_fails_with_the_error_even_if_the_session_
 }
 
 #[wasm_bindgen_test]
+async fn a_later_frames_receipt_that_overtakes_a_send_receipt_does_not_fail_the_send() {
+    let client = client().await;
+    let q = queue("overtaken");
+    let tx = client.begin().await.unwrap();
+    // All three go out together, and the ERROR about the first marks all three. RabbitMQ
+    // sends a SEND's RECEIPT only once the message is confirmed, an ABORT's at once: the
+    // ABORT's RECEIPT comes before the good SEND's, and must not fail it with the ERROR.
+    let (refused, fine, aborted) = futures::join!(
+        client.send_with_receipt("/nowhere/at-all", "?", &[]),
+        client.send_with_receipt(&q, "fine", &[]),
+        tx.abort(),
+    );
+    console_log!("refused: {refused:?}, fine: {fine:?}, aborted: {aborted:?}");
+    assert_eq!(aborted, Ok(()));
+    assert_eq!(fine, Ok(()));
+    match &refused {
+        Err(Error::Stomp { message, .. }) => assert!(message.contains("Unknown destination")),
+        other => panic!("expected the ERROR, got {other:?}"),
+    }
+    within(10_000, "disconnect", client.disconnect())
+        .await
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn an_error_frame_is_an_event_even_without_a_subscription() {
     let client = client().await;
     let mut events = client.events();

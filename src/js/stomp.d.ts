@@ -203,7 +203,9 @@ export class StompClient implements EventTarget {
    * Like `send()`, but resolves when the broker's RECEIPT came; rejects with a `StompError` on
    * ERROR or if the connection was lost first. An ERROR rejects the send it names at once, and
    * the others it may have answered once that is known: when the connection ends, or, if the
-   * broker keeps the session, when a later frame's RECEIPT shows it went past them. A send that
+   * broker keeps the session, when a later frame's RECEIPT shows it went past them and the
+   * send's own RECEIPT has not come 2 s after that (RabbitMQ answers a send only once it has
+   * confirmed the message, so later RECEIPTs can come first). A send that
    * never left the browser before the connection was lost goes again in the next session, and
    * its RECEIPT settles this then.
    */

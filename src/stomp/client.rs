@@ -8,7 +8,7 @@ use crate::{
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use futures_sink::Sink;
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -173,6 +173,8 @@ struct Inner {
     waiters: Vec<Waker>,
     /// Sends heart-beat EOLs while connected.
     beat: Option<Interval>,
+    /// Fails the overtaken `SEND` receipts whose grace is over ([`Inner::expire`]).
+    grace: Option<Timeout>,
     /// The first `CONNECTED` (or why there will be none).
     first: Option<oneshot::Sender<Result<(), Error>>>,
     /// The current session's `CONNECTED` headers, for a new [`StompClient::events`]
@@ -183,6 +185,11 @@ struct Inner {
     events: Vec<mpsc::UnboundedSender<StompEvent>>,
 }
 
+/// How long a marked `SEND`'s `RECEIPT` may still come after a later frame's overtook it
+/// (milliseconds): a broker may answer a `SEND` only once the message is stored (RabbitMQ
+/// does, after its publisher confirm, while it answers `BEGIN` or `ABORT` at once).
+const SEND_RECEIPT_GRACE_MS: u32 = 2_000;
+
 /// A `RECEIPT` waited for.
 struct Pending {
     /// The operation waiting; `None` for the client's own [probe](Core::probe).
@@ -190,11 +197,22 @@ struct Pending {
     /// An `ERROR` the broker sent while this was pending: what it fails with if its
     /// `RECEIPT` never comes.
     error: Option<Error>,
+    /// The frame is a `SEND`: its `RECEIPT` may come after later frames' (see
+    /// [`SEND_RECEIPT_GRACE_MS`]).
+    send: bool,
+    /// When (`Date.now()`, ms) a later frame's `RECEIPT` came while this was marked by an
+    /// `ERROR`: it fails with it once the grace is over ([`Inner::expire`]).
+    overtaken: Option<f64>,
 }
 
 impl Pending {
-    fn new(tx: Option<oneshot::Sender<Result<(), Error>>>) -> Self {
-        Pending { tx, error: None }
+    fn new(tx: Option<oneshot::Sender<Result<(), Error>>>, send: bool) -> Self {
+        Pending {
+            tx,
+            error: None,
+            send,
+            overtaken: None,
+        }
     }
 
     /// Fails with the `ERROR` that came while it was pending, else with `otherwise`.
@@ -220,7 +238,7 @@ impl Inner {
     /// browser go again in the next session ([`open_session`] keeps their receipts) while
     /// the others fail with this error; a broker that keeps the session instead (RabbitMQ
     /// does, e.g. for an unknown destination) goes on processing frames in order, and a
-    /// `RECEIPT` for a later frame fails the marked ones before it ([`Inner::on_receipt`]).
+    /// `RECEIPT` for a later frame settles the marked ones before it ([`Inner::on_receipt`]).
     /// `true` if some receipt was marked now: a probe can tell.
     fn on_broker_error(&mut self, frame: &Frame, error: &Error) -> bool {
         let refused = frame
@@ -239,28 +257,78 @@ impl Inner {
         marked
     }
 
-    /// The `RECEIPT` for `id` came: that frame was processed, and so was every frame
-    /// before it. A receipt before it marked by an `ERROR` is one that `ERROR` answered: it
-    /// fails with it now. (Unmarked ones before it are left alone: no broker is known to
-    /// skip a frame silently.)
-    fn on_receipt(&mut self, id: &str) {
+    /// The `RECEIPT` for `id` came at `now` (`Date.now()`, ms): that frame was processed,
+    /// and so was every frame before it. A receipt before it marked by an `ERROR` is one
+    /// that `ERROR` answered, unless its `RECEIPT` is only late: a marked non-`SEND` fails
+    /// with the `ERROR` now; a marked `SEND` is overtaken and fails with it only if its
+    /// `RECEIPT` has not come [`SEND_RECEIPT_GRACE_MS`] later ([`Inner::expire`]).
+    /// (Unmarked ones before it are left alone: no broker is known to skip a frame
+    /// silently.) `true` if some receipt was overtaken now: the grace timer must run.
+    fn on_receipt(&mut self, id: &str, now: f64) -> bool {
         let Some(i) = self.receipts.find(id) else {
-            return;
+            return false;
         };
         let (_, pending) = self.receipts.0.remove(i);
         if let Some(tx) = pending.tx {
             let _ = tx.send(Ok(()));
         }
         let later = self.receipts.0.split_off(i);
-        for (id, earlier) in std::mem::take(&mut self.receipts.0) {
-            if earlier.error.is_some() {
+        let mut overtaken = false;
+        for (id, mut earlier) in std::mem::take(&mut self.receipts.0) {
+            if earlier.error.is_some() && !earlier.send {
                 earlier.fail(lost_before_receipt);
-            } else {
-                self.receipts.insert(id, earlier);
+                continue;
             }
+            if earlier.error.is_some() && earlier.overtaken.is_none() {
+                earlier.overtaken = Some(now);
+                overtaken = true;
+            }
+            self.receipts.insert(id, earlier);
         }
         self.receipts.0.extend(later);
+        overtaken
     }
+
+    /// At `now` (`Date.now()`, ms): fails the overtaken receipts whose grace is over, with
+    /// their `ERROR`. Returns the milliseconds until the next one's is, if any is left.
+    fn expire(&mut self, now: f64) -> Option<f64> {
+        let grace = f64::from(SEND_RECEIPT_GRACE_MS);
+        let mut next: Option<f64> = None;
+        for (id, pending) in std::mem::take(&mut self.receipts.0) {
+            match pending.overtaken.map(|at| at + grace - now) {
+                Some(left) if left <= 0.0 => pending.fail(lost_before_receipt),
+                left => {
+                    if let Some(left) = left {
+                        next = Some(next.map_or(left, |n| n.min(left)));
+                    }
+                    self.receipts.insert(id, pending);
+                }
+            }
+        }
+        next
+    }
+}
+
+/// Runs [`Inner::expire`] in `ms` milliseconds, and again until no overtaken receipt is
+/// left. The timer belongs to `Inner`: dropping the client cancels it.
+fn arm_grace(state: &Rc<RefCell<Inner>>, ms: u32) {
+    let weak = Rc::downgrade(state);
+    let timeout = Timeout::new(ms, move || {
+        let Some(state) = weak.upgrade() else {
+            return;
+        };
+        let next = {
+            let mut inner = state.borrow_mut();
+            // Drops this very timer: wasm-bindgen frees a running callback only after it returns.
+            inner.grace = None;
+            inner.expire(js_sys::Date::now())
+        };
+        if let Some(left) = next {
+            // At least 1 ms: a fraction left must not become a busy loop of 0 ms timers.
+            arm_grace(&state, (left.ceil() as u32).max(1));
+        }
+    });
+    state.borrow_mut().grace = Some(timeout);
 }
 
 /// A small map: a Vec of `(key, value)` in insertion order. A client holds a handful of
@@ -435,6 +503,7 @@ impl Core {
     /// Sends `frame` with a `receipt` header and waits for the RECEIPT.
     async fn send_with_receipt(&self, frame: Frame, session: Option<u64>) -> Result<(), Error> {
         let id = format!("r-{}", self.next_id());
+        let send = frame.command == "SEND";
         self.send(frame.header("receipt", id.clone()), session)
             .await?;
         // Registered right after the hand-over, in the same poll: the RECEIPT cannot come
@@ -444,7 +513,7 @@ impl Core {
         self.inner
             .borrow_mut()
             .receipts
-            .insert(id, Pending::new(Some(tx)));
+            .insert(id, Pending::new(Some(tx), send));
         rx.await.unwrap_or(Err(Error::SocketClosed))
     }
 
@@ -466,7 +535,7 @@ impl Core {
         self.inner
             .borrow_mut()
             .receipts
-            .insert(id, Pending::new(None));
+            .insert(id, Pending::new(None, false));
     }
 
     fn wake_waiters(&self) {
@@ -496,6 +565,7 @@ impl Core {
             let mut inner = self.inner.borrow_mut();
             inner.closed = Some(error.clone());
             inner.events.clear();
+            inner.grace = None;
             (
                 std::mem::take(&mut inner.subs),
                 inner.first.take(),
@@ -537,7 +607,11 @@ impl Core {
             }
             "RECEIPT" => {
                 if let Some(id) = frame.get("receipt-id") {
-                    self.inner.borrow_mut().on_receipt(id);
+                    let mut inner = self.inner.borrow_mut();
+                    if inner.on_receipt(id, js_sys::Date::now()) && inner.grace.is_none() {
+                        drop(inner);
+                        arm_grace(&self.inner, SEND_RECEIPT_GRACE_MS);
+                    }
                 }
             }
             "ERROR" => self.on_error(&frame),
@@ -726,6 +800,7 @@ fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut O
         if going_again.contains(&id) {
             // Never seen by the broker: an ERROR on the old connection was not about it.
             receipt.error = None;
+            receipt.overtaken = None;
             inner.receipts.insert(id, receipt);
         } else if dropped.contains(&id) {
             receipt.error = None;
@@ -1043,7 +1118,9 @@ impl StompClient {
     /// known, when the connection ends (unless the frame never left the browser: then it
     /// goes again in the next session, whose `RECEIPT` settles it) or, if the broker keeps
     /// the session, when a later frame's `RECEIPT` comes first (the client then sends a
-    /// `BEGIN` and `ABORT` of an empty transaction with a receipt, to find out).
+    /// `BEGIN` and `ABORT` of an empty transaction with a receipt, to find out) and its own
+    /// has not come 2 s after that (a broker may confirm a `SEND` after answering later
+    /// frames: RabbitMQ does).
     pub async fn send_with_receipt(
         &self,
         destination: &str,
@@ -1579,10 +1656,11 @@ mod tests {
         let mut receipts = vec![];
         for id in ["r-1", "r-2", "r-3"] {
             let (tx, rx) = oneshot::channel();
+            // r-3 is the COMMIT's.
             inner
                 .borrow_mut()
                 .receipts
-                .insert(id.into(), Pending::new(Some(tx)));
+                .insert(id.into(), Pending::new(Some(tx), id != "r-3"));
             receipts.push(rx);
         }
         run(&mut m);
@@ -1654,7 +1732,7 @@ mod tests {
             inner
                 .borrow_mut()
                 .receipts
-                .insert(id.into(), Pending::new(Some(tx)));
+                .insert(id.into(), Pending::new(Some(tx), true));
             receipts.push(rx);
         }
         let error_frame = Frame::new("ERROR")
@@ -1711,57 +1789,119 @@ mod tests {
         assert_eq!(receipts[2].try_recv(), Ok(Some(Err(lost_before_receipt()))));
     }
 
-    #[test]
-    fn on_a_session_that_goes_on_a_later_receipt_fails_what_the_error_answered() {
-        let mut inner = Inner::default();
+    /// A pending receipt in `inner`, for a `SEND` or not.
+    fn waiting(inner: &mut Inner, id: &str, send: bool) -> oneshot::Receiver<Result<(), Error>> {
+        let (tx, rx) = oneshot::channel();
+        inner
+            .receipts
+            .insert(id.into(), Pending::new(Some(tx), send));
+        rx
+    }
+
+    fn unknown_destination() -> (Frame, Error) {
         let error = Error::Stomp {
             message: "Unknown destination".into(),
             body: String::new(),
         };
-        let error_frame = Frame::new("ERROR").header("message", "Unknown destination");
+        let frame = Frame::new("ERROR").header("message", "Unknown destination");
+        (frame, error)
+    }
+
+    #[test]
+    fn on_a_session_that_goes_on_a_later_receipt_fails_what_the_error_answered() {
+        let mut inner = Inner::default();
+        let (error_frame, error) = unknown_destination();
         assert!(
             !inner.on_broker_error(&error_frame, &error),
             "nothing pending: nothing to find out"
         );
-        let waiting = |inner: &mut Inner, id: &str| {
-            let (tx, rx) = oneshot::channel();
-            inner.receipts.insert(id.into(), Pending::new(Some(tx)));
-            rx
-        };
-        let mut bad = waiting(&mut inner, "r-bad");
-        let mut fine = waiting(&mut inner, "r-fine");
+        // Not SENDs (say SUBSCRIBEs): their RECEIPTs come in the order of their frames.
+        let mut bad = waiting(&mut inner, "r-bad", false);
+        let mut fine = waiting(&mut inner, "r-fine", false);
         assert!(inner.on_broker_error(&error_frame, &error), "two marked");
         assert!(
             !inner.on_broker_error(&error_frame, &error),
             "marked already"
         );
         // Handed over after the ERROR: the probe, and another frame.
-        inner.receipts.insert("probe-1".into(), Pending::new(None));
-        let mut later = waiting(&mut inner, "r-later");
+        inner
+            .receipts
+            .insert("probe-1".into(), Pending::new(None, false));
+        let mut later = waiting(&mut inner, "r-later", false);
         // r-fine's RECEIPT comes (the broker went on): r-bad, before it, never will.
-        inner.on_receipt("r-fine");
+        assert!(!inner.on_receipt("r-fine", 0.0), "nothing overtaken");
         assert_eq!(fine.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(bad.try_recv(), Ok(Some(Err(error.clone()))));
         assert_eq!(later.try_recv(), Ok(None));
-        inner.on_receipt("probe-1");
+        inner.on_receipt("probe-1", 0.0);
         assert_eq!(
             later.try_recv(),
             Ok(None),
             "after the probe: not the ERROR's"
         );
         // Without an ERROR, a RECEIPT settles its own receipt only.
-        let mut unmarked = waiting(&mut inner, "r-unmarked");
-        inner.on_receipt("r-later");
+        let mut unmarked = waiting(&mut inner, "r-unmarked", false);
+        inner.on_receipt("r-later", 0.0);
         assert_eq!(later.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(unmarked.try_recv(), Ok(None));
         let ids: Vec<_> = inner.receipts.0.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["r-unmarked"]);
-        inner.on_receipt("unknown");
+        inner.on_receipt("unknown", 0.0);
         // The ERROR names the frame: that receipt fails at once, the others only get marked.
         let named = Frame::new("ERROR").header("receipt-id", "r-unmarked");
         assert!(!inner.on_broker_error(&named, &error));
         assert_eq!(unmarked.try_recv(), Ok(Some(Err(error))));
         assert!(inner.receipts.0.is_empty());
+    }
+
+    #[test]
+    fn a_marked_send_overtaken_by_a_later_receipt_has_a_grace_for_its_own() {
+        let mut inner = Inner::default();
+        let (error_frame, error) = unknown_destination();
+        let grace = f64::from(SEND_RECEIPT_GRACE_MS);
+        // Two SENDs, one refused, and an ABORT, all out before the ERROR about the first.
+        let mut refused = waiting(&mut inner, "r-refused", true);
+        let mut fine = waiting(&mut inner, "r-fine", true);
+        let mut abort = waiting(&mut inner, "r-abort", false);
+        assert!(inner.on_broker_error(&error_frame, &error));
+        // The ABORT's RECEIPT comes first (the broker confirms SENDs later): it overtakes
+        // both SENDs and fails neither.
+        assert!(inner.on_receipt("r-abort", 1000.0), "two overtaken");
+        assert_eq!(abort.try_recv(), Ok(Some(Ok(()))));
+        assert_eq!(refused.try_recv(), Ok(None));
+        assert_eq!(fine.try_recv(), Ok(None));
+        assert_eq!(
+            inner.expire(1000.0 + grace - 1.0),
+            Some(1.0),
+            "1 ms of grace left"
+        );
+        assert_eq!(refused.try_recv(), Ok(None));
+        // The good SEND's RECEIPT comes within its grace.
+        assert!(!inner.on_receipt("r-fine", 1500.0), "overtaken already");
+        assert_eq!(fine.try_recv(), Ok(Some(Ok(()))));
+        assert_eq!(refused.try_recv(), Ok(None));
+        // Overtaken later, so its grace ends later.
+        let mut late = waiting(&mut inner, "r-late", true);
+        assert!(inner.on_broker_error(&error_frame, &error));
+        inner
+            .receipts
+            .insert("probe-2".into(), Pending::new(None, false));
+        assert!(inner.on_receipt("probe-2", 1800.0));
+        // The refused one's grace is over: it fails with the ERROR; r-late's has 800 ms left.
+        assert_eq!(inner.expire(1000.0 + grace), Some(800.0));
+        assert_eq!(refused.try_recv(), Ok(Some(Err(error.clone()))));
+        assert_eq!(late.try_recv(), Ok(None));
+        assert_eq!(inner.expire(1800.0 + grace), None, "none left");
+        assert_eq!(late.try_recv(), Ok(Some(Err(error))));
+        assert!(inner.receipts.0.is_empty());
+        // Unmarked SENDs are never overtaken.
+        let mut plain = waiting(&mut inner, "r-plain", true);
+        inner
+            .receipts
+            .insert("probe-3".into(), Pending::new(None, false));
+        assert!(!inner.on_receipt("probe-3", 5000.0));
+        assert_eq!(inner.expire(1e9), None);
+        assert_eq!(plain.try_recv(), Ok(None));
     }
 
     #[test]
