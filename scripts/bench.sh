@@ -9,7 +9,8 @@
 # While optimising, pick what runs (the report then goes to .tmp/bench/partial.{json,md}):
 #   BENCH_WORKLOADS=w1,w3 BENCH_CONTENDERS=raw-js,resocket-bare BENCH_ROUNDS=1 npm run bench
 # Workloads: w1 w2 w3 w3s w4 w5 w6; contenders: raw-js resocket resocket-bare gloo-net
-# ws_stream_wasm, and resocket-limit (W5 only: an 8 MiB inbound limit). A last pass
+# ws_stream_wasm web-sys (a bare Stream/Sink on web_sys::WebSocket: the cost of wasm itself),
+# and resocket-limit (W5 only: an 8 MiB inbound limit). A last pass
 # counts each library's calls from wasm into JavaScript.
 #
 # Chromium runs as a plain process with no DevTools client attached (a client that tracks
@@ -60,7 +61,7 @@ fi
 # Counts for the calls pass.
 c1=1000 c2=50 c3=200 c4=20 c6=200
 json_list() { printf '"%s",' ${1//,/ } | sed 's/,$//; s/.*/[&]/'; }
-contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm}")
+contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm,web-sys}")
 only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5,w6}")
 partial=""
 [ -n "${BENCH_WORKLOADS:-}${BENCH_CONTENDERS:-}${BENCH_ROUNDS:-}" ] && partial=1
@@ -99,7 +100,7 @@ chromium_pid=$!
 session=$(ps -o sid= -p "$chromium_pid" | tr -d ' ')
 [ "$session" = "$chromium_pid" ] || { echo "bench: chromium is not its own session leader ($session)" >&2; exit 1; }
 # Every contender but resocket-limit, which only W5 is about.
-everyone='["raw-js", "resocket", "resocket-bare", "gloo-net", "ws_stream_wasm"]'
+everyone='["raw-js", "resocket", "resocket-bare", "gloo-net", "ws_stream_wasm", "web-sys"]'
 cat >"$www/config.json.tmp" <<EOF
 {
   "mode": "$mode",
@@ -115,7 +116,7 @@ cat >"$www/config.json.tmp" <<EOF
     {"id": "w2", "workload": "w2", "title": "W2 pipelined 64 KiB binary", "params": {"n": $n2, "size": 65536}, "contenders": $everyone, "calls_n": $c2},
     {"id": "w3", "workload": "w3", "title": "W3 ping-pong 32 B (feed)", "params": {"n": $n3}, "contenders": $everyone, "calls_n": $c3},
     {"id": "w3s", "workload": "w3", "title": "W3s ping-pong 32 B with SinkExt::send (flushes)", "params": {"n": $n3s, "flush": true},
-     "contenders": ["resocket", "resocket-bare", "gloo-net", "ws_stream_wasm"], "ratio_base": "w3"},
+     "contenders": ["resocket", "resocket-bare", "gloo-net", "ws_stream_wasm", "web-sys"], "ratio_base": "w3"},
     {"id": "w4", "workload": "w4", "title": "W4 connect, echo, close", "params": {"n": $n4}, "contenders": $everyone, "calls_n": $c4},
     {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000},
      "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"]},

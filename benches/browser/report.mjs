@@ -39,7 +39,7 @@ for (const r of runs.filter((r) => r.ok)) {
   };
 }
 const workloads = meta.workloads ?? [];
-const contenders = ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"];
+const contenders = ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm", "web-sys"];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -180,6 +180,13 @@ md.push(
     `${report.rounds} interleaved round(s), each run in a fresh frame; median (min–max) over rounds; ` +
     `ratios (÷ raw) are taken within each round, contender ÷ raw JS, then median (min–max) over rounds. CPU = renderer main thread (Blink/V8) per message or cycle. ` +
     `Release profile (opt-level "z", LTO), no wasm-opt. Load average at the end: ${report.load_at_end ?? "?"}.`,
+);
+md.push("");
+md.push(
+  "web-sys is no library: a `Stream` and `Sink` written for this benchmark straight on `web_sys::WebSocket` " +
+    "(benches/browser/src/floor.rs), with no reconnection, heartbeat, backpressure or queue. It shows what any Rust " +
+    "code pays to cross between JavaScript and wasm (the handler's call into wasm, copying each message in and out, " +
+    "waking the task); what a library costs beyond it is its own.",
 );
 md.push("");
 const rows = (w, cols) => {

@@ -7,10 +7,12 @@
 //!
 //! Contenders: `resocket` (reconnection and heartbeat on), `resocket-bare` (both off),
 //! `resocket-limit` (as `resocket`, with an 8 MiB inbound limit; W5 only), `gloo-net`,
-//! `ws_stream_wasm`. Workloads: `w1` (pipelined text), `w2` (pipelined
+//! `ws_stream_wasm`, `web-sys` (a bare Stream/Sink written here on `web_sys::WebSocket`:
+//! the cost of wasm itself, [`floor`]). Workloads: `w1` (pipelined text), `w2` (pipelined
 //! binary), `w3` (ping-pong), `w4` (connect–echo–close cycles), `w5` (flood, slow reader).
 
 mod alloc;
+mod floor;
 mod libs;
 mod workloads;
 
@@ -194,6 +196,7 @@ pub async fn run(
         "resocket-limit" => self::workload::<ResocketLimit>(w, &p, &probe).await,
         "gloo-net" => self::workload::<Gloo>(w, &p, &probe).await,
         "ws_stream_wasm" => self::workload::<WsStream>(w, &p, &probe).await,
+        "web-sys" => self::workload::<floor::Floor>(w, &p, &probe).await,
         other => Err(Fail(format!("unknown contender {other:?}"))),
     };
     result
