@@ -16,14 +16,14 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts the test server serving www/; `port` 0 picks a free one. */
-export async function startServer(port = 0) {
+/** Starts the test server serving `www` (www/ unless given); `port` 0 picks a free one. */
+export async function startServer(port = 0, www = path.join(ROOT, "www")) {
   fs.mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
   const dir = fs.mkdtempSync(path.join(ROOT, ".tmp", "e2e-"));
   const portFile = path.join(dir, "port");
   const proc = spawn(
     SERVER,
-    ["--www", path.join(ROOT, "www"), "--port", String(port), "--port-file", portFile],
+    ["--www", www, "--port", String(port), "--port-file", portFile],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of the npm package and the demo in Chromium (Debian's, through
 # playwright-core): the demo driven like a visitor (e2e/demo.test.mjs), the JS API
-# (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), and the
-# TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`). Installs and builds what it
+# (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), the
+# TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
+# the size comparison (e2e/size-apps.test.mjs). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
@@ -14,6 +15,8 @@ bash scripts/setup.sh
 bash scripts/setup-npm.sh
 bash scripts/build-npm.sh
 bash scripts/build-examples.sh
+# The minimal apps of the README's size comparison, as measured (e2e/size-apps.test.mjs).
+bash scripts/size.sh
 cargo build --quiet -p resocket-test-server
 export RESOCKET_TEST_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/debug/resocket-test-server"
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Builds the same minimal app (connect, send one text, await one reply) with resocket
-# (benches/size/resocket-minimal), gloo-net (gloo-minimal) and ws_stream_wasm
-# (wsstream-minimal) with the release profile (opt-level "z", lto, codegen-units 1, panic
-# abort), runs wasm-bindgen and wasm-opt -Oz (the npm devDependency binaryen, pinned because
-# Debian's 108 miscompiles; else one on PATH), and prints for each
-# .wasm and JS glue sizes, raw and gzip -9.
+# (benches/size/resocket-minimal), gloo-net (gloo-minimal), ws_stream_wasm
+# (wsstream-minimal) and web-sys alone, no library (websys-minimal: the floor), with the
+# release profile (opt-level "z", lto, codegen-units 1, panic abort), runs wasm-bindgen and
+# wasm-opt -Oz (the npm devDependency binaryen, pinned because Debian's 108 miscompiles;
+# else one on PATH), and prints for each .wasm and JS glue sizes, raw and gzip -9.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The pinned wasm-opt first (scripts/setup-npm.sh installs it).
 export PATH="$PWD/node_modules/.bin:$PATH"
-apps="resocket:resocket-minimal gloo-net:gloo-minimal ws_stream_wasm:wsstream-minimal"
+apps="resocket:resocket-minimal gloo-net:gloo-minimal ws_stream_wasm:wsstream-minimal web-sys:websys-minimal"
 packages=()
 for app in $apps; do packages+=(-p "${app#*:}"); done
 cargo build -q --release --target wasm32-unknown-unknown "${packages[@]}"
