@@ -7,5 +7,7 @@ mod timer;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub(crate) use convert::bytes;
+#[cfg(feature = "stomp")]
+pub(crate) use convert::now;
 pub(crate) use driver::{wake_all, BlobReader, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, Target};

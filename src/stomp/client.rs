@@ -200,8 +200,8 @@ struct Pending {
     /// The frame is a `SEND`: its `RECEIPT` may come after later frames' (see
     /// [`SEND_RECEIPT_GRACE_MS`]).
     send: bool,
-    /// When (`Date.now()`, ms) a later frame's `RECEIPT` came while this was marked by an
-    /// `ERROR`: it fails with it once the grace is over ([`Inner::expire`]).
+    /// When (ms on the driver's monotonic clock) a later frame's `RECEIPT` came while this
+    /// was marked by an `ERROR`: it fails with it once the grace is over ([`Inner::expire`]).
     overtaken: Option<f64>,
 }
 
@@ -257,7 +257,7 @@ impl Inner {
         marked
     }
 
-    /// The `RECEIPT` for `id` came at `now` (`Date.now()`, ms): that frame was processed,
+    /// The `RECEIPT` for `id` came at `now` (ms, [`clock_ms`]): that frame was processed,
     /// and so was every frame before it. A receipt before it marked by an `ERROR` is one
     /// that `ERROR` answered, unless its `RECEIPT` is only late: a marked non-`SEND` fails
     /// with the `ERROR` now; a marked `SEND` is overtaken and fails with it only if its
@@ -289,7 +289,7 @@ impl Inner {
         overtaken
     }
 
-    /// At `now` (`Date.now()`, ms): fails the overtaken receipts whose grace is over, with
+    /// At `now` (ms, [`clock_ms`]): fails the overtaken receipts whose grace is over, with
     /// their `ERROR`. Returns the milliseconds until the next one's is, if any is left.
     fn expire(&mut self, now: f64) -> Option<f64> {
         let grace = f64::from(SEND_RECEIPT_GRACE_MS);
@@ -309,6 +309,12 @@ impl Inner {
     }
 }
 
+/// Milliseconds on the socket driver's monotonic clock (`performance.now()`): a wall-clock
+/// jump must not cut a grace short.
+fn clock_ms() -> f64 {
+    crate::browser::now().as_secs_f64() * 1000.0
+}
+
 /// Runs [`Inner::expire`] in `ms` milliseconds, and again until no overtaken receipt is
 /// left. The timer belongs to `Inner`: dropping the client cancels it.
 fn arm_grace(state: &Rc<RefCell<Inner>>, ms: u32) {
@@ -321,7 +327,7 @@ fn arm_grace(state: &Rc<RefCell<Inner>>, ms: u32) {
             let mut inner = state.borrow_mut();
             // Drops this very timer: wasm-bindgen frees a running callback only after it returns.
             inner.grace = None;
-            inner.expire(js_sys::Date::now())
+            inner.expire(clock_ms())
         };
         if let Some(left) = next {
             // At least 1 ms: a fraction left must not become a busy loop of 0 ms timers.
@@ -608,7 +614,7 @@ impl Core {
             "RECEIPT" => {
                 if let Some(id) = frame.get("receipt-id") {
                     let mut inner = self.inner.borrow_mut();
-                    if inner.on_receipt(id, js_sys::Date::now()) && inner.grace.is_none() {
+                    if inner.on_receipt(id, clock_ms()) && inner.grace.is_none() {
                         drop(inner);
                         arm_grace(&self.inner, SEND_RECEIPT_GRACE_MS);
                     }
