@@ -11,6 +11,8 @@ import { ROOT, launchBrowser, openPage, startServer } from "./harness.mjs";
 
 const SIZE = path.join(ROOT, ".tmp", "size");
 const APPS = ["resocket-minimal", "gloo-minimal", "wsstream-minimal", "websys-minimal"];
+/** The app's JS glue, relative to .tmp/size (wasm-bindgen names it after the crate). */
+const glue = (app) => `${app}/${app.replace("-", "_")}.js`;
 
 describe("minimal apps of the size comparison", { timeout: 60000 }, () => {
   let server;
@@ -19,8 +21,8 @@ describe("minimal apps of the size comparison", { timeout: 60000 }, () => {
 
   before(async () => {
     for (const app of APPS) {
-      const glue = path.join(SIZE, app, `${app.replace("-", "_")}.js`);
-      assert.ok(fs.existsSync(glue), `${glue} is missing: run scripts/size.sh first`);
+      const file = path.join(SIZE, glue(app));
+      assert.ok(fs.existsSync(file), `${file} is missing: run scripts/size.sh first`);
     }
     fs.writeFileSync(path.join(SIZE, "index.html"), "<!doctype html><title>minimal apps</title>\n");
     server = await startServer(0, SIZE);
@@ -38,8 +40,8 @@ describe("minimal apps of the size comparison", { timeout: 60000 }, () => {
     it(`${app}: echoes one message, and a URL with a wrong scheme is an error`, async () => {
       const text = `hello from ${app} ${Date.now()}`;
       const r = await page.evaluate(
-        async ([app, url, text]) => {
-          const m = await import(`/${app}/${app.replace("-", "_")}.js`);
+        async ([module, url, text]) => {
+          const m = await import(`/${module}`);
           await m.default();
           const reply = await m.echo_once(url, text);
           let bad = null;
@@ -50,7 +52,7 @@ describe("minimal apps of the size comparison", { timeout: 60000 }, () => {
           }
           return { reply, bad };
         },
-        [app, `${server.ws}/echo`, text],
+        [glue(app), `${server.ws}/echo`, text],
       );
       assert.equal(r.reply, text);
       assert.ok(r.bad, "echo_once on an ftp: URL must reject");

@@ -185,10 +185,10 @@ struct Inner {
     events: Vec<mpsc::UnboundedSender<StompEvent>>,
 }
 
-/// How long a marked `SEND`'s `RECEIPT` may still come after a later frame's overtook it
-/// (milliseconds): a broker may answer a `SEND` only once the message is stored (RabbitMQ
-/// does, after its publisher confirm, while it answers `BEGIN` or `ABORT` at once).
-const SEND_RECEIPT_GRACE_MS: u32 = 2_000;
+/// How long a marked `SEND`'s `RECEIPT` may still come after a later frame's overtook it:
+/// a broker may answer a `SEND` only once the message is stored (RabbitMQ does, after its
+/// publisher confirm, while it answers `BEGIN` or `ABORT` at once).
+const SEND_RECEIPT_GRACE: Duration = Duration::from_secs(2);
 
 /// A `RECEIPT` waited for.
 struct Pending {
@@ -198,11 +198,12 @@ struct Pending {
     /// `RECEIPT` never comes.
     error: Option<Error>,
     /// The frame is a `SEND`: its `RECEIPT` may come after later frames' (see
-    /// [`SEND_RECEIPT_GRACE_MS`]).
+    /// [`SEND_RECEIPT_GRACE`]).
     send: bool,
-    /// When (ms on the driver's monotonic clock) a later frame's `RECEIPT` came while this
-    /// was marked by an `ERROR`: it fails with it once the grace is over ([`Inner::expire`]).
-    overtaken: Option<f64>,
+    /// When (on the driver's monotonic clock, `performance.now()`, so that a wall-clock jump
+    /// cannot cut the grace short) a later frame's `RECEIPT` came while this was marked by
+    /// an `ERROR`: it fails with it once the grace is over ([`Inner::expire`]).
+    overtaken: Option<Duration>,
 }
 
 impl Pending {
@@ -257,14 +258,14 @@ impl Inner {
         marked
     }
 
-    /// The `RECEIPT` for `id` came at `now` (ms, [`clock_ms`]): that frame was processed,
+    /// The `RECEIPT` for `id` came at `now`: that frame was processed,
     /// and so was every frame before it. A receipt before it marked by an `ERROR` is one
     /// that `ERROR` answered, unless its `RECEIPT` is only late: a marked non-`SEND` fails
     /// with the `ERROR` now; a marked `SEND` is overtaken and fails with it only if its
-    /// `RECEIPT` has not come [`SEND_RECEIPT_GRACE_MS`] later ([`Inner::expire`]).
+    /// `RECEIPT` has not come [`SEND_RECEIPT_GRACE`] later ([`Inner::expire`]).
     /// (Unmarked ones before it are left alone: no broker is known to skip a frame
     /// silently.) `true` if some receipt was overtaken now: the grace timer must run.
-    fn on_receipt(&mut self, id: &str, now: f64) -> bool {
+    fn on_receipt(&mut self, id: &str, now: Duration) -> bool {
         let Some(i) = self.receipts.find(id) else {
             return false;
         };
@@ -289,36 +290,34 @@ impl Inner {
         overtaken
     }
 
-    /// At `now` (ms, [`clock_ms`]): fails the overtaken receipts whose grace is over, with
-    /// their `ERROR`. Returns the milliseconds until the next one's is, if any is left.
-    fn expire(&mut self, now: f64) -> Option<f64> {
-        let grace = f64::from(SEND_RECEIPT_GRACE_MS);
-        let mut next: Option<f64> = None;
+    /// At `now`: fails the overtaken receipts whose grace is over, with their `ERROR`.
+    /// Returns how long until the next one's is, if any is left.
+    fn expire(&mut self, now: Duration) -> Option<Duration> {
+        let mut next: Option<Duration> = None;
         for (id, pending) in std::mem::take(&mut self.receipts.0) {
-            match pending.overtaken.map(|at| at + grace - now) {
-                Some(left) if left <= 0.0 => pending.fail(lost_before_receipt),
-                left => {
-                    if let Some(left) = left {
-                        next = Some(next.map_or(left, |n| n.min(left)));
-                    }
-                    self.receipts.insert(id, pending);
-                }
+            let left = pending
+                .overtaken
+                .map(|at| at.saturating_add(SEND_RECEIPT_GRACE).saturating_sub(now));
+            if left == Some(Duration::ZERO) {
+                pending.fail(lost_before_receipt);
+                continue;
             }
+            if let Some(left) = left {
+                next = Some(next.map_or(left, |n| n.min(left)));
+            }
+            self.receipts.insert(id, pending);
         }
         next
     }
 }
 
-/// Milliseconds on the socket driver's monotonic clock (`performance.now()`): a wall-clock
-/// jump must not cut a grace short.
-fn clock_ms() -> f64 {
-    crate::browser::now().as_secs_f64() * 1000.0
-}
-
-/// Runs [`Inner::expire`] in `ms` milliseconds, and again until no overtaken receipt is
-/// left. The timer belongs to `Inner`: dropping the client cancels it.
-fn arm_grace(state: &Rc<RefCell<Inner>>, ms: u32) {
+/// Runs [`Inner::expire`] after `delay`, and again until no overtaken receipt is left. The
+/// timer belongs to `Inner`: dropping the client cancels it.
+fn arm_grace(state: &Rc<RefCell<Inner>>, delay: Duration) {
     let weak = Rc::downgrade(state);
+    // Rounded up, and at least 1 ms: a fraction left must not become a busy loop of 0 ms
+    // timers. (The grace is 2 s: the cast cannot saturate.)
+    let ms = (delay.as_micros().div_ceil(1000) as u32).max(1);
     let timeout = Timeout::new(ms, move || {
         let Some(state) = weak.upgrade() else {
             return;
@@ -327,11 +326,10 @@ fn arm_grace(state: &Rc<RefCell<Inner>>, ms: u32) {
             let mut inner = state.borrow_mut();
             // Drops this very timer: wasm-bindgen frees a running callback only after it returns.
             inner.grace = None;
-            inner.expire(clock_ms())
+            inner.expire(crate::browser::now())
         };
         if let Some(left) = next {
-            // At least 1 ms: a fraction left must not become a busy loop of 0 ms timers.
-            arm_grace(&state, (left.ceil() as u32).max(1));
+            arm_grace(&state, left);
         }
     });
     state.borrow_mut().grace = Some(timeout);
@@ -614,9 +612,9 @@ impl Core {
             "RECEIPT" => {
                 if let Some(id) = frame.get("receipt-id") {
                     let mut inner = self.inner.borrow_mut();
-                    if inner.on_receipt(id, clock_ms()) && inner.grace.is_none() {
+                    if inner.on_receipt(id, crate::browser::now()) && inner.grace.is_none() {
                         drop(inner);
-                        arm_grace(&self.inner, SEND_RECEIPT_GRACE_MS);
+                        arm_grace(&self.inner, SEND_RECEIPT_GRACE);
                     }
                 }
             }
@@ -1795,6 +1793,10 @@ mod tests {
         assert_eq!(receipts[2].try_recv(), Ok(Some(Err(lost_before_receipt()))));
     }
 
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
     /// A pending receipt in `inner`, for a `SEND` or not.
     fn waiting(inner: &mut Inner, id: &str, send: bool) -> oneshot::Receiver<Result<(), Error>> {
         let (tx, rx) = oneshot::channel();
@@ -1835,11 +1837,11 @@ mod tests {
             .insert("probe-1".into(), Pending::new(None, false));
         let mut later = waiting(&mut inner, "r-later", false);
         // r-fine's RECEIPT comes (the broker went on): r-bad, before it, never will.
-        assert!(!inner.on_receipt("r-fine", 0.0), "nothing overtaken");
+        assert!(!inner.on_receipt("r-fine", ms(0)), "nothing overtaken");
         assert_eq!(fine.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(bad.try_recv(), Ok(Some(Err(error.clone()))));
         assert_eq!(later.try_recv(), Ok(None));
-        inner.on_receipt("probe-1", 0.0);
+        inner.on_receipt("probe-1", ms(0));
         assert_eq!(
             later.try_recv(),
             Ok(None),
@@ -1847,12 +1849,12 @@ mod tests {
         );
         // Without an ERROR, a RECEIPT settles its own receipt only.
         let mut unmarked = waiting(&mut inner, "r-unmarked", false);
-        inner.on_receipt("r-later", 0.0);
+        inner.on_receipt("r-later", ms(0));
         assert_eq!(later.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(unmarked.try_recv(), Ok(None));
         let ids: Vec<_> = inner.receipts.0.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["r-unmarked"]);
-        inner.on_receipt("unknown", 0.0);
+        inner.on_receipt("unknown", ms(0));
         // The ERROR names the frame: that receipt fails at once, the others only get marked.
         let named = Frame::new("ERROR").header("receipt-id", "r-unmarked");
         assert!(!inner.on_broker_error(&named, &error));
@@ -1864,7 +1866,7 @@ mod tests {
     fn a_marked_send_overtaken_by_a_later_receipt_has_a_grace_for_its_own() {
         let mut inner = Inner::default();
         let (error_frame, error) = unknown_destination();
-        let grace = f64::from(SEND_RECEIPT_GRACE_MS);
+        let grace = SEND_RECEIPT_GRACE;
         // Two SENDs, one refused, and an ABORT, all out before the ERROR about the first.
         let mut refused = waiting(&mut inner, "r-refused", true);
         let mut fine = waiting(&mut inner, "r-fine", true);
@@ -1872,18 +1874,18 @@ mod tests {
         assert!(inner.on_broker_error(&error_frame, &error));
         // The ABORT's RECEIPT comes first (the broker confirms SENDs later): it overtakes
         // both SENDs and fails neither.
-        assert!(inner.on_receipt("r-abort", 1000.0), "two overtaken");
+        assert!(inner.on_receipt("r-abort", ms(1000)), "two overtaken");
         assert_eq!(abort.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(refused.try_recv(), Ok(None));
         assert_eq!(fine.try_recv(), Ok(None));
         assert_eq!(
-            inner.expire(1000.0 + grace - 1.0),
-            Some(1.0),
+            inner.expire(ms(1000) + grace - ms(1)),
+            Some(ms(1)),
             "1 ms of grace left"
         );
         assert_eq!(refused.try_recv(), Ok(None));
         // The good SEND's RECEIPT comes within its grace.
-        assert!(!inner.on_receipt("r-fine", 1500.0), "overtaken already");
+        assert!(!inner.on_receipt("r-fine", ms(1500)), "overtaken already");
         assert_eq!(fine.try_recv(), Ok(Some(Ok(()))));
         assert_eq!(refused.try_recv(), Ok(None));
         // Overtaken later, so its grace ends later.
@@ -1892,12 +1894,12 @@ mod tests {
         inner
             .receipts
             .insert("probe-2".into(), Pending::new(None, false));
-        assert!(inner.on_receipt("probe-2", 1800.0));
+        assert!(inner.on_receipt("probe-2", ms(1800)));
         // The refused one's grace is over: it fails with the ERROR; r-late's has 800 ms left.
-        assert_eq!(inner.expire(1000.0 + grace), Some(800.0));
+        assert_eq!(inner.expire(ms(1000) + grace), Some(ms(800)));
         assert_eq!(refused.try_recv(), Ok(Some(Err(error.clone()))));
         assert_eq!(late.try_recv(), Ok(None));
-        assert_eq!(inner.expire(1800.0 + grace), None, "none left");
+        assert_eq!(inner.expire(ms(1800) + grace), None, "none left");
         assert_eq!(late.try_recv(), Ok(Some(Err(error))));
         assert!(inner.receipts.0.is_empty());
         // Unmarked SENDs are never overtaken.
@@ -1905,8 +1907,8 @@ mod tests {
         inner
             .receipts
             .insert("probe-3".into(), Pending::new(None, false));
-        assert!(!inner.on_receipt("probe-3", 5000.0));
-        assert_eq!(inner.expire(1e9), None);
+        assert!(!inner.on_receipt("probe-3", ms(5000)));
+        assert_eq!(inner.expire(Duration::MAX), None);
         assert_eq!(plain.try_recv(), Ok(None));
     }
 
