@@ -465,6 +465,8 @@ macro_rules! common_methods {
             }
 
             /// Resolves once the connection is open; `Err` if the socket closed for good first.
+            /// The future holds the socket like a handle: while it is kept, the socket stays
+            /// alive (and keeps reconnecting) even if every other handle is dropped.
             pub fn opened(&self) -> Opened {
                 Opened {
                     handle: self.handle.clone(),

@@ -5,6 +5,8 @@ mod support;
 
 use futures::{SinkExt, StreamExt};
 use resocket::{CloseFrame, Error, Event, Message, State, WebSocket};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use support::*;
 use wasm_bindgen_test::*;
@@ -152,6 +154,29 @@ async fn dropping_the_last_handle_closes_the_connection() {
     .await;
     let (code, _, by) = r.connections[0].close.clone().unwrap();
     assert_eq!((code, by.as_str()), (1000, "client"));
+}
+
+#[wasm_bindgen_test]
+async fn dropping_the_last_handle_inside_its_own_callback_closes_the_connection() {
+    let k = key("drop-inside");
+    let slot: Rc<RefCell<Option<WebSocket>>> = Rc::default();
+    let hook_slot = slot.clone();
+    let ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
+        // The app drops its socket from inside the open hook (e.g. a UI unmounting in
+        // reaction to what the hook set): the socket is busy there and cannot shut down.
+        .on_open(move |_| drop(hook_slot.borrow_mut().take()))
+        .connect()
+        .unwrap();
+    *slot.borrow_mut() = Some(ws);
+    let r = report_until(&k, 3000, "the client's close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert!(slot.borrow().is_none(), "the hook ran and dropped it");
+    let (code, _, by) = r.connections[0].close.clone().unwrap();
+    assert_eq!((code, by.as_str()), (1000, "client"));
+    sleep(300).await;
+    assert_eq!(report(&k).await.attempts, 1, "no attempt after that");
 }
 
 #[wasm_bindgen_test]

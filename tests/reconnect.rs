@@ -6,8 +6,11 @@ mod support;
 
 use futures::{SinkExt, StreamExt};
 use resocket::{Backoff, Error, Event, Jitter, Message, State, Target, WebSocket};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use support::*;
+use wasm_bindgen_futures::spawn_local;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -217,6 +220,72 @@ async fn close_during_the_backoff_delay_stops_all_attempts() {
     );
     sleep(2500).await;
     assert_eq!(report(&k).await.attempts, 1, "no attempt after close()");
+}
+
+#[wasm_bindgen_test]
+async fn close_during_the_backoff_delay_ends_every_wait() {
+    let k = key("close-backoff-waits");
+    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")))
+        .reconnect(fixed(3000))
+        .queue_capacity(1)
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    next_event(&mut events, 5000, |e| {
+        matches!(e, Event::Reconnecting { .. })
+    })
+    .await;
+    let (mut tx, mut rx) = ws.split();
+    tx.feed(Message::Text("queued".into())).await.unwrap();
+    // Tasks parked before the close, each on its own (a task of their own, so nothing
+    // but the socket wakes them): a reader, one awaiting the open, and a sender held back
+    // by the full queue. close() queues no browser work during the delay; each must still
+    // learn the end, long before the next attempt would have come.
+    let ended: Rc<RefCell<Vec<&str>>> = Rc::default();
+    let done = ended.clone();
+    spawn_local(async move {
+        assert!(
+            rx.next().await.is_none(),
+            "an asked-for close ends the stream"
+        );
+        done.borrow_mut().push("reader");
+    });
+    let (done, opened) = (ended.clone(), tx.opened());
+    spawn_local(async move {
+        assert_eq!(opened.await, Err(Error::SocketClosed));
+        done.borrow_mut().push("opened");
+    });
+    let (done, mut blocked) = (ended.clone(), tx.clone());
+    spawn_local(async move {
+        let sent = blocked.send(Message::Text("held back".into())).await;
+        assert_eq!(sent, Err(Error::SocketClosed));
+        done.borrow_mut().push("sender");
+    });
+    sleep(100).await;
+    assert!(
+        ended.borrow().is_empty(),
+        "all three wait: {:?}",
+        ended.borrow()
+    );
+    let outcome = within(1000, "close", tx.close(1000, "").unwrap()).await;
+    assert_eq!(outcome.unsent, vec![Message::Text("queued".into())]);
+    wait_for(1000, "every wait to end", || ended.borrow().len() == 3).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_flush_with_nothing_queued_does_not_wait_for_a_connection() {
+    // The handshake never completes: nothing was accepted, so nothing is left to leave.
+    let mut ws = WebSocket::builder(&ws_url(&format!("/hang?key={}", key("flush-hang"))))
+        .connect_timeout(None)
+        .connect()
+        .unwrap();
+    assert_eq!(ws.state(), State::Connecting);
+    within(500, "flush", ws.flush()).await.unwrap();
+    ws.feed(Message::Text("queued".into())).await.unwrap();
+    assert!(
+        futures::poll!(ws.flush()).is_pending(),
+        "a queued message waits for the connection"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -95,8 +95,8 @@ impl Inbound {
 /// A browser socket and its four event handlers (open, message, close, error), set as the
 /// socket's `on*` properties: no event-name string crosses into JavaScript per connection,
 /// as it would for `addEventListener`. The socket is never handed out, so nothing else sets
-/// them. Dropping a `Conn` clears them before their closures go, unless the socket has
-/// closed (then they can never run).
+/// them. Dropping a `Conn` clears them before their closures go and closes the socket,
+/// unless it has closed (then they can never run).
 struct Conn {
     ws: JsWebSocket,
     _handlers: [Closure<dyn FnMut(web_sys::Event)>; 4],
@@ -129,6 +129,11 @@ impl Drop for Conn {
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
         self.ws.set_onerror(None);
+        // Nothing listens any more: the connection must not stay open. Mostly it is closing
+        // already (the browser then ignores this), but not when the last handle went from
+        // inside one of the socket's own callbacks, which cannot shut it down (its state is
+        // busy) and leave it to be dropped here.
+        let _ = self.ws.close_with_code(1000);
     }
 }
 
@@ -398,6 +403,9 @@ impl Inner {
         }
         if self.unsent.is_none() {
             self.unsent = Some(self.machine.take_unsent());
+            // Closed just now: everyone waiting learns it, even when no action carried the
+            // end (`close()` during a reconnect delay queues none).
+            self.notify = true;
         }
         self.subscribers.clear();
     }
@@ -801,9 +809,8 @@ impl Inner {
 
     /// The last handle is gone: close the socket if there is one, and detach everything.
     pub(crate) fn shutdown(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.close(1000, "");
-        }
+        // (Dropping the connection closes it with 1000.)
+        self.conn = None;
         self.timer = None;
         self.timer_at = None;
         self.global_listener = None;

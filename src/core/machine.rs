@@ -418,6 +418,9 @@ impl Machine {
                 probe,
                 ..
             } => match (&self.config.heartbeat, probe) {
+                // Closing on the driver's behalf: the heartbeat is not run meanwhile (see
+                // `handle_timeout`), so its deadline would stay due and spin the timer.
+                _ if self.local_close.is_some() => None,
                 (None, _) => None,
                 (Some(_), Some(p)) => Some(p.deadline),
                 (Some(h), None) => Some(last_inbound.saturating_add(h.interval)),
@@ -911,6 +914,9 @@ impl Machine {
         if !waiting || !matches!(self.phase, Phase::Open { .. }) {
             self.buffer.next_check = None;
             self.buffer.last_check = None;
+            // (Counted from the next check on: left growing, a long stream of sends that
+            // nobody waits for would overflow it.)
+            self.buffer.sent_since_check = 0;
             return;
         }
         let level = self.buffer.estimate;
@@ -1010,6 +1016,12 @@ impl Machine {
             Phase::Closed if self.outbox.queued() == 0 && !self.stranded => Ok(true),
             Phase::Closed => Err(Error::SocketClosed),
             Phase::Open { .. } if self.outbox.queued() == 0 && self.buffer.estimate == 0 => {
+                self.flushing = false;
+                Ok(true)
+            }
+            // No socket holds anything and nothing is queued: everything accepted has left
+            // (what a dead connection had not transmitted would be queued again).
+            Phase::Connecting { .. } | Phase::Waiting { .. } if self.outbox.queued() == 0 => {
                 self.flushing = false;
                 Ok(true)
             }

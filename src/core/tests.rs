@@ -1491,3 +1491,59 @@ fn the_hook_sees_each_attempt_number() {
     m.handle_open(ms(303), "b".into());
     assert_eq!(*seen.borrow(), vec![(0, "a".into()), (2, "b".into())]);
 }
+
+#[test]
+fn flush_with_nothing_queued_is_done_while_connecting_or_waiting_to_reconnect() {
+    let mut m = Machine::new(config(), 7, ms(0));
+    actions(&mut m);
+    assert_eq!(m.poll_flush(ms(0)), Ok(true), "nothing accepted yet");
+    m.send(ms(1), text("queued")).unwrap();
+    assert_eq!(m.poll_flush(ms(1)), Ok(false), "queued until the open");
+    m.handle_open(ms(2), String::new());
+    assert_eq!(sent(&mut m), vec![text("queued")]);
+    assert_eq!(
+        m.poll_flush(ms(2)),
+        Ok(false),
+        "handed over, not yet transmitted"
+    );
+    // The message left, then the connection died: nothing to re-queue, and the flush
+    // that waited must not wait for the next connection.
+    m.handle_close(ms(3), frame(1006), 0);
+    assert_eq!(
+        m.state(),
+        State::Reconnecting {
+            attempt: 1,
+            delay: ms(100)
+        }
+    );
+    assert_eq!(m.poll_flush(ms(3)), Ok(true));
+    assert_eq!(
+        m.poll_timeout(),
+        Some(ms(103)),
+        "no buffer readings asked for"
+    );
+    // What a dead connection never transmitted is queued again: that flush waits.
+    m.handle_timeout(ms(103));
+    m.handle_open(ms(104), String::new());
+    m.send(ms(105), text("stuck")).unwrap();
+    actions(&mut m);
+    m.handle_close(ms(106), frame(1006), 5);
+    assert_eq!(m.poll_flush(ms(106)), Ok(false));
+}
+
+#[test]
+fn a_driver_close_does_not_leave_a_due_heartbeat_deadline_behind() {
+    let mut m = open_machine(Config {
+        heartbeat: Some(Heartbeat::new(ms(1000), ms(500))),
+        ..limited(InboundOverflow::Close)
+    });
+    assert_eq!(m.admit(ms(10), 41, 60, true), Admission::Discard);
+    actions(&mut m);
+    // The server neither answers nor completes the close: past the heartbeat interval,
+    // the next deadline is the close timeout, not the heartbeat's (which does not run
+    // while closing and would be due at every turn).
+    m.handle_timeout(ms(1500));
+    assert!(actions(&mut m).is_empty());
+    let close_timeout = Config::default().close_timeout;
+    assert_eq!(m.poll_timeout(), Some(ms(10) + close_timeout));
+}
