@@ -481,6 +481,40 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(calls.protocol, "v2.resocket");
   });
 
+  it("ends cleanly when the url function throws something that is not an Error", async () => {
+    const r = await run(async () => {
+      const thrown = (f) => {
+        try {
+          new resocket.ResilientWebSocket(f);
+          return "no exception";
+        } catch (e) {
+          return e instanceof Error ? `${e.name}` : `thrown ${String(e)}`;
+        }
+      };
+      const atOnce = thrown(() => { throw undefined; });
+      const fakeUrl = thrown(() => Object.create(URL.prototype));
+      // On a reconnect attempt: the socket must end (not hang with its state held).
+      const s = new resocket.ResilientWebSocket(
+        (attempt) => {
+          if (attempt > 0) throw undefined;
+          return "/drop-after/0";
+        },
+        [],
+        { reconnect: { base: 20, cap: 20 } },
+      );
+      const error = nextEvent(s, "error");
+      const closed = new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r()));
+      await within(5000, closed, "closed for good");
+      const e = await error;
+      return { atOnce, fakeUrl, message: e.message, readyState: s.readyState, opened: await s.opened().then(() => "opened", () => "rejected") };
+    });
+    assert.equal(r.atOnce, "thrown undefined", "what it threw, not an error of our own");
+    assert.equal(r.fakeUrl, "TypeError");
+    assert.match(r.message, /the url function failed/);
+    assert.equal(r.readyState, 3);
+    assert.equal(r.opened, "rejected");
+  });
+
   it("takes its own callbacks calling back into it without harm", async () => {
     const r = await run(async () => {
       let s;

@@ -310,9 +310,12 @@ fn provider(
 ) -> impl FnMut(u32) -> Result<Target, Error> + 'static {
     move |attempt| {
         let fail = |e: JsValue| {
-            let message = js_sys::Error::from(e.clone())
-                .message()
-                .as_string()
+            // Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
+            // object whose `message` getter throws) must not throw again in here, where
+            // the socket's state is borrowed.
+            let message = Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "the url function failed".into());
             *stash.borrow_mut() = Some(e);
@@ -352,8 +355,12 @@ fn url_string(value: &JsValue, what: &str) -> Result<String, JsValue> {
     if let Some(s) = value.as_string() {
         return Ok(s);
     }
-    if let Some(url) = value.dyn_ref::<web_sys::Url>() {
-        return Ok(url.href());
+    if value.is_instance_of::<web_sys::Url>() {
+        // (`Reflect`, not the `href` binding, which cannot catch: an object made with
+        // `Object.create(URL.prototype)` passes the check and throws on `href`.)
+        if let Some(href) = Reflect::get(value, &"href".into())?.as_string() {
+            return Ok(href);
+        }
     }
     Err(type_error(&format!(
         "{what} must be a string, a URL or a function returning one, not {}",
