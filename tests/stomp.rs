@@ -352,6 +352,48 @@ async fn resubscribes_after_the_broker_kills_the_connection() {
     client.disconnect().await.unwrap();
 }
 
+#[wasm_bindgen_test]
+async fn an_ack_after_the_connection_was_lost_fails_at_once() {
+    // Reconnects only after 3 s: the ack below is made during the outage.
+    let builder = WebSocket::builder(&url()).reconnect(
+        Backoff::new()
+            .base(Duration::from_secs(3))
+            .cap(Duration::from_secs(3))
+            .jitter(resocket::Jitter::None),
+    );
+    let options = ConnectOptions::new().login("guest", "guest").host("/");
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let q = queue("lost-ack");
+    let mut sub = client.subscribe(&q, AckMode::ClientIndividual);
+    client.send_with_receipt(&q, "job", &[]).await.unwrap();
+    let job = next(&mut sub, "the delivery").await;
+    let mut events = client.socket().events();
+    broker_kills_connections().await;
+    within(10_000, "the close", async {
+        while let Some(e) = events.next().await {
+            if matches!(e, Event::Close(_)) {
+                return;
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+    assert!(!client.is_connected());
+    // Its session is gone for good (the broker redelivers the message to the next one):
+    // the ack says so now, not once the next session is up.
+    match within(1000, "the ack to fail", job.ack()).await {
+        Err(Error::Stomp { message, .. }) => assert!(message.contains("has ended"), "{message}"),
+        other => panic!("expected the session's end, got {other:?}"),
+    }
+    assert!(!client.is_connected(), "still in the outage");
+    let again = next(&mut sub, "the redelivery").await;
+    assert_eq!(again.body_text(), "job");
+    again.ack().await.unwrap();
+    client.disconnect().await.unwrap();
+}
+
 /// Every event that is already waiting on `events`.
 fn drain_events(events: &mut (impl Stream<Item = Event> + Unpin)) -> Vec<Event> {
     let mut seen = vec![];

@@ -490,10 +490,15 @@ impl Core {
         let message = to_message(&frame);
         let mut sender = self.sender.clone();
         loop {
-            let current = poll_fn(|cx| self.poll_session(cx)).await?;
-            if session.is_some_and(|s| s != current) {
-                return Err(stale());
+            // A session that is not up now has ended: sessions are numbered as they come,
+            // and a lost one never comes back. Fail now, not when the next one is up: an
+            // outage can last for ever.
+            if let Some(s) = session {
+                if !(self.live() && self.inner.borrow().session == s) {
+                    return Err(self.inner.borrow().closed.clone().unwrap_or_else(stale));
+                }
             }
+            let current = poll_fn(|cx| self.poll_session(cx)).await?;
             poll_fn(|cx| Pin::new(&mut sender).poll_ready(cx)).await?;
             // The connection may have dropped while we waited: never let a frame go ahead
             // of the next CONNECT.
