@@ -431,7 +431,7 @@ describe("npm package API", { timeout: 180000 }, () => {
 
   it("honours backpressure: sendAsync() waits above the high-water mark, ready() and flush() too", async () => {
     const r = await run(async () => {
-      const s = new resocket.ResilientWebSocket("/stall", [], { highWaterMark: 64 * 1024, heartbeat: false });
+      const s = new resocket.ResilientWebSocket("/stall", [], { highWaterMark: 64 * 1024, heartbeat: false, closeTimeout: 500 });
       await s.opened();
       const chunk = new Uint8Array(32 * 1024);
       let accepted = 0;
@@ -447,16 +447,37 @@ describe("npm package API", { timeout: 180000 }, () => {
       const buffered = s.bufferedAmount;
       const ready = await Promise.race([s.ready().then(() => "ready"), sleep(300).then(() => "waiting")]);
       const flushed = await Promise.race([s.flush().then(() => "flushed"), sleep(300).then(() => "waiting")]);
+      const closed = new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r()));
       s.close();
-      await sleep(100);
+      // The server reads nothing: the close times out and the socket is given up.
+      const whileClosing = s.takeUnsent().length;
+      await within(5000, closed, "closed for good");
       const unsent = s.takeUnsent();
-      return { accepted, pending, buffered, ready, flushed, unsent: unsent.length, again: s.takeUnsent().length };
+      return { accepted, pending, buffered, ready, flushed, whileClosing, unsent: unsent.length, again: s.takeUnsent().length };
     });
     assert.ok(r.pending, `sendAsync kept waiting (after ${r.accepted} chunks)`);
     assert.ok(r.buffered >= 64 * 1024, `bufferedAmount ${r.buffered} is above the high-water mark`);
     assert.equal(r.ready, "waiting");
     assert.equal(r.flushed, "waiting");
-    assert.ok(r.unsent >= 1, "what never left is handed back");
+    assert.equal(r.whileClosing, 0, "nothing before the socket is closed for good");
+    assert.ok(r.unsent >= 2, `what never left is handed back (${r.unsent}): the browser's and the waiting sendAsync's`);
+    assert.equal(r.again, 0);
+  });
+
+  it("takeUnsent() hands back everything given before it, in order, the moment the socket is closed", async () => {
+    const r = await run(async () => {
+      // Nothing listens on port 9: the socket waits to reconnect, and its queue holds one.
+      const s = new resocket.ResilientWebSocket("ws://127.0.0.1:9/", [], { queueCapacity: 1, reconnect: { base: 5000, cap: 5000 } });
+      await nextEvent(s, "reconnecting");
+      s.send("a");
+      const b = s.sendAsync("b").then(() => "sent", (e) => e.name);
+      s.send(new Blob(["c"]));
+      s.close();
+      const unsent = await Promise.all(s.takeUnsent().map((d) => (typeof d === "string" ? d : d.text())));
+      return { unsent, b: await b, again: s.takeUnsent().length };
+    });
+    assert.deepEqual(r.unsent, ["a", "b", "c"]);
+    assert.equal(r.b, "InvalidStateError");
     assert.equal(r.again, 0);
   });
 

@@ -43,7 +43,11 @@ impl Queue {
         self.bytes.get()
     }
 
+    /// Once the socket is closed for good: what never reached the Sink, in order. What
+    /// still waits here is failed now (its promises reject), not when the task that works
+    /// through the queue next runs, so nothing given before this call is left out.
     pub(crate) fn take_unsent(&self) -> Vec<JsValue> {
+        fail_all(self, &Error::SocketClosed);
         std::mem::take(&mut *self.unsent.borrow_mut())
     }
 

@@ -756,6 +756,11 @@ impl JsSocket {
     #[wasm_bindgen(js_name = takeUnsent)]
     pub fn take_unsent(&self) -> Result<Array, JsValue> {
         self.check_not_busy()?;
+        // Until then the socket may still send (or, closing, hand back) what it holds.
+        if self.core.sender.state() != State::Closed {
+            return Ok(Array::new());
+        }
+        // The Sink's unsent first: it accepted them before anything still queued here.
         let unsent: Array = self
             .core
             .sender
