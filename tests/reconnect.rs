@@ -5,7 +5,7 @@
 mod support;
 
 use futures::{SinkExt, StreamExt};
-use resocket::{Backoff, Error, Event, Jitter, Message, State, Target, WebSocket};
+use resocket::{Backoff, Builder, Error, Event, Jitter, Message, State, Target, WebSocket};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -197,12 +197,15 @@ async fn a_custom_policy_decides() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn close_during_the_backoff_delay_stops_all_attempts() {
-    let k = key("close-backoff");
-    let backoff = fixed(1500);
-    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")))
-        .reconnect(backoff)
+/// A socket (`configure`d) whose first connection the server drops at once, once it waits
+/// out its first reconnect delay of `delay_ms`.
+async fn waiting_to_reconnect(
+    k: &str,
+    delay_ms: u64,
+    configure: impl FnOnce(Builder) -> Builder,
+) -> WebSocket {
+    let builder = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")));
+    let ws = configure(builder.reconnect(fixed(delay_ms)))
         .connect()
         .unwrap();
     let mut events = ws.events();
@@ -210,6 +213,13 @@ async fn close_during_the_backoff_delay_stops_all_attempts() {
         matches!(e, Event::Reconnecting { .. })
     })
     .await;
+    ws
+}
+
+#[wasm_bindgen_test]
+async fn close_during_the_backoff_delay_stops_all_attempts() {
+    let k = key("close-backoff");
+    let ws = waiting_to_reconnect(&k, 1500, |b| b).await;
     assert!(matches!(ws.state(), State::Reconnecting { attempt: 1, .. }));
     let outcome = within(1000, "close", ws.close(1000, "").unwrap()).await;
     assert_eq!(ws.state(), State::Closed);
@@ -224,17 +234,7 @@ async fn close_during_the_backoff_delay_stops_all_attempts() {
 
 #[wasm_bindgen_test]
 async fn close_during_the_backoff_delay_ends_every_wait() {
-    let k = key("close-backoff-waits");
-    let ws = WebSocket::builder(&ws_url(&format!("/drop-after/0?key={k}")))
-        .reconnect(fixed(3000))
-        .queue_capacity(1)
-        .connect()
-        .unwrap();
-    let mut events = ws.events();
-    next_event(&mut events, 5000, |e| {
-        matches!(e, Event::Reconnecting { .. })
-    })
-    .await;
+    let ws = waiting_to_reconnect(&key("close-backoff-waits"), 3000, |b| b.queue_capacity(1)).await;
     let (mut tx, mut rx) = ws.split();
     tx.feed(Message::Text("queued".into())).await.unwrap();
     // Tasks parked before the close, each on its own (a task of their own, so nothing

@@ -67,6 +67,23 @@ async fn quiet<S: Stream<Item = Result<StompMessage, Error>> + Unpin>(sub: &mut 
     }
 }
 
+/// Waits up to 10 s for the socket event `pred` picks.
+async fn socket_event(
+    events: &mut (impl Stream<Item = Event> + Unpin),
+    what: &str,
+    pred: impl Fn(&Event) -> bool,
+) {
+    within(10_000, what, async {
+        while let Some(e) = events.next().await {
+            if pred(&e) {
+                return;
+            }
+        }
+        panic!("events ended");
+    })
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn sends_and_receives_through_a_queue() {
     let client = client().await;
@@ -313,22 +330,9 @@ async fn resubscribes_after_the_broker_kills_the_connection() {
 
     let mut events = client.socket().events();
     broker_kills_connections().await;
-    within(10_000, "the close", async {
-        while let Some(e) = events.next().await {
-            if matches!(e, Event::Close(_)) {
-                return;
-            }
-        }
-        panic!("events ended");
-    })
-    .await;
-    within(10_000, "the reopen", async {
-        while let Some(e) = events.next().await {
-            if matches!(e, Event::Open { .. }) {
-                return;
-            }
-        }
-        panic!("events ended");
+    socket_event(&mut events, "the close", |e| matches!(e, Event::Close(_))).await;
+    socket_event(&mut events, "the reopen", |e| {
+        matches!(e, Event::Open { .. })
     })
     .await;
     // The new session is an event, once its CONNECTED came.
@@ -371,15 +375,7 @@ async fn an_ack_after_the_connection_was_lost_fails_at_once() {
     let job = next(&mut sub, "the delivery").await;
     let mut events = client.socket().events();
     broker_kills_connections().await;
-    within(10_000, "the close", async {
-        while let Some(e) = events.next().await {
-            if matches!(e, Event::Close(_)) {
-                return;
-            }
-        }
-        panic!("events ended");
-    })
-    .await;
+    socket_event(&mut events, "the close", |e| matches!(e, Event::Close(_))).await;
     assert!(!client.is_connected());
     // Its session is gone for good (the broker redelivers the message to the next one):
     // the ack says so now, not once the next session is up.
