@@ -60,6 +60,12 @@ impl Busy for String {
     }
 }
 
+impl Busy for Option<Duration> {
+    fn busy(_: &Handle) -> Self {
+        None
+    }
+}
+
 impl Busy for Vec<Message> {
     fn busy(_: &Handle) -> Self {
         Vec::new()
@@ -452,6 +458,14 @@ macro_rules! common_methods {
             /// everything sent and not yet transmitted.
             pub fn queued_bytes(&self) -> usize {
                 self.handle.with(|i| i.queued_bytes())
+            }
+
+            /// While [`Reconnecting`](State::Reconnecting): how long until the next attempt
+            /// starts (what a "reconnecting in 3 s" countdown shows). `None` otherwise, and
+            /// while the browser is offline, when the attempt waits for it to come back
+            /// online rather than for a time.
+            pub fn next_attempt_in(&self) -> Option<Duration> {
+                self.handle.with(|i| i.next_attempt_in())
             }
 
             /// The subprotocol the server chose on the last connection (empty if none).

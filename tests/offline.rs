@@ -54,6 +54,11 @@ async fn offline_pauses_attempts_and_online_resumes_them() {
         "still waiting: {:?}",
         tx.state()
     );
+    assert_eq!(
+        tx.next_attempt_in(),
+        None,
+        "no time set: it waits for online"
+    );
     assert_eq!(report(&k).await.attempts, 1, "no attempt while offline");
     dispatch("online");
     next_event(&mut events, 1000, |e| *e == Event::Online).await;

@@ -221,6 +221,11 @@ async fn close_during_the_backoff_delay_stops_all_attempts() {
     let k = key("close-backoff");
     let ws = waiting_to_reconnect(&k, 1500, |b| b).await;
     assert!(matches!(ws.state(), State::Reconnecting { attempt: 1, .. }));
+    let left = ws.next_attempt_in().expect("a time for the next attempt");
+    assert!(
+        (Duration::from_millis(1000)..=Duration::from_millis(1500)).contains(&left),
+        "{left:?}"
+    );
     let outcome = within(1000, "close", ws.close(1000, "").unwrap()).await;
     assert_eq!(ws.state(), State::Closed);
     assert_eq!(

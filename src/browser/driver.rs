@@ -779,6 +779,11 @@ impl Inner {
         self.machine.protocol().to_owned()
     }
 
+    pub(crate) fn next_attempt_in(&self) -> Option<std::time::Duration> {
+        let at = self.machine.next_attempt_at()?;
+        Some(at.saturating_sub(convert::now()))
+    }
+
     pub(crate) fn url(&self) -> String {
         match &self.url {
             AttemptUrl::Resolved(href) => href.clone(),

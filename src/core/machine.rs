@@ -358,6 +358,15 @@ impl Machine {
         }
     }
 
+    /// When the next reconnection attempt starts: only while waiting out a delay with the
+    /// browser online (offline, the attempt waits for `online` instead, with no time set).
+    pub fn next_attempt_at(&self) -> Option<Duration> {
+        match self.phase {
+            Phase::Waiting { until, .. } => until,
+            _ => None,
+        }
+    }
+
     /// The subprotocol the server chose on the last open connection.
     pub fn protocol(&self) -> &str {
         &self.protocol

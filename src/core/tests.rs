@@ -1547,3 +1547,16 @@ fn a_driver_close_does_not_leave_a_due_heartbeat_deadline_behind() {
     let close_timeout = Config::default().close_timeout;
     assert_eq!(m.poll_timeout(), Some(ms(10) + close_timeout));
 }
+
+#[test]
+fn the_next_attempt_has_a_time_only_while_waiting_online() {
+    let mut m = open_machine(config());
+    assert_eq!(m.next_attempt_at(), None, "open");
+    m.handle_close(ms(10), frame(1006), 0);
+    assert_eq!(m.next_attempt_at(), Some(ms(110)), "waiting out the delay");
+    m.handle_offline();
+    assert_eq!(m.next_attempt_at(), None, "offline: waits for online");
+    m.handle_online(ms(50));
+    assert_eq!(m.next_attempt_at(), None, "online: attempting at once");
+    assert_eq!(m.state(), State::Connecting);
+}

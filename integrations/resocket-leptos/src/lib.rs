@@ -311,18 +311,13 @@ async fn track_state(
     state: RwSignal<State>,
     reconnect_at: RwSignal<Option<f64>>,
 ) {
-    while let Some(event) = events.next().await {
-        // The socket's own state is the truth; the event says only when to count down from.
-        let now = socket.state();
-        let at = match (&event, now) {
-            (Event::Reconnecting { delay, .. }, State::Reconnecting { .. }) => {
-                Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0)
-            }
-            (Event::Offline, _) => None,
-            (_, State::Reconnecting { .. }) => reconnect_at.try_get_untracked().flatten(),
-            _ => None,
-        };
-        state.try_set(now);
+    while events.next().await.is_some() {
+        // The socket's own state is the truth, and it knows when its next attempt starts
+        // (none while offline: then it waits for the browser to come back online).
+        let at = socket
+            .next_attempt_in()
+            .map(|d| js_sys::Date::now() + d.as_secs_f64() * 1000.0);
+        state.try_set(socket.state());
         reconnect_at.try_set(at);
     }
     // The event stream ends only when the socket is closed for good.
@@ -330,7 +325,9 @@ async fn track_state(
     reconnect_at.try_set(None);
 }
 
-/// Hands every message to the callbacks and the `message` signal; records a terminal error.
+/// Hands every message to the callbacks and the `message` signal; records how the socket
+/// ended. (Error items that do not end it, e.g. messages dropped at the inbound limit, are
+/// not that: they are left out.)
 async fn receive(
     mut receiver: Receiver,
     callbacks: Rc<RefCell<Callbacks>>,
@@ -339,20 +336,21 @@ async fn receive(
     outgoing: UnboundedSender<Message>,
 ) {
     while let Some(item) = receiver.next().await {
-        match item {
-            Ok(m) => {
-                let snapshot = callbacks.borrow().snapshot();
-                for f in snapshot {
-                    f(m.clone());
-                }
-                message.try_set(Some(m));
+        if let Ok(m) = item {
+            let snapshot = callbacks.borrow().snapshot();
+            for f in snapshot {
+                f(m.clone());
             }
-            Err(e) => {
-                error.try_set(Some(e));
-            }
+            message.try_set(Some(m));
         }
     }
-    // Closed for good: let the forwarding task finish, so nothing keeps the socket alive.
+    // Closed for good: `opened()` now tells the end that was not asked for, if any.
+    if let Err(e) = receiver.opened().await {
+        if e != Error::SocketClosed {
+            error.try_set(Some(e));
+        }
+    }
+    // Let the forwarding task finish, so nothing keeps the socket alive.
     outgoing.close_channel();
 }
 

@@ -136,6 +136,49 @@ async fn state_and_reconnect_at_follow_the_socket() {
     assert_eq!(ws.error.get_untracked(), None);
 }
 
+/// Fires `online` or `offline` on the window, as the browser does when the network changes.
+fn network(kind: &str) {
+    let window = web_sys::window().expect("a window");
+    let event = web_sys::Event::new(kind).expect("an event");
+    window.dispatch_event(&event).expect("dispatched");
+}
+
+#[wasm_bindgen_test]
+async fn no_countdown_while_offline_even_when_the_connection_dies_after_going_offline() {
+    let key = key("leptos-hook-offline");
+    let url = ws_url(&format!("/echo?key={key}"));
+    let (_owner, ws) = in_owner(|| {
+        use_websocket_with(move || {
+            WebSocket::builder(&url).reconnect(
+                Backoff::new()
+                    .base(Duration::from_millis(300))
+                    .jitter(Jitter::None),
+            )
+        })
+    });
+    wait_open(ws).await;
+    // Offline while open: the connection stays (it may still work, e.g. to localhost).
+    network("offline");
+    sleep(100).await;
+    assert_eq!(ws.state.get_untracked(), State::Open);
+    get_json(&format!("/api/drop/{key}")).await;
+    wait_for(5_000, "the state to be Reconnecting", || {
+        matches!(ws.state.get_untracked(), State::Reconnecting { .. })
+    })
+    .await;
+    assert_eq!(
+        ws.reconnect_at.get_untracked(),
+        None,
+        "the attempt waits for online, not for a time"
+    );
+    sleep(600).await;
+    assert_eq!(connections(&key).await.len(), 1, "no attempt while offline");
+    network("online");
+    wait_open(ws).await;
+    assert_eq!(ws.reconnect_at.get_untracked(), None);
+    assert_eq!(ws.error.get_untracked(), None);
+}
+
 #[wasm_bindgen_test]
 async fn every_message_reaches_on_message_in_order() {
     let key = key("leptos-hook-flood");

@@ -36,7 +36,7 @@ pub use resocket;
 use futures::channel::mpsc;
 use futures::future::{AbortHandle, Abortable};
 use futures::{SinkExt, StreamExt};
-use resocket::{Builder, Error, Event, Message, State, WebSocket};
+use resocket::{Builder, Error, Message, State, WebSocket};
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::platform::spawn_local;
@@ -47,7 +47,8 @@ use yew::prelude::*;
 pub struct UseWebSocket {
     /// The connection state; the component re-renders when it changes.
     pub state: State,
-    /// While reconnecting: `Date.now()` in ms at which the next attempt starts.
+    /// While reconnecting: `Date.now()` in ms at which the next attempt starts; `None`
+    /// otherwise, and while the browser is offline (the attempt then waits for `online`).
     pub reconnect_at: Option<f64>,
     /// How the socket ended, if it ended without being asked (e.g. retries exhausted).
     pub error: Option<Error>,
@@ -177,26 +178,34 @@ fn start<F: FnOnce() -> Builder>(
 
     let (s, r) = (state.clone(), reconnect_at.clone());
     spawn(Box::pin(async move {
-        while let Some(event) = events.next().await {
-            if let Event::Reconnecting { delay, .. } = event {
-                r.set(Some(js_sys::Date::now() + delay.as_secs_f64() * 1000.0));
-            } else if matches!(event, Event::Connecting { .. } | Event::Open { .. }) {
-                r.set(None);
-            }
+        while events.next().await.is_some() {
+            // The socket knows when its next attempt starts (none while the browser is
+            // offline: it then waits for it to come back online).
+            let at = watcher
+                .next_attempt_in()
+                .map(|d| js_sys::Date::now() + d.as_secs_f64() * 1000.0);
+            r.set(at);
             s.set(watcher.state());
         }
+        // The event stream ends only when the socket is closed for good.
+        r.set(None);
         s.set(watcher.state());
     }));
 
     let (s, e) = (state.clone(), error.clone());
     spawn(Box::pin(async move {
         while let Some(item) = rx.next().await {
-            match item {
-                Ok(message) => {
-                    let callback = on_message.borrow().clone();
-                    callback.emit(message);
-                }
-                Err(err) => e.set(Some(err)),
+            // (Error items that do not end the socket, e.g. messages dropped at the inbound
+            // limit, are not how it ended: left out.)
+            if let Ok(message) = item {
+                let callback = on_message.borrow().clone();
+                callback.emit(message);
+            }
+        }
+        // Closed for good: `opened()` now tells the end that was not asked for, if any.
+        if let Err(err) = rx.opened().await {
+            if err != Error::SocketClosed {
+                e.set(Some(err));
             }
         }
         s.set(State::Closed);
