@@ -451,6 +451,12 @@ impl Core {
         self.inner.borrow().connected && self.sender.state() == State::Open
     }
 
+    /// Whether `session` is the one up now (a session that is not has ended for good:
+    /// sessions are numbered as they come, and a lost one never comes back).
+    fn in_session(&self, session: u64) -> bool {
+        self.live() && self.inner.borrow().session == session
+    }
+
     /// Hands a frame to the socket at once if a connection is open: it goes after that
     /// connection's `CONNECT` (the open hook put it first), in the session to come or
     /// already up. For SUBSCRIBE and UNSUBSCRIBE: without a connection, the next open
@@ -465,7 +471,7 @@ impl Core {
     /// Hands a frame to the socket at once if `session` is up (ABORT on drop: if the
     /// session ended, the broker has aborted the transaction already).
     fn send_in_session(&self, frame: &Frame, session: u64) {
-        if self.live() && self.inner.borrow().session == session {
+        if self.in_session(session) {
             let mut sender = self.sender.clone();
             let _ = Pin::new(&mut sender).start_send(to_message(frame));
         }
@@ -490,19 +496,16 @@ impl Core {
         let message = to_message(&frame);
         let mut sender = self.sender.clone();
         loop {
-            // A session that is not up now has ended: sessions are numbered as they come,
-            // and a lost one never comes back. Fail now, not when the next one is up: an
-            // outage can last for ever.
-            if let Some(s) = session {
-                if !(self.live() && self.inner.borrow().session == s) {
-                    return Err(self.inner.borrow().closed.clone().unwrap_or_else(stale));
-                }
+            // A session that has ended fails now, not when the next one is up: an outage
+            // can last for ever.
+            if session.is_some_and(|s| !self.in_session(s)) {
+                return Err(self.inner.borrow().closed.clone().unwrap_or_else(stale));
             }
             let current = poll_fn(|cx| self.poll_session(cx)).await?;
             poll_fn(|cx| Pin::new(&mut sender).poll_ready(cx)).await?;
             // The connection may have dropped while we waited: never let a frame go ahead
             // of the next CONNECT.
-            if self.live() && self.inner.borrow().session == current {
+            if self.in_session(current) {
                 Pin::new(&mut sender).start_send(message)?;
                 return Ok(current);
             }
