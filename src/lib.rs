@@ -164,6 +164,8 @@ mod js;
 pub mod json;
 mod message;
 #[cfg(feature = "postcard")]
+mod nesting;
+#[cfg(feature = "postcard")]
 pub mod postcard;
 mod socket;
 #[cfg(feature = "stomp")]

@@ -77,3 +77,40 @@ async fn typed_values_round_trip_and_a_bad_message_does_not_end_the_stream() {
         "still connected"
     );
 }
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+enum Tree {
+    Leaf,
+    Node(Box<Tree>),
+}
+
+#[wasm_bindgen_test]
+async fn hostile_postcard_nesting_is_a_decode_error_and_the_stream_goes_on() {
+    let ws = WebSocket::connect(&ws_url("/echo")).unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    let (tx, rx) = ws.split();
+    let mut raw = tx.clone();
+    let mut typed_rx = rx.postcard::<Tree>();
+    // A million levels of Node in one megabyte: followed, it would overflow the wasm stack
+    // and abort the page; capped, it is one bad message.
+    let mut hostile = vec![1u8; 1 << 20];
+    hostile.push(0);
+    raw.send(Message::Binary(hostile)).await.unwrap();
+    let mut fine = tx.postcard::<Tree>();
+    fine.send(Tree::Node(Box::new(Tree::Leaf))).await.unwrap();
+
+    let bad = within(5000, "hostile", typed_rx.next()).await.unwrap();
+    assert!(
+        matches!(bad, Err(Error::Decode { ref message, .. })
+            if message == "values nest more than 128 deep"),
+        "{bad:?}"
+    );
+    assert_eq!(
+        within(5000, "next", typed_rx.next())
+            .await
+            .unwrap()
+            .unwrap(),
+        Tree::Node(Box::new(Tree::Leaf))
+    );
+    assert_eq!(typed_rx.get_ref().state(), resocket::State::Open);
+}
