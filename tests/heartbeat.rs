@@ -4,7 +4,9 @@
 mod support;
 
 use futures::{FutureExt, SinkExt, StreamExt};
-use resocket::{codes, Backoff, Event, Heartbeat, Message, WebSocket};
+use resocket::{codes, Backoff, BinaryType, Event, Heartbeat, Message, WebSocket};
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 use support::*;
 use wasm_bindgen_test::*;
@@ -99,4 +101,64 @@ async fn pongs_keep_the_connection_alive_and_are_not_yielded() {
             "{e:?}"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn the_pong_matcher_sees_each_message_once() {
+    let seen = Rc::new(Cell::new(0));
+    let counter = seen.clone();
+    // An interval far beyond the test: no ping goes out, every message is the app's.
+    let mut ws = WebSocket::builder(&ws_url("/echo"))
+        .heartbeat(
+            Heartbeat::new(Duration::from_secs(60), Duration::from_secs(10)).pong_matcher(
+                move |m| {
+                    counter.set(counter.get() + 1);
+                    m.as_text() == Some("pong")
+                },
+            ),
+        )
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    for i in 0..5 {
+        ws.send(Message::Text(format!("m{i}"))).await.unwrap();
+    }
+    for i in 0..5 {
+        let m = within(2000, "echo", ws.next()).await.unwrap().unwrap();
+        assert_eq!(m, Message::Text(format!("m{i}")));
+    }
+    assert_eq!(seen.get(), 5, "one call per message received");
+    ws.close(1000, "").unwrap().await;
+}
+
+#[wasm_bindgen_test]
+async fn pongs_that_arrive_as_blobs_are_recognised_once_read() {
+    let k = key("blob-pong");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
+        .binary_type(BinaryType::Blob)
+        .heartbeat(
+            Heartbeat::new(Duration::from_millis(100), Duration::from_millis(300))
+                .ping(Message::Binary(b"hb".to_vec()))
+                .pong(Message::Binary(b"hb".to_vec())),
+        )
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    within(5000, "open", ws.opened()).await.unwrap();
+    sleep(800).await;
+    ws.send(Message::Binary(b"app".to_vec())).await.unwrap();
+    assert_eq!(
+        within(2000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Binary(b"app".to_vec()),
+        "the echoed pings were swallowed"
+    );
+    let pings = report(&k).await.connections[0].received.len() - 1;
+    assert!(pings >= 3, "pings went out and came back: {pings}");
+    while let Some(Some(e)) = events.next().now_or_never() {
+        assert!(
+            !matches!(e, Event::HeartbeatTimeout | Event::Close(_)),
+            "{e:?}"
+        );
+    }
+    ws.close(1000, "").unwrap().await;
 }

@@ -616,12 +616,14 @@ impl Inner {
             };
             self.inbound_bytes -= item.bytes();
             let item = match ready {
+                // A Blob just read: only now can it be told whether it is a pong (every
+                // other message was matched once, on arrival).
+                Some(Ok(m)) if self.machine.is_pong(&m) => continue,
                 Some(Ok(m)) => Inbound::Ready(m),
                 Some(Err(e)) => Inbound::Failed(e),
                 None => item,
             };
             match item {
-                Inbound::Ready(m) if self.machine.is_pong(&m) => continue,
                 Inbound::Ready(m) => return Poll::Ready(Some(Ok(m))),
                 Inbound::Failed(e) => return Poll::Ready(Some(Err(e))),
                 Inbound::Dropped(count) => {
