@@ -621,4 +621,19 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.ok(rtt.rtt >= 0 && rtt.rtt < 1000, `rtt ${rtt.rtt}`);
     assert.ok(rtt.swallowed, "pongs are not delivered as messages");
   });
+
+  it("times a heartbeat's round trip from when the ping went out, not from when it was due", async () => {
+    const rtt = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo", [], { heartbeat: { interval: 200, timeout: 2000, ping: "hb", pong: "hb" } });
+      await nextEvent(s, "open");
+      // Hold the page's only thread well past the ping's due time: the ping leaves late.
+      const end = performance.now() + 1000;
+      while (performance.now() < end);
+      const e = await nextEvent(s, "heartbeat");
+      s.close();
+      return e.rtt;
+    });
+    // A loopback echo: far less than the 800 ms the ping was held back.
+    assert.ok(rtt >= 0 && rtt < 400, `rtt ${rtt}`);
+  });
 });

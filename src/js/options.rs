@@ -9,7 +9,7 @@ use crate::{
     WebSocket,
 };
 use js_sys::{Array, Function, Object, Reflect};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,42 +18,10 @@ use wasm_bindgen::{JsCast, JsValue};
 /// thrown as it is instead of a made-up [`Error`].
 pub(crate) type Stash = Rc<RefCell<Option<JsValue>>>;
 
-type PongMatcher = Rc<dyn Fn(&Message) -> bool>;
-
-/// When a pong arrived and how long after its ping; shared between the pong matcher (run by
-/// the driver) and the event pump.
-pub(crate) struct HeartbeatClock {
-    interval_ms: f64,
-    timeout_ms: f64,
-    /// When the last message (of any kind) or the open was seen, in `performance.now()` ms.
-    pub(crate) last_inbound: Cell<f64>,
-    pub(crate) rtt: Cell<Option<f64>>,
-}
-
-impl HeartbeatClock {
-    /// The driver sends the ping when nothing arrived for `interval`; the pong's round trip
-    /// is the time since then. An answer later than the timeout was to a re-probe.
-    fn pong(&self, now: f64) {
-        let rtt = now - (self.last_inbound.get() + self.interval_ms);
-        if (0.0..=self.timeout_ms).contains(&rtt) {
-            self.rtt.set(Some(rtt));
-        }
-    }
-}
-
-/// `performance.now()`, or `Date.now()` where there is no `performance`.
-pub(crate) fn now_ms() -> f64 {
-    Reflect::get(&js_sys::global(), &"performance".into())
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map_or_else(js_sys::Date::now, |p| p.now())
-}
-
 /// The parts of the options that the JS layer keeps for itself.
 pub(crate) struct Parsed {
     pub(crate) socket: WebSocket,
     pub(crate) blob: bool,
-    pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
     /// `inboundLimit` is set: messages are taken from the Rust socket only as fast as the
     /// slowest `for await` loop reads them, so that what waits is what the limit bounds.
     pub(crate) paced: bool,
@@ -117,7 +85,6 @@ pub(crate) fn connect(
     Ok(Parsed {
         socket,
         blob: configured.blob,
-        heartbeat: configured.heartbeat,
         paced: configured.paced,
     })
 }
@@ -126,7 +93,6 @@ pub(crate) fn connect(
 pub(crate) struct Configured {
     pub(crate) builder: Builder,
     pub(crate) blob: bool,
-    pub(crate) heartbeat: Option<Rc<HeartbeatClock>>,
     /// An inbound limit was set.
     pub(crate) paced: bool,
 }
@@ -193,12 +159,9 @@ pub(crate) fn configure(
         });
     }
 
-    let mut clock = None;
     let heartbeat = get("heartbeat")?;
     if !(heartbeat.is_undefined() || heartbeat.as_bool() == Some(false)) {
-        let (hb, c) = parse_heartbeat(&heartbeat, busy)?;
-        builder = builder.heartbeat(hb);
-        clock = Some(c);
+        builder = builder.heartbeat(parse_heartbeat(&heartbeat, busy)?);
     }
 
     let high = get("highWaterMark")?;
@@ -257,7 +220,6 @@ pub(crate) fn configure(
     Ok(Configured {
         builder,
         blob,
-        heartbeat: clock,
         paced,
     })
 }
@@ -501,13 +463,8 @@ fn backoff(r: &Object) -> Result<Backoff, JsValue> {
     Ok(b)
 }
 
-fn parse_heartbeat(
-    value: &JsValue,
-    busy: &Busy,
-) -> Result<(Heartbeat, Rc<HeartbeatClock>), JsValue> {
+fn parse_heartbeat(value: &JsValue, busy: &Busy) -> Result<Heartbeat, JsValue> {
     let mut hb = Heartbeat::default();
-    let (mut interval, mut timeout) = (Duration::from_secs(25), Duration::from_secs(10));
-    let mut pong: Option<PongMatcher> = None;
     if value.as_bool() != Some(true) {
         let h = settings(value, "options.heartbeat")?;
         check_keys(
@@ -519,11 +476,11 @@ fn parse_heartbeat(
         let get = |key: &str| Reflect::get(&h, &key.into());
         let v = get("interval")?;
         if !v.is_undefined() {
-            interval = millis(&v, "options.heartbeat.interval", false)?;
+            hb = hb.interval(millis(&v, "options.heartbeat.interval", false)?);
         }
         let v = get("timeout")?;
         if !v.is_undefined() {
-            timeout = millis(&v, "options.heartbeat.timeout", false)?;
+            hb = hb.timeout(millis(&v, "options.heartbeat.timeout", false)?);
         }
         let v = get("ping")?;
         if !v.is_undefined() {
@@ -532,37 +489,16 @@ fn parse_heartbeat(
         let v = get("pong")?;
         if let Some(f) = v.dyn_ref::<Function>() {
             let (f, busy) = (f.clone(), busy.clone());
-            pong = Some(Rc::new(move |m: &Message| {
+            hb = hb.pong_matcher(move |m: &Message| {
                 let data = convert::message_to_js(m);
                 busy.call(|| f.call1(&JsValue::UNDEFINED, &data))
                     .is_ok_and(|answer| answer.is_truthy())
-            }));
+            });
         } else if !v.is_undefined() {
-            let expected = data_message(&v, "options.heartbeat.pong")?;
-            pong = Some(Rc::new(move |m: &Message| *m == expected));
+            hb = hb.pong(data_message(&v, "options.heartbeat.pong")?);
         }
     }
-    let pong = pong.unwrap_or_else(|| Rc::new(|m: &Message| m.as_text() == Some("pong")));
-    let clock = Rc::new(HeartbeatClock {
-        interval_ms: interval.as_secs_f64() * 1000.0,
-        timeout_ms: timeout.as_secs_f64() * 1000.0,
-        last_inbound: Cell::new(now_ms()),
-        rtt: Cell::new(None),
-    });
-    let c = clock.clone();
-    let hb = hb
-        .interval(interval)
-        .timeout(timeout)
-        .pong_matcher(move |m| {
-            let now = now_ms();
-            let is_pong = pong(m);
-            if is_pong {
-                c.pong(now);
-            }
-            c.last_inbound.set(now);
-            is_pong
-        });
-    Ok((hb, clock))
+    Ok(hb)
 }
 
 /// A ping or pong given as a string, an ArrayBuffer or a view (not a Blob: it would have

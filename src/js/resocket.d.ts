@@ -159,7 +159,7 @@ export interface StateChangeEvent extends Event {
   readonly readyState: ReadyState;
 }
 
-/** `heartbeat`: a pong arrived `rtt` ms after its ping. */
+/** `heartbeat`: the first message after a ping (normally its pong) arrived `rtt` ms after the ping was handed to the browser. */
 export interface HeartbeatEvent extends Event {
   readonly rtt: number;
 }

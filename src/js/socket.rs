@@ -6,7 +6,7 @@
 
 use super::convert::{self, describe, type_error};
 use super::iter::{Inbox, MessageIterator};
-use super::options::{self, HeartbeatClock, Stash};
+use super::options::{self, Stash};
 use super::{events, send, Busy};
 use crate::{Event, Message, Receiver, Sender, State};
 use futures_channel::oneshot;
@@ -89,7 +89,6 @@ pub(crate) struct Core {
     stash: Stash,
     blob: Cell<bool>,
     pub(crate) queue: send::Queue,
-    heartbeat: Option<Rc<HeartbeatClock>>,
     /// The phase as last dispatched in `statechange`.
     phase: Cell<Phase>,
     /// `close()` moved the socket to closing; the pump announces it.
@@ -142,9 +141,6 @@ impl Core {
         match event {
             Event::Connecting { .. } => self.enter(Phase::Connecting),
             Event::Open { .. } => {
-                if let Some(hb) = &self.heartbeat {
-                    hb.last_inbound.set(options::now_ms());
-                }
                 self.remember_connection();
                 self.dispatch(events::plain("open", &[]));
                 self.enter(Phase::Open);
@@ -158,6 +154,10 @@ impl Core {
                 self.dispatch(events::plain("reconnecting", &fields));
                 self.enter(Phase::Reconnecting);
             }
+            Event::HeartbeatAck { rtt } => self.dispatch(events::plain(
+                "heartbeat",
+                &[("rtt", (rtt.as_secs_f64() * 1000.0).into())],
+            )),
             Event::Requeued { count } => self.dispatch(events::plain(
                 "requeued",
                 &[("count", (count as f64).into())],
@@ -262,7 +262,6 @@ enum Step {
     Event(Option<Event>),
     Message(Option<Result<Message, crate::Error>>),
     Closing,
-    Pong(f64),
 }
 
 /// Turns what the Rust socket yields into DOM events until it is closed for good. It owns
@@ -285,9 +284,6 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
                     return Poll::Ready(Some(Step::Message(m)));
                 }
             }
-            if let Some(rtt) = core.heartbeat.as_ref().and_then(|h| h.rtt.take()) {
-                return Poll::Ready(Some(Step::Pong(rtt)));
-            }
             if core.closing.take() {
                 return Poll::Ready(Some(Step::Closing));
             }
@@ -308,9 +304,6 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
             }
             Some(Step::Message(Some(Err(e)))) => core.on_error(e),
             Some(Step::Closing) => core.enter(Phase::Closing),
-            Some(Step::Pong(rtt)) => {
-                core.dispatch(events::plain("heartbeat", &[("rtt", rtt.into())]))
-            }
         }
     }
     core.finish();
@@ -435,7 +428,6 @@ impl JsSocket {
             stash,
             blob: Cell::new(parsed.blob),
             queue: send::Queue::default(),
-            heartbeat: parsed.heartbeat,
             phase: Cell::new(Phase::Connecting),
             closing: Cell::new(false),
             pump: RefCell::new(None),
