@@ -275,6 +275,7 @@ export class ResilientWebSocket implements EventTarget {
   onreconnecting: ((event: ReconnectingEvent) => void) | null;
   onstatechange: ((event: StateChangeEvent) => void) | null;
 
+  /** As `EventTarget`'s; in the listener, `event.target` and `this` are an internal `EventTarget`, not this socket. */
   addEventListener<K extends keyof ResilientWebSocketEventMap>(
     type: K,
     listener: ResilientWebSocketListener<K>,
