@@ -101,6 +101,33 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.deepEqual(r.connections[0].received.slice(0, 2), ["text", "bin:2:0001"]);
   });
 
+  it("reports a Blob whose arrayBuffer is not the browser's, and sends what follows", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo");
+      await s.opened();
+      const received = [];
+      const errors = [];
+      s.addEventListener("message", (e) => received.push(e.data));
+      s.addEventListener("error", (e) => errors.push(`${e.message}: ${e.error}`));
+      const reentrant = new Blob(["x"]);
+      // Not an ArrayBuffer, and reading it as an array would call back into the socket.
+      reentrant.arrayBuffer = async () => ({ length: 1, get 0() { s.send("from a getter"); return 7; } });
+      const throwing = new Blob(["y"]);
+      throwing.arrayBuffer = () => { throw new Error("no bytes"); };
+      s.send(reentrant);
+      s.send(throwing);
+      await within(5000, s.sendAsync("after"), "sendAsync after the bad Blobs");
+      await within(5000, (async () => { while (!received.includes("after")) await sleep(20); })(), "the echo");
+      s.close();
+      return { received, errors };
+    });
+    assert.deepEqual(r.received, ["after"]);
+    assert.deepEqual(r.errors, [
+      "a Blob given to send() could not be read: TypeError: the Blob's arrayBuffer() gave no ArrayBuffer",
+      "a Blob given to send() could not be read: Error: no bytes",
+    ]);
+  });
+
   it("hands binary messages over as Blobs when binaryType is blob, switchable at any time", async () => {
     const r = await run(async () => {
       const s = new resocket.ResilientWebSocket("/echo", [], { binaryType: "blob" });

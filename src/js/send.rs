@@ -8,14 +8,15 @@ use super::socket::Core;
 use crate::{Error, Message};
 use futures_channel::oneshot;
 use futures_sink::Sink;
-use js_sys::Uint8Array;
+use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
 
 /// Settles a promise made by `sendAsync()`, `ready()` or `flush()`.
 pub(crate) type Done = oneshot::Sender<Result<(), JsValue>>;
@@ -106,14 +107,15 @@ async fn run(core: Rc<Core>) {
             ),
         };
         if let Some(blob) = blob {
-            let read = JsFuture::from(blob.array_buffer()).await;
+            // Read and copied before the queue is borrowed: a JS caller may have replaced
+            // the Blob's `arrayBuffer`, and whatever it runs may call back into the socket.
+            let read = read_blob(&blob).await;
             let mut items = queue.items.borrow_mut();
             let Some(front) = items.front_mut() else {
                 break;
             };
             match read {
-                Ok(buffer) => {
-                    let bytes = crate::browser::bytes(&Uint8Array::new(&buffer));
+                Ok(bytes) => {
                     front.payload = Some(Payload::Message(Message::Binary(bytes)));
                 }
                 Err(e) => {
@@ -164,6 +166,23 @@ async fn run(core: Rc<Core>) {
         }
     }
     queue.running.set(false);
+}
+
+/// A Blob's bytes. Whatever its `arrayBuffer` (the browser's, unless replaced) throws or
+/// rejects with is the error; a result that is not an `ArrayBuffer` is a `TypeError`.
+async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
+    // Through Reflect and `call`, which catch (`Blob::array_buffer` does not).
+    let read = Reflect::get(blob, &"arrayBuffer".into())?;
+    let read: Function = read.dyn_into().map_err(|_| not_read())?;
+    let promise = Promise::resolve(&read.call0(blob)?);
+    let buffer = JsFuture::from(promise).await?;
+    let buffer: ArrayBuffer = buffer.dyn_into().map_err(|_| not_read())?;
+    Ok(crate::browser::bytes(&Uint8Array::new(&buffer)))
+}
+
+/// What a Blob whose `arrayBuffer` is not the browser's gives when it gives no bytes.
+fn not_read() -> JsValue {
+    js_sys::TypeError::new("the Blob's arrayBuffer() gave no ArrayBuffer").into()
 }
 
 /// The socket closed for good: nothing queued can go. The data is kept for `takeUnsent()`;
