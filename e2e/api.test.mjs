@@ -128,6 +128,35 @@ describe("npm package API", { timeout: 180000 }, () => {
     ]);
   });
 
+  it("ends a for await cleanly when the page put a setter for done on Object.prototype", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo");
+      await s.opened();
+      const it = s[Symbol.asyncIterator]();
+      const thrown = [];
+      let calls = 0;
+      // Runs as the iterator's last result gets its done property: stops the iterator there.
+      Object.defineProperty(Object.prototype, "done", {
+        set() {
+          if (calls++) return;
+          try { it.return(); } catch (e) { thrown.push(String(e)); }
+        },
+        configurable: true,
+      });
+      try {
+        const last = it.next();
+        s.close();
+        await within(5000, last, "the end of the iteration");
+        return { calls, thrown, state: s.state };
+      } finally {
+        delete Object.prototype.done;
+      }
+    });
+    assert.ok(r.calls >= 1, "the setter ran");
+    assert.deepEqual(r.thrown, [], "return() from inside the setter works");
+    assert.equal(r.state, "closed");
+  });
+
   it("hands binary messages over as Blobs when binaryType is blob, switchable at any time", async () => {
     const r = await run(async () => {
       const s = new resocket.ResilientWebSocket("/echo", [], { binaryType: "blob" });

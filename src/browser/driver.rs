@@ -569,7 +569,7 @@ impl Inner {
                 self.inbound.push_back(item);
             }
             Admission::Drop => match self.inbound.back_mut() {
-                Some(Inbound::Dropped(n)) => *n += 1,
+                Some(Inbound::Dropped(n)) => *n = n.saturating_add(1),
                 _ => self.inbound.push_back(Inbound::Dropped(1)),
             },
             Admission::Discard => {}

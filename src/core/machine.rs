@@ -883,7 +883,7 @@ impl Machine {
     /// The current socket's `bufferedAmount`, read now. (It cannot count messages whose
     /// `Send` actions are still waiting to be taken: they stay recorded and counted.)
     pub fn handle_buffered(&mut self, now: Duration, buffered: usize) {
-        let level = buffered + self.outbox.untaken_bytes();
+        let level = buffered.saturating_add(self.outbox.untaken_bytes());
         match self.phase {
             Phase::Open { .. } => {}
             // Still counts: a close that times out hands back what the reading says is left.
@@ -937,7 +937,9 @@ impl Machine {
         let interval = match self.buffer.last_check {
             None => Duration::ZERO,
             Some((at, before)) => {
-                let drained = (before + self.buffer.sent_since_check).saturating_sub(level);
+                let drained = before
+                    .saturating_add(self.buffer.sent_since_check)
+                    .saturating_sub(level);
                 let elapsed = now.saturating_sub(at);
                 if drained > 0 && !elapsed.is_zero() {
                     let rate = drained as f64 / elapsed.as_secs_f64();
@@ -957,8 +959,8 @@ impl Machine {
     fn note_handed_over(&mut self, len: usize) {
         self.buffer.handed_total += len as u64;
         self.buffer.handed_since_reading += 1;
-        self.buffer.estimate += len;
-        self.buffer.sent_since_check += len;
+        self.buffer.estimate = self.buffer.estimate.saturating_add(len);
+        self.buffer.sent_since_check = self.buffer.sent_since_check.saturating_add(len);
         if self.buffer.estimate > self.config.high_water_mark {
             self.buffer.blocked = true;
         }

@@ -181,6 +181,19 @@ fn a_reading_taken_before_the_driver_took_a_send_loses_nothing() {
 }
 
 #[test]
+fn any_buffered_amount_reading_is_taken_without_overflow() {
+    // The driver's readings are 32-bit; a driver of its own may pass any usize.
+    let mut m = open_machine(config());
+    m.send(ms(1), text("a")).unwrap();
+    m.handle_buffered(ms(1), usize::MAX);
+    assert_eq!(m.poll_ready(), Ready::Wait, "far above the high-water mark");
+    assert_eq!(sent(&mut m), vec![text("a")]);
+    m.handle_buffered(ms(2), 0);
+    assert_eq!(m.poll_ready(), Ready::Yes);
+    assert_eq!(m.poll_flush(ms(2)), Ok(true));
+}
+
+#[test]
 fn backpressure_waits_above_high_water_until_low_water() {
     let mut m = open_machine(Config {
         high_water_mark: 10,

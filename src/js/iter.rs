@@ -139,16 +139,23 @@ impl MessageIterator {
                 }
                 let mut end = inbox.end.borrow_mut();
                 if end.is_some() {
-                    inbox.dropped.set(inbox.dropped.get() + inbox.gap.take());
+                    let dropped = inbox.dropped.get().saturating_add(inbox.gap.take());
+                    inbox.dropped.set(dropped);
                 }
-                match end.as_mut() {
-                    // The error is thrown once; the iterator is done after it.
-                    Some(error @ Some(_)) => Poll::Ready(Err(error.take().unwrap_or_default())),
-                    Some(None) => Poll::Ready(Ok(result(&JsValue::UNDEFINED, true))),
+                // The error is thrown once; the iterator is done after it.
+                let error = match end.as_mut() {
+                    Some(error) => error.take(),
                     None => {
                         inbox.wakers.borrow_mut().push(cx.waker().clone());
-                        Poll::Pending
+                        return Poll::Pending;
                     }
+                };
+                // (No borrow held while the result is made: setting its properties can
+                // run setters a page put on `Object.prototype`.)
+                drop(end);
+                match error {
+                    Some(error) => Poll::Ready(Err(error)),
+                    None => Poll::Ready(Ok(result(&JsValue::UNDEFINED, true))),
                 }
             })
             .await

@@ -381,8 +381,7 @@ impl JsSocket {
             })?)
         };
         self.core.handlers.borrow_mut()[index] = handler;
-        let mut calls = self.core.handler_calls.borrow_mut();
-        if calls[index].is_none() {
+        if self.core.handler_calls.borrow()[index].is_none() {
             let core = Rc::downgrade(&self.core);
             let call: HandlerCall = Closure::new(move |event: JsValue| {
                 let Some(core) = core.upgrade() else {
@@ -394,10 +393,11 @@ impl JsSocket {
                     None => Ok(()),
                 }
             });
+            // (Nothing borrowed meanwhile: `addEventListener` may have been replaced.)
             self.core
                 .target
                 .add_event_listener_with_callback(HANDLERS[index], call.as_ref().unchecked_ref())?;
-            calls[index] = Some(call);
+            self.core.handler_calls.borrow_mut()[index] = Some(call);
         }
         Ok(())
     }
