@@ -665,6 +665,30 @@ describe("npm package API", { timeout: 180000 }, () => {
     for (const line of freed) assert.match(line, /^Error: .*null pointer passed to rust/);
   });
 
+  it("lets a socket closed for good be garbage-collected, though its callbacks refer to it", async () => {
+    await run(async () => {
+      window.collected = [];
+      window.registry = new FinalizationRegistry((name) => collected.push(name));
+      await (async () => {
+        let s = null;
+        // Every kind of callback the socket keeps refers to the socket itself.
+        s = new resocket.ResilientWebSocket(() => (s ? "/echo" : "/echo"), [], {
+          reconnectIf: () => s !== null,
+          heartbeat: { interval: 60000, pong: (data) => data === "pong" && s !== null },
+        });
+        s.onopen = () => s.send("hi");
+        s.addEventListener("message", () => s.close());
+        registry.register(s, "socket");
+        await within(5000, new Promise((r) => s.addEventListener("statechange", () => s.state === "closed" && r())), "closed");
+      })();
+    });
+    for (let i = 0; i < 20 && (await run(() => collected.length)) === 0; i++) {
+      await page.requestGC();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(await run(() => collected), ["socket"]);
+  });
+
   it("sends pings and reports the pong's round trip with heartbeat events", async () => {
     const rtt = await run(async () => {
       const s = new resocket.ResilientWebSocket("/echo", [], { heartbeat: { interval: 200, timeout: 1000, ping: "hb", pong: "hb" } });

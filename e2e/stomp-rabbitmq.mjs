@@ -443,21 +443,27 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     await run(async () => {
       window.released = new Set();
       const registry = (window.registry = new FinalizationRegistry((name) => released.add(name)));
-      const client = await connect();
-      let unsubscribed = () => {};
-      registry.register(unsubscribed, "unsubscribed callback");
-      client.subscribe(queue("gc1"), unsubscribed).unsubscribe();
-      unsubscribed = null;
-      let disconnected = () => {};
-      registry.register(disconnected, "callback of a disconnected client");
-      client.subscribe(queue("gc2"), disconnected);
-      disconnected = null;
-      let listener = () => {};
-      registry.register(listener, "listener of a disconnected client");
-      client.addEventListener("close", listener);
-      listener = null;
-      await client.sendWithReceipt(queue("gc3"), "x");
-      await client.disconnect();
+      // In a scope of its own: closures made below for the live client must not capture it.
+      await (async () => {
+        const client = await connect();
+        let unsubscribed = () => {};
+        registry.register(unsubscribed, "unsubscribed callback");
+        client.subscribe(queue("gc1"), unsubscribed).unsubscribe();
+        unsubscribed = null;
+        // Callbacks and listeners that refer to the client do not keep it alive once
+        // disconnected (what Rust holds is a root for the JS engine).
+        registry.register(client, "a disconnected client");
+        let disconnected = () => client.state;
+        registry.register(disconnected, "callback of a disconnected client");
+        client.subscribe(queue("gc2"), disconnected);
+        disconnected = null;
+        let listener = () => client.state;
+        registry.register(listener, "listener of a disconnected client");
+        client.addEventListener("close", listener);
+        listener = null;
+        await client.sendWithReceipt(queue("gc3"), "x");
+        await client.disconnect();
+      })();
       // The control: a live client keeps its subscription's callback.
       window.live = await connect();
       let kept = () => {};
@@ -466,7 +472,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       kept = null;
     });
     const cdp = await page.context().newCDPSession(page);
-    const expected = ["callback of a disconnected client", "listener of a disconnected client", "unsubscribed callback"];
+    const expected = ["a disconnected client", "callback of a disconnected client", "listener of a disconnected client", "unsubscribed callback"];
     let released = [];
     for (let i = 0; i < 50 && released.length < expected.length; i++) {
       await cdp.send("HeapProfiler.collectGarbage");

@@ -408,6 +408,9 @@ impl Inner {
             self.notify = true;
         }
         self.subscribers.clear();
+        // The caller's callbacks can never run again; what they hold is let go.
+        self.provider = Box::new(|_| Err(Error::SocketClosed));
+        self.machine.release_callbacks();
     }
 
     fn arm_timer(&mut self) {

@@ -1071,6 +1071,16 @@ impl Machine {
         Ok(())
     }
 
+    /// Once closed for good, lets go of the reconnect policy and the heartbeat (its pong
+    /// matcher): they can never be called again, and a caller's closures may hold on to
+    /// things (in the JS API, the socket object itself) that should be free to go.
+    pub fn release_callbacks(&mut self) {
+        if self.is_closed() {
+            self.config.reconnect_if = None;
+            self.config.heartbeat = None;
+        }
+    }
+
     /// The error the stream yields before it ends, if the end was not asked for.
     pub fn take_terminal(&mut self) -> Option<Error> {
         self.terminal.take()

@@ -367,6 +367,28 @@ fn a_custom_policy_is_honoured() {
 }
 
 #[test]
+fn callbacks_are_released_only_once_closed_for_good() {
+    let policy: ReconnectPolicy = Rc::new(|f: &CloseFrame| f.code == 4321);
+    let held = Rc::new("pong");
+    let in_matcher = held.clone();
+    let mut m = open_machine(Config {
+        reconnect_if: Some(policy.clone()),
+        heartbeat: Some(
+            Heartbeat::default().pong_matcher(move |m| m.as_text() == Some(*in_matcher)),
+        ),
+        ..config()
+    });
+    let counts = |p: &ReconnectPolicy, h: &Rc<&str>| (Rc::strong_count(p), Rc::strong_count(h));
+    m.handle_close(ms(5), frame(4321), 0);
+    m.release_callbacks();
+    assert_eq!(counts(&policy, &held), (2, 2), "reconnecting: still needed");
+    m.close(ms(6), 1000, "").unwrap();
+    assert_eq!(m.state(), State::Closed);
+    m.release_callbacks();
+    assert_eq!(counts(&policy, &held), (1, 1), "closed for good: let go");
+}
+
+#[test]
 fn without_reconnect_a_failed_first_attempt_is_connect_failed() {
     let mut m = Machine::new(
         Config {

@@ -5,32 +5,72 @@
 
 use crate::CloseFrame;
 use js_sys::{Array, Function, Object, Reflect};
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     CloseEvent, CloseEventInit, ErrorEvent, ErrorEventInit, Event, EventTarget, MessageEvent,
     MessageEventInit,
 };
 
-/// Calls `addEventListener`, `removeEventListener`, ... of `target` with the arguments as
-/// given, so every option the browser supports works (web-sys would need one binding each).
-pub(crate) fn call_target(
-    target: &EventTarget,
-    method: &str,
-    args: &[JsValue],
-) -> Result<JsValue, JsValue> {
-    let f: Function = Reflect::get(target, &method.into())?.dyn_into()?;
-    f.apply(target, &args.iter().collect::<Array>())
-}
+/// The `EventTarget` where a JS object's listeners live, until the object is closed for
+/// good: then it is let go, with every listener, since nothing is dispatched any more and
+/// a listener that refers to the object would otherwise keep it alive for ever (what Rust
+/// holds is a root for the JS engine). Listeners added after that are not kept.
+pub(crate) struct Listeners(RefCell<Option<EventTarget>>);
 
-/// `EventTarget.dispatchEvent` for our classes: anything but an `Event` is a `TypeError`.
-pub(crate) fn dispatch_checked(target: &EventTarget, event: JsValue) -> Result<bool, JsValue> {
-    let event: Event = event.dyn_into().map_err(|v| {
-        super::convert::type_error(&format!(
-            "dispatchEvent() takes an Event, not {}",
-            super::convert::describe(&v)
-        ))
-    })?;
-    target.dispatch_event(&event)
+impl Listeners {
+    pub(crate) fn new() -> Result<Self, JsValue> {
+        Ok(Listeners(RefCell::new(Some(EventTarget::new()?))))
+    }
+
+    /// The target, unless let go.
+    pub(crate) fn target(&self) -> Option<EventTarget> {
+        self.0.borrow().clone()
+    }
+
+    /// Runs `f` with the target, unless let go. Listeners may run inside: they can add,
+    /// remove and dispatch (shared borrows); it is let go only from outside any of them.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&EventTarget) -> R) -> Option<R> {
+        self.0.borrow().as_ref().map(f)
+    }
+
+    /// Dispatches an event made here; exceptions in listeners are reported by the
+    /// browser, not thrown here.
+    pub(crate) fn dispatch(&self, event: Option<Event>) {
+        if let Some(event) = event {
+            self.with(|target| target.dispatch_event(&event));
+        }
+    }
+
+    /// Calls `addEventListener` or `removeEventListener` with the arguments as given, so
+    /// every option the browser supports works (web-sys would need one binding each).
+    pub(crate) fn call(&self, method: &str, args: &[JsValue]) -> Result<(), JsValue> {
+        let Some(target) = self.target() else {
+            return Ok(());
+        };
+        let f: Function = Reflect::get(&target, &method.into())?.dyn_into()?;
+        f.apply(&target, &args.iter().collect::<Array>()).map(drop)
+    }
+
+    /// `EventTarget.dispatchEvent` for our classes: anything but an `Event` is a
+    /// `TypeError`. Once let go, it reaches no one.
+    pub(crate) fn dispatch_checked(&self, event: JsValue) -> Result<bool, JsValue> {
+        let event: Event = event.dyn_into().map_err(|v| {
+            super::convert::type_error(&format!(
+                "dispatchEvent() takes an Event, not {}",
+                super::convert::describe(&v)
+            ))
+        })?;
+        match self.target() {
+            Some(target) => target.dispatch_event(&event),
+            None => Ok(!event.default_prevented()),
+        }
+    }
+
+    /// Lets the target go (see above), and gives it back for what still needs removing.
+    pub(crate) fn release(&self) -> Option<EventTarget> {
+        self.0.try_borrow_mut().ok()?.take()
+    }
 }
 
 /// A plain event, with read-only extra properties.

@@ -5,9 +5,10 @@
 //! drops it reports become `dropped` events and the iterators' `dropped` counts.
 
 use super::convert::{self, describe, type_error};
+use super::events::{self, Listeners};
 use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
-use super::{events, send, Busy};
+use super::{send, Busy};
 use crate::{Event, Message, Receiver, Sender, State};
 use futures_channel::oneshot;
 use futures_core::Stream;
@@ -79,7 +80,7 @@ impl Phase {
 pub(crate) struct Core {
     pub(crate) sender: Sender,
     /// Where listeners live and events are dispatched.
-    target: EventTarget,
+    listeners: Listeners,
     handlers: RefCell<[Option<Function>; 6]>,
     handler_calls: RefCell<[Option<HandlerCall>; 6]>,
     /// A user callback (URL function, `reconnectIf`, pong matcher) is running inside the
@@ -108,10 +109,7 @@ pub(crate) struct Core {
 
 impl Core {
     fn dispatch(&self, event: Option<web_sys::Event>) {
-        if let Some(event) = event {
-            // Exceptions in listeners are reported by the browser, not thrown here.
-            let _ = self.target.dispatch_event(&event);
-        }
+        self.listeners.dispatch(event);
     }
 
     pub(crate) fn dispatch_error(&self, message: &str, error: &JsValue) {
@@ -237,6 +235,12 @@ impl Core {
         }
         self.pump.take();
         self.enter(Phase::Closed);
+        // Nothing is dispatched any more: the listeners and the handlers are let go (see
+        // `Listeners`).
+        if let Some(target) = self.listeners.release() {
+            detach(&target, &self.handler_calls.take());
+            self.handlers.take();
+        }
     }
 
     fn wake_pump(&self) {
@@ -248,12 +252,17 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        for (name, call) in HANDLERS.iter().zip(self.handler_calls.get_mut().iter()) {
-            if let Some(call) = call {
-                let _ = self
-                    .target
-                    .remove_event_listener_with_callback(name, call.as_ref().unchecked_ref());
-            }
+        if let Some(target) = self.listeners.target() {
+            detach(&target, self.handler_calls.get_mut());
+        }
+    }
+}
+
+/// Removes the listeners that call the `on*` handlers.
+fn detach(target: &EventTarget, calls: &[Option<HandlerCall>; 6]) {
+    for (name, call) in HANDLERS.iter().zip(calls) {
+        if let Some(call) = call {
+            let _ = target.remove_event_listener_with_callback(name, call.as_ref().unchecked_ref());
         }
     }
 }
@@ -380,6 +389,10 @@ impl JsSocket {
                 ))
             })?)
         };
+        // Closed for good: nothing is kept, as no event comes any more.
+        let Some(target) = self.core.listeners.target() else {
+            return Ok(());
+        };
         self.core.handlers.borrow_mut()[index] = handler;
         if self.core.handler_calls.borrow()[index].is_none() {
             let core = Rc::downgrade(&self.core);
@@ -389,21 +402,18 @@ impl JsSocket {
                 };
                 let handler = core.handlers.borrow()[index].clone();
                 match handler {
-                    Some(f) => f.call1(&core.target, &event).map(drop),
+                    Some(f) => (core.listeners)
+                        .with(|this| f.call1(this, &event).map(drop))
+                        .unwrap_or(Ok(())),
                     None => Ok(()),
                 }
             });
             // (Nothing borrowed meanwhile: `addEventListener` may have been replaced.)
-            self.core
-                .target
+            target
                 .add_event_listener_with_callback(HANDLERS[index], call.as_ref().unchecked_ref())?;
             self.core.handler_calls.borrow_mut()[index] = Some(call);
         }
         Ok(())
-    }
-
-    fn call_target(&self, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-        events::call_target(&self.core.target, method, args)
     }
 }
 
@@ -421,7 +431,7 @@ impl JsSocket {
         let core = Rc::new(Core {
             url: RefCell::new(sender.url()),
             sender,
-            target: EventTarget::new()?,
+            listeners: Listeners::new()?,
             handlers: RefCell::default(),
             handler_calls: RefCell::default(),
             busy,
@@ -618,8 +628,9 @@ impl JsSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.call_target("addEventListener", &[kind, listener, options])
-            .map(drop)
+        self.core
+            .listeners
+            .call("addEventListener", &[kind, listener, options])
     }
 
     /// `EventTarget.removeEventListener`.
@@ -630,14 +641,15 @@ impl JsSocket {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        self.call_target("removeEventListener", &[kind, listener, options])
-            .map(drop)
+        self.core
+            .listeners
+            .call("removeEventListener", &[kind, listener, options])
     }
 
     /// `EventTarget.dispatchEvent`.
     #[wasm_bindgen(js_name = dispatchEvent)]
     pub fn dispatch_event(&self, event: JsValue) -> Result<bool, JsValue> {
-        events::dispatch_checked(&self.core.target, event)
+        self.core.listeners.dispatch_checked(event)
     }
 
     /// Sends a string, ArrayBuffer, TypedArray, DataView or Blob. Never waits: while not

@@ -12,7 +12,7 @@
 //! task ends and drops the callbacks it held.
 
 use super::convert::{self, describe, dom_exception, quoted, set, type_error};
-use super::events;
+use super::events::{self, Listeners};
 use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
 use super::{promise, Busy};
@@ -29,7 +29,6 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::EventTarget;
 
 /// The options of `ResilientWebSocket` that make sense under STOMP. Not `binaryType`
 /// (frames are decoded here), `heartbeat` (STOMP has its own: the name is taken by it) or
@@ -350,7 +349,7 @@ struct Client {
     stomp: Rc<Owned<StompClient>>,
     /// The socket underneath, for its state (also once `disconnect()` took the client).
     sender: Sender,
-    target: EventTarget,
+    listeners: Listeners,
     busy: Busy,
     stash: Stash,
     disconnecting: Cell<bool>,
@@ -384,10 +383,7 @@ impl Client {
     }
 
     fn dispatch(&self, event: Option<web_sys::Event>) {
-        if let Some(event) = event {
-            // Exceptions in listeners are reported by the browser, not thrown here.
-            let _ = self.target.dispatch_event(&event);
-        }
+        self.listeners.dispatch(event);
     }
 
     /// The STOMP session's events: `connect` for each session after the first (the one
@@ -504,6 +500,8 @@ async fn watch(
             .unwrap_or_else(|| convert::error(&error));
         core.dispatch(events::error(&error.to_string(), &js));
     }
+    // Nothing is dispatched any more: the listeners are let go (see `Listeners`).
+    core.listeners.release();
 }
 
 /// A STOMP 1.2 client over a `ResilientWebSocket`: subscriptions survive reconnections
@@ -567,7 +565,7 @@ impl JsStompClient {
             let core = Rc::new(Client {
                 stomp: Owned::new(client),
                 sender,
-                target: EventTarget::new()?,
+                listeners: Listeners::new()?,
                 busy,
                 stash,
                 disconnecting: Cell::new(false),
@@ -738,12 +736,7 @@ impl JsStompClient {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        events::call_target(
-            &self.core.target,
-            "addEventListener",
-            &[kind, listener, options],
-        )
-        .map(drop)
+        (self.core.listeners).call("addEventListener", &[kind, listener, options])
     }
 
     /// `EventTarget.removeEventListener`.
@@ -754,18 +747,13 @@ impl JsStompClient {
         listener: JsValue,
         options: JsValue,
     ) -> Result<(), JsValue> {
-        events::call_target(
-            &self.core.target,
-            "removeEventListener",
-            &[kind, listener, options],
-        )
-        .map(drop)
+        (self.core.listeners).call("removeEventListener", &[kind, listener, options])
     }
 
     /// `EventTarget.dispatchEvent`.
     #[wasm_bindgen(js_name = dispatchEvent)]
     pub fn dispatch_event(&self, event: JsValue) -> Result<bool, JsValue> {
-        events::dispatch_checked(&self.core.target, event)
+        self.core.listeners.dispatch_checked(event)
     }
 }
 
