@@ -592,6 +592,105 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(r.opened, "rejected");
   });
 
+  it("ends cleanly when the url function's result throws as it is read", async () => {
+    const r = await run(async () => {
+      const revoked = () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      };
+      const hostile = {
+        revoked,
+        "revoked protocols": () => ({ url: "/echo", protocols: revoked() }),
+        "protocols that throw": () => ({
+          url: "/echo",
+          protocols: new Proxy(["v1"], { get: () => { throw new RangeError("no protocols today"); } }),
+        }),
+      };
+      const results = {};
+      for (const [name, make] of Object.entries(hostile)) {
+        let atOnce;
+        try {
+          new resocket.ResilientWebSocket(make);
+          atOnce = "no exception";
+        } catch (e) {
+          atOnce = `${e.name}: ${e.message}`;
+        }
+        // On a reconnect attempt, where the socket's state is in use: it must end, not hang.
+        const s = new resocket.ResilientWebSocket((attempt) => (attempt > 0 ? make() : "/drop-after/0"), [], {
+          reconnect: { base: 20, cap: 20 },
+        });
+        const error = nextEvent(s, "error");
+        const closed = new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r()));
+        const ended = await within(5000, closed, `${name}: closed for good`).then(() => "closed", (e) => e.message);
+        results[name] = { atOnce, ended, message: ended === "closed" ? (await error).message : null };
+      }
+      // And the module goes on working.
+      const s = new resocket.ResilientWebSocket("/echo");
+      s.send("still here");
+      results.after = (await nextEvent(s, "message")).data;
+      s.close();
+      return results;
+    });
+    const revokedMessage = /^TypeError: .*revoked/;
+    assert.match(r.revoked.atOnce, revokedMessage);
+    assert.equal(
+      r["revoked protocols"].atOnce,
+      "TypeError: the url function's result .protocols must be a string or an array of strings, not an object",
+    );
+    assert.equal(r["protocols that throw"].atOnce, "RangeError: no protocols today");
+    assert.equal(r.revoked.ended, "closed");
+    assert.match(r.revoked.message, /revoked/);
+    assert.equal(r["revoked protocols"].ended, "closed");
+    assert.match(r["revoked protocols"].message, /must be a string or an array of strings, not an object$/);
+    assert.equal(r["protocols that throw"].ended, "closed");
+    assert.match(r["protocols that throw"].message, /: no protocols today$/);
+    assert.equal(r.after, "still here");
+  });
+
+  it("throws a TypeError for bytes it cannot read (a detached buffer, a fake Blob) and is unharmed", async () => {
+    const r = await run(async () => {
+      const caught = (f) => {
+        try {
+          f();
+          return "no exception";
+        } catch (e) {
+          return e.name;
+        }
+      };
+      const detach = (buffer) => structuredClone(buffer, { transfer: [buffer] });
+      const s = new resocket.ResilientWebSocket("/echo");
+      await s.opened();
+      const detached = new ArrayBuffer(8);
+      detach(detached);
+      const buffer = new ArrayBuffer(8);
+      const view = new Uint8Array(buffer, 2, 4);
+      detach(buffer);
+      const results = {
+        detached: caught(() => s.send(detached)),
+        "view of a detached buffer": caught(() => s.send(view)),
+        "fake Blob": caught(() => s.send(Object.create(Blob.prototype))),
+        "sendAsync fake Blob": await s.sendAsync(Object.create(Blob.prototype)).then(() => "resolved", (e) => e.name),
+      };
+      s.send("still here");
+      results.echoed = (await nextEvent(s, "message")).data;
+      s.close();
+      await within(5000, new Promise((r) => s.addEventListener("statechange", () => s.state === "closed" && r())), "closed");
+      // `free()` needs the object not borrowed: an exception that went through the wasm
+      // code without being caught there would have left it borrowed.
+      results.free = caught(() => s.free());
+      return results;
+    });
+    assert.deepEqual(r, {
+      detached: "TypeError",
+      "view of a detached buffer": "TypeError",
+      "fake Blob": "TypeError",
+      "sendAsync fake Blob": "TypeError",
+      echoed: "still here",
+      free: "no exception",
+    });
+  });
+
   it("takes its own callbacks calling back into it without harm", async () => {
     const r = await run(async () => {
       let s;

@@ -4,14 +4,53 @@
 use crate::browser::bytes;
 use crate::{CloseFrame, Error, Message};
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, DomException};
+
+// Bindings that catch, for what a caller's value can make throw (js-sys's cannot catch). An
+// exception through a binding that cannot catch unwinds the wasm frames without running
+// their destructors: whatever Rust had borrowed stays borrowed for good (the socket's state,
+// when the value comes from a URL function; the object itself, for `free()`).
+#[wasm_bindgen]
+extern "C" {
+    /// `Array.isArray`, which throws for a revoked `Proxy`.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn is_array_or_throw(value: &JsValue) -> Result<bool, JsValue>;
+
+    /// `Object.keys`, which runs a `Proxy`'s traps.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    pub(crate) fn keys(object: &Object) -> Result<Array, JsValue>;
+
+    /// `Uint8Array`, for constructors that catch.
+    #[wasm_bindgen(js_name = Uint8Array)]
+    type View;
+
+    /// `new Uint8Array(buffer)`, which throws for a detached buffer.
+    #[wasm_bindgen(catch, constructor, js_class = "Uint8Array")]
+    fn new(buffer: &JsValue) -> Result<View, JsValue>;
+
+    /// `new Uint8Array(buffer, offset, length)`, which throws for a detached buffer or a
+    /// range outside it.
+    #[wasm_bindgen(catch, constructor, js_class = "Uint8Array")]
+    fn new_range(buffer: &JsValue, offset: f64, length: f64) -> Result<View, JsValue>;
+}
+
+/// The bytes of an `ArrayBuffer` (`new Uint8Array(buffer)`, caught).
+pub(crate) fn view_of(buffer: &JsValue) -> Result<Uint8Array, JsValue> {
+    View::new(buffer).map(JsCast::unchecked_into)
+}
+
+/// Whether a value is an array, without throwing (a revoked `Proxy` is not one here).
+pub(crate) fn is_array(value: &JsValue) -> bool {
+    is_array_or_throw(value).unwrap_or(false)
+}
 
 /// Something to send, as `send()` was given it.
 pub(crate) enum Payload {
     Message(Message),
-    /// Read asynchronously; later sends wait behind it.
-    Blob(Blob),
+    /// Read asynchronously; later sends wait behind it. With its size, read once.
+    Blob(Blob, f64),
 }
 
 impl Payload {
@@ -19,7 +58,7 @@ impl Payload {
     pub(crate) fn len(&self) -> f64 {
         match self {
             Payload::Message(m) => m.len() as f64,
-            Payload::Blob(b) => b.size(),
+            Payload::Blob(_, size) => *size,
         }
     }
 
@@ -27,7 +66,7 @@ impl Payload {
     pub(crate) fn to_js(&self) -> JsValue {
         match self {
             Payload::Message(m) => message_to_js(m),
-            Payload::Blob(b) => b.clone().into(),
+            Payload::Blob(b, _) => b.clone().into(),
         }
     }
 }
@@ -37,21 +76,27 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     if let Some(text) = data.as_string() {
         return Ok(Payload::Message(Message::Text(text)));
     }
-    if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-        return Ok(Payload::Message(Message::Binary(bytes(&Uint8Array::new(
-            buffer,
-        )))));
+    if data.is_instance_of::<ArrayBuffer>() {
+        // (A detached buffer, one transferred away, throws a TypeError.)
+        return Ok(Payload::Message(Message::Binary(bytes(&view_of(data)?))));
     }
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
         let buffer = Reflect::get(data, &"buffer".into())?;
         let offset = number(&Reflect::get(data, &"byteOffset".into())?);
         let length = number(&Reflect::get(data, &"byteLength".into())?);
-        let view = Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length);
+        let view: Uint8Array = View::new_range(&buffer, offset, length)?.unchecked_into();
         return Ok(Payload::Message(Message::Binary(bytes(&view))));
     }
     if let Some(blob) = data.dyn_ref::<Blob>() {
-        return Ok(Payload::Blob(blob.clone()));
+        // Through `Reflect`: an object made with `Object.create(Blob.prototype)` passes the
+        // check and throws on `size`.
+        let size = Reflect::get(blob, &"size".into())?
+            .as_f64()
+            .ok_or_else(|| {
+                type_error("send() was given an object that claims to be a Blob but has no size")
+            })?;
+        return Ok(Payload::Blob(blob.clone(), size));
     }
     Err(type_error(&format!(
         "send() takes a string, an ArrayBuffer, a TypedArray, a DataView or a Blob, not {}",
@@ -59,11 +104,11 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     )))
 }
 
-fn number(value: &JsValue) -> u32 {
+fn number(value: &JsValue) -> f64 {
     value
         .as_f64()
         .filter(|n| n.is_finite() && *n >= 0.0 && *n <= u32::MAX as f64)
-        .map_or(0, |n| n as u32)
+        .unwrap_or(0.0)
 }
 
 /// A message as JS data: a string, or the bytes in a fresh `ArrayBuffer`.
@@ -98,7 +143,7 @@ pub(crate) fn describe(value: &JsValue) -> String {
         "a boolean".into()
     } else if value.is_function() {
         "a function".into()
-    } else if Array::is_array(value) {
+    } else if is_array(value) {
         "an array".into()
     } else if value.is_bigint() {
         "a bigint".into()

@@ -8,7 +8,7 @@ use crate::{
     Backoff, Builder, CloseFrame, Error, Heartbeat, InboundOverflow, Jitter, Message, Target,
     WebSocket,
 };
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -337,10 +337,14 @@ pub(crate) fn parse_protocols(value: &JsValue, what: &str) -> Result<Vec<String>
         Vec::new()
     } else if let Some(s) = value.as_string() {
         vec![s]
-    } else if Array::is_array(value) {
-        let array: &Array = value.unchecked_ref();
+    } else if convert::is_array(value) {
+        // Read through `Reflect`, which catches: the array may be a `Proxy` that throws.
+        let length = Reflect::get(value, &"length".into())?
+            .as_f64()
+            .unwrap_or(0.0);
         let mut list = Vec::new();
-        for item in array.iter() {
+        for i in 0..length.min(u32::MAX as f64) as u32 {
+            let item = Reflect::get_u32(value, i)?;
             list.push(item.as_string().ok_or_else(|| {
                 type_error(&format!(
                     "{what} must be strings; found {} in the array",
@@ -350,7 +354,8 @@ pub(crate) fn parse_protocols(value: &JsValue, what: &str) -> Result<Vec<String>
         }
         list
     } else {
-        let hint = if value.is_object() && !value.is_function() {
+        // (Only the constructor's second argument is where options are often put.)
+        let hint = if what == "protocols" && value.is_object() && !value.is_function() {
             " (options go third: new ResilientWebSocket(url, protocols, options))"
         } else {
             ""
@@ -531,7 +536,7 @@ pub(crate) fn object(value: &JsValue, what: &str) -> Result<Option<Object>, JsVa
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    if !value.is_object() || value.is_function() || Array::is_array(value) {
+    if !value.is_object() || value.is_function() || convert::is_array(value) {
         return Err(type_error(&format!(
             "{what} must be an object, not {}",
             describe(value)
@@ -547,7 +552,7 @@ pub(crate) fn check_keys(
     known: &[&str],
     others: &[(&str, &str)],
 ) -> Result<(), JsValue> {
-    for key in Object::keys(object).iter() {
+    for key in convert::keys(object)?.iter() {
         let Some(key) = key.as_string() else { continue };
         if known.contains(&key.as_str()) {
             continue;

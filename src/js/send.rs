@@ -8,7 +8,7 @@ use super::socket::Core;
 use crate::{Error, Message};
 use futures_channel::oneshot;
 use futures_sink::Sink;
-use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -100,13 +100,13 @@ async fn run(core: Rc<Core>) {
             None => break,
             Some(item) => (
                 match &item.payload {
-                    Some(Payload::Blob(b)) => Some(b.clone()),
+                    Some(Payload::Blob(b, size)) => Some((b.clone(), *size)),
                     _ => None,
                 },
                 item.wait_ready,
             ),
         };
-        if let Some(blob) = blob {
+        if let Some((blob, size)) = blob {
             // Read and copied before the queue is borrowed: a JS caller may have replaced
             // the Blob's `arrayBuffer`, and whatever it runs may call back into the socket.
             let read = read_blob(&blob).await;
@@ -123,7 +123,7 @@ async fn run(core: Rc<Core>) {
                     // messages after it go on.
                     let item = items.pop_front();
                     drop(items);
-                    queue.bytes.set((queue.bytes.get() - blob.size()).max(0.0));
+                    queue.bytes.set((queue.bytes.get() - size).max(0.0));
                     match item.and_then(|i| i.done) {
                         Some(done) => {
                             let _ = done.send(Err(e));
@@ -177,7 +177,7 @@ async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
     let promise = Promise::resolve(&read.call0(blob)?);
     let buffer = JsFuture::from(promise).await?;
     let buffer: ArrayBuffer = buffer.dyn_into().map_err(|_| not_read())?;
-    Ok(crate::browser::bytes(&Uint8Array::new(&buffer)))
+    Ok(crate::browser::bytes(&convert::view_of(&buffer)?))
 }
 
 /// What a Blob whose `arrayBuffer` is not the browser's gives when it gives no bytes.

@@ -21,7 +21,7 @@ use crate::stomp::{
 };
 use crate::{CloseFrame, Error, Event, Message, Sender, State};
 use futures_core::Stream;
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -214,11 +214,12 @@ fn body(value: &JsValue) -> Result<Vec<u8>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
     }
-    if value.dyn_ref::<web_sys::Blob>().is_none() {
-        match convert::payload(value) {
-            Ok(convert::Payload::Message(Message::Text(text))) => return Ok(text.into_bytes()),
-            Ok(convert::Payload::Message(Message::Binary(bytes))) => return Ok(bytes),
-            _ => {}
+    if value.is_string() || value.is_instance_of::<ArrayBuffer>() || ArrayBuffer::is_view(value) {
+        // (What `send()` takes, but a Blob: its errors, a detached buffer's, are thrown.)
+        match convert::payload(value)? {
+            convert::Payload::Message(Message::Text(text)) => return Ok(text.into_bytes()),
+            convert::Payload::Message(Message::Binary(bytes)) => return Ok(bytes),
+            convert::Payload::Blob(..) => {}
         }
     }
     let hint = if value.dyn_ref::<web_sys::Blob>().is_some() {
@@ -242,7 +243,7 @@ fn headers(
         return Ok(Vec::new());
     };
     let mut list = Vec::new();
-    for key in Object::keys(&object).iter() {
+    for key in convert::keys(&object)?.iter() {
         let Some(name) = key.as_string() else {
             continue;
         };
