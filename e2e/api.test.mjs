@@ -691,6 +691,25 @@ describe("npm package API", { timeout: 180000 }, () => {
     });
   });
 
+  it("[Symbol.dispose] (using) closes the socket, then lets the object go", async () => {
+    const r = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo");
+      await s.opened();
+      const closed = new Promise((r) => s.addEventListener("close", (e) => r({ code: e.code, wasClean: e.wasClean })));
+      s[Symbol.dispose]();
+      const end = await within(5000, closed, "the close event");
+      let freed;
+      try {
+        s.send("x");
+      } catch (e) {
+        freed = e.message;
+      }
+      return { end, freed };
+    });
+    assert.deepEqual(r.end, { code: 1000, wasClean: true });
+    assert.match(r.freed, /null pointer passed to rust/);
+  });
+
   it("takes its own callbacks calling back into it without harm", async () => {
     const r = await run(async () => {
       let s;

@@ -267,6 +267,45 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.ok(r.wrongAck.isError);
   });
 
+  it("disposing ends what runs: a subscription unsubscribes, a transaction aborts, a client disconnects", async () => {
+    const r = await run(async () => {
+      const client = await connect();
+      const q = queue("dispose");
+      const got = [];
+      const sub = client.subscribe(q, (m) => got.push(m.body));
+      await client.sendWithReceipt(q, "before");
+      await within(5000, (async () => { while (!got.length) await sleep(20); })(), "the first message");
+      sub[Symbol.dispose]();
+      const tx = await client.begin();
+      await tx.send(q, "in the disposed transaction");
+      await tx[Symbol.asyncDispose]();
+      // A transaction already over is disposed of without complaint.
+      const committed = await client.begin();
+      await committed.commit();
+      await committed[Symbol.asyncDispose]();
+      // What comes to the queue now goes to a new subscriber only.
+      const later = [];
+      client.subscribe(q, (m) => later.push(m.body));
+      await client.sendWithReceipt(q, "after");
+      await within(5000, (async () => { while (!later.length) await sleep(20); })(), "the later message");
+      await sleep(300);
+      const ends = [];
+      client.addEventListener("close", (e) => ends.push(e.code));
+      await client[Symbol.asyncDispose]();
+      return {
+        got, later, ends,
+        syncDispose: { client: Symbol.dispose in client, transaction: Symbol.dispose in tx },
+        freed: await caught(() => client.state),
+      };
+    });
+    assert.deepEqual(r.got, ["before"], "nothing after the subscription was disposed of");
+    assert.deepEqual(r.later, ["after"], "nothing of the aborted transaction");
+    assert.deepEqual(r.ends, [1000], "disconnected: the socket closed normally");
+    // `using` on them is a TypeError (not disposable), not a client left running.
+    assert.deepEqual(r.syncDispose, { client: false, transaction: false });
+    assert.match(r.freed.message, /null pointer passed to rust/, "the object was let go after");
+  });
+
   it("events: a broker ERROR is one error event with a StompError; the client goes on", async () => {
     const r = await run(async () => {
       const client = await connect();

@@ -2,6 +2,7 @@
 // - the JS-facing README and description instead of the crate's;
 // - the `resocket/stomp` entry (scripts/build-npm.sh builds it into <dir>/stomp): `exports`,
 //   `files` and `sideEffects` for it;
+// - `[Symbol.dispose]` that ends what still runs (see `disposers` below);
 // - typings without `any`: the public API is hand-written (src/js/*.d.ts) and precise;
 //   what wasm-bindgen generates around it (the raw wasm exports in `InitOutput` and
 //   resocket_bg.wasm.d.ts) says `any` for JS values, made `unknown` here. Internal classes
@@ -55,4 +56,48 @@ for (const p of typings) {
     )
     .join("\n");
   fs.writeFileSync(p, fixed);
+}
+
+// `using` / `await using` (explicit resource management): wasm-bindgen makes every class's
+// `[Symbol.dispose]` its `free()`, which only lets go of the JS object. For what still runs
+// that is wrong: a freed socket stays open with nothing left to close it. Disposing ends it
+// first: close() a socket, unsubscribe() a subscription. What ends asynchronously gets
+// `[Symbol.asyncDispose]` (`await using`) and no `[Symbol.dispose]`, so `using` on it is a
+// TypeError instead of leaving it running: a client disconnect()s (it is disconnected even
+// when that rejects because the connection was lost), a transaction still open aborts (if
+// that fails, the connection is gone and the broker aborts it). Messages and the iterator
+// keep `free()`.
+const disposers = {
+  ResilientWebSocket: ["dispose", "this.close();"],
+  StompSubscription: ["dispose", "this.unsubscribe();"],
+  StompClient: ["asyncDispose", 'try { await this.disconnect(); } catch (e) { if (this.state !== "closed") throw e; }'],
+  StompTransaction: ["asyncDispose", "await this.abort().catch(() => {});"],
+};
+const generated = /^if \(Symbol\.dispose\) (\w+)\.prototype\[Symbol\.dispose\] = \1\.prototype\.free;$/;
+const scripts = [dir, stomp]
+  .filter((d) => fs.existsSync(d))
+  .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".js")).map((f) => path.join(d, f)));
+const rewritten = new Set();
+for (const p of scripts) {
+  const text = fs.readFileSync(p, "utf8");
+  const fixed = text
+    .split("\n")
+    .map((line) => {
+      const name = generated.exec(line)?.[1];
+      if (!name || !disposers[name]) return line;
+      rewritten.add(name);
+      const [symbol, body] = disposers[name];
+      const fn = symbol === "dispose" ? `function () { ${body} this.free(); }` : `async function () { ${body} this.free(); }`;
+      return `if (Symbol.${symbol}) ${name}.prototype[Symbol.${symbol}] = ${fn};`;
+    })
+    .join("\n");
+  fs.writeFileSync(p, fixed);
+}
+// The main entry has no STOMP classes; the socket's line must be found, or wasm-bindgen
+// changed what it writes and this needs looking at.
+for (const name of fs.existsSync(path.join(stomp, "resocket.js")) ? Object.keys(disposers) : ["ResilientWebSocket"]) {
+  if (!rewritten.has(name)) {
+    console.error(`finish-package: wasm-bindgen's [Symbol.dispose] line for ${name} was not found`);
+    process.exit(1);
+  }
 }
