@@ -34,6 +34,9 @@ const options: StompConnectOptions = {
 const client: StompClient = await StompClient.connect("wss://broker.example/ws", options);
 await StompClient.connect(new URL("wss://broker.example/ws"), { heartbeat: false });
 await StompClient.connect((attempt) => `wss://broker.example/ws?token=t${attempt}`);
+await StompClient.connect("wss://broker.example/ws", { signal: AbortSignal.timeout(30_000) });
+// @ts-expect-error the signal is an AbortSignal, not its controller
+void StompClient.connect("wss://x/ws", { signal: new AbortController() });
 
 const connected: boolean = client.connected;
 if (client.state === "reconnecting" && connected) throw new Error("unreachable");

@@ -73,4 +73,32 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     const seen = await report(server, key);
     assert.equal(seen.attempts, 1, `no attempt after disconnect(): ${JSON.stringify(seen)}`);
   });
+
+  it("an AbortSignal stops connect() to a broker that never answers: it rejects, and no attempt follows", async () => {
+    const key = uniqueKey("js-stomp-abort");
+    const r = await run(async (key) => {
+      const options = (signal) => ({ heartbeat: false, reconnect: { base: 50, cap: 50 }, connectTimeout: 200, signal });
+      const controller = new AbortController();
+      const connecting = settled(stomp.StompClient.connect(`/hang?key=${key}`, options(controller.signal)));
+      await sleep(1000);
+      controller.abort();
+      const started = performance.now();
+      const result = await within(2000, connecting, "connect() to settle");
+      const took = Math.round(performance.now() - started);
+      const reason = await stomp.StompClient.connect(`/hang?key=${key}-pre`, options(AbortSignal.abort(new RangeError("not today"))))
+        .then(() => "resolved", (e) => e);
+      const badSignal = await settled(stomp.StompClient.connect(`/hang?key=${key}-pre`, options({ aborted: true })));
+      const attemptsAtAbort = (await (await fetch(`/api/report/${key}`)).json()).attempts;
+      await sleep(1000);
+      return { result, took, reason: `${reason.name}: ${reason.message}`, badSignal, attemptsAtAbort };
+    }, key);
+    assert.match(r.result, /^rejected: AbortError/);
+    assert.ok(r.took < 500, `settled ${r.took} ms after abort()`);
+    assert.equal(r.reason, "RangeError: not today", "the signal's own reason, with no attempt made");
+    assert.match(r.badSignal, /^rejected: TypeError: options.signal must be an AbortSignal, not an object/);
+    assert.ok(r.attemptsAtAbort >= 2, `it was retrying: ${r.attemptsAtAbort} attempts`);
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, r.attemptsAtAbort, `no attempt after abort(): ${JSON.stringify(seen)}`);
+    assert.equal((await report(server, `${key}-pre`)).attempts, 0, "none with a signal aborted already, or a bad one");
+  });
 });

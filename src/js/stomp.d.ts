@@ -47,6 +47,12 @@ export interface StompConnectOptions
   heartbeat?: boolean | StompHeartbeatOptions;
   /** More CONNECT headers (not accept-version, host, login, passcode, heart-beat: set above). */
   headers?: StompHeaders;
+  /**
+   * Stops `connect()` while it waits: the socket is closed and the promise rejects with
+   * `signal.reason` (an `AbortError` DOMException unless given another). No effect once connected:
+   * then it is `disconnect()`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of `client.subscribe()`. */

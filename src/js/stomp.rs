@@ -57,6 +57,7 @@ const OPTIONS: &[&str] = &[
     "queueCapacity",
     "connectTimeout",
     "closeTimeout",
+    "signal",
 ];
 
 /// What @stomp/stompjs (and ResilientWebSocket) call some of these.
@@ -513,6 +514,72 @@ pub struct JsStompClient {
     core: Rc<Client>,
 }
 
+/// `options.signal` of `StompClient.connect()`: an `AbortSignal` that stops it while it
+/// waits (for a broker that stays away, it retries for ever by default).
+struct Abort {
+    signal: web_sys::AbortSignal,
+    listener: Closure<dyn FnMut()>,
+    aborted: futures_channel::oneshot::Receiver<()>,
+}
+
+impl Abort {
+    /// `None` without a signal; the signal's reason as the error if it is aborted already.
+    fn new(value: &JsValue) -> Result<Option<Abort>, JsValue> {
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        let signal: web_sys::AbortSignal = value.clone().dyn_into().map_err(|v| {
+            type_error(&format!(
+                "options.signal must be an AbortSignal, not {}",
+                describe(&v)
+            ))
+        })?;
+        // (Read through `Reflect`, which catches: the check passes an object made with
+        // `Object.create(AbortSignal.prototype)`, whose getters throw.)
+        if Reflect::get(&signal, &"aborted".into())?.is_truthy() {
+            return Err(Reflect::get(&signal, &"reason".into())?);
+        }
+        let (tx, aborted) = futures_channel::oneshot::channel();
+        let mut tx = Some(tx);
+        let listener = Closure::<dyn FnMut()>::new(move || {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(());
+            }
+        });
+        signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())?;
+        Ok(Some(Abort {
+            signal,
+            listener,
+            aborted,
+        }))
+    }
+
+    /// `work`'s result, or the signal's reason as the error once it is aborted (`work` is
+    /// dropped then).
+    async fn stop<T>(mut self, work: impl Future<Output = T>) -> Result<T, JsValue> {
+        let mut work = std::pin::pin!(work);
+        let aborted = poll_fn(|cx| {
+            if Pin::new(&mut self.aborted).poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            work.as_mut().poll(cx).map(Some)
+        })
+        .await;
+        match aborted {
+            Some(done) => Ok(done),
+            None => Err(Reflect::get(&self.signal, &"reason".into()).unwrap_or_default()),
+        }
+    }
+}
+
+impl Drop for Abort {
+    fn drop(&mut self) {
+        let _ = self
+            .signal
+            .remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
+    }
+}
+
 #[wasm_bindgen(js_class = StompClient)]
 impl JsStompClient {
     /// Connects to the broker's WebSocket endpoint and resolves once it answered
@@ -536,6 +603,10 @@ impl JsStompClient {
             if let Some(o) = &options {
                 options::check_keys(o, "options", OPTIONS, OTHER_NAMES)?;
             }
+            let signal = match &options {
+                Some(o) => Abort::new(&Reflect::get(o, &"signal".into())?)?,
+                None => None,
+            };
             let stomp = connect_options(options.as_ref())?;
             let socket = options::configure(
                 &url,
@@ -545,14 +616,20 @@ impl JsStompClient {
                 &busy,
                 &stash,
             )?;
-            Ok((socket.builder, stomp))
+            Ok((socket.builder, stomp, signal))
         })();
-        let (builder, stomp) = match setup {
+        let (builder, stomp, signal) = match setup {
             Ok(s) => s,
             Err(e) => return Promise::reject(&e),
         };
         promise(async move {
-            let client = StompClient::connect(builder, stomp).await.map_err(|e| {
+            let connecting = StompClient::connect(builder, stomp);
+            let connected = match signal {
+                None => connecting.await,
+                // Aborted: the attempt in progress and the socket go with `connecting`.
+                Some(signal) => signal.stop(connecting).await?,
+            };
+            let client = connected.map_err(|e| {
                 stash
                     .borrow_mut()
                     .take()
