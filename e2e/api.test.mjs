@@ -807,6 +807,23 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.deepEqual(await run(() => collected), ["socket"]);
   });
 
+  it("lets an on* handler dispatch an event of its own type", async () => {
+    const seen = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/echo");
+      const seen = [];
+      s.onmessage = (e) => {
+        seen.push(e.data);
+        if (e.data === "outer") s.dispatchEvent(new MessageEvent("message", { data: "inner" }));
+      };
+      await s.opened();
+      s.send("outer");
+      await within(5000, (async () => { while (seen.length < 2) await sleep(20); })(), "both messages");
+      s.close();
+      return seen;
+    });
+    assert.deepEqual(seen, ["outer", "inner"]);
+  });
+
   it("sends pings and reports the pong's round trip with heartbeat events", async () => {
     const rtt = await run(async () => {
       const s = new resocket.ResilientWebSocket("/echo", [], { heartbeat: { interval: 200, timeout: 1000, ping: "hb", pong: "hb" } });

@@ -32,7 +32,9 @@ const HANDLERS: [&str; 6] = [
     "statechange",
 ];
 
-type HandlerCall = Closure<dyn FnMut(JsValue) -> Result<(), JsValue>>;
+/// The listener that calls an `on*` handler. `Fn`, not `FnMut`: a handler may dispatch an
+/// event of its own type, which calls it again before it returned.
+type HandlerCall = Closure<dyn Fn(JsValue) -> Result<(), JsValue>>;
 
 /// The socket's life as the `state` property and `statechange` events tell it.
 #[derive(Clone, Copy, PartialEq, Eq)]
