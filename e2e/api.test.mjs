@@ -114,18 +114,76 @@ describe("npm package API", { timeout: 180000 }, () => {
       reentrant.arrayBuffer = async () => ({ length: 1, get 0() { s.send("from a getter"); return 7; } });
       const throwing = new Blob(["y"]);
       throwing.arrayBuffer = () => { throw new Error("no bytes"); };
+      // A promise whose own `then` throws, and one whose `constructor` getter does (what
+      // Promise.resolve reads): they must reject, not stop the sending for good.
+      const badThen = new Blob(["z"]);
+      const thenable = Promise.resolve(new ArrayBuffer(1));
+      thenable.then = () => { throw new Error("no then"); };
+      badThen.arrayBuffer = () => thenable;
+      const badConstructor = new Blob(["w"]);
+      const odd = Promise.resolve(new ArrayBuffer(1));
+      Object.defineProperty(odd, "constructor", { get() { throw new Error("no constructor"); } });
+      badConstructor.arrayBuffer = () => odd;
+      // A Blob that claims more bytes than it gives: bufferedAmount must come back to 0.
+      const big = new Blob(["v"]);
+      Object.defineProperty(big, "size", { value: 1e9 });
       s.send(reentrant);
       s.send(throwing);
+      s.send(badThen);
+      s.send(badConstructor);
+      s.send(big);
       await within(5000, s.sendAsync("after"), "sendAsync after the bad Blobs");
       await within(5000, (async () => { while (!received.includes("after")) await sleep(20); })(), "the echo");
+      await s.flush();
+      const buffered = s.bufferedAmount;
+      let nanSize;
+      const nan = new Blob(["u"]);
+      Object.defineProperty(nan, "size", { value: NaN });
+      try { s.send(nan); } catch (e) { nanSize = e.name; }
       s.close();
-      return { received, errors };
+      return { received: received.map((d) => (typeof d === "string" ? d : `${d.byteLength} bytes`)), errors, buffered, nanSize };
     });
-    assert.deepEqual(r.received, ["after"]);
+    assert.deepEqual(r.received, ["1 bytes", "after"]);
     assert.deepEqual(r.errors, [
       "a Blob given to send() could not be read: TypeError: the Blob's arrayBuffer() gave no ArrayBuffer",
       "a Blob given to send() could not be read: Error: no bytes",
+      "a Blob given to send() could not be read: Error: no then",
+      "a Blob given to send() could not be read: Error: no constructor",
     ]);
+    assert.equal(r.buffered, 0, "what was counted for a Blob is taken off again");
+    assert.equal(r.nanSize, "TypeError");
+  });
+
+  it("works in a page whose Object.prototype was polluted", async () => {
+    const r = await run(async () => {
+      // A classic prototype-pollution gadget, and setters that throw for event fields.
+      const polluted = ["get", "data", "code", "name"];
+      for (const key of polluted.slice(1)) {
+        Object.defineProperty(Object.prototype, key, { set() { throw new Error(`polluted ${key}`); }, configurable: true });
+      }
+      Object.prototype.get = 1;
+      try {
+        const s = new resocket.ResilientWebSocket("/echo", [], { maxRetries: 0 });
+        const seen = [];
+        for (const type of ["statechange", "open", "message", "close", "error"]) {
+          s.addEventListener(type, (e) => seen.push(type === "message" ? `message ${e.data}` : type === "close" ? `close ${e.code}` : type));
+        }
+        await within(5000, s.opened(), "open");
+        s.send("hi");
+        await within(5000, (async () => { while (!seen.includes("message hi")) await sleep(20); })(), "the echo");
+        s.close(4000, "bye");
+        await within(5000, (async () => { while (!seen.includes("close 4000")) await sleep(20); })(), "the close");
+        const rejected = await s.sendAsync("late").then(() => "resolved", (e) => `${e.name}`);
+        return { seen, state: s.state, rejected };
+      } finally {
+        delete Object.prototype.get;
+        for (const key of polluted.slice(1)) delete Object.prototype[key];
+      }
+    });
+    assert.deepEqual(r.seen.filter((e) => e !== "statechange"), ["open", "message hi", "close 4000"]);
+    assert.ok(r.seen.filter((e) => e === "statechange").length >= 3, `${r.seen}`);
+    assert.equal(r.state, "closed");
+    assert.equal(r.rejected, "InvalidStateError");
   });
 
   it("ends a for await cleanly when the page put a setter for done on Object.prototype", async () => {
@@ -336,8 +394,10 @@ describe("npm package API", { timeout: 180000 }, () => {
       s.addEventListener("message", (e) => heard.push(e.data));
       s.addEventListener("statechange", (e) => states.push(e.state));
       await nextEvent(s, "open");
-      // One message from this iterator, then it is never read nor return()ed again.
-      const first = s[Symbol.asyncIterator]().next();
+      // One message from this iterator, then it is never read nor return()ed again. (Kept
+      // referenced: once garbage-collected, an iterator lets go of its place.)
+      const abandoned = (window.abandoned = s[Symbol.asyncIterator]());
+      const first = abandoned.next();
       const loop = (async () => {
         const got = [];
         for await (const data of s) got.push(data);
@@ -355,6 +415,7 @@ describe("npm package API", { timeout: 180000 }, () => {
         got = e.message;
       }
       await sleep(50);
+      window.abandoned = null;
       return { value, heldBack, got, heard, states };
     });
     assert.equal(r.value, "a");
@@ -676,6 +737,8 @@ describe("npm package API", { timeout: 180000 }, () => {
       results.echoed = (await nextEvent(s, "message")).data;
       s.close();
       await within(5000, new Promise((r) => s.addEventListener("statechange", () => s.state === "closed" && r())), "closed");
+      // Once closed for good, its listeners are let go; a fake event is still refused.
+      results["fake event once closed"] = caught(() => s.dispatchEvent(Object.create(Event.prototype)));
       // `free()` needs the object not borrowed: an exception that went through the wasm
       // code without being caught there would have left it borrowed.
       results.free = caught(() => s.free());
@@ -687,6 +750,7 @@ describe("npm package API", { timeout: 180000 }, () => {
       "fake Blob": "TypeError",
       "sendAsync fake Blob": "TypeError",
       echoed: "still here",
+      "fake event once closed": "TypeError",
       free: "no exception",
     });
   });
@@ -696,6 +760,8 @@ describe("npm package API", { timeout: 180000 }, () => {
       const s = new resocket.ResilientWebSocket("/echo");
       await s.opened();
       const closed = new Promise((r) => s.addEventListener("close", (e) => r({ code: e.code, wasClean: e.wasClean })));
+      s[Symbol.dispose]();
+      // Again, as a DisposableStack or a free() inside the block may: nothing happens.
       s[Symbol.dispose]();
       const end = await within(5000, closed, "the close event");
       let freed;

@@ -74,30 +74,31 @@ const disposers = {
   StompTransaction: ["asyncDispose", "await this.abort().catch(() => {});"],
 };
 const generated = /^if \(Symbol\.dispose\) (\w+)\.prototype\[Symbol\.dispose\] = \1\.prototype\.free;$/;
-const scripts = [dir, stomp]
-  .filter((d) => fs.existsSync(d))
-  .flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".js")).map((f) => path.join(d, f)));
-const rewritten = new Set();
-for (const p of scripts) {
-  const text = fs.readFileSync(p, "utf8");
-  const fixed = text
-    .split("\n")
-    .map((line) => {
-      const name = generated.exec(line)?.[1];
-      if (!name || !disposers[name]) return line;
-      rewritten.add(name);
-      const [symbol, body] = disposers[name];
-      const fn = symbol === "dispose" ? `function () { ${body} this.free(); }` : `async function () { ${body} this.free(); }`;
-      return `if (Symbol.${symbol}) ${name}.prototype[Symbol.${symbol}] = ${fn};`;
-    })
-    .join("\n");
-  fs.writeFileSync(p, fixed);
-}
-// The main entry has no STOMP classes; the socket's line must be found, or wasm-bindgen
-// changed what it writes and this needs looking at.
-for (const name of fs.existsSync(path.join(stomp, "resocket.js")) ? Object.keys(disposers) : ["ResilientWebSocket"]) {
-  if (!rewritten.has(name)) {
-    console.error(`finish-package: wasm-bindgen's [Symbol.dispose] line for ${name} was not found`);
+// Each entry's classes (the main one has no STOMP classes): every line must be found, or
+// wasm-bindgen changed what it writes and this needs looking at.
+const entries = [[dir, ["ResilientWebSocket"]], [stomp, Object.keys(disposers)]];
+for (const [entry, expected] of entries.filter(([d]) => fs.existsSync(path.join(d, "resocket.js")))) {
+  const rewritten = new Set();
+  for (const f of fs.readdirSync(entry).filter((f) => f.endsWith(".js"))) {
+    const p = path.join(entry, f);
+    const fixed = fs
+      .readFileSync(p, "utf8")
+      .split("\n")
+      .map((line) => {
+        const name = generated.exec(line)?.[1];
+        if (!name || !disposers[name]) return line;
+        rewritten.add(name);
+        const [symbol, body] = disposers[name];
+        // Disposing twice (or after free()) does nothing.
+        const steps = `if (!this.__wbg_ptr) return; ${body} if (this.__wbg_ptr) this.free();`;
+        const fn = symbol === "dispose" ? `function () { ${steps} }` : `async function () { ${steps} }`;
+        return `if (Symbol.${symbol}) ${name}.prototype[Symbol.${symbol}] = ${fn};`;
+      })
+      .join("\n");
+    fs.writeFileSync(p, fixed);
+  }
+  for (const name of expected.filter((n) => !rewritten.has(n))) {
+    console.error(`finish-package: wasm-bindgen's [Symbol.dispose] line for ${name} was not found in ${entry}`);
     process.exit(1);
   }
 }

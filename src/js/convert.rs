@@ -93,6 +93,7 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
         // check and throws on `size`.
         let size = Reflect::get(blob, &"size".into())?
             .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0)
             .ok_or_else(|| {
                 type_error("send() was given an object that claims to be a Blob but has no size")
             })?;
@@ -183,7 +184,7 @@ pub(crate) fn dom_exception(name: &str, message: &str) -> JsValue {
         Ok(e) => e.into(),
         Err(_) => {
             let e = js_sys::Error::new(message);
-            e.set_name(name);
+            define(&e, "name", &name.into(), false);
             e.into()
         }
     }
@@ -202,6 +203,25 @@ pub(crate) fn close_info(frame: &CloseFrame) -> JsValue {
 /// would only be missing.
 pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// An object without a prototype: nothing the page put on `Object.prototype` (a getter, a
+/// setter that throws, `get` of a polluted prototype) reaches what is read from it.
+pub(crate) fn bare() -> Object {
+    Object::create(JsValue::NULL.unchecked_ref())
+}
+
+/// Defines an own property, enumerable, read-only or not: unlike an assignment, nothing on
+/// the prototype chain gets in the way (a setter, a frozen `Error.prototype.name`).
+pub(crate) fn define(target: &JsValue, key: &str, value: &JsValue, read_only: bool) {
+    let descriptor = bare();
+    set(&descriptor, "value", value);
+    set(&descriptor, "enumerable", &true.into());
+    set(&descriptor, "writable", &(!read_only).into());
+    set(&descriptor, "configurable", &(!read_only).into());
+    if let Some(target) = target.dyn_ref::<Object>() {
+        let _ = Reflect::define_property(target, &JsValue::from_str(key), &descriptor);
+    }
 }
 
 /// The exception for an [`Error`], shaped like what the browser's WebSocket throws where
@@ -233,7 +253,7 @@ pub(crate) fn error(e: &Error) -> JsValue {
         Error::Browser { name, message } => dom_exception(name, message),
         Error::Stomp { body, .. } => {
             let e = js_sys::Error::new(&message);
-            e.set_name("StompError");
+            define(&e, "name", &"StompError".into(), false);
             set(&e, "body", &body.as_str().into());
             e.into()
         }
@@ -243,7 +263,7 @@ pub(crate) fn error(e: &Error) -> JsValue {
 
 fn ended(name: &str, message: &str, frame: &CloseFrame, attempts: u32) -> JsValue {
     let e = js_sys::Error::new(message);
-    e.set_name(name);
+    define(&e, "name", &name.into(), false);
     set(&e, "close", &close_info(frame));
     set(&e, "attempts", &attempts.into());
     e.into()

@@ -3,14 +3,12 @@
 //! as it always did. Extra fields (`attempt`, `delay`, `state`, ...) are read-only
 //! properties of the event object.
 
+use super::convert::{bare, define, set};
 use crate::CloseFrame;
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Reflect};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{
-    CloseEvent, CloseEventInit, ErrorEvent, ErrorEventInit, Event, EventTarget, MessageEvent,
-    MessageEventInit,
-};
+use web_sys::{CloseEvent, ErrorEvent, Event, EventTarget, MessageEvent};
 
 /// The `EventTarget` where a JS object's listeners live, until the object is closed for
 /// good: then it is let go, with every listener, since nothing is dispatched any more and
@@ -61,9 +59,11 @@ impl Listeners {
                 super::convert::describe(&v)
             ))
         })?;
+        // Once let go, on a target of its own: the browser's checks (an event already being
+        // dispatched, a fake one) stay, and no binding that cannot catch is reached.
         match self.target() {
             Some(target) => target.dispatch_event(&event),
-            None => Ok(!event.default_prevented()),
+            None => EventTarget::new()?.dispatch_event(&event),
         }
     }
 
@@ -73,35 +73,37 @@ impl Listeners {
     }
 }
 
+// The events are made from objects without a prototype and their properties defined, not
+// assigned: a page whose `Object.prototype` was polluted (`Object.prototype.get = 1`, a
+// setter that throws) would otherwise make every event fail, or throw in the task that
+// dispatches them and stop it for good.
+
 /// A plain event, with read-only extra properties.
 pub(crate) fn plain(kind: &str, fields: &[(&str, JsValue)]) -> Option<Event> {
     let event = Event::new(kind).ok()?;
     for (key, value) in fields {
-        let descriptor = Object::new();
-        let _ = Reflect::set(&descriptor, &"value".into(), value);
-        let _ = Reflect::set(&descriptor, &"enumerable".into(), &true.into());
-        Object::define_property(&event, &JsValue::from_str(key), &descriptor);
+        define(&event, key, value, true);
     }
     Some(event)
 }
 
 /// `message`, with `data` and the socket's `origin` like the browser sets them.
 pub(crate) fn message(data: &JsValue, origin: &str) -> Option<Event> {
-    let init = MessageEventInit::new();
-    init.set_data(data);
-    init.set_origin(origin);
-    MessageEvent::new_with_event_init_dict("message", &init)
+    let init = bare();
+    set(&init, "data", data);
+    set(&init, "origin", &origin.into());
+    MessageEvent::new_with_event_init_dict("message", init.unchecked_ref())
         .ok()
         .map(Into::into)
 }
 
 /// `close`, with the frame's code, reason and `wasClean`.
 pub(crate) fn close(frame: &CloseFrame) -> Option<Event> {
-    let init = CloseEventInit::new();
-    init.set_code(frame.code);
-    init.set_reason(&frame.reason);
-    init.set_was_clean(frame.was_clean);
-    CloseEvent::new_with_event_init_dict("close", &init)
+    let init = bare();
+    set(&init, "code", &frame.code.into());
+    set(&init, "reason", &frame.reason.as_str().into());
+    set(&init, "wasClean", &frame.was_clean.into());
+    CloseEvent::new_with_event_init_dict("close", init.unchecked_ref())
         .ok()
         .map(Into::into)
 }
@@ -109,10 +111,10 @@ pub(crate) fn close(frame: &CloseFrame) -> Option<Event> {
 /// `error`, with a message and the `Error` when there is one (`null` for the browser's
 /// own error events, which carry no detail).
 pub(crate) fn error(message: &str, error: &JsValue) -> Option<Event> {
-    let init = ErrorEventInit::new();
-    init.set_message(message);
-    init.set_error(error);
-    ErrorEvent::new_with_event_init_dict("error", &init)
+    let init = bare();
+    set(&init, "message", &message.into());
+    set(&init, "error", error);
+    ErrorEvent::new_with_event_init_dict("error", init.unchecked_ref())
         .ok()
         .map(Into::into)
 }

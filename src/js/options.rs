@@ -341,6 +341,7 @@ pub(crate) fn parse_protocols(value: &JsValue, what: &str) -> Result<Vec<String>
         // Read through `Reflect`, which catches: the array may be a `Proxy` that throws.
         let length = Reflect::get(value, &"length".into())?
             .as_f64()
+            .filter(|n| n.is_finite())
             .unwrap_or(0.0);
         let mut list = Vec::new();
         for i in 0..length.min(u32::MAX as f64) as u32 {

@@ -24,6 +24,9 @@ pub(crate) type Done = oneshot::Sender<Result<(), JsValue>>;
 struct Item {
     /// `None`: a marker for `ready()` or `flush()`.
     payload: Option<Payload>,
+    /// What it added to `bytes` (taken off again exactly: a Blob read may give other than
+    /// its size).
+    counted: f64,
     /// Wait for the Sink to have room first (`sendAsync()`, `ready()`).
     wait_ready: bool,
     done: Option<Done>,
@@ -79,11 +82,11 @@ pub(crate) fn push(
     done: Option<Done>,
 ) {
     let queue = &core.queue;
-    if let Some(p) = &payload {
-        queue.bytes.set(queue.bytes.get() + p.len());
-    }
+    let counted = payload.as_ref().map_or(0.0, Payload::len);
+    queue.bytes.set(queue.bytes.get() + counted);
     queue.items.borrow_mut().push_back(Item {
         payload,
+        counted,
         wait_ready,
         done,
     });
@@ -100,13 +103,13 @@ async fn run(core: Rc<Core>) {
             None => break,
             Some(item) => (
                 match &item.payload {
-                    Some(Payload::Blob(b, size)) => Some((b.clone(), *size)),
+                    Some(Payload::Blob(b, _)) => Some(b.clone()),
                     _ => None,
                 },
                 item.wait_ready,
             ),
         };
-        if let Some((blob, size)) = blob {
+        if let Some(blob) = blob {
             // Read and copied before the queue is borrowed: a JS caller may have replaced
             // the Blob's `arrayBuffer`, and whatever it runs may call back into the socket.
             let read = read_blob(&blob).await;
@@ -123,7 +126,8 @@ async fn run(core: Rc<Core>) {
                     // messages after it go on.
                     let item = items.pop_front();
                     drop(items);
-                    queue.bytes.set((queue.bytes.get() - size).max(0.0));
+                    let counted = item.as_ref().map_or(0.0, |i| i.counted);
+                    queue.bytes.set((queue.bytes.get() - counted).max(0.0));
                     match item.and_then(|i| i.done) {
                         Some(done) => {
                             let _ = done.send(Err(e));
@@ -143,22 +147,18 @@ async fn run(core: Rc<Core>) {
         let Some(item) = queue.items.borrow_mut().pop_front() else {
             break;
         };
-        if let Some(payload) = item.payload {
-            queue
-                .bytes
-                .set((queue.bytes.get() - payload.len()).max(0.0));
-            if let Payload::Message(message) = payload {
-                if let Err(e) = Pin::new(&mut sender).start_send(message.clone()) {
-                    queue
-                        .unsent
-                        .borrow_mut()
-                        .push(convert::message_to_js(&message));
-                    if let Some(done) = item.done {
-                        let _ = done.send(Err(convert::error(&e)));
-                    }
-                    fail_all(queue, &e);
-                    break;
+        queue.bytes.set((queue.bytes.get() - item.counted).max(0.0));
+        if let Some(Payload::Message(message)) = item.payload {
+            if let Err(e) = Pin::new(&mut sender).start_send(message.clone()) {
+                queue
+                    .unsent
+                    .borrow_mut()
+                    .push(convert::message_to_js(&message));
+                if let Some(done) = item.done {
+                    let _ = done.send(Err(convert::error(&e)));
                 }
+                fail_all(queue, &e);
+                break;
             }
         }
         if let Some(done) = item.done {
@@ -174,7 +174,14 @@ async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
     // Through Reflect and `call`, which catch (`Blob::array_buffer` does not).
     let read = Reflect::get(blob, &"arrayBuffer".into())?;
     let read: Function = read.dyn_into().map_err(|_| not_read())?;
-    let promise = Promise::resolve(&read.call0(blob)?);
+    let value = read.call0(blob)?;
+    // Settled through a promise of our own, not `Promise.resolve(value)`, which gives back a
+    // caller's promise as it is: its `then` (or a throwing `constructor` getter) would run
+    // in the wasm code, where an exception stops this task for good. Here `then` runs in a
+    // promise job, and whatever it throws is a rejection.
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+    });
     let buffer = JsFuture::from(promise).await?;
     let buffer: ArrayBuffer = buffer.dyn_into().map_err(|_| not_read())?;
     Ok(crate::browser::bytes(&convert::view_of(&buffer)?))

@@ -525,7 +525,7 @@ struct Abort {
 impl Abort {
     /// `None` without a signal; the signal's reason as the error if it is aborted already.
     fn new(value: &JsValue) -> Result<Option<Abort>, JsValue> {
-        if value.is_undefined() {
+        if value.is_undefined() || value.is_null() {
             return Ok(None);
         }
         let signal: web_sys::AbortSignal = value.clone().dyn_into().map_err(|v| {
