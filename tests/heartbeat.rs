@@ -162,3 +162,29 @@ async fn pongs_that_arrive_as_blobs_are_recognised_once_read() {
     }
     ws.close(1000, "").unwrap().await;
 }
+
+#[wasm_bindgen_test]
+async fn a_blob_pong_read_after_the_close_is_still_recognised() {
+    let k = key("blob-pong-close");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
+        .binary_type(BinaryType::Blob)
+        .heartbeat(
+            Heartbeat::new(Duration::from_secs(60), Duration::from_secs(10))
+                .ping(Message::Binary(b"hb".to_vec()))
+                .pong(Message::Binary(b"hb".to_vec())),
+        )
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    // Echoed back as Blobs: a pong-shaped message, then one for the app. Nothing is read
+    // until the socket is closed for good, so both are still to be read then.
+    ws.send(Message::Binary(b"hb".to_vec())).await.unwrap();
+    ws.send(Message::Binary(b"app".to_vec())).await.unwrap();
+    sleep(300).await;
+    within(5000, "closed", ws.close(1000, "").unwrap()).await;
+    let mut rest = Vec::new();
+    while let Some(item) = within(2000, "the rest", ws.next()).await {
+        rest.push(item.unwrap());
+    }
+    assert_eq!(rest, [Message::Binary(b"app".to_vec())]);
+}

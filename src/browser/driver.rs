@@ -408,9 +408,10 @@ impl Inner {
             self.notify = true;
         }
         self.subscribers.clear();
-        // The caller's callbacks can never run again; what they hold is let go.
+        // The caller's callbacks can never run again; what they hold is let go (the pong
+        // matcher once what arrived before, Blobs among it, is read: `poll_next`).
         self.provider = Box::new(|_| Err(Error::SocketClosed));
-        self.machine.release_callbacks();
+        self.machine.release_callbacks(!self.inbound.is_empty());
     }
 
     fn arm_timer(&mut self) {
@@ -636,6 +637,8 @@ impl Inner {
             }
         }
         if self.machine.is_closed() {
+            // Nothing left to read: the pong matcher too can go.
+            self.machine.release_callbacks(false);
             if !self.terminal_yielded {
                 self.terminal_yielded = true;
                 if let Some(e) = self.terminal.clone() {

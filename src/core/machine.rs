@@ -1071,13 +1071,17 @@ impl Machine {
         Ok(())
     }
 
-    /// Once closed for good, lets go of the reconnect policy and the heartbeat (its pong
-    /// matcher): they can never be called again, and a caller's closures may hold on to
-    /// things (in the JS API, the socket object itself) that should be free to go.
-    pub fn release_callbacks(&mut self) {
+    /// Once closed for good, lets go of the reconnect policy and, unless `keep_pong_matcher`,
+    /// the heartbeat (its pong matcher): a caller's closures may hold on to things (in the
+    /// JS API, the socket object itself) that should be free to go. The pong matcher is
+    /// kept while messages that arrived before the close are still being read (Blobs): it
+    /// must still tell their pongs apart.
+    pub fn release_callbacks(&mut self, keep_pong_matcher: bool) {
         if self.is_closed() {
             self.config.reconnect_if = None;
-            self.config.heartbeat = None;
+            if !keep_pong_matcher {
+                self.config.heartbeat = None;
+            }
         }
     }
 

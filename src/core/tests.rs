@@ -380,12 +380,30 @@ fn callbacks_are_released_only_once_closed_for_good() {
     });
     let counts = |p: &ReconnectPolicy, h: &Rc<&str>| (Rc::strong_count(p), Rc::strong_count(h));
     m.handle_close(ms(5), frame(4321), 0);
-    m.release_callbacks();
+    m.release_callbacks(false);
     assert_eq!(counts(&policy, &held), (2, 2), "reconnecting: still needed");
     m.close(ms(6), 1000, "").unwrap();
     assert_eq!(m.state(), State::Closed);
-    m.release_callbacks();
+    m.release_callbacks(false);
     assert_eq!(counts(&policy, &held), (1, 1), "closed for good: let go");
+}
+
+#[test]
+fn the_pong_matcher_is_kept_while_asked_once_closed() {
+    let mut m = open_machine(Config {
+        heartbeat: Some(Heartbeat::default().pong_matcher(|m| m.as_text() == Some("pong"))),
+        ..config()
+    });
+    m.close(ms(5), 1000, "").unwrap();
+    m.handle_close(ms(6), frame(1000), 0);
+    assert_eq!(m.state(), State::Closed);
+    m.release_callbacks(true);
+    assert!(
+        m.is_pong(&Message::Text("pong".into())),
+        "kept for Blobs still being read"
+    );
+    m.release_callbacks(false);
+    assert!(!m.is_pong(&Message::Text("pong".into())), "let go");
 }
 
 #[test]
