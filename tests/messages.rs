@@ -165,6 +165,46 @@ async fn bad_urls_are_errors_not_panics() {
 }
 
 #[wasm_bindgen_test]
+async fn an_odd_exception_from_the_websocket_constructor_is_an_error() {
+    // A stand-in WebSocket (as mocking libraries install) that throws an Error whose
+    // `message` getter throws in turn.
+    let global = js_sys::global();
+    let name = wasm_bindgen::JsValue::from_str("WebSocket");
+    let real = js_sys::Reflect::get(&global, &name).unwrap();
+    let fake = js_sys::Function::new_no_args(
+        "const e = new Error('x'); \
+         Object.defineProperty(e, 'message', { get() { throw new Error('no message'); } }); \
+         Object.defineProperty(e, 'name', { value: 'NotSupportedError' }); \
+         throw e;",
+    );
+    js_sys::Reflect::set(&global, &name, &fake).unwrap();
+    let attempt = WebSocket::builder(&ws_url("/echo"))
+        .no_reconnect()
+        .connect();
+    let error = match attempt {
+        Err(e) => Some(e),
+        Ok(mut ws) => {
+            let item = within(5000, "the failed attempt", ws.next()).await;
+            assert_eq!(ws.state(), State::Closed);
+            item.and_then(Result::err)
+        }
+    };
+    js_sys::Reflect::set(&global, &name, &real).unwrap();
+    let error = error.expect("an error");
+    assert!(
+        format!("{error:?}").contains("NotSupportedError"),
+        "{error:?}"
+    );
+    // And the next socket works.
+    let mut ws = echo_socket(&key("after-odd-exception")).await;
+    ws.send(Message::Text("hi".into())).await.unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("hi".into())
+    );
+}
+
+#[wasm_bindgen_test]
 async fn refused_port_is_an_error() {
     // Port 9 (discard) is not listening on the test machine; reconnection off.
     let mut ws = WebSocket::builder("ws://127.0.0.1:9/")

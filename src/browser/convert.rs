@@ -12,9 +12,18 @@ use wasm_bindgen::JsCast;
 /// Maps a thrown value by its `DOMException` name. A `DOMException` is an `Error` (its
 /// prototype chain goes through `Error.prototype`), so one check reads both kinds.
 pub(crate) fn error_from_js(value: JsValue) -> Error {
-    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
-        let message = String::from(e.message());
-        return match String::from(e.name()).as_str() {
+    if value.is_instance_of::<js_sys::Error>() {
+        // Read through `Reflect`, which catches: a getter that throws (an object made with
+        // `Object.create(Error.prototype)` by a stand-in WebSocket) must not throw in here,
+        // where the socket's state is borrowed.
+        let read = |key: &str| {
+            Reflect::get(&value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        let message = read("message");
+        return match read("name").as_str() {
             "SyntaxError" => Error::InvalidUrl(message),
             "SecurityError" => Error::Security(message),
             "InvalidStateError" => Error::InvalidState(message),
