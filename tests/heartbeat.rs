@@ -131,18 +131,26 @@ async fn the_pong_matcher_sees_each_message_once() {
     ws.close(1000, "").unwrap().await;
 }
 
+/// An echo socket that receives Blobs, with a heartbeat whose ping and pong are b"hb".
+fn blob_pong_socket(key: &str, interval_ms: u64, timeout_ms: u64) -> WebSocket {
+    WebSocket::builder(&ws_url(&format!("/echo?key={key}")))
+        .binary_type(BinaryType::Blob)
+        .heartbeat(
+            Heartbeat::new(
+                Duration::from_millis(interval_ms),
+                Duration::from_millis(timeout_ms),
+            )
+            .ping(Message::Binary(b"hb".to_vec()))
+            .pong(Message::Binary(b"hb".to_vec())),
+        )
+        .connect()
+        .unwrap()
+}
+
 #[wasm_bindgen_test]
 async fn pongs_that_arrive_as_blobs_are_recognised_once_read() {
     let k = key("blob-pong");
-    let mut ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
-        .binary_type(BinaryType::Blob)
-        .heartbeat(
-            Heartbeat::new(Duration::from_millis(100), Duration::from_millis(300))
-                .ping(Message::Binary(b"hb".to_vec()))
-                .pong(Message::Binary(b"hb".to_vec())),
-        )
-        .connect()
-        .unwrap();
+    let mut ws = blob_pong_socket(&k, 100, 300);
     let mut events = ws.events();
     within(5000, "open", ws.opened()).await.unwrap();
     sleep(800).await;
@@ -166,15 +174,7 @@ async fn pongs_that_arrive_as_blobs_are_recognised_once_read() {
 #[wasm_bindgen_test]
 async fn a_blob_pong_read_after_the_close_is_still_recognised() {
     let k = key("blob-pong-close");
-    let mut ws = WebSocket::builder(&ws_url(&format!("/echo?key={k}")))
-        .binary_type(BinaryType::Blob)
-        .heartbeat(
-            Heartbeat::new(Duration::from_secs(60), Duration::from_secs(10))
-                .ping(Message::Binary(b"hb".to_vec()))
-                .pong(Message::Binary(b"hb".to_vec())),
-        )
-        .connect()
-        .unwrap();
+    let mut ws = blob_pong_socket(&k, 60_000, 10_000);
     within(5000, "open", ws.opened()).await.unwrap();
     // Echoed back as Blobs: a pong-shaped message, then one for the app. Nothing is read
     // until the socket is closed for good, so both are still to be read then.
