@@ -56,6 +56,7 @@ const sub: StompSubscription = client.subscribe(
 );
 const subscriptionId: string = sub.id + sub.destination;
 sub.unsubscribe();
+sub[Symbol.dispose]();
 
 // Without a callback: for await.
 const ack: StompAckMode = "client";
@@ -74,6 +75,9 @@ await tx.send("/queue/orders", "in a transaction");
 const transactionId: string = tx.id;
 await tx.commit();
 await (await client.begin()).abort();
+await (await client.begin())[Symbol.asyncDispose]();
+// @ts-expect-error a transaction ends asynchronously: `await using`, not `using`
+(await client.begin())[Symbol.dispose]();
 
 client.addEventListener("connect", (event: Event) => event.type);
 client.addEventListener("connect", (event) => {
@@ -94,6 +98,10 @@ try {
 } catch (e) {
   console.log(e);
 }
+const disconnectAtScopeEnd: () => Promise<void> = client[Symbol.asyncDispose];
+void disconnectAtScopeEnd;
+// @ts-expect-error a client ends asynchronously: `await using`, not `using`
+void client[Symbol.dispose];
 
 // Precision: these are all errors.
 // @ts-expect-error the destination is a string

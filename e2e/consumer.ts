@@ -117,6 +117,9 @@ for await (const data of messages) {
 const unsent: MessageData[] = socket.takeUnsent();
 socket.close();
 socket.close(4000, "bye");
+// What `using` calls (the typings declare the symbol whatever the lib).
+const dispose: () => void = socket[Symbol.dispose];
+void dispose;
 
 // Precision: these are all errors.
 // @ts-expect-error numbers are not sendable

@@ -34,6 +34,11 @@ describe("typings", () => {
     assert.equal(out, "", out);
   });
 
+  it("let `using` and `await using` dispose of sockets, clients, subscriptions and transactions (lib esnext)", () => {
+    const out = compile(["-p", path.join("e2e", "tsconfig-using.json")]);
+    assert.equal(out, "", out);
+  });
+
   it("ship no `any` in the public surface", () => {
     const files = typings();
     assert.ok(files.some((f) => f.endsWith(path.join("www", "pkg", "resocket.d.ts"))), "the package was built");

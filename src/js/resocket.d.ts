@@ -1,3 +1,13 @@
+// `Symbol.dispose` and `Symbol.asyncDispose` (for `using` / `await using`), declared here as
+// TypeScript's esnext.disposable lib and @types/node declare them, so that these typings
+// compile whatever `lib` a project has.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** The data of a received message: text as a string; binary as an ArrayBuffer, or a Blob when `binaryType` is "blob". */
 export type MessageData = string | ArrayBuffer | Blob;
 
@@ -312,6 +322,8 @@ export class ResilientWebSocket implements EventTarget {
   close(code?: number, reason?: string): void;
   /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */
   takeUnsent(): MessageData[];
+  /** `using socket = new ResilientWebSocket(url)`: closes it (code 1000) at the end of the scope, then lets the object go. Disposing again does nothing. */
+  [Symbol.dispose](): void;
   /**
    * `for await (const data of socket)`: every message from now on; ends when the socket closes
    * for good, throwing once if that end was not asked for. With `inboundLimit`, the slowest

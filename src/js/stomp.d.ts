@@ -132,6 +132,8 @@ export class StompSubscription implements AsyncIterable<StompMessage> {
   readonly destination: string;
   /** Sends UNSUBSCRIBE and ends the subscription (`for await` finishes, the callback is released). Again: nothing. */
   unsubscribe(): void;
+  /** `using sub = client.subscribe(...)`: unsubscribes at the end of the scope. */
+  [Symbol.dispose](): void;
   /**
    * The messages until the subscription or the client ends; throws once if the client ended
    * without `disconnect()`. An `InvalidStateError` DOMException if the subscription has a callback.
@@ -157,6 +159,8 @@ export class StompTransaction {
   commit(): Promise<void>;
   /** Aborts (after the sends and acks started before); resolves with the broker's receipt. */
   abort(): Promise<void>;
+  /** `await using tx = await client.begin()`: aborts the transaction at the end of the scope unless it was committed or aborted. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -231,6 +235,8 @@ export class StompClient implements EventTarget {
    * Again: resolves at once.
    */
   disconnect(): Promise<void>;
+  /** `await using client = await StompClient.connect(...)`: disconnects at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 
   addEventListener<K extends keyof StompClientEventMap>(
     type: K,
