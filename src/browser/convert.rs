@@ -16,14 +16,8 @@ pub(crate) fn error_from_js(value: JsValue) -> Error {
         // Read through `Reflect`, which catches: a getter that throws (an object made with
         // `Object.create(Error.prototype)` by a stand-in WebSocket) must not throw in here,
         // where the socket's state is borrowed.
-        let read = |key: &str| {
-            Reflect::get(&value, &JsValue::from_str(key))
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        };
-        let message = read("message");
-        return match read("name").as_str() {
+        let message = string_property(&value, "message").unwrap_or_default();
+        return match string_property(&value, "name").unwrap_or_default().as_str() {
             "SyntaxError" => Error::InvalidUrl(message),
             "SecurityError" => Error::Security(message),
             "InvalidStateError" => Error::InvalidState(message),
@@ -97,7 +91,13 @@ pub(crate) fn read_blob(data: &JsValue) -> Option<BlobRead> {
 /// The global's `location.href` (a window or a worker), if there is one.
 fn base_href() -> Option<String> {
     let location = Reflect::get(&js_sys::global(), &JsValue::from_str("location")).ok()?;
-    Reflect::get(&location, &JsValue::from_str("href"))
+    string_property(&location, "href")
+}
+
+/// A string property of any value, read through `Reflect`, which catches (a getter that
+/// throws, a revoked `Proxy`): `None` if reading it throws or it is not a string.
+pub(crate) fn string_property(value: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(value, &JsValue::from_str(key))
         .ok()?
         .as_string()
 }

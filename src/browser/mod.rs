@@ -5,9 +5,11 @@ mod driver;
 mod listener;
 mod timer;
 
-#[cfg(all(target_arch = "wasm32", feature = "js"))]
-pub(crate) use convert::bytes;
 #[cfg(feature = "stomp")]
 pub(crate) use convert::now;
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub(crate) use convert::{bytes, string_property};
 pub(crate) use driver::{wake_all, BlobReader, Inner, Shared, TargetProvider};
 pub use driver::{BinaryType, CloseOutcome, Target};
+#[cfg(all(target_arch = "wasm32", feature = "js", feature = "stomp"))]
+pub(crate) use listener::Listener;

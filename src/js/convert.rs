@@ -182,11 +182,7 @@ pub(crate) fn range_error(message: &str) -> JsValue {
 pub(crate) fn dom_exception(name: &str, message: &str) -> JsValue {
     match DomException::new_with_message_and_name(message, name) {
         Ok(e) => e.into(),
-        Err(_) => {
-            let e = js_sys::Error::new(message);
-            define(&e, "name", &name.into(), false);
-            e.into()
-        }
+        Err(_) => named_error(name, message).into(),
     }
 }
 
@@ -203,6 +199,13 @@ pub(crate) fn close_info(frame: &CloseFrame) -> JsValue {
 /// would only be missing.
 pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// An `Error` with its own `name` (defined: a frozen `Error.prototype` cannot stop it).
+fn named_error(name: &str, message: &str) -> js_sys::Error {
+    let e = js_sys::Error::new(message);
+    define(&e, "name", &name.into(), false);
+    e
 }
 
 /// An object without a prototype: nothing the page put on `Object.prototype` (a getter, a
@@ -252,8 +255,7 @@ pub(crate) fn error(e: &Error) -> JsValue {
         }
         Error::Browser { name, message } => dom_exception(name, message),
         Error::Stomp { body, .. } => {
-            let e = js_sys::Error::new(&message);
-            define(&e, "name", &"StompError".into(), false);
+            let e = named_error("StompError", &message);
             set(&e, "body", &body.as_str().into());
             e.into()
         }
@@ -262,8 +264,7 @@ pub(crate) fn error(e: &Error) -> JsValue {
 }
 
 fn ended(name: &str, message: &str, frame: &CloseFrame, attempts: u32) -> JsValue {
-    let e = js_sys::Error::new(message);
-    define(&e, "name", &name.into(), false);
+    let e = named_error(name, message);
     set(&e, "close", &close_info(frame));
     set(&e, "attempts", &attempts.into());
     e.into()

@@ -275,9 +275,7 @@ fn provider(
             // Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
             // object whose `message` getter throws) must not throw again in here, where
             // the socket's state is borrowed.
-            let message = Reflect::get(&e, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
+            let message = crate::browser::string_property(&e, "message")
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "the url function failed".into());
             *stash.borrow_mut() = Some(e);

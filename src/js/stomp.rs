@@ -518,7 +518,8 @@ pub struct JsStompClient {
 /// waits (for a broker that stays away, it retries for ever by default).
 struct Abort {
     signal: web_sys::AbortSignal,
-    listener: Closure<dyn FnMut()>,
+    /// Removed when this is dropped: once `connect()` settled, or gave up.
+    _listener: crate::browser::Listener,
     aborted: futures_channel::oneshot::Receiver<()>,
 }
 
@@ -541,15 +542,14 @@ impl Abort {
         }
         let (tx, aborted) = futures_channel::oneshot::channel();
         let mut tx = Some(tx);
-        let listener = Closure::<dyn FnMut()>::new(move || {
+        let _listener = crate::browser::Listener::new(&signal, &["abort"], move |_| {
             if let Some(tx) = tx.take() {
                 let _ = tx.send(());
             }
         });
-        signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref())?;
         Ok(Some(Abort {
             signal,
-            listener,
+            _listener,
             aborted,
         }))
     }
@@ -569,14 +569,6 @@ impl Abort {
             Some(done) => Ok(done),
             None => Err(Reflect::get(&self.signal, &"reason".into()).unwrap_or_default()),
         }
-    }
-}
-
-impl Drop for Abort {
-    fn drop(&mut self) {
-        let _ = self
-            .signal
-            .remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
     }
 }
 
