@@ -1,7 +1,9 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
 use crate::browser::{BinaryType, BlobReader, CloseOutcome, Inner, Shared, Target, TargetProvider};
-use crate::core::{Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy};
+use crate::core::{
+    Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy, DEFAULT_LOW_WATER_MARK,
+};
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -18,12 +20,20 @@ struct Handle {
     shared: Shared,
     /// The state as of the last event, for calls made while `shared` is borrowed.
     state: Rc<Cell<State>>,
+    /// Set when the `Receiver` goes, even while `shared` is borrowed.
+    reader_gone: Rc<Cell<bool>>,
 }
 
 impl Handle {
     fn new(shared: Shared) -> Handle {
-        let state = shared.borrow().state_cell();
-        Handle { shared, state }
+        let inner = shared.borrow();
+        let (state, reader_gone) = (inner.state_cell(), inner.reader_gone_cell());
+        drop(inner);
+        Handle {
+            shared,
+            state,
+            reader_gone,
+        }
     }
 }
 
@@ -80,12 +90,6 @@ impl<T> Busy for Result<T, Error> {
     }
 }
 
-impl<T> Busy for Poll<T> {
-    fn busy(_: &Handle) -> Self {
-        Poll::Pending
-    }
-}
-
 impl Busy for futures_channel::mpsc::UnboundedReceiver<Event> {
     fn busy(_: &Handle) -> Self {
         // A subscription that ends at once.
@@ -98,14 +102,30 @@ impl Handle {
     /// woken after the borrow ends. From inside one of the socket's own callbacks the
     /// state is borrowed already: the answer is then [`Busy::busy`].
     fn with<T: Busy>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        let Ok(mut inner) = self.shared.try_borrow_mut() else {
-            return T::busy(self);
-        };
+        self.try_with(f).unwrap_or_else(|| T::busy(self))
+    }
+
+    /// [`with`](Self::with) for a poll. Busy, it asks to be polled again at once: the
+    /// callback that holds the state returns before the task runs again, and a `Pending`
+    /// must always come with a wake to come.
+    fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Inner, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        self.try_with(|i| f(i, cx)).unwrap_or_else(|| {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+    }
+
+    fn try_with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> Option<T> {
+        let mut inner = self.shared.try_borrow_mut().ok()?;
         let result = f(&mut inner);
         let wake = inner.take_notified();
         drop(inner);
         crate::browser::wake_all(&self.shared, wake);
-        result
+        Some(result)
     }
 }
 
@@ -132,6 +152,8 @@ pub struct Builder {
     /// there, so an app that never asks for Blobs carries none of the code that reads them.
     blobs: Option<BlobReader>,
     config: Config,
+    /// The low-water mark was set: the high one no longer moves it.
+    low_water_mark_set: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -254,16 +276,23 @@ impl Builder {
     /// [`bufferedAmount`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/bufferedAmount)
     /// is above this many bytes (default 1 MiB: about 80 ms of a 100 Mbit/s uplink, enough
     /// to keep a fast link busy, small enough to bound memory and what a dead connection
-    /// can strand).
+    /// can strand). Unless [`low_water_mark`](Self::low_water_mark) is set, the low-water
+    /// mark follows: a quarter of this, at most 256 KiB.
     pub fn high_water_mark(mut self, bytes: usize) -> Self {
         self.config.high_water_mark = bytes;
+        if !self.low_water_mark_set {
+            self.config.low_water_mark = DEFAULT_LOW_WATER_MARK.min(bytes / 4);
+        }
         self
     }
 
     /// Once above the high-water mark, the Sink waits until `bufferedAmount` is at or
-    /// below this many bytes (default 256 KiB), so it does not flip on every message.
+    /// below this many bytes (default 256 KiB, or a quarter of a lower
+    /// [`high_water_mark`](Self::high_water_mark)), so it does not flip on every message.
+    /// More than the high-water mark is an [`Error::InvalidConfig`] from `connect`.
     pub fn low_water_mark(mut self, bytes: usize) -> Self {
         self.config.low_water_mark = bytes;
+        self.low_water_mark_set = true;
         self
     }
 
@@ -365,6 +394,11 @@ impl std::fmt::Debug for WebSocket {
 }
 
 /// The sending half of a [`WebSocket`]: `Clone`, so several components can send.
+///
+/// All clones share one connection, so closing any of them closes it for all, the
+/// [`Receiver`] included: [`close`](Self::close), and `SinkExt::close`, which is also what
+/// `StreamExt::forward` calls when its stream ends. To pipe a stream into a socket that
+/// should outlive it, use `SinkExt::send_all` or `StreamExt::for_each`.
 #[derive(Clone)]
 pub struct Sender {
     handle: Rc<Handle>,
@@ -378,6 +412,9 @@ pub struct Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        // Dropped inside one of the socket's callbacks, the state is borrowed: the next
+        // message clears what is held instead.
+        self.handle.reader_gone.set(true);
         if let Ok(mut inner) = self.handle.shared.try_borrow_mut() {
             inner.drop_reader();
         }
@@ -412,6 +449,7 @@ impl WebSocket {
             provider: None,
             blobs: None,
             config: Config::default(),
+            low_water_mark_set: false,
         }
     }
 
@@ -511,8 +549,9 @@ macro_rules! common_methods {
                 self.handle.with(|i| i.set_heartbeat(heartbeat))
             }
 
-            /// Once closed for good: the messages accepted but never transmitted, in order
-            /// (also returned by awaiting [`close`](Self::close)). Empty before that.
+            /// Once closed for good: the messages accepted but never transmitted, in order.
+            /// They are handed over once: here or by awaiting [`close`](Self::close),
+            /// whichever asks first. Empty before that.
             pub fn take_unsent(&self) -> Vec<Message> {
                 self.handle.with(|i| i.take_unsent())
             }
@@ -525,7 +564,7 @@ common_methods!(Sender);
 common_methods!(Receiver);
 
 fn poll_next(handle: &Handle, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
-    handle.with(|i| i.poll_next(cx))
+    handle.poll(cx, Inner::poll_next)
 }
 
 impl Stream for WebSocket {
@@ -551,7 +590,8 @@ macro_rules! sink_impl {
         /// `poll_flush` waits until everything accepted has left the browser
         /// (`bufferedAmount` is 0; the browser says so only when asked, so it is read at the
         /// next task, then after 1, 2, 4… ms: a small `send(..).await` takes about 0.2 ms in
-        /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain, then closes with 1000.
+        /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain, then closes the
+        /// connection with 1000, for every handle (`Err` if messages were left unsent).
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
         ///
         /// `start_send` without a preceding `poll_ready` still accepts the message (it is
@@ -561,7 +601,7 @@ macro_rules! sink_impl {
             type Error = Error;
 
             fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.handle.with(|i| i.poll_ready(cx))
+                self.handle.poll(cx, Inner::poll_ready)
             }
 
             fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
@@ -569,11 +609,11 @@ macro_rules! sink_impl {
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.handle.with(|i| i.poll_flush(cx))
+                self.handle.poll(cx, Inner::poll_flush)
             }
 
             fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.handle.with(|i| i.poll_sink_close(cx))
+                self.handle.poll(cx, Inner::poll_sink_close)
             }
         }
     };
@@ -592,7 +632,7 @@ impl Future for Closing {
     type Output = CloseOutcome;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseOutcome> {
-        self.handle.with(|i| i.poll_closed(cx))
+        self.handle.poll(cx, Inner::poll_closed)
     }
 }
 
@@ -605,6 +645,6 @@ impl Future for Opened {
     type Output = Result<(), Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.handle.with(|i| i.poll_opened(cx))
+        self.handle.poll(cx, Inner::poll_opened)
     }
 }

@@ -236,6 +236,27 @@ async fn sink_close_hands_back_what_could_not_be_sent() {
 }
 
 #[wasm_bindgen_test]
+async fn sink_close_says_messages_were_stranded_even_once_they_were_taken() {
+    let mut ws = WebSocket::builder("ws://127.0.0.1:9/")
+        .reconnect(
+            resocket::Backoff::new()
+                .base(Duration::from_secs(2))
+                .cap(Duration::from_secs(2)),
+        )
+        .connect()
+        .unwrap();
+    ws.feed(Message::Text("one".into())).await.unwrap();
+    let outcome = within(3000, "close", ws.close(1000, "").unwrap()).await;
+    assert_eq!(outcome.unsent, vec![Message::Text("one".into())]);
+    assert!(ws.take_unsent().is_empty(), "handed over once");
+    assert_eq!(
+        within(3000, "sink close", SinkExt::close(&mut ws)).await,
+        Err(Error::SocketClosed),
+        "the Sink's close still says the message never went out"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn sink_close_sends_the_queue_then_closes_cleanly() {
     let k = key("sink-close");
     let mut ws = WebSocket::connect(&ws_url(&format!("/echo?key={k}"))).unwrap();

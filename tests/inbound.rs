@@ -6,6 +6,8 @@ mod support;
 
 use futures::{SinkExt, StreamExt};
 use resocket::{codes, Error, InboundOverflow, Message, WebSocket};
+use std::cell::RefCell;
+use std::rc::Rc;
 use support::*;
 use wasm_bindgen_test::*;
 
@@ -257,4 +259,42 @@ async fn heartbeat_pongs_never_count_against_the_limit() {
     ws.send(Message::Text("hello".into())).await.unwrap();
     let first = within(5000, "the echo", ws.next()).await;
     assert_eq!(first, Some(Ok(Message::Text("hello".into()))));
+}
+
+#[wasm_bindgen_test]
+async fn a_receiver_dropped_inside_a_callback_stops_keeping_messages() {
+    // The app drops its Receiver from inside the open hook, where the socket is busy: what
+    // arrives after must not pile up for nobody. Were it kept, the second echo would pass
+    // this small limit and close the connection.
+    let slot: Rc<RefCell<Option<resocket::Receiver>>> = Rc::default();
+    let hook_slot = slot.clone();
+    let ws = WebSocket::builder(&ws_url("/echo"))
+        .inbound_limit(100, InboundOverflow::Close)
+        .on_open(move |_| drop(hook_slot.borrow_mut().take()))
+        .connect()
+        .unwrap();
+    let mut events = ws.events();
+    let (mut tx, rx) = ws.split();
+    *slot.borrow_mut() = Some(rx);
+    within(5000, "open", tx.opened()).await.unwrap();
+    assert!(
+        slot.borrow().is_none(),
+        "the hook ran and dropped the Receiver"
+    );
+    for i in 0..10 {
+        tx.send(Message::Text(format!("{i:064}"))).await.unwrap();
+    }
+    sleep(500).await;
+    assert_eq!(tx.state(), resocket::State::Open, "still open");
+    drop(tx);
+    let mut seen = Vec::new();
+    while let Some(e) = events.next().await {
+        seen.push(e);
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, resocket::Event::Close(f) if f.code == codes::INBOUND_LIMIT)),
+        "{seen:?}"
+    );
 }

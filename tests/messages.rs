@@ -273,3 +273,26 @@ async fn invalid_subprotocols_are_named_config_errors() {
         assert!(matches!(err, Error::InvalidConfig(_)), "{bad:?}: {err:?}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_high_water_mark_alone_brings_the_low_one_down_with_it() {
+    // Below the default low-water mark (256 KiB), a high-water mark alone must not make
+    // the settings contradict each other.
+    let ws = WebSocket::builder(&ws_url("/echo"))
+        .high_water_mark(64 << 10)
+        .connect();
+    assert!(ws.is_ok(), "{:?}", ws.err());
+    // Set explicitly, the low-water mark stays as given, in either order.
+    for ws in [
+        WebSocket::builder(&ws_url("/echo"))
+            .low_water_mark(128 << 10)
+            .high_water_mark(64 << 10)
+            .connect(),
+        WebSocket::builder(&ws_url("/echo"))
+            .high_water_mark(64 << 10)
+            .low_water_mark(128 << 10)
+            .connect(),
+    ] {
+        assert!(matches!(ws, Err(Error::InvalidConfig(_))), "{:?}", ws.err());
+    }
+}

@@ -5,10 +5,14 @@
 
 mod support;
 
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, StreamExt};
 use resocket::{Backoff, Event, Message, Opening, Target, WebSocket};
 use std::cell::RefCell;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Context;
 use std::time::Duration;
 use support::*;
 use wasm_bindgen_test::*;
@@ -207,6 +211,16 @@ async fn after_an_abnormal_close_the_hooks_messages_go_before_the_requeued_ones(
     );
 }
 
+/// Counts its wakes.
+#[derive(Default)]
+struct Woken(AtomicUsize);
+
+impl futures::task::ArcWake for Woken {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_handle_called_from_inside_a_callback_answers_instead_of_panicking() {
     let slot: Rc<RefCell<Option<resocket::Sender>>> = Rc::default();
@@ -214,13 +228,23 @@ async fn a_handle_called_from_inside_a_callback_answers_instead_of_panicking() {
     let (hook_slot, hook_seen) = (slot.clone(), seen.clone());
     let ws = WebSocket::builder(&ws_url("/echo"))
         .on_open(move |_| {
-            if let Some(sender) = hook_slot.borrow().as_ref() {
+            if let Some(sender) = hook_slot.borrow_mut().as_mut() {
                 // The socket's state is busy during its own callback: a snapshot and an
                 // error instead of a panic that would abort the whole app.
-                let closing = sender.close(1000, "").map(|_| ());
-                hook_seen
-                    .borrow_mut()
-                    .push(format!("{:?} {:?}", sender.state(), closing));
+                let closing = resocket::Sender::close(sender, 1000, "").map(|_| ());
+                // A poll cannot be answered either: it is pending, and its waker is woken
+                // so that it is asked again (a pending poll with no wake to come would
+                // leave its task asleep for ever).
+                let woken = Arc::new(Woken::default());
+                let waker = futures::task::waker(woken.clone());
+                let flush = Pin::new(&mut *sender).poll_flush(&mut Context::from_waker(&waker));
+                hook_seen.borrow_mut().push(format!(
+                    "{:?} {:?} {:?} woken {}",
+                    sender.state(),
+                    closing,
+                    flush,
+                    woken.0.load(Ordering::Relaxed)
+                ));
             }
         })
         .connect()
@@ -231,7 +255,7 @@ async fn a_handle_called_from_inside_a_callback_answers_instead_of_panicking() {
     assert_eq!(
         seen.borrow().as_slice(),
         [
-            "Connecting Err(InvalidState(\"called from inside one of this socket's own callbacks\"))"
+            "Connecting Err(InvalidState(\"called from inside one of this socket's own callbacks\")) Pending woken 1"
         ]
     );
     assert_eq!(tx.state(), resocket::State::Open, "the socket went on");

@@ -176,10 +176,15 @@ pub(crate) struct Inner {
     terminal: Option<Error>,
     terminal_yielded: bool,
     unsent: Option<Vec<Message>>,
+    /// Messages were left unsent at the end (whoever has taken them since): the Sink's
+    /// close answers `Err` for them.
+    left_unsent: bool,
     /// Something the Sink side may wait on changed: wake `wakers` once the borrow ends.
     notify: bool,
-    /// The `Receiver` was dropped: incoming messages are no longer kept.
-    reader_gone: bool,
+    /// The `Receiver` was dropped: incoming messages are no longer kept. Shared with the
+    /// handles, so a `Receiver` dropped inside one of the socket's callbacks, while this
+    /// state is borrowed, still says so.
+    reader_gone: Rc<std::cell::Cell<bool>>,
     /// `online` and `offline` on the global, while they matter (`watch_network`).
     global_listener: Option<Listener>,
     this: Weak<RefCell<Inner>>,
@@ -258,8 +263,9 @@ impl Inner {
                 terminal: None,
                 terminal_yielded: false,
                 unsent: None,
+                left_unsent: false,
                 notify: false,
-                reader_gone: false,
+                reader_gone: Rc::default(),
                 global_listener: None,
                 this: this.clone(),
             })
@@ -402,7 +408,9 @@ impl Inner {
             self.terminal = Some(e);
         }
         if self.unsent.is_none() {
-            self.unsent = Some(self.machine.take_unsent());
+            let unsent = self.machine.take_unsent();
+            self.left_unsent = !unsent.is_empty();
+            self.unsent = Some(unsent);
             // Closed just now: everyone waiting learns it, even when no action carried the
             // end (`close()` during a reconnect delay queues none).
             self.notify = true;
@@ -542,7 +550,9 @@ impl Inner {
     fn on_message(&mut self, event: &web_sys::Event) {
         let now = convert::now();
         self.machine.handle_inbound(now);
-        if self.reader_gone {
+        if self.reader_gone.get() {
+            // What a Receiver dropped while this state was borrowed could not clear.
+            self.drop_reader();
             return;
         }
         // Only `message` events of our own socket come here: every one is a MessageEvent
@@ -569,7 +579,7 @@ impl Inner {
         let waiting = !self.inbound.is_empty();
         match self.machine.admit(now, bytes, self.inbound_bytes, waiting) {
             Admission::Keep => {
-                self.inbound_bytes += bytes;
+                self.inbound_bytes = self.inbound_bytes.saturating_add(bytes);
                 self.inbound.push_back(item);
             }
             Admission::Drop => match self.inbound.back_mut() {
@@ -618,7 +628,7 @@ impl Inner {
             let Some(item) = self.inbound.pop_front() else {
                 break;
             };
-            self.inbound_bytes -= item.bytes();
+            self.inbound_bytes = self.inbound_bytes.saturating_sub(item.bytes());
             let item = match ready {
                 // A Blob just read: only now can it be told whether it is a pong (every
                 // other message was matched once, on arrival).
@@ -695,7 +705,8 @@ impl Inner {
     }
 
     /// Sink close: let the queue drain into the browser, then close with 1000 (within the
-    /// close timeout). `Err` if messages were left unsent; they stay in `take_unsent`.
+    /// close timeout). `Err` if messages were left unsent; they are handed over once, by
+    /// `take_unsent` or the `Closing` future, whichever asks first.
     pub(crate) fn poll_sink_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let result = self.machine.close_when_drained(convert::now(), 1000, "");
         self.pump();
@@ -704,9 +715,9 @@ impl Inner {
             register(&mut self.wakers, cx);
             return Poll::Pending;
         }
-        match &self.unsent {
-            Some(unsent) if !unsent.is_empty() => Poll::Ready(Err(Error::SocketClosed)),
-            _ => Poll::Ready(Ok(())),
+        match self.left_unsent {
+            true => Poll::Ready(Err(Error::SocketClosed)),
+            false => Poll::Ready(Ok(())),
         }
     }
 
@@ -738,9 +749,9 @@ impl Inner {
         wake
     }
 
-    /// The `Receiver` is gone: stop keeping incoming messages nobody will read.
+    /// The `Receiver` is gone (it set `reader_gone`): let go of the incoming messages
+    /// nobody will read.
     pub(crate) fn drop_reader(&mut self) {
-        self.reader_gone = true;
         self.inbound.clear();
         self.inbound_bytes = 0;
     }
@@ -781,6 +792,11 @@ impl Inner {
     /// inside one of the socket's callbacks, while this state is borrowed.
     pub(crate) fn state_cell(&self) -> Rc<std::cell::Cell<State>> {
         self.state.clone()
+    }
+
+    /// Set by the `Receiver` when it goes (see `reader_gone`).
+    pub(crate) fn reader_gone_cell(&self) -> Rc<std::cell::Cell<bool>> {
+        self.reader_gone.clone()
     }
 
     pub(crate) fn protocol(&self) -> String {

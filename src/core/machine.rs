@@ -15,6 +15,9 @@ use std::time::Duration;
 /// A decision of whether to reconnect after the server or the network closed the connection.
 pub type ReconnectPolicy = Rc<dyn Fn(&CloseFrame) -> bool>;
 
+/// The low-water mark when none is given (and the high-water mark is 1 MiB or more).
+pub const DEFAULT_LOW_WATER_MARK: usize = 256 << 10;
+
 /// Everything the machine is configured with; built and validated by the public builder.
 #[derive(Clone)]
 pub struct Config {
@@ -66,7 +69,7 @@ impl Default for Config {
             reconnect: Some(Backoff::default()),
             heartbeat: None,
             high_water_mark: 1 << 20,
-            low_water_mark: 256 << 10,
+            low_water_mark: DEFAULT_LOW_WATER_MARK,
             queue_capacity: 1024,
             connect_timeout: Some(Duration::from_secs(10)),
             close_timeout: Duration::from_secs(5),
@@ -129,6 +132,9 @@ impl Config {
         }
         if self.connect_timeout == Some(Duration::ZERO) {
             return bad("connect_timeout must be greater than zero".into());
+        }
+        if self.close_timeout.is_zero() {
+            return bad("close_timeout must be greater than zero".into());
         }
         Ok(())
     }
@@ -702,6 +708,16 @@ impl Machine {
         match self.phase {
             Phase::Connecting { .. } => self.socket_ended(now, None, frame, false),
             Phase::Open { since, .. } => {
+                // Closed by resocket itself (the inbound limit): its own code is what ended
+                // the connection, for the policy and the error alike, whatever code the
+                // server answered with (an empty close frame is 1005, which is retried).
+                let frame = match self.local_close.take() {
+                    Some((_, own)) => CloseFrame {
+                        was_clean: frame.was_clean,
+                        ..own
+                    },
+                    None => frame,
+                };
                 self.socket_ended(now, Some((since, buffered)), frame, false)
             }
             Phase::Closing { .. } => {

@@ -17,7 +17,7 @@ pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
 pub use machine::{
     default_reconnect_policy, Action, Admission, Config, InboundOverflow, Machine, Ready,
-    ReconnectPolicy,
+    ReconnectPolicy, DEFAULT_LOW_WATER_MARK,
 };
 pub use opening::{OpenHook, Opening};
 pub use protocols::validate_protocols;

@@ -687,6 +687,28 @@ fn admission_in_close_mode_closes_once_then_discards_until_the_connection_ends()
 }
 
 #[test]
+fn an_inbound_limit_close_ends_with_its_own_code_whatever_the_server_answers() {
+    // A server may answer the closing handshake with an empty close frame (1005) or a code
+    // of its own; the default policy retries 1005 and 1011. The close was resocket's, with
+    // 4001, which the default policy does not retry: the socket ends as documented.
+    for answer in [1005, 1011, codes::INBOUND_LIMIT] {
+        let mut m = open_machine(limited(InboundOverflow::Close));
+        assert_eq!(m.admit(ms(1), 41, 60, true), Admission::Discard);
+        actions(&mut m);
+        m.handle_close(ms(2), frame(answer), 0);
+        let own = CloseFrame {
+            code: codes::INBOUND_LIMIT,
+            reason: "inbound limit reached".into(),
+            was_clean: true,
+        };
+        let ev = events(&actions(&mut m));
+        assert!(ev.contains(&Event::Close(own.clone())), "{answer}: {ev:?}");
+        assert!(m.is_closed(), "{answer}: {:?}", m.state());
+        assert_eq!(m.take_terminal(), Some(Error::Closed(own)), "{answer}");
+    }
+}
+
+#[test]
 fn the_driver_cannot_close_a_connection_that_is_not_open() {
     let mut m = Machine::new(config(), 7, ms(0));
     actions(&mut m);
@@ -886,6 +908,12 @@ fn invalid_configs_are_errors() {
         },
         Config {
             connect_timeout: Some(Duration::ZERO),
+            ..Config::default()
+        },
+        // Every close would be abandoned at once, with bytes the browser still sends
+        // reported unsent.
+        Config {
+            close_timeout: Duration::ZERO,
             ..Config::default()
         },
         Config {

@@ -59,8 +59,6 @@ const OTHER_NAMES: &[(&str, &str)] = &[
     ),
 ];
 
-const DEFAULT_LOW_WATER_MARK: usize = 256 << 10;
-
 /// Checks the arguments and connects.
 pub(crate) fn connect(
     url: &JsValue,
@@ -179,12 +177,8 @@ pub(crate) fn configure(
             )))
         }
         (Some(h), Some(l)) => builder = builder.high_water_mark(h).low_water_mark(l),
-        // A high-water mark below the default low one brings the low one down with it.
-        (Some(h), None) => {
-            builder = builder
-                .high_water_mark(h)
-                .low_water_mark(DEFAULT_LOW_WATER_MARK.min(h / 4))
-        }
+        // The low-water mark follows the high one (`Builder::high_water_mark`).
+        (Some(h), None) => builder = builder.high_water_mark(h),
         (None, Some(l)) if l > 1 << 20 => {
             return Err(range_error(&format!(
                 "options.lowWaterMark ({l}) must not exceed the high-water mark \
