@@ -32,13 +32,17 @@ fn describe(state: State, reconnect_at: Option<f64>, now: f64) -> (&'static str,
     match state {
         State::Connecting => ("connecting", "Connecting…".into()),
         State::Open => ("open", "Online".into()),
-        State::Reconnecting { attempt, .. } => {
-            let left = reconnect_at.map_or(0.0, |t| ((t - now) / 1000.0).max(0.0));
-            (
-                "reconnecting",
-                format!("Reconnecting in {left:.1} s (attempt {attempt})"),
-            )
-        }
+        State::Reconnecting { attempt, .. } => (
+            "reconnecting",
+            match reconnect_at {
+                Some(at) => {
+                    let left = ((at - now) / 1000.0).max(0.0);
+                    format!("Reconnecting in {left:.1} s (attempt {attempt})")
+                }
+                // Offline: the attempt waits for the browser to come back online.
+                None => format!("Reconnecting when back online (attempt {attempt})"),
+            },
+        ),
         State::Closing => ("closing", "Closing…".into()),
         State::Closed => ("closed", "Closed".into()),
     }
@@ -123,4 +127,31 @@ pub fn start() {
         .and_then(|p| p.get("ws"))
         .unwrap_or_else(|| "/echo?key=yew-chat".into());
     yew::Renderer::<App>::with_props(AppProps { url: url.into() }).render();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_status_counts_down_and_says_when_it_waits_for_the_network() {
+        let reconnecting = State::Reconnecting {
+            attempt: 3,
+            delay: Duration::from_secs(2),
+        };
+        assert_eq!(
+            describe(reconnecting, Some(2500.0), 1000.0),
+            ("reconnecting", "Reconnecting in 1.5 s (attempt 3)".into())
+        );
+        // Offline there is no deadline: no countdown stuck at 0.0 s.
+        assert_eq!(
+            describe(reconnecting, None, 1000.0),
+            (
+                "reconnecting",
+                "Reconnecting when back online (attempt 3)".into()
+            )
+        );
+        assert_eq!(describe(State::Open, None, 0.0), ("open", "Online".into()));
+    }
 }

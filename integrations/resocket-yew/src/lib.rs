@@ -5,17 +5,30 @@
 //! ```no_run
 //! use resocket::{Message, State};
 //! use resocket_yew::use_websocket;
+//! use std::rc::Rc;
 //! use yew::prelude::*;
+//!
+//! /// The lines received, in order. A reducer, not `use_state`: messages that arrive
+//! /// between two renders each add to the latest list, not to the one a callback saw.
+//! #[derive(Default, PartialEq)]
+//! struct Lines(Vec<String>);
+//!
+//! impl Reducible for Lines {
+//!     type Action = String;
+//!     fn reduce(self: Rc<Self>, line: String) -> Rc<Self> {
+//!         let mut lines = self.0.clone();
+//!         lines.push(line);
+//!         Rc::new(Lines(lines))
+//!     }
+//! }
 //!
 //! #[component]
 //! fn Chat() -> Html {
-//!     let lines = use_state(Vec::<String>::new);
+//!     let lines = use_reducer(Lines::default);
 //!     let on_message = {
-//!         let lines = lines.clone();
+//!         let lines = lines.dispatcher();
 //!         Callback::from(move |m: Message| {
-//!             let mut next = (*lines).clone();
-//!             next.push(m.as_text().unwrap_or("(binary)").to_owned());
-//!             lines.set(next);
+//!             lines.dispatch(m.as_text().unwrap_or("(binary)").to_owned())
 //!         })
 //!     };
 //!     let ws = use_websocket("/chat", on_message);
@@ -25,7 +38,7 @@
 //!         <div>
 //!             <p>{ if online { "online" } else { "offline" } }</p>
 //!             <button onclick={send}>{ "say hi" }</button>
-//!             <ul>{ for lines.iter().map(|l| html! { <li>{ l }</li> }) }</ul>
+//!             <ul>{ for lines.0.iter().map(|l| html! { <li>{ l }</li> }) }</ul>
 //!         </div>
 //!     }
 //! }
@@ -42,7 +55,8 @@ use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-/// What [`use_websocket`] gives a component. Cheap to clone into callbacks.
+/// What [`use_websocket`] gives a component. Cheap to clone into callbacks and child
+/// components.
 #[derive(Clone)]
 pub struct UseWebSocket {
     /// The connection state; the component re-renders when it changes.
@@ -52,8 +66,30 @@ pub struct UseWebSocket {
     pub reconnect_at: Option<f64>,
     /// How the socket ended, if it ended without being asked (e.g. retries exhausted).
     pub error: Option<Error>,
-    outbox: Rc<RefCell<Option<mpsc::UnboundedSender<Message>>>>,
-    closer: Rc<RefCell<Option<resocket::Sender>>>,
+    shared: Rc<RefCell<Shared>>,
+    // Their setters, for `close`, which the socket announces with no event.
+    set_state: UseStateHandle<State>,
+    set_reconnect_at: UseStateHandle<Option<f64>>,
+}
+
+/// What the hook's handles share for one socket (one `key`). The channel is made while the
+/// component renders, before the socket, which an effect makes: Yew runs a child's effects
+/// before its parent's, and what a child sends from its own then waits in the channel.
+#[derive(Default)]
+struct Shared {
+    /// The key the channel is for; a new key means a new channel, so what is sent after a
+    /// change of key goes to the new socket, not the one being replaced.
+    key: Option<String>,
+    /// Counts the keys seen: the effect that made a socket lets go of what it shares only
+    /// if no newer key has replaced it meanwhile.
+    generation: u64,
+    outgoing: Option<mpsc::UnboundedSender<Message>>,
+    /// The receiving end, until the effect's socket takes it.
+    queued: Option<mpsc::UnboundedReceiver<Message>>,
+    /// The socket, once made.
+    sender: Option<resocket::Sender>,
+    /// `close` came before the socket was made: it is not made.
+    closed: bool,
 }
 
 impl PartialEq for UseWebSocket {
@@ -61,24 +97,55 @@ impl PartialEq for UseWebSocket {
         self.state == other.state
             && self.reconnect_at == other.reconnect_at
             && self.error == other.error
-            && Rc::ptr_eq(&self.outbox, &other.outbox)
+            && Rc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl std::fmt::Debug for UseWebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UseWebSocket")
+            .field("state", &self.state)
+            .field("reconnect_at", &self.reconnect_at)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
     }
 }
 
 impl UseWebSocket {
     /// Sends a message without blocking the UI. Messages go out in the order given and
     /// honour backpressure: they wait in an ordered channel while the socket's Sink waits.
-    /// After the socket closed for good, messages are dropped (check [`Self::state`]).
+    /// What is sent before the socket exists (from a child's effect, which Yew runs before
+    /// the parent's effect that makes the socket) waits for it too. After the socket closed
+    /// for good, [`close`](Self::close) or unmount, messages are dropped (check
+    /// [`Self::state`]).
     pub fn send(&self, message: Message) {
-        if let Some(tx) = self.outbox.borrow().as_ref() {
-            let _ = tx.unbounded_send(message);
+        if let Some(outgoing) = self.shared.borrow().outgoing.as_ref() {
+            // Err only once the forwarding task is gone, i.e. the socket has ended.
+            let _ = outgoing.unbounded_send(message);
         }
     }
 
-    /// Closes the socket for good (code 1000).
+    /// Closes the socket for good (code 1000), cancelling any pending reconnection. The
+    /// state shows `Closing` at once (`Closed` if there was no connection to close), then
+    /// `Closed`; `error` stays `None`. Called before the socket was made (from a child's
+    /// effect), it is not made.
     pub fn close(&self) {
-        if let Some(tx) = self.closer.borrow().as_ref() {
-            let _ = tx.close(1000, "");
+        let mut shared = self.shared.borrow_mut();
+        match &shared.sender {
+            Some(sender) => {
+                // Err only if it is closed for good already, which is what was asked.
+                let _ = sender.close(1000, "");
+                // No event says a close started: show it now.
+                self.set_state.set(sender.state());
+                self.set_reconnect_at.set(None);
+            }
+            None if shared.outgoing.is_some() => {
+                shared.closed = true;
+                shared.outgoing = None;
+                shared.queued = None;
+                self.set_state.set(State::Closed);
+            }
+            None => {}
         }
     }
 }
@@ -102,28 +169,40 @@ where
     let state = use_state_eq(|| State::Connecting);
     let reconnect_at = use_state_eq(|| None::<f64>);
     let error = use_state_eq(|| None::<Error>);
-    let outbox = use_mut_ref(|| None::<mpsc::UnboundedSender<Message>>);
-    let closer = use_mut_ref(|| None::<resocket::Sender>);
+    let shared = use_mut_ref(Shared::default);
+    {
+        let mut shared = shared.borrow_mut();
+        if shared.key.as_ref() != Some(&key) {
+            let (outgoing, queued) = mpsc::unbounded();
+            *shared = Shared {
+                key: Some(key.clone()),
+                generation: shared.generation.wrapping_add(1),
+                outgoing: Some(outgoing),
+                queued: Some(queued),
+                sender: None,
+                closed: false,
+            };
+        }
+    }
     // The latest callback, so a re-render with a new closure is honoured.
     let on_message_ref = use_mut_ref(|| on_message.clone());
     *on_message_ref.borrow_mut() = on_message;
 
     {
         let (state, reconnect_at, error) = (state.clone(), reconnect_at.clone(), error.clone());
-        let (outbox, closer) = (outbox.clone(), closer.clone());
+        let shared = shared.clone();
         use_effect_with(key, move |_| {
-            let aborts = start(
-                make,
-                &state,
-                &reconnect_at,
-                &error,
-                &outbox,
-                &closer,
-                on_message_ref,
-            );
+            let generation = shared.borrow().generation;
+            let aborts = start(make, &state, &reconnect_at, &error, &shared, on_message_ref);
             move || {
-                outbox.borrow_mut().take();
-                closer.borrow_mut().take();
+                // Unmounted (not replaced by a newer key): what is sent from now on is dropped.
+                let mut shared = shared.borrow_mut();
+                if shared.generation == generation {
+                    shared.outgoing = None;
+                    shared.queued = None;
+                    shared.sender = None;
+                }
+                drop(shared);
                 aborts.iter().for_each(AbortHandle::abort);
             }
         });
@@ -133,8 +212,9 @@ where
         state: *state,
         reconnect_at: *reconnect_at,
         error: (*error).clone(),
-        outbox,
-        closer,
+        shared,
+        set_state: state,
+        set_reconnect_at: reconnect_at,
     }
 }
 
@@ -145,13 +225,30 @@ fn start<F: FnOnce() -> Builder>(
     state: &UseStateHandle<State>,
     reconnect_at: &UseStateHandle<Option<f64>>,
     error: &UseStateHandle<Option<Error>>,
-    outbox: &Rc<RefCell<Option<mpsc::UnboundedSender<Message>>>>,
-    closer: &Rc<RefCell<Option<resocket::Sender>>>,
+    shared: &Rc<RefCell<Shared>>,
     on_message: Rc<RefCell<Callback<Message>>>,
 ) -> Vec<AbortHandle> {
-    state.set(State::Connecting);
     reconnect_at.set(None);
     error.set(None);
+    let queued = {
+        let mut shared = shared.borrow_mut();
+        match shared.queued.take() {
+            _ if shared.closed => None,
+            Some(queued) => Some(queued),
+            // Taken already (the effect ran again for the same key): a fresh channel.
+            None => {
+                let (outgoing, queued) = mpsc::unbounded();
+                shared.outgoing = Some(outgoing);
+                Some(queued)
+            }
+        }
+    };
+    let Some(mut queued) = queued else {
+        // Closed before it was made.
+        state.set(State::Closed);
+        return Vec::new();
+    };
+    state.set(State::Connecting);
     let ws = match make().connect() {
         Ok(ws) => ws,
         Err(e) => {
@@ -163,9 +260,7 @@ fn start<F: FnOnce() -> Builder>(
     let mut events = ws.events();
     let (mut tx, mut rx) = ws.split();
     let watcher = tx.clone();
-    *closer.borrow_mut() = Some(tx.clone());
-    let (out_tx, mut out_rx) = mpsc::unbounded::<Message>();
-    *outbox.borrow_mut() = Some(out_tx);
+    shared.borrow_mut().sender = Some(tx.clone());
 
     let mut aborts = Vec::new();
     let mut spawn = |task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>| {
@@ -212,7 +307,7 @@ fn start<F: FnOnce() -> Builder>(
     }));
 
     spawn(Box::pin(async move {
-        while let Some(message) = out_rx.next().await {
+        while let Some(message) = queued.next().await {
             // feed: waits on poll_ready (backpressure, full queue), then hands over; no
             // flush per message, which would wait for bufferedAmount to reach 0 each time.
             if tx.feed(message).await.is_err() {

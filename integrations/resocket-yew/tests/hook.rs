@@ -1,0 +1,164 @@
+//! The hook in real components, in a real browser, against the test server: what a child
+//! sends from its own effect (which Yew runs before its parent's), a change of URL, and
+//! `close()`.
+#![cfg(target_arch = "wasm32")]
+
+use resocket::{Message, WebSocket};
+use resocket_test_support::*;
+use resocket_yew::{use_websocket_with, UseWebSocket};
+use std::cell::RefCell;
+use std::time::Duration;
+use wasm_bindgen_test::*;
+use yew::prelude::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+thread_local! {
+    /// The parent's latest handle, for the test to act on.
+    static LATEST: RefCell<Option<UseWebSocket>> = const { RefCell::new(None) };
+}
+
+#[derive(Properties, PartialEq)]
+struct ParentProps {
+    url: AttrValue,
+    /// What the child does from its effect when it mounts: "join" sends that, "close"
+    /// closes the socket, anything else nothing.
+    child: AttrValue,
+}
+
+/// Holds the socket, shows its state, and has a child that acts on mount; the child is
+/// keyed by the URL, so it mounts anew when the URL changes.
+#[component]
+fn Parent(props: &ParentProps) -> Html {
+    let url = props.url.to_string();
+    let builder_url = url.clone();
+    let ws = use_websocket_with(
+        url.clone(),
+        move || WebSocket::builder(&builder_url).close_timeout(Duration::from_secs(3)),
+        Callback::noop(),
+    );
+    LATEST.with(|l| *l.borrow_mut() = Some(ws.clone()));
+    html! {
+        <div>
+            <p class="state">{ format!("{:?}", ws.state) }</p>
+            <Child key={url} ws={ws.clone()} action={props.child.clone()} />
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ChildProps {
+    ws: UseWebSocket,
+    action: AttrValue,
+}
+
+#[component]
+fn Child(props: &ChildProps) -> Html {
+    let (ws, action) = (props.ws.clone(), props.action.clone());
+    use_effect_with((), move |_| {
+        match action.as_str() {
+            "join" => ws.send(Message::Text("join".into())),
+            "close" => ws.close(),
+            _ => {}
+        }
+        || ()
+    });
+    html! {}
+}
+
+fn mount(url: String, child: &str) -> (web_sys::Element, yew::AppHandle<Parent>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let props = ParentProps {
+        url: url.into(),
+        child: child.to_owned().into(),
+    };
+    let app = yew::Renderer::<Parent>::with_root_and_props(root.clone(), props).render();
+    (root, app)
+}
+
+fn shown(root: &web_sys::Element) -> String {
+    root.query_selector(".state")
+        .unwrap()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn what_a_child_sends_on_mount_waits_for_the_socket() {
+    let k = key("yew-child-join");
+    let (_root, app) = mount(ws_url(&format!("/echo?key={k}")), "join");
+    let r = report_until(&k, 3000, "the child's message", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["join"]);
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn after_a_change_of_url_a_child_sends_to_the_new_socket() {
+    let (a, b) = (key("yew-url-a"), key("yew-url-b"));
+    let url = |k: &str| ws_url(&format!("/echo?key={k}"));
+    let (root, mut app) = mount(url(&a), "join");
+    report_until(&a, 3000, "the first join", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    wait_for(3000, "Open", || shown(&root) == "Open").await;
+    app.update(ParentProps {
+        url: url(&b).into(),
+        child: "join".into(),
+    });
+    let r = report_until(&b, 3000, "the join on the new socket", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["join"]);
+    let r = report_until(&a, 3000, "the old socket closed", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(
+        r.connections[0].received,
+        ["join"],
+        "nothing meant for the new socket went to the old one"
+    );
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn close_shows_closing_at_once() {
+    // The server stops reading, so the closing handshake lasts until the close timeout.
+    let k = key("yew-close");
+    let (root, app) = mount(ws_url(&format!("/stall?key={k}")), "");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    LATEST.with(|l| l.borrow().as_ref().unwrap().close());
+    wait_for(1000, "Closing shown", || shown(&root) == "Closing").await;
+    wait_for(6000, "Closed", || shown(&root) == "Closed").await;
+    app.destroy();
+    let _ = get_json(&format!("/api/drop/{k}")).await;
+}
+
+#[wasm_bindgen_test]
+async fn close_before_the_socket_is_made_makes_none() {
+    let k = key("yew-close-early");
+    let (root, app) = mount(ws_url(&format!("/echo?key={k}")), "close");
+    wait_for(3000, "Closed", || shown(&root) == "Closed").await;
+    sleep(300).await;
+    assert_eq!(report(&k).await.attempts, 0, "no connection was attempted");
+    LATEST.with(|l| {
+        let ws = l.borrow().clone().unwrap();
+        assert_eq!(ws.error, None);
+        // Sending after the close is dropped, not queued for ever.
+        ws.send(Message::Text("late".into()));
+    });
+    app.destroy();
+}
