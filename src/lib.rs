@@ -70,8 +70,8 @@
 //!
 //! `poll_ready` is pending while the connection's `bufferedAmount` is above the high-water
 //! mark (default 1 MiB), until it drains to the low-water mark (default 256 KiB); it polls
-//! `bufferedAmount` only while someone waits, at an interval that follows the measured drain
-//! rate (4 ms to 250 ms); browsers throttle those timers in hidden tabs (Chrome: once a
+//! `bufferedAmount` only while someone waits: at the next task, then at an interval that
+//! follows the measured drain rate (1 ms to 250 ms); browsers throttle those timers in hidden tabs (Chrome: once a
 //! minute after 5 minutes hidden), so a blocked Sink in a hidden tab moves slowly. While not
 //! open, the Sink accepts up to
 //! [`queue_capacity`](Builder::queue_capacity) messages (default 1024), then waits.

@@ -1,13 +1,15 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
-use crate::browser::{BinaryType, BlobReader, CloseOutcome, Inner, Shared, Target, TargetProvider};
+use crate::browser::{
+    BinaryType, BlobReader, CloseOutcome, Inner, Shared, Snapshot, Target, TargetProvider,
+};
 use crate::core::{
     Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy, DEFAULT_LOW_WATER_MARK,
 };
 use crate::{Backoff, CloseFrame, Error, Event, Heartbeat, Message, State};
 use futures_core::Stream;
 use futures_sink::Sink;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -18,22 +20,15 @@ use std::time::Duration;
 /// listener and timer removed, so nothing of resocket runs afterwards.
 struct Handle {
     shared: Shared,
-    /// The state as of the last event, for calls made while `shared` is borrowed.
-    state: Rc<Cell<State>>,
-    /// Set when the `Receiver` goes, even while `shared` is borrowed.
-    reader_gone: Rc<Cell<bool>>,
+    /// The state as of the last event, and whether the `Receiver` is gone: read and
+    /// written while `shared` is borrowed.
+    snapshot: Rc<Snapshot>,
 }
 
 impl Handle {
     fn new(shared: Shared) -> Handle {
-        let inner = shared.borrow();
-        let (state, reader_gone) = (inner.state_cell(), inner.reader_gone_cell());
-        drop(inner);
-        Handle {
-            shared,
-            state,
-            reader_gone,
-        }
+        let snapshot = shared.borrow().snapshot();
+        Handle { shared, snapshot }
     }
 }
 
@@ -54,7 +49,7 @@ trait Busy {
 
 impl Busy for State {
     fn busy(handle: &Handle) -> Self {
-        handle.state.get()
+        handle.snapshot.state.get()
     }
 }
 
@@ -412,9 +407,9 @@ pub struct Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        // Dropped inside one of the socket's callbacks, the state is borrowed: the next
-        // message clears what is held instead.
-        self.handle.reader_gone.set(true);
+        // Dropped inside one of the socket's callbacks, the state is borrowed: what is
+        // held stays until the socket goes, but nothing more is kept.
+        self.handle.snapshot.reader_gone.set(true);
         if let Ok(mut inner) = self.handle.shared.try_borrow_mut() {
             inner.drop_reader();
         }

@@ -164,9 +164,8 @@ pub(crate) struct Inner {
     inbound_bytes: usize,
     rx_wakers: Vec<Waker>,
     wakers: Vec<Waker>,
-    /// The machine's state after the last event, readable while the state is borrowed
-    /// (by a handle method called from inside one of the socket's own callbacks).
-    state: Rc<std::cell::Cell<State>>,
+    /// What the handles read and write while this state is borrowed.
+    snapshot: Rc<Snapshot>,
     /// An empty Vec with room, handed out to carry wakers past the borrow and given back
     /// after: no allocation per message for waking.
     spare: Vec<Waker>,
@@ -181,10 +180,6 @@ pub(crate) struct Inner {
     left_unsent: bool,
     /// Something the Sink side may wait on changed: wake `wakers` once the borrow ends.
     notify: bool,
-    /// The `Receiver` was dropped: incoming messages are no longer kept. Shared with the
-    /// handles, so a `Receiver` dropped inside one of the socket's callbacks, while this
-    /// state is borrowed, still says so.
-    reader_gone: Rc<std::cell::Cell<bool>>,
     /// `online` and `offline` on the global, while they matter (`watch_network`).
     global_listener: Option<Listener>,
     this: Weak<RefCell<Inner>>,
@@ -222,6 +217,15 @@ fn with(weak: &Weak<RefCell<Inner>>, f: &mut dyn FnMut(&mut Inner)) {
 
 /// Wakes `wake` (taken from the state, which must not be borrowed now), then gives the
 /// emptied Vec back to the state for next time.
+/// What a handle reads and writes without borrowing the state: from inside one of the
+/// socket's own callbacks, the state is borrowed already.
+pub(crate) struct Snapshot {
+    /// The machine's state after the last event.
+    pub(crate) state: std::cell::Cell<State>,
+    /// The `Receiver` was dropped: incoming messages are no longer kept.
+    pub(crate) reader_gone: std::cell::Cell<bool>,
+}
+
 pub(crate) fn wake_all(shared: &RefCell<Inner>, mut wake: Vec<Waker>) {
     if wake.capacity() == 0 {
         return;
@@ -256,7 +260,10 @@ impl Inner {
                 inbound_bytes: 0,
                 rx_wakers: Vec::new(),
                 wakers: Vec::new(),
-                state: Rc::new(std::cell::Cell::new(State::Connecting)),
+                snapshot: Rc::new(Snapshot {
+                    state: std::cell::Cell::new(State::Connecting),
+                    reader_gone: std::cell::Cell::new(false),
+                }),
                 spare: Vec::new(),
                 subscribers: Vec::new(),
                 last_close: None,
@@ -265,7 +272,6 @@ impl Inner {
                 unsent: None,
                 left_unsent: false,
                 notify: false,
-                reader_gone: Rc::default(),
                 global_listener: None,
                 this: this.clone(),
             })
@@ -358,7 +364,7 @@ impl Inner {
             self.finish();
         }
         self.arm_timer();
-        self.state.set(self.machine.state());
+        self.snapshot.state.set(self.machine.state());
     }
 
     /// Listens for `online` and `offline` while the machine wants them
@@ -550,9 +556,7 @@ impl Inner {
     fn on_message(&mut self, event: &web_sys::Event) {
         let now = convert::now();
         self.machine.handle_inbound(now);
-        if self.reader_gone.get() {
-            // What a Receiver dropped while this state was borrowed could not clear.
-            self.drop_reader();
+        if self.snapshot.reader_gone.get() {
             return;
         }
         // Only `message` events of our own socket come here: every one is a MessageEvent
@@ -750,7 +754,8 @@ impl Inner {
     }
 
     /// The `Receiver` is gone (it set `reader_gone`): let go of the incoming messages
-    /// nobody will read.
+    /// nobody will read. (Dropped inside one of the socket's callbacks, it cannot: what it
+    /// left stays until the socket goes, and nothing more is kept.)
     pub(crate) fn drop_reader(&mut self) {
         self.inbound.clear();
         self.inbound_bytes = 0;
@@ -788,15 +793,9 @@ impl Inner {
         self.machine.state()
     }
 
-    /// The state as of the last event, shared: what a handle reports when called from
-    /// inside one of the socket's callbacks, while this state is borrowed.
-    pub(crate) fn state_cell(&self) -> Rc<std::cell::Cell<State>> {
-        self.state.clone()
-    }
-
-    /// Set by the `Receiver` when it goes (see `reader_gone`).
-    pub(crate) fn reader_gone_cell(&self) -> Rc<std::cell::Cell<bool>> {
-        self.reader_gone.clone()
+    /// Shared with the handles, for while this state is borrowed.
+    pub(crate) fn snapshot(&self) -> Rc<Snapshot> {
+        self.snapshot.clone()
     }
 
     pub(crate) fn protocol(&self) -> String {

@@ -267,7 +267,7 @@ export class ResilientWebSocket implements EventTarget {
   readonly readyState: ReadyState;
   /** The finer state: "connecting", "open", "reconnecting", "closing" or "closed". */
   readonly state: SocketState;
-  /** Bytes sent and not yet transmitted: the browser's buffer plus resocket's queue of Blobs being read and waiting `sendAsync()` calls. */
+  /** Bytes sent and not yet transmitted: the browser's buffer, what waits in resocket's queue for a connection, and Blobs being read and `sendAsync()` calls waiting for room. */
   readonly bufferedAmount: number;
   /** The resolved URL of the current (or last) attempt. */
   readonly url: string;
