@@ -227,6 +227,11 @@ impl UseWebSocket {
     /// Calls `f` for every message received, in order, from now on. A callback registered
     /// inside a component is removed when that component is cleaned up, so child
     /// components can listen to a parent's socket.
+    ///
+    /// Register it where a reactive owner is current: in a component's body or an effect.
+    /// From an event handler or a spawned task there is none to clean it up, so the
+    /// callback then lives as long as the socket, and one that reads a signal disposed
+    /// meanwhile would panic.
     pub fn on_message(&self, f: impl Fn(Message) + 'static) {
         let id = self
             .callbacks
