@@ -307,7 +307,8 @@ impl Builder {
 
     /// How long `close()` waits for the closing handshake before abandoning the socket
     /// (default 5 s). Browsers send the close frame only after all buffered data, so a
-    /// server that stopped reading would otherwise hold `close()` until TCP gives up.
+    /// server that stopped reading would otherwise hold `close()` until TCP gives up. Zero
+    /// is an [`Error::InvalidConfig`] from `connect`.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.config.close_timeout = timeout;
         self

@@ -215,8 +215,6 @@ fn with(weak: &Weak<RefCell<Inner>>, f: &mut dyn FnMut(&mut Inner)) {
     wake_all(&shared, wake);
 }
 
-/// Wakes `wake` (taken from the state, which must not be borrowed now), then gives the
-/// emptied Vec back to the state for next time.
 /// What a handle reads and writes without borrowing the state: from inside one of the
 /// socket's own callbacks, the state is borrowed already.
 pub(crate) struct Snapshot {
@@ -226,6 +224,8 @@ pub(crate) struct Snapshot {
     pub(crate) reader_gone: std::cell::Cell<bool>,
 }
 
+/// Wakes `wake` (taken from the state, which must not be borrowed now), then gives the
+/// emptied Vec back to the state for next time.
 pub(crate) fn wake_all(shared: &RefCell<Inner>, mut wake: Vec<Waker>) {
     if wake.capacity() == 0 {
         return;

@@ -580,9 +580,10 @@ fn finite(value: &JsValue, what: &str) -> Result<f64, JsValue> {
 fn millis(value: &JsValue, what: &str, zero_ok: bool) -> Result<Duration, JsValue> {
     let ms = finite(value, what)?;
     let bad = if zero_ok { ms < 0.0 } else { ms <= 0.0 };
+    // A positive value too small for a nanosecond is zero too.
     let d = Duration::try_from_secs_f64(ms / 1000.0)
         .ok()
-        .filter(|_| !bad);
+        .filter(|d| !bad && (zero_ok || !d.is_zero()));
     d.ok_or_else(|| {
         range_error(&format!(
             "{what} must be a number of milliseconds {}, not {}",

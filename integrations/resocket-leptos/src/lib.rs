@@ -140,7 +140,8 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         // Cleanups run before the owner's signals and stored values are disposed: the
         // close frame goes out now, and the tasks are never polled again.
         if let Some(Some(sender)) = sender.try_update_value(Option::take) {
-            // Err only if it is already closed for good, which is what we want.
+            // Err only from inside one of the socket's own callbacks, where it cannot act:
+            // the tasks' end below drops the socket's last handles, which closes it.
             let _ = sender.close(1000, "");
         }
         if let Some(Some(outgoing)) = outgoing.try_update_value(Option::take) {
@@ -249,7 +250,8 @@ impl UseWebSocket {
     pub fn close(&self) {
         self.sender.try_with_value(|sender| {
             let Some(sender) = sender else { return };
-            // Err only if already closed for good, which is what was asked.
+            // Err only from inside one of the socket's own callbacks (a builder's `on_open`
+            // or `reconnect_if`), where the socket cannot act.
             if sender.close(1000, "").is_ok() {
                 // No event says a close started: show it now (Closing, or Closed at once
                 // if there was no connection to close).

@@ -72,24 +72,35 @@ pub struct UseWebSocket {
     set_reconnect_at: UseStateHandle<Option<f64>>,
 }
 
-/// What the hook's handles share for one socket (one `key`). The channel is made while the
-/// component renders, before the socket, which an effect makes: Yew runs a child's effects
-/// before its parent's, and what a child sends from its own then waits in the channel.
+/// What the hook's handles share. An effect makes the socket, after the render that asked
+/// for it, and Yew runs a child's effects before its parent's: so the channel for a new key
+/// is made while rendering (`next`), and what a child sends from its own effects waits in
+/// it for the socket.
 #[derive(Default)]
 struct Shared {
-    /// The key the channel is for; a new key means a new channel, so what is sent after a
-    /// change of key goes to the new socket, not the one being replaced.
-    key: Option<String>,
-    /// Counts the keys seen: the effect that made a socket lets go of what it shares only
-    /// if no newer key has replaced it meanwhile.
-    generation: u64,
+    /// The socket the effect made, for the key it was made for.
+    live: Option<Live>,
+    /// A key rendered since, whose socket the effect has not made yet.
+    next: Option<Next>,
+    /// Counts the sockets made, so that an effect's cleanup lets go only of its own.
+    made: u64,
+}
+
+struct Live {
+    key: String,
+    id: u64,
+    /// `None` once closed before it was made, or when it could not be made.
     outgoing: Option<mpsc::UnboundedSender<Message>>,
-    /// The receiving end, until the effect's socket takes it.
-    queued: Option<mpsc::UnboundedReceiver<Message>>,
-    /// The socket, once made.
     sender: Option<resocket::Sender>,
-    /// `close` came before the socket was made: it is not made.
-    closed: bool,
+}
+
+struct Next {
+    key: String,
+    /// `None`: `close()` came first, and no socket is made.
+    channel: Option<(
+        mpsc::UnboundedSender<Message>,
+        mpsc::UnboundedReceiver<Message>,
+    )>,
 }
 
 impl PartialEq for UseWebSocket {
@@ -119,7 +130,12 @@ impl UseWebSocket {
     /// for good, [`close`](Self::close) or unmount, messages are dropped (check
     /// [`Self::state`]).
     pub fn send(&self, message: Message) {
-        if let Some(outgoing) = self.shared.borrow().outgoing.as_ref() {
+        let shared = self.shared.borrow();
+        let outgoing = match &shared.next {
+            Some(next) => next.channel.as_ref().map(|(outgoing, _)| outgoing),
+            None => shared.live.as_ref().and_then(|l| l.outgoing.as_ref()),
+        };
+        if let Some(outgoing) = outgoing {
             // Err only once the forwarding task is gone, i.e. the socket has ended.
             let _ = outgoing.unbounded_send(message);
         }
@@ -128,24 +144,23 @@ impl UseWebSocket {
     /// Closes the socket for good (code 1000), cancelling any pending reconnection. The
     /// state shows `Closing` at once (`Closed` if there was no connection to close), then
     /// `Closed`; `error` stays `None`. Called before the socket was made (from a child's
-    /// effect), it is not made.
+    /// effect), it is not made. Called from inside one of the socket's own callbacks (a
+    /// builder's `on_open` or `reconnect_if`), where the socket cannot act, it does nothing.
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
-        match &shared.sender {
-            Some(sender) => {
-                // Err only if it is closed for good already, which is what was asked.
-                let _ = sender.close(1000, "");
+        if let Some(next) = &mut shared.next {
+            if next.channel.take().is_some() {
+                self.set_state.set(State::Closed);
+            }
+            return;
+        }
+        if let Some(sender) = shared.live.as_ref().and_then(|l| l.sender.as_ref()) {
+            // Err only from inside one of the socket's own callbacks (see above).
+            if sender.close(1000, "").is_ok() {
                 // No event says a close started: show it now.
                 self.set_state.set(sender.state());
                 self.set_reconnect_at.set(None);
             }
-            None if shared.outgoing.is_some() => {
-                shared.closed = true;
-                shared.outgoing = None;
-                shared.queued = None;
-                self.set_state.set(State::Closed);
-            }
-            None => {}
         }
     }
 }
@@ -172,16 +187,15 @@ where
     let shared = use_mut_ref(Shared::default);
     {
         let mut shared = shared.borrow_mut();
-        if shared.key.as_ref() != Some(&key) {
-            let (outgoing, queued) = mpsc::unbounded();
-            *shared = Shared {
-                key: Some(key.clone()),
-                generation: shared.generation.wrapping_add(1),
-                outgoing: Some(outgoing),
-                queued: Some(queued),
-                sender: None,
-                closed: false,
-            };
+        if shared.live.as_ref().is_some_and(|l| l.key == key) {
+            // Back to the key of the socket that runs (before the effect for another one
+            // ran): it stays, and nothing is made.
+            shared.next = None;
+        } else if shared.next.as_ref().is_none_or(|n| n.key != key) {
+            shared.next = Some(Next {
+                key: key.clone(),
+                channel: Some(mpsc::unbounded()),
+            });
         }
     }
     // The latest callback, so a re-render with a new closure is honoured.
@@ -191,20 +205,38 @@ where
     {
         let (state, reconnect_at, error) = (state.clone(), reconnect_at.clone(), error.clone());
         let shared = shared.clone();
-        use_effect_with(key, move |_| {
-            let generation = shared.borrow().generation;
-            let aborts = start(make, &state, &reconnect_at, &error, &shared, on_message_ref);
-            move || {
-                // Unmounted (not replaced by a newer key): what is sent from now on is dropped.
+        use_effect_with(key, move |key| {
+            let id = {
                 let mut shared = shared.borrow_mut();
-                if shared.generation == generation {
-                    shared.outgoing = None;
-                    shared.queued = None;
-                    shared.sender = None;
+                shared.made = shared.made.wrapping_add(1);
+                shared.made
+            };
+            let aborts = start(
+                make,
+                key,
+                id,
+                &state,
+                &reconnect_at,
+                &error,
+                &shared,
+                on_message_ref,
+            );
+            move || {
+                // Replaced by a socket for another key, or unmounted.
+                let mut live = shared.borrow_mut();
+                if live.live.as_ref().is_some_and(|l| l.id == id) {
+                    live.live = None;
                 }
-                drop(shared);
+                drop(live);
                 aborts.iter().for_each(AbortHandle::abort);
             }
+        });
+    }
+    {
+        // Unmounted: what is sent from now on is dropped, by every clone of the handle.
+        let shared = shared.clone();
+        use_effect_with((), move |_| {
+            move || *shared.borrow_mut() = Shared::default()
         });
     }
 
@@ -220,8 +252,11 @@ where
 
 /// Connects and spawns the three tasks; returns their abort handles. Dropping the tasks
 /// drops the socket's handles, which closes it and removes its listeners.
+#[allow(clippy::too_many_arguments)]
 fn start<F: FnOnce() -> Builder>(
     make: F,
+    key: &str,
+    id: u64,
     state: &UseStateHandle<State>,
     reconnect_at: &UseStateHandle<Option<f64>>,
     error: &UseStateHandle<Option<Error>>,
@@ -230,37 +265,46 @@ fn start<F: FnOnce() -> Builder>(
 ) -> Vec<AbortHandle> {
     reconnect_at.set(None);
     error.set(None);
-    let queued = {
+    let channel = {
         let mut shared = shared.borrow_mut();
-        match shared.queued.take() {
-            _ if shared.closed => None,
-            Some(queued) => Some(queued),
-            // Taken already (the effect ran again for the same key): a fresh channel.
-            None => {
-                let (outgoing, queued) = mpsc::unbounded();
-                shared.outgoing = Some(outgoing);
-                Some(queued)
+        match shared.next.take() {
+            Some(next) if next.key == key => next.channel,
+            // Not rendered for this key (cannot happen: the effect follows the render).
+            other => {
+                shared.next = other;
+                Some(mpsc::unbounded())
             }
         }
     };
-    let Some(mut queued) = queued else {
+    let mut live = Live {
+        key: key.to_owned(),
+        id,
+        outgoing: None,
+        sender: None,
+    };
+    let made = match channel {
         // Closed before it was made.
+        None => None,
+        Some(channel) => match make().connect() {
+            Ok(ws) => Some((ws, channel)),
+            Err(e) => {
+                error.set(Some(e));
+                None
+            }
+        },
+    };
+    let Some((ws, (outgoing, mut queued))) = made else {
         state.set(State::Closed);
+        shared.borrow_mut().live = Some(live);
         return Vec::new();
     };
     state.set(State::Connecting);
-    let ws = match make().connect() {
-        Ok(ws) => ws,
-        Err(e) => {
-            error.set(Some(e));
-            state.set(State::Closed);
-            return Vec::new();
-        }
-    };
     let mut events = ws.events();
     let (mut tx, mut rx) = ws.split();
     let watcher = tx.clone();
-    shared.borrow_mut().sender = Some(tx.clone());
+    live.outgoing = Some(outgoing);
+    live.sender = Some(tx.clone());
+    shared.borrow_mut().live = Some(live);
 
     let mut aborts = Vec::new();
     let mut spawn = |task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>| {

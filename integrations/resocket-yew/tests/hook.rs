@@ -21,6 +21,11 @@ thread_local! {
 #[derive(Properties, PartialEq)]
 struct ParentProps {
     url: AttrValue,
+    /// A URL a newly mounted child sets back at once, from its effect (which Yew runs
+    /// before the parent's): the parent renders another URL and then this one again
+    /// before its own effect runs.
+    #[prop_or_default]
+    revert_to: Option<AttrValue>,
     /// What the child does from its effect when it mounts: "join" sends that, "close"
     /// closes the socket, anything else nothing.
     child: AttrValue,
@@ -30,7 +35,12 @@ struct ParentProps {
 /// keyed by the URL, so it mounts anew when the URL changes.
 #[component]
 fn Parent(props: &ParentProps) -> Html {
-    let url = props.url.to_string();
+    let reverted = use_state(|| None::<AttrValue>);
+    let url = reverted.as_ref().unwrap_or(&props.url).to_string();
+    let revert = {
+        let (reverted, to) = (reverted.clone(), props.revert_to.clone());
+        Callback::from(move |()| reverted.set(to.clone()))
+    };
     let builder_url = url.clone();
     let ws = use_websocket_with(
         url.clone(),
@@ -41,7 +51,7 @@ fn Parent(props: &ParentProps) -> Html {
     html! {
         <div>
             <p class="state">{ format!("{:?}", ws.state) }</p>
-            <Child key={url} ws={ws.clone()} action={props.child.clone()} />
+            <Child key={url} ws={ws.clone()} action={props.child.clone()} {revert} />
         </div>
     }
 }
@@ -50,15 +60,17 @@ fn Parent(props: &ParentProps) -> Html {
 struct ChildProps {
     ws: UseWebSocket,
     action: AttrValue,
+    revert: Callback<()>,
 }
 
 #[component]
 fn Child(props: &ChildProps) -> Html {
-    let (ws, action) = (props.ws.clone(), props.action.clone());
+    let (ws, action, revert) = (props.ws.clone(), props.action.clone(), props.revert.clone());
     use_effect_with((), move |_| {
         match action.as_str() {
             "join" => ws.send(Message::Text("join".into())),
             "close" => ws.close(),
+            "revert" => revert.emit(()),
             _ => {}
         }
         || ()
@@ -72,6 +84,7 @@ fn mount(url: String, child: &str) -> (web_sys::Element, yew::AppHandle<Parent>)
     document.body().unwrap().append_child(&root).unwrap();
     let props = ParentProps {
         url: url.into(),
+        revert_to: None,
         child: child.to_owned().into(),
     };
     let app = yew::Renderer::<Parent>::with_root_and_props(root.clone(), props).render();
@@ -113,6 +126,7 @@ async fn after_a_change_of_url_a_child_sends_to_the_new_socket() {
     wait_for(3000, "Open", || shown(&root) == "Open").await;
     app.update(ParentProps {
         url: url(&b).into(),
+        revert_to: None,
         child: "join".into(),
     });
     let r = report_until(&b, 3000, "the join on the new socket", |r| {
@@ -154,11 +168,35 @@ async fn close_before_the_socket_is_made_makes_none() {
     wait_for(3000, "Closed", || shown(&root) == "Closed").await;
     sleep(300).await;
     assert_eq!(report(&k).await.attempts, 0, "no connection was attempted");
-    LATEST.with(|l| {
-        let ws = l.borrow().clone().unwrap();
-        assert_eq!(ws.error, None);
-        // Sending after the close is dropped, not queued for ever.
-        ws.send(Message::Text("late".into()));
+    LATEST.with(|l| assert_eq!(l.borrow().as_ref().unwrap().error, None));
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_url_changed_and_changed_back_before_the_effect_keeps_the_socket_it_has() {
+    let (a, b) = (key("yew-back-a"), key("yew-back-b"));
+    let url = |k: &str| ws_url(&format!("/echo?key={k}"));
+    let (root, mut app) = mount(url(&a), "");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    // To B, whose new child sets A back before the parent's effect for B runs.
+    app.update(ParentProps {
+        url: url(&b).into(),
+        revert_to: Some(url(&a).into()),
+        child: "revert".into(),
     });
+    sleep(300).await;
+    LATEST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .unwrap()
+            .send(Message::Text("still here".into()))
+    });
+    let r = report_until(&a, 3000, "the message on A's socket", |r| {
+        r.connections.iter().any(|c| !c.received.is_empty())
+    })
+    .await;
+    assert_eq!(r.connections.len(), 1, "the socket it had, not a new one");
+    assert_eq!(r.connections[0].received, ["still here"]);
+    assert_eq!(report(&b).await.attempts, 0, "no socket for B");
     app.destroy();
 }
