@@ -1,6 +1,7 @@
 //! STOMP heart-beat silence detection against the test server's `/stomp-silent`: a broker
 //! that answers `CONNECT` with `CONNECTED` promising heart-beats, then never sends another
 //! byte. RabbitMQ cannot be made to go silent; its heart-beats are tested in tests/stomp.rs.
+//! Also a broker that sends a malformed frame (`/stomp-garble`), which RabbitMQ never does.
 //! Needs only the test server, so it runs in the normal browser suites (feature `stomp`).
 #![cfg(all(target_arch = "wasm32", feature = "stomp"))]
 
@@ -379,5 +380,48 @@ async fn a_connection_lost_during_disconnect_ends_it_instead_of_reconnecting() {
             .iter()
             .any(|m| m.starts_with("DISCONNECT\n")),
         "{r:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_receipt_behind_a_malformed_frame_settles_instead_of_hanging() {
+    // The broker answers the SEND's receipt in one message behind a frame with an undefined
+    // escape: the client cannot read past it, so it never sees that RECEIPT. It must not
+    // wait for ever: the receipt fails (the broker may or may not have processed the SEND),
+    // and the client goes on with the same session.
+    let k = key("stomp-garble");
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-garble?key={k}")));
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new()),
+    )
+    .await
+    .expect("connect");
+    match within(
+        8000,
+        "the receipt's end",
+        client.send_with_receipt("/queue/a", "garbled", &[]),
+    )
+    .await
+    {
+        Err(Error::Stomp { message, .. }) => {
+            assert!(message.contains("escape"), "{message}")
+        }
+        other => panic!("expected Error::Stomp, got {other:?}"),
+    }
+    // The session goes on: a later receipt comes as it should, even with a `receipt`
+    // header of the caller's among the headers (the broker answers the first one).
+    within(
+        5000,
+        "the next receipt",
+        client.send_with_receipt("/queue/a", "after", &[("receipt", "mine")]),
+    )
+    .await
+    .expect("the next receipt");
+    assert_eq!(
+        report(&k).await.connections.len(),
+        1,
+        "one connection throughout"
     );
 }

@@ -248,6 +248,13 @@ impl Inner {
         if let Some(pending) = refused {
             pending.fail(|| error.clone());
         }
+        self.mark(error)
+    }
+
+    /// Marks every pending receipt not marked yet with `error`; `true` if some was. Also
+    /// what happens when bytes from the broker could not be read: a `RECEIPT` may have been
+    /// among them, and the probe's settles what was before it ([`Core::on_malformed`]).
+    fn mark(&mut self, error: &Error) -> bool {
         let mut marked = false;
         for (_, pending) in &mut self.receipts.0 {
             if pending.error.is_none() {
@@ -486,7 +493,11 @@ impl Core {
         if inner.connected && live {
             return Poll::Ready(Ok(inner.session));
         }
-        inner.waiters.push(cx.waker().clone());
+        // Once per task: a future polled again and again while the connection is down (in a
+        // `select!` with a timer) must not add a waker each time.
+        if !inner.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            inner.waiters.push(cx.waker().clone());
+        }
         Poll::Pending
     }
 
@@ -516,8 +527,7 @@ impl Core {
     async fn send_with_receipt(&self, frame: Frame, session: Option<u64>) -> Result<(), Error> {
         let id = format!("r-{}", self.next_id());
         let send = frame.command == "SEND";
-        self.send(frame.header("receipt", id.clone()), session)
-            .await?;
+        self.send(first(frame, "receipt", &id), session).await?;
         // Registered right after the hand-over, in the same poll: the RECEIPT cannot come
         // before this task yields, and the open hook, which settles the receipts of a lost
         // connection, never sees a frame in the queue whose receipt is not registered.
@@ -706,8 +716,14 @@ impl Core {
     }
 
     /// Bytes that are no STOMP frame, or messages the socket dropped: told to every
-    /// subscription and [`StompClient::events`] subscriber.
+    /// subscription and [`StompClient::events`] subscriber. A `RECEIPT` may have been among
+    /// them, and nothing would ever settle its receipt: the pending ones are marked as by
+    /// an `ERROR`, and a probe's `RECEIPT` settles them (the broker answers in order).
     fn on_malformed(&self, error: Error) {
+        let marked = self.inner.borrow_mut().mark(&error);
+        if marked && self.live() {
+            self.probe();
+        }
         self.inner
             .borrow_mut()
             .emit(StompEvent::Error(error.clone()));
@@ -1106,7 +1122,9 @@ impl StompClient {
         }
     }
 
-    /// Sends `body` to `destination` with extra `headers` (e.g. `content-type`). Waits
+    /// Sends `body` to `destination` with extra `headers` (e.g. `content-type`; the
+    /// client's own `destination`, `receipt`, `transaction` and `content-length` win over
+    /// any of the same name there). Waits
     /// for a STOMP session and for the socket's backpressure, then hands the frame over;
     /// it does not wait for the broker (see [`send_with_receipt`](Self::send_with_receipt)).
     pub async fn send(
@@ -1282,6 +1300,16 @@ impl StompClient {
     }
 }
 
+/// `frame` with the header `name` put first: of repeated headers the first counts (spec,
+/// "Repeated Header Entries"), so the client's own `receipt` or `transaction` wins over a
+/// caller's of the same name (a caller's `receipt` first would have the broker answer
+/// with an id nobody waits for).
+fn first(mut frame: Frame, name: &str, value: &str) -> Frame {
+    frame.headers.insert(0, (name.to_owned(), value.to_owned()));
+    frame
+}
+
+/// A `SEND` with `destination` first: it wins over a caller's header of that name.
 fn send_frame(destination: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Frame {
     let mut f = Frame::new("SEND").header("destination", destination);
     for (name, value) in headers {
@@ -1456,7 +1484,11 @@ impl Transaction {
         body: impl Into<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Result<(), Error> {
-        let frame = send_frame(destination, body.into(), headers).header("transaction", &self.id);
+        let frame = first(
+            send_frame(destination, body.into(), headers),
+            "transaction",
+            &self.id,
+        );
         self.core.send(frame, Some(self.session)).await.map(drop)
     }
 
@@ -1918,6 +1950,30 @@ mod tests {
         assert!(!inner.on_receipt("probe-3", ms(5000)));
         assert_eq!(inner.expire(Duration::MAX), None);
         assert_eq!(plain.try_recv(), Ok(None));
+    }
+
+    #[test]
+    fn the_clients_own_headers_come_before_the_callers() {
+        let caller = [
+            ("receipt", "mine"),
+            ("transaction", "theirs"),
+            ("destination", "/x"),
+        ];
+        let frame = first(
+            first(
+                send_frame("/queue/a", b"hi".to_vec(), &caller),
+                "transaction",
+                "tx-1",
+            ),
+            "receipt",
+            "r-1",
+        );
+        assert_eq!(frame.get("receipt"), Some("r-1"));
+        assert_eq!(frame.get("transaction"), Some("tx-1"));
+        assert_eq!(frame.get("destination"), Some("/queue/a"));
+        // The open hook reads the receipt the same way the broker does.
+        let message = Message::Binary(frame.encode());
+        assert_eq!(classify(&message), Some((true, Some("r-1".to_owned()))));
     }
 
     #[test]

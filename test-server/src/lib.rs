@@ -8,8 +8,11 @@
 //!   `/stall-after/{k}`, `/reject/{n}/{key}`, `/flood/{n}/{size}`, and
 //!   `/stomp-silent[/{beat_ms}]` (a STOMP broker on subprotocol `v12.stomp` that answers
 //!   the first `CONNECT` with `CONNECTED` promising a heart-beat every `beat_ms`, 500 by
-//!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing), and
-//!   `/stomp-mute` (accepts `v12.stomp` and never answers anything, `CONNECT` included).
+//!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing),
+//!   `/stomp-garble` (the same with no heart-beats, and a `RECEIPT` for every frame that
+//!   asks, the first `SEND`'s behind a malformed frame in the same message:
+//!   [`STOMP_GARBLED`]), and `/stomp-mute` (accepts `v12.stomp` and never answers
+//!   anything, `CONNECT` included).
 //!   The handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
 //!   except `/silent` and `/stomp-mute`, which parse frames themselves so they never
@@ -52,7 +55,7 @@ use crate::bench::BenchResults;
 use crate::http::{respond_and_close, HeadError, Request, Response};
 use crate::registry::Registry;
 
-pub use crate::ws::STOMP_SILENT_CONNECTED;
+pub use crate::ws::{STOMP_GARBLED, STOMP_SILENT_CONNECTED};
 
 pub use crate::registry::{
     CloseReport, ClosedBy, ConnectionReport, Report, ABNORMAL_CLOSE_CODE, NO_STATUS_CODE,

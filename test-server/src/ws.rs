@@ -77,7 +77,17 @@ enum Route {
     /// Accepts the STOMP subprotocol, records every message and never answers anything,
     /// `CONNECT` included: a proxy whose broker is gone, or a broker that hangs.
     StompMute,
+    /// A STOMP broker that answers `CONNECT` with `CONNECTED` (no heart-beats) and every
+    /// frame that asks for a receipt with its `RECEIPT`, except the first `SEND` that asks:
+    /// that one's `RECEIPT` comes in one message behind a `MESSAGE` with an undefined
+    /// escape ([`STOMP_GARBLED`]), so a client that skips what follows a bad frame never
+    /// sees it.
+    StompGarble,
 }
+
+/// What `/stomp-garble` sends before the `RECEIPT` of the first `SEND` that asks for one:
+/// a frame whose header holds `\t`, an escape STOMP 1.2 does not define.
+pub const STOMP_GARBLED: &str = "MESSAGE\nsubscription:0\nmessage-id:1\nx:\\t\n\n\0";
 
 /// What `/stomp-silent` answers to the first `CONNECT` (or `STOMP`) frame of a connection:
 /// a session in which the broker promises a heart-beat every 500 ms (and wants none), and
@@ -111,6 +121,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
                 .map_err(|_| format!("bad heart-beat: {ms:?}"))?,
         },
         ["stomp-mute"] => Route::StompMute,
+        ["stomp-garble"] => Route::StompGarble,
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -209,7 +220,10 @@ pub(crate) async fn handle_upgrade(
         return hang(stream).await;
     }
 
-    let protocol = if matches!(route, Route::StompSilent { .. } | Route::StompMute) {
+    let protocol = if matches!(
+        route,
+        Route::StompSilent { .. } | Route::StompMute | Route::StompGarble
+    ) {
         offered(&req)
             .any(|p| p == STOMP_PROTOCOL)
             .then(|| STOMP_PROTOCOL.to_string())
@@ -329,7 +343,13 @@ async fn run_behaviour(
             // Never sends after CONNECTED, so it cannot honour /api/close.
             std::mem::drop(close_rx);
             let mut ws = into_ws(stream, leftover).await;
-            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms)).await;
+            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms, false)).await;
+            finish(&conn, ws.get_ref(), ended);
+        }
+        Route::StompGarble => {
+            std::mem::drop(close_rx);
+            let mut ws = into_ws(stream, leftover).await;
+            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, 0, true)).await;
             finish(&conn, ws.get_ref(), ended);
         }
         Route::Stall => {
@@ -579,6 +599,22 @@ fn is_stomp_connect(data: &[u8]) -> bool {
     })
 }
 
+/// The command and `receipt` header of each frame in `data` that has one (client frames
+/// carry no NUL in their bodies here, so NUL ends each frame).
+fn stomp_receipts(data: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(data)
+        .split('\0')
+        .filter_map(|frame| {
+            let mut lines = frame.trim_start_matches(['\r', '\n']).lines();
+            let command = lines.next()?.to_owned();
+            let receipt = lines
+                .take_while(|l| !l.is_empty())
+                .find_map(|l| l.strip_prefix("receipt:"))?;
+            Some((command, receipt.to_owned()))
+        })
+        .collect()
+}
+
 /// What `/stomp-silent/{beat_ms}` answers to the first `CONNECT`.
 pub(crate) fn stomp_silent_connected(beat_ms: u32) -> String {
     format!("CONNECTED\nversion:1.2\nheart-beat:{beat_ms},0\n\n\0")
@@ -586,9 +622,11 @@ pub(crate) fn stomp_silent_connected(beat_ms: u32) -> String {
 
 /// `/stomp-silent[/{beat_ms}]`: records every message, answers the first `CONNECT` with
 /// `CONNECTED` promising a heart-beat every `beat_ms` (none if 0), and sends nothing else
-/// (only tungstenite's reply to a close).
-async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32) -> Ended {
+/// (only tungstenite's reply to a close). `/stomp-garble` (`receipts`) also answers
+/// receipts ([`Route::StompGarble`]).
+async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, receipts: bool) -> Ended {
     let mut answered = false;
+    let mut garbled = false;
     let mut client_close = None;
     while let Some(message) = ws.next().await {
         let data = match message {
@@ -617,6 +655,21 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32) -> Ended {
                 .is_err()
             {
                 break;
+            }
+            continue;
+        }
+        if !receipts {
+            continue;
+        }
+        for (command, receipt) in stomp_receipts(&data) {
+            let mut reply = String::new();
+            if command == "SEND" && !garbled {
+                garbled = true;
+                reply.push_str(STOMP_GARBLED);
+            }
+            reply.push_str(&format!("RECEIPT\nreceipt-id:{receipt}\n\n\0"));
+            if ws.send(Message::text(reply)).await.is_err() {
+                return Ended::graceful(client_close.unwrap_or_else(CloseReport::dropped));
             }
         }
     }
@@ -838,6 +891,14 @@ mod tests {
         assert_eq!(stomp_silent_connected(500), STOMP_SILENT_CONNECTED);
         assert!(parse_route(&segs("stomp-silent/x")).is_err());
         assert_eq!(parse_route(&segs("stomp-mute")), Ok(Some(Route::StompMute)));
+        assert_eq!(
+            parse_route(&segs("stomp-garble")),
+            Ok(Some(Route::StompGarble))
+        );
+        assert_eq!(
+            stomp_receipts(b"SEND\ndestination:/q\nreceipt:r-1\n\nhi\0\nBEGIN\ntransaction:t\n\n\0ABORT\ntransaction:t\nreceipt:p-2\n\n\0"),
+            [("SEND".to_owned(), "r-1".to_owned()), ("ABORT".to_owned(), "p-2".to_owned())]
+        );
         assert_eq!(parse_route(&segs("stomp-mute/0")), Ok(None));
         assert_eq!(
             parse_route(&segs("stomp-silent")),
