@@ -182,6 +182,10 @@ pub struct Decoder {
     buf: Vec<u8>,
     /// Where the unread bytes of `buf` start.
     start: usize,
+    /// How many bytes from `start` have been looked at for the end of a frame without
+    /// `content-length` whose headers are complete: a body that comes in many pieces is
+    /// scanned once, not once per piece. 0 between frames.
+    searched: usize,
     heart_beats: u64,
 }
 
@@ -204,6 +208,7 @@ impl Decoder {
     pub fn reset(&mut self) {
         self.buf.clear();
         self.start = 0;
+        self.searched = 0;
     }
 
     /// How many heart-beat EOLs were skipped so far.
@@ -220,8 +225,9 @@ impl Decoder {
     /// are no STOMP frame.
     pub fn next_frame(&mut self) -> Option<Result<Frame, FrameError>> {
         self.skip_eols();
-        match parse(&self.buf[self.start..]) {
+        match parse(&self.buf[self.start..], &mut self.searched) {
             Ok(Some((frame, used))) => {
+                self.searched = 0;
                 self.start += used;
                 if self.start == self.buf.len() {
                     self.buf.clear();
@@ -238,6 +244,10 @@ impl Decoder {
     }
 
     fn skip_eols(&mut self) {
+        // Only between frames: within one, `searched` counts from its start.
+        if self.searched > 0 {
+            return;
+        }
         loop {
             match &self.buf[self.start..] {
                 [b'\n', ..] => self.start += 1,
@@ -326,8 +336,10 @@ fn parse_head(bytes: &[u8]) -> Result<Option<(String, Vec<(String, String)>, usi
 }
 
 /// Parses one frame at the start of `bytes` (no leading EOLs): the frame and how many bytes
-/// it took, or `None` if it is not complete yet.
-fn parse(bytes: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
+/// it took, or `None` if it is not complete yet. The first `searched` bytes were looked at
+/// for the body's end before: the search goes on after them, and `searched` says how far
+/// it got when it is still not found.
+fn parse(bytes: &[u8], searched: &mut usize) -> Result<Option<(Frame, usize)>, FrameError> {
     let Some((command, headers, pos)) = parse_head(bytes)? else {
         return Ok(None);
     };
@@ -350,12 +362,15 @@ fn parse(bytes: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
             }
             end
         }
-        None => match bytes[pos..].iter().position(|&b| b == 0) {
-            Some(i) => pos + i,
+        None => match bytes[pos.max(*searched)..].iter().position(|&b| b == 0) {
+            Some(i) => pos.max(*searched) + i,
             None if bytes.len() - pos > MAX_FRAME_BYTES => {
                 return err("the body is above the limit")
             }
-            None => return Ok(None),
+            None => {
+                *searched = bytes.len();
+                return Ok(None);
+            }
         },
     };
     let frame = Frame {
