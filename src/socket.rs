@@ -476,6 +476,9 @@ macro_rules! common_methods {
             /// good. Unread events accumulate, so drop a subscription you stop reading.
             /// The first connection's `Connecting { attempt: 0 }` is emitted while
             /// connecting starts, before any subscription can exist; `state()` shows it.
+            /// Called from inside one of the socket's own callbacks (`on_open`,
+            /// `reconnect_if`, `target_fn`, a pong matcher), where the socket cannot act,
+            /// the stream ends at once: subscribe before, or from a task.
             pub fn events(&self) -> impl Stream<Item = Event> + Unpin {
                 self.handle.with(|i| i.subscribe())
             }
