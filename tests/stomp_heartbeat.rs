@@ -425,3 +425,22 @@ async fn a_receipt_behind_a_malformed_frame_settles_instead_of_hanging() {
         "one connection throughout"
     );
 }
+
+#[wasm_bindgen_test]
+async fn an_eol_inside_a_frame_that_came_in_pieces_is_not_taken_for_a_heart_beat() {
+    // Heart-beats are watched (the broker promised one every 10 s), so EOL-only messages
+    // between frames are swallowed; the broker sends a MESSAGE in three pieces, the second
+    // a lone EOL that belongs to the frame (the blank line before its body).
+    let k = key("stomp-split");
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-split?key={k}")));
+    let options = ConnectOptions::new().heart_beat(0, 10_000);
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let mut sub = client.subscribe("/queue/a", AckMode::Auto);
+    let message = within(5000, "the message", sub.next())
+        .await
+        .expect("a message")
+        .expect("not an error");
+    assert_eq!(message.body_text(), "hi");
+}

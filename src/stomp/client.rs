@@ -860,12 +860,25 @@ fn outgoing_every(cx: u32, sy: u32) -> Option<u32> {
 }
 
 /// resocket's heartbeat for STOMP: after `ms` of silence, send a heart-beat EOL and wait `ms`
-/// more for anything; EOL-only messages (the broker's heart-beats) are swallowed.
+/// more for anything; EOL-only messages between frames (the broker's heart-beats) are
+/// swallowed. One inside a frame that came in pieces is part of it: the matcher sees every
+/// message in order and keeps whether the last one ended a frame (its last byte other than
+/// an EOL is the NUL that ends every frame).
 fn stomp_heartbeat(ms: u32) -> Heartbeat {
     let every = Duration::from_millis(ms.into());
+    let between_frames = std::cell::Cell::new(true);
     Heartbeat::new(every, every)
         .ping("\n")
-        .pong_matcher(|m| !m.is_empty() && m.as_bytes().iter().all(|b| matches!(b, b'\n' | b'\r')))
+        .pong_matcher(move |m| {
+            let bytes = m.as_bytes();
+            match bytes.iter().rposition(|b| !matches!(b, b'\n' | b'\r')) {
+                Some(last) => {
+                    between_frames.set(bytes[last] == 0);
+                    false
+                }
+                None => !bytes.is_empty() && between_frames.get(),
+            }
+        })
 }
 
 fn parse_heart_beat(value: &str) -> Option<(u32, u32)> {

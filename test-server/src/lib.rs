@@ -11,8 +11,9 @@
 //!   default ([`STOMP_SILENT_CONNECTED`]) and none for 0, and then sends nothing),
 //!   `/stomp-garble` (the same with no heart-beats, and a `RECEIPT` for every frame that
 //!   asks, the first `SEND`'s behind a malformed frame in the same message:
-//!   [`STOMP_GARBLED`]), and `/stomp-mute` (accepts `v12.stomp` and never answers
-//!   anything, `CONNECT` included).
+//!   [`STOMP_GARBLED`]), `/stomp-split` (a `MESSAGE` for every `SUBSCRIBE`, split over
+//!   three WebSocket messages, one of them a lone EOL: [`STOMP_SPLIT`]), and `/stomp-mute`
+//!   (accepts `v12.stomp` and never answers anything, `CONNECT` included).
 //!   The handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
 //!   except `/silent` and `/stomp-mute`, which parse frames themselves so they never
@@ -55,7 +56,7 @@ use crate::bench::BenchResults;
 use crate::http::{respond_and_close, HeadError, Request, Response};
 use crate::registry::Registry;
 
-pub use crate::ws::{STOMP_GARBLED, STOMP_SILENT_CONNECTED};
+pub use crate::ws::{STOMP_GARBLED, STOMP_SILENT_CONNECTED, STOMP_SPLIT};
 
 pub use crate::registry::{
     CloseReport, ClosedBy, ConnectionReport, Report, ABNORMAL_CLOSE_CODE, NO_STATUS_CODE,

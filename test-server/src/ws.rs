@@ -83,6 +83,30 @@ enum Route {
     /// escape ([`STOMP_GARBLED`]), so a client that skips what follows a bad frame never
     /// sees it.
     StompGarble,
+    /// A STOMP broker that answers `CONNECT` with `CONNECTED` promising a heart-beat every
+    /// 10 s (and sends none), and every `SUBSCRIBE` with a `MESSAGE` for it, body `hi`,
+    /// split over three WebSocket messages, the second of them a lone EOL
+    /// ([`STOMP_SPLIT`]): a client that takes every EOL-only message for a heart-beat
+    /// loses it.
+    StompSplit,
+}
+
+/// The three pieces of `/stomp-split`'s `MESSAGE`; `{id}` is the subscription's id.
+pub const STOMP_SPLIT: [&str; 3] = [
+    "MESSAGE\nsubscription:{id}\nmessage-id:1\ncontent-length:2\n",
+    "\n",
+    "hi\0",
+];
+
+/// What a scripted STOMP broker does beyond answering the first `CONNECT`.
+#[derive(Clone, Copy, PartialEq)]
+enum Script {
+    /// Nothing.
+    Silent,
+    /// [`Route::StompGarble`].
+    Garble,
+    /// [`Route::StompSplit`].
+    Split,
 }
 
 /// What `/stomp-garble` sends before the `RECEIPT` of the first `SEND` that asks for one:
@@ -122,6 +146,7 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
         },
         ["stomp-mute"] => Route::StompMute,
         ["stomp-garble"] => Route::StompGarble,
+        ["stomp-split"] => Route::StompSplit,
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -222,7 +247,7 @@ pub(crate) async fn handle_upgrade(
 
     let protocol = if matches!(
         route,
-        Route::StompSilent { .. } | Route::StompMute | Route::StompGarble
+        Route::StompSilent { .. } | Route::StompMute | Route::StompGarble | Route::StompSplit
     ) {
         offered(&req)
             .any(|p| p == STOMP_PROTOCOL)
@@ -343,13 +368,18 @@ async fn run_behaviour(
             // Never sends after CONNECTED, so it cannot honour /api/close.
             std::mem::drop(close_rx);
             let mut ws = into_ws(stream, leftover).await;
-            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms, false)).await;
+            let ended =
+                race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms, Script::Silent)).await;
             finish(&conn, ws.get_ref(), ended);
         }
-        Route::StompGarble => {
+        Route::StompGarble | Route::StompSplit => {
             std::mem::drop(close_rx);
+            let (beat_ms, script) = match route {
+                Route::StompGarble => (0, Script::Garble),
+                _ => (10_000, Script::Split),
+            };
             let mut ws = into_ws(stream, leftover).await;
-            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, 0, true)).await;
+            let ended = race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms, script)).await;
             finish(&conn, ws.get_ref(), ended);
         }
         Route::Stall => {
@@ -599,18 +629,19 @@ fn is_stomp_connect(data: &[u8]) -> bool {
     })
 }
 
-/// The command and `receipt` header of each frame in `data` that has one (client frames
-/// carry no NUL in their bodies here, so NUL ends each frame).
-fn stomp_receipts(data: &[u8]) -> Vec<(String, String)> {
+/// The command and one header (the first of that name) of each frame in `data` that has
+/// it (client frames carry no NUL in their bodies here, so NUL ends each frame).
+fn stomp_headers(data: &[u8], name: &str) -> Vec<(String, String)> {
+    let prefix = format!("{name}:");
     String::from_utf8_lossy(data)
         .split('\0')
         .filter_map(|frame| {
             let mut lines = frame.trim_start_matches(['\r', '\n']).lines();
             let command = lines.next()?.to_owned();
-            let receipt = lines
+            let value = lines
                 .take_while(|l| !l.is_empty())
-                .find_map(|l| l.strip_prefix("receipt:"))?;
-            Some((command, receipt.to_owned()))
+                .find_map(|l| l.strip_prefix(prefix.as_str()))?;
+            Some((command, value.to_owned()))
         })
         .collect()
 }
@@ -622,9 +653,9 @@ pub(crate) fn stomp_silent_connected(beat_ms: u32) -> String {
 
 /// `/stomp-silent[/{beat_ms}]`: records every message, answers the first `CONNECT` with
 /// `CONNECTED` promising a heart-beat every `beat_ms` (none if 0), and sends nothing else
-/// (only tungstenite's reply to a close). `/stomp-garble` (`receipts`) also answers
-/// receipts ([`Route::StompGarble`]).
-async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, receipts: bool) -> Ended {
+/// (only tungstenite's reply to a close); `/stomp-garble` and `/stomp-split` follow their
+/// `script`.
+async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, script: Script) -> Ended {
     let mut answered = false;
     let mut garbled = false;
     let mut client_close = None;
@@ -658,16 +689,29 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, receipts: bo
             }
             continue;
         }
-        if !receipts {
-            continue;
-        }
-        for (command, receipt) in stomp_receipts(&data) {
-            let mut reply = String::new();
-            if command == "SEND" && !garbled {
-                garbled = true;
-                reply.push_str(STOMP_GARBLED);
+        let mut replies = Vec::new();
+        match script {
+            Script::Silent => {}
+            Script::Garble => {
+                for (command, receipt) in stomp_headers(&data, "receipt") {
+                    let mut reply = String::new();
+                    if command == "SEND" && !garbled {
+                        garbled = true;
+                        reply.push_str(STOMP_GARBLED);
+                    }
+                    reply.push_str(&format!("RECEIPT\nreceipt-id:{receipt}\n\n\0"));
+                    replies.push(reply);
+                }
             }
-            reply.push_str(&format!("RECEIPT\nreceipt-id:{receipt}\n\n\0"));
+            Script::Split => {
+                for (command, id) in stomp_headers(&data, "id") {
+                    if command == "SUBSCRIBE" {
+                        replies.extend(STOMP_SPLIT.iter().map(|p| p.replace("{id}", &id)));
+                    }
+                }
+            }
+        }
+        for reply in replies {
             if ws.send(Message::text(reply)).await.is_err() {
                 return Ended::graceful(client_close.unwrap_or_else(CloseReport::dropped));
             }
@@ -896,7 +940,11 @@ mod tests {
             Ok(Some(Route::StompGarble))
         );
         assert_eq!(
-            stomp_receipts(b"SEND\ndestination:/q\nreceipt:r-1\n\nhi\0\nBEGIN\ntransaction:t\n\n\0ABORT\ntransaction:t\nreceipt:p-2\n\n\0"),
+            parse_route(&segs("stomp-split")),
+            Ok(Some(Route::StompSplit))
+        );
+        assert_eq!(
+            stomp_headers(b"SEND\ndestination:/q\nreceipt:r-1\n\nhi\0\nBEGIN\ntransaction:t\n\n\0ABORT\ntransaction:t\nreceipt:p-2\n\n\0", "receipt"),
             [("SEND".to_owned(), "r-1".to_owned()), ("ABORT".to_owned(), "p-2".to_owned())]
         );
         assert_eq!(parse_route(&segs("stomp-mute/0")), Ok(None));
