@@ -179,6 +179,9 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       await first.nack();
       await within(10000, arrived, "redelivery after NACK");
       const again = seen[1];
+      // Other clients take headers here ({ transaction }); ignoring them would ack outside
+      // the transaction for good: refused instead.
+      const withHeaders = await caught(() => again.ack({ transaction: "tx-1" }));
       await again.ack();
       await sleep(500);
       const count = seen.length;
@@ -192,12 +195,28 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       const autoAck = await caught(() => auto.ack());
       await client.disconnect();
       return {
+        withHeaders,
+        polluted: (() => {
+          // A page's setter on Object.prototype must not swallow a header.
+          Object.defineProperty(Object.prototype, "destination", {
+            set() {},
+            configurable: true,
+          });
+          try {
+            return Object.hasOwn(again.headers, "destination");
+          } finally {
+            delete Object.prototype.destination;
+          }
+        })(),
         first: { body: first.body, redelivered: first.headers.redelivered },
         again: { body: again.body, redelivered: again.headers.redelivered },
         count,
         autoAck,
       };
     });
+    assert.equal(r.withHeaders.name, "TypeError");
+    assert.match(r.withHeaders.message, /message\.ack\(\) takes no argument.*tx\.ack\(message\)/);
+    assert.equal(r.polluted, true, "a setter on Object.prototype does not swallow a header");
     assert.deepEqual(r.first, { body: "job", redelivered: "false" });
     assert.deepEqual(r.again, { body: "job", redelivered: "true" });
     assert.equal(r.count, 2, "nothing after the ack");

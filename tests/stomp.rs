@@ -390,6 +390,34 @@ async fn an_ack_after_the_connection_was_lost_fails_at_once() {
     client.disconnect().await.unwrap();
 }
 
+#[wasm_bindgen_test]
+async fn a_transaction_of_a_lost_session_refuses_to_ack_a_message_of_the_next() {
+    let builder = WebSocket::builder(&url()).reconnect(
+        Backoff::new()
+            .base(Duration::from_millis(100))
+            .cap(Duration::from_millis(300)),
+    );
+    let options = ConnectOptions::new().login("guest", "guest").host("/");
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let q = queue("tx-lost-ack");
+    let mut sub = client.subscribe(&q, AckMode::ClientIndividual);
+    let tx = client.begin().await.expect("begin");
+    client.send_with_receipt(&q, "job", &[]).await.unwrap();
+    let _first = next(&mut sub, "the delivery").await;
+    broker_kills_connections().await;
+    // Redelivered in the next session, where the broker never heard of the transaction:
+    // an ACK naming it would be an ERROR there, so it fails here, as tx.send does.
+    let again = next(&mut sub, "the redelivery").await;
+    match within(1000, "the ack to fail", tx.ack(&again)).await {
+        Err(Error::Stomp { message, .. }) => assert!(message.contains("has ended"), "{message}"),
+        other => panic!("expected the session's end, got {other:?}"),
+    }
+    again.ack().await.unwrap();
+    client.disconnect().await.unwrap();
+}
+
 /// Every event that is already waiting on `events`.
 fn drain_events(events: &mut (impl Stream<Item = Event> + Unpin)) -> Vec<Event> {
     let mut seen = vec![];

@@ -108,16 +108,18 @@ export class StompMessage {
   readonly body: string;
   /** The body's bytes (a new array on every read). */
   readonly binaryBody: Uint8Array;
-  /** The headers (`destination`, `message-id`, `subscription`, `ack`, ...); the first of repeated ones. */
+  /** The headers (`destination`, `message-id`, `subscription`, `ack`, ...); the first of repeated ones. Own properties of a plain object, defined (a setter on `Object.prototype` cannot swallow one; a header named `__proto__` is an own property). */
   readonly headers: StompHeaders;
   /**
    * Acknowledges the message (ack "client": with every earlier one; "client-individual": this
    * one); resolves once the ACK was handed to the socket. Rejects with an `InvalidStateError`
    * DOMException for messages of an "auto" subscription, and with a `StompError` after the
-   * connection was lost (the broker redelivers the message).
+   * connection was lost (the broker redelivers the message). It takes no argument: headers
+   * given (other clients take `{ transaction }`) reject with a `TypeError`; to ack within a
+   * transaction, use `tx.ack(message)`.
    */
   ack(): Promise<void>;
-  /** Tells the broker the message was not processed; it delivers it again. */
+  /** Tells the broker the message was not processed; it delivers it again. Takes no argument, like `ack()`. */
   nack(): Promise<void>;
 }
 
@@ -148,9 +150,14 @@ export class StompTransaction {
   readonly id: string;
   /** Sends within the transaction; the broker delivers it on commit. */
   send(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
-  /** Acknowledges `message` within the transaction. */
+  /**
+   * Acknowledges `message` within the transaction. Rejects with a `StompError` if the
+   * connection was lost since `begin()` (the broker aborted the transaction; the message comes
+   * again in the next session), and with an `InvalidStateError` DOMException for a message of
+   * another client.
+   */
   ack(message: StompMessage): Promise<void>;
-  /** Negatively acknowledges `message` within the transaction. */
+  /** Negatively acknowledges `message` within the transaction; rejects as `ack` does. */
   nack(message: StompMessage): Promise<void>;
   /**
    * Commits once the sends and acks started before went out; resolves with the broker's receipt.

@@ -11,7 +11,7 @@
 //! until `unsubscribe()`, a `break` out of its `for await`, or the client's end. Then every
 //! task ends and drops the callbacks it held.
 
-use super::convert::{self, describe, dom_exception, quoted, set, type_error};
+use super::convert::{self, describe, dom_exception, quoted, type_error};
 use super::events::{self, Listeners};
 use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
@@ -393,11 +393,8 @@ impl Client {
     fn on_stomp_event(&self, event: StompEvent) {
         match event {
             StompEvent::Connected { session, headers } if session > 1 => {
-                let object = Object::new();
-                for (name, value) in headers.iter().rev() {
-                    set(&object, name, &value.as_str().into());
-                }
-                self.dispatch(events::plain("connect", &[("headers", object.into())]));
+                let headers = headers_object(&headers);
+                self.dispatch(events::plain("connect", &[("headers", headers.into())]));
             }
             StompEvent::Error(error) => {
                 let js = convert::error(&error);
@@ -1060,23 +1057,51 @@ impl JsMessage {
     /// The headers as a plain object (the first of repeated ones, as STOMP says).
     #[wasm_bindgen(getter)]
     pub fn headers(&self) -> Object {
-        let o = Object::new();
-        for (name, value) in self.message.headers().iter().rev() {
-            set(&o, name, &value.as_str().into());
-        }
-        o
+        headers_object(self.message.headers())
     }
 
     /// Acknowledges the message (ack modes "client": with every earlier one, and
-    /// "client-individual"); resolves once the `ACK` was handed to the socket.
-    pub fn ack(&self) -> Promise {
-        self.acknowledge(false, None)
+    /// "client-individual"); resolves once the `ACK` was handed to the socket. It takes no
+    /// argument: headers given (as other clients take `{ transaction }`) reject with a
+    /// `TypeError` rather than being ignored; `tx.ack(message)` acks within a transaction.
+    pub fn ack(&self, headers: JsValue) -> Promise {
+        match no_headers(&headers, "ack") {
+            Some(refused) => refused,
+            None => self.acknowledge(false, None),
+        }
     }
 
-    /// Tells the broker the message was not processed (it delivers it again).
-    pub fn nack(&self) -> Promise {
-        self.acknowledge(true, None)
+    /// Tells the broker the message was not processed (it delivers it again). Takes no
+    /// argument, like [`ack`](Self::ack).
+    pub fn nack(&self, headers: JsValue) -> Promise {
+        match no_headers(&headers, "nack") {
+            Some(refused) => refused,
+            None => self.acknowledge(true, None),
+        }
     }
+}
+
+/// A rejected promise if `message.ack()` or `nack()` was given an argument.
+fn no_headers(headers: &JsValue, method: &str) -> Option<Promise> {
+    (!headers.is_undefined()).then(|| {
+        Promise::reject(&type_error(&format!(
+            "message.{method}() takes no argument (headers such as {{ transaction }} are not \
+             taken); to {method} within a transaction, use tx.{method}(message)"
+        )))
+    })
+}
+
+/// Headers as a plain object whose properties are defined, not assigned: a setter a page
+/// put on `Object.prototype` cannot swallow one, and a header named `__proto__` is an own
+/// property like any other. (Not prototype-less like events: a plain object is what other
+/// code, e.g. Playwright's serializer, expects of headers.) The first of repeated headers
+/// counts.
+fn headers_object(headers: &[(String, String)]) -> Object {
+    let object = Object::new();
+    for (name, value) in headers.iter().rev() {
+        convert::define(&object, name, &value.as_str().into(), false);
+    }
+    object
 }
 
 /// A transaction from `client.begin()`.

@@ -1505,14 +1505,38 @@ impl Transaction {
         self.core.send(frame, Some(self.session)).await.map(drop)
     }
 
-    /// Acknowledges `message` within the transaction.
+    /// Acknowledges `message` within the transaction. Like [`send`](Self::send), an `Err`
+    /// if the connection was lost since `begin` (the broker aborted the transaction), and
+    /// for a message of another client.
     pub async fn ack(&self, message: &StompMessage) -> Result<(), Error> {
+        self.owns(message)?;
         message.acknowledge("ACK", Some(&self.id)).await
     }
 
-    /// Negatively acknowledges `message` within the transaction.
+    /// Negatively acknowledges `message` within the transaction (errors as for
+    /// [`ack`](Self::ack)).
     pub async fn nack(&self, message: &StompMessage) -> Result<(), Error> {
+        self.owns(message)?;
         message.acknowledge("NACK", Some(&self.id)).await
+    }
+
+    /// `message` came to this transaction's client in this transaction's session: an
+    /// `ACK` naming the transaction would otherwise go to a broker that never heard of it
+    /// (an `ERROR`, and by the spec a closed connection).
+    fn owns(&self, message: &StompMessage) -> Result<(), Error> {
+        if !message
+            .core
+            .upgrade()
+            .is_some_and(|core| Rc::ptr_eq(&core, &self.core))
+        {
+            return Err(Error::InvalidState(
+                "the message came to another StompClient".into(),
+            ));
+        }
+        if message.session != self.session {
+            return Err(stale());
+        }
+        Ok(())
     }
 
     /// Commits and waits for the broker's receipt. If the connection was lost since
