@@ -259,6 +259,12 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       await within(10000, aborted.abort(), "ABORT receipt");
       await sleep(300);
 
+      // Over from the call on: a send in the same tick is refused too.
+      const sameTick = await client.begin();
+      const committing = sameTick.commit();
+      const sameTickSend = await caught(() => sameTick.send(q, "same tick"));
+      await within(10000, committing, "COMMIT receipt (same tick)");
+
       // acks within a transaction take effect on commit
       const q2 = queue("txack");
       const seen = [];
@@ -270,9 +276,16 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       await within(10000, acking.commit(), "COMMIT of the ack");
       await sleep(300);
       const wrongAck = await caught(() => acking.ack("not a message"));
+      // A rejected promise, like every other bad argument, not a synchronous throw.
+      let wrongAckThrew = false;
+      try {
+        acking.nack(undefined).catch(() => {});
+      } catch {
+        wrongAckThrew = true;
+      }
       await client.disconnect();
       return {
-        id: typeof tx.id, beforeCommit, afterCommit, late, again, final: got, redelivered: seen.length, wrongAck,
+        id: typeof tx.id, beforeCommit, afterCommit, late, again, sameTickSend, final: got, redelivered: seen.length, wrongAck, wrongAckThrew,
       };
     });
     assert.equal(r.id, "string");
@@ -281,9 +294,12 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.equal(r.late.name, "InvalidStateError");
     assert.match(r.late.message, /already committed or aborted/);
     assert.equal(r.again.name, "InvalidStateError");
+    assert.equal(r.sameTickSend?.name, "InvalidStateError", "a send in the commit's tick");
     assert.deepEqual(r.final, ["a", "b"], "nothing of the aborted transaction");
     assert.equal(r.redelivered, 1, "the acked message is not redelivered");
-    assert.ok(r.wrongAck.isError);
+    assert.equal(r.wrongAck.name, "TypeError");
+    assert.match(r.wrongAck.message, /take a StompMessage from a subscription, not string/);
+    assert.equal(r.wrongAckThrew, false, "rejects instead of throwing");
   });
 
   it("disposing ends what runs: a subscription unsubscribes, a transaction aborts, a client disconnects", async () => {
@@ -480,17 +496,20 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       })();
       await client.sendWithReceipt(q, "last");
       await sleep(200);
-      await client.disconnect();
+      const disconnecting = client.disconnect();
+      // Over from the call on: a begin in the same tick is refused too.
+      const sameTick = await caught(() => client.begin());
+      await disconnecting;
       const bodies = await within(5000, loop, "for await to finish");
       const again = await client.disconnect(); // resolves at once
       const send = await caught(() => client.send(q, "x"));
       const subscribe = await caught(() => client.subscribe(q, () => {}));
       const begin = await caught(() => client.begin());
-      return { bodies, again, send, subscribe, begin, state: client.state };
+      return { bodies, again, send, subscribe, begin, sameTick, state: client.state };
     });
     assert.deepEqual(r.bodies, ["last"]);
     assert.equal(r.again, undefined);
-    for (const e of [r.send, r.subscribe, r.begin]) {
+    for (const e of [r.sameTick, r.send, r.subscribe, r.begin]) {
       assert.equal(e.name, "InvalidStateError");
       assert.match(e.message, /disconnected/);
     }

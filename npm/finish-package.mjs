@@ -102,3 +102,34 @@ for (const [entry, expected] of entries.filter(([d]) => fs.existsSync(path.join(
     process.exit(1);
   }
 }
+
+// A transaction's ack(message) and nack(message) return promises, but wasm-bindgen checks
+// the argument's class first and throws a plain Error, synchronously, for anything else (a
+// message's headers, undefined, a freed message). They reject with a TypeError instead, as
+// every other bad argument does. Both lines must be found in the STOMP entry.
+const classCheck = /^(\s*)_assertClass\(message, StompMessage\);$/;
+if (fs.existsSync(path.join(stomp, "resocket.js"))) {
+  let found = 0;
+  for (const f of fs.readdirSync(stomp).filter((f) => f.endsWith(".js"))) {
+    const p = path.join(stomp, f);
+    const fixed = fs
+      .readFileSync(p, "utf8")
+      .split("\n")
+      .map((line) => {
+        const indent = classCheck.exec(line)?.[1];
+        if (indent === undefined) return line;
+        found += 1;
+        return (
+          `${indent}if (!(message instanceof StompMessage) || !message.__wbg_ptr) return Promise.reject(` +
+          `new TypeError("a transaction's ack(message) and nack(message) take a StompMessage from a subscription, not " + ` +
+          `(message instanceof StompMessage ? "a freed one" : message === null ? "null" : typeof message)));`
+        );
+      })
+      .join("\n");
+    fs.writeFileSync(p, fixed);
+  }
+  if (found !== 2) {
+    console.error(`finish-package: expected wasm-bindgen's class check in tx.ack and tx.nack, found ${found} in ${stomp}`);
+    process.exit(1);
+  }
+}

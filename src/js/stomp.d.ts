@@ -153,8 +153,8 @@ export class StompTransaction {
   /**
    * Acknowledges `message` within the transaction. Rejects with a `StompError` if the
    * connection was lost since `begin()` (the broker aborted the transaction; the message comes
-   * again in the next session), and with an `InvalidStateError` DOMException for a message of
-   * another client.
+   * again in the next session), with an `InvalidStateError` DOMException for a message of
+   * another client, and with a `TypeError` for anything that is not a `StompMessage`.
    */
   ack(message: StompMessage): Promise<void>;
   /** Negatively acknowledges `message` within the transaction; rejects as `ack` does. */
@@ -162,6 +162,8 @@ export class StompTransaction {
   /**
    * Commits once the sends and acks started before went out; resolves with the broker's receipt.
    * Rejects with a `StompError` if the connection was lost since `begin()` (the broker aborted it).
+   * The transaction is over from the call on: what is called on it after, in the same tick too,
+   * rejects with an `InvalidStateError` DOMException.
    */
   commit(): Promise<void>;
   /** Aborts (after the sends and acks started before); resolves with the broker's receipt. */
@@ -237,7 +239,7 @@ export class StompClient implements EventTarget {
    * `StompError` that counts them. From the call on, the connection's end is the client's end:
    * if it is lost while the operations before are still running (a receipt waiting), no
    * reconnection follows, and it settles. Subscriptions end and their callbacks are released; later
-   * calls reject with an `InvalidStateError` DOMException. Rejects if the broker could not
+   * calls, in the same tick too, reject with an `InvalidStateError` DOMException. Rejects if the broker could not
    * confirm that everything before was processed (the client is disconnected either way).
    * Again: resolves at once.
    */

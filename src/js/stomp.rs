@@ -159,19 +159,24 @@ impl<T> Owned<T> {
         })
     }
 
-    /// Takes the value out; it is whole once the leases running now have ended.
-    async fn take(&self) -> Option<T> {
-        let value = self.value.borrow_mut().take()?;
-        poll_fn(|cx| {
-            if Rc::strong_count(&value) == 1 {
-                Poll::Ready(())
-            } else {
-                self.idle.borrow_mut().push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await;
-        Rc::try_unwrap(value).ok()
+    /// Takes the value out at once (no lease is given from now on, in the same tick
+    /// either); the future has it whole once the leases running now have ended.
+    fn take(self: &Rc<Self>) -> impl Future<Output = Option<T>> {
+        let value = self.value.borrow_mut().take();
+        let owner = self.clone();
+        async move {
+            let value = value?;
+            poll_fn(|cx| {
+                if Rc::strong_count(&value) == 1 {
+                    Poll::Ready(())
+                } else {
+                    owner.idle.borrow_mut().push(cx.waker().clone());
+                    Poll::Pending
+                }
+            })
+            .await;
+            Rc::try_unwrap(value).ok()
+        }
     }
 }
 
@@ -783,9 +788,9 @@ impl JsStompClient {
                 drop(self.core.sender.close(1000, ""));
             }
         }
-        let core = self.core.clone();
+        let taken = self.core.stomp.take();
         promise(async move {
-            let result = match core.stomp.take().await {
+            let result = match taken.await {
                 Some(client) => client.disconnect().await,
                 None => Ok(()),
             };
@@ -1128,9 +1133,9 @@ impl JsTransaction {
         if let Err(e) = self.lease() {
             return Promise::reject(&e);
         }
-        let owned = self.tx.clone();
+        let taken = self.tx.take();
         done(async move {
-            match owned.take().await {
+            match taken.await {
                 Some(tx) if commit => tx.commit().await,
                 Some(tx) => tx.abort().await,
                 None => Err(Error::InvalidState(
