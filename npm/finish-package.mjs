@@ -58,6 +58,15 @@ for (const p of typings) {
   fs.writeFileSync(p, fixed);
 }
 
+// Rewrites every line of the generated JS files in `entry` through `edit` (a line, or what
+// replaces it).
+function rewriteGlue(entry, edit) {
+  for (const f of fs.readdirSync(entry).filter((f) => f.endsWith(".js"))) {
+    const p = path.join(entry, f);
+    fs.writeFileSync(p, fs.readFileSync(p, "utf8").split("\n").map(edit).join("\n"));
+  }
+}
+
 // `using` / `await using` (explicit resource management): wasm-bindgen makes every class's
 // `[Symbol.dispose]` its `free()`, which only lets go of the JS object. For what still runs
 // that is wrong: a freed socket stays open with nothing left to close it. Disposing ends it
@@ -79,24 +88,16 @@ const generated = /^if \(Symbol\.dispose\) (\w+)\.prototype\[Symbol\.dispose\] =
 const entries = [[dir, ["ResilientWebSocket"]], [stomp, Object.keys(disposers)]];
 for (const [entry, expected] of entries.filter(([d]) => fs.existsSync(path.join(d, "resocket.js")))) {
   const rewritten = new Set();
-  for (const f of fs.readdirSync(entry).filter((f) => f.endsWith(".js"))) {
-    const p = path.join(entry, f);
-    const fixed = fs
-      .readFileSync(p, "utf8")
-      .split("\n")
-      .map((line) => {
-        const name = generated.exec(line)?.[1];
-        if (!name || !disposers[name]) return line;
-        rewritten.add(name);
-        const [symbol, body] = disposers[name];
-        // Disposing twice (or after free()) does nothing.
-        const steps = `if (!this.__wbg_ptr) return; ${body} if (this.__wbg_ptr) this.free();`;
-        const fn = symbol === "dispose" ? `function () { ${steps} }` : `async function () { ${steps} }`;
-        return `if (Symbol.${symbol}) ${name}.prototype[Symbol.${symbol}] = ${fn};`;
-      })
-      .join("\n");
-    fs.writeFileSync(p, fixed);
-  }
+  rewriteGlue(entry, (line) => {
+    const name = generated.exec(line)?.[1];
+    if (!name || !disposers[name]) return line;
+    rewritten.add(name);
+    const [symbol, body] = disposers[name];
+    // Disposing twice (or after free()) does nothing.
+    const steps = `if (!this.__wbg_ptr) return; ${body} if (this.__wbg_ptr) this.free();`;
+    const fn = symbol === "dispose" ? `function () { ${steps} }` : `async function () { ${steps} }`;
+    return `if (Symbol.${symbol}) ${name}.prototype[Symbol.${symbol}] = ${fn};`;
+  });
   for (const name of expected.filter((n) => !rewritten.has(n))) {
     console.error(`finish-package: wasm-bindgen's [Symbol.dispose] line for ${name} was not found in ${entry}`);
     process.exit(1);
@@ -110,24 +111,16 @@ for (const [entry, expected] of entries.filter(([d]) => fs.existsSync(path.join(
 const classCheck = /^(\s*)_assertClass\(message, StompMessage\);$/;
 if (fs.existsSync(path.join(stomp, "resocket.js"))) {
   let found = 0;
-  for (const f of fs.readdirSync(stomp).filter((f) => f.endsWith(".js"))) {
-    const p = path.join(stomp, f);
-    const fixed = fs
-      .readFileSync(p, "utf8")
-      .split("\n")
-      .map((line) => {
-        const indent = classCheck.exec(line)?.[1];
-        if (indent === undefined) return line;
-        found += 1;
-        return (
-          `${indent}if (!(message instanceof StompMessage) || !message.__wbg_ptr) return Promise.reject(` +
-          `new TypeError("a transaction's ack(message) and nack(message) take a StompMessage from a subscription, not " + ` +
-          `(message instanceof StompMessage ? "a freed one" : message === null ? "null" : typeof message)));`
-        );
-      })
-      .join("\n");
-    fs.writeFileSync(p, fixed);
-  }
+  rewriteGlue(stomp, (line) => {
+    const indent = classCheck.exec(line)?.[1];
+    if (indent === undefined) return line;
+    found += 1;
+    return (
+      `${indent}if (!(message instanceof StompMessage) || !message.__wbg_ptr) return Promise.reject(` +
+      `new TypeError("a transaction's ack(message) and nack(message) take a StompMessage from a subscription, not " + ` +
+      `(message instanceof StompMessage ? "a freed one" : message === null ? "null" : typeof message)));`
+    );
+  });
   if (found !== 2) {
     console.error(`finish-package: expected wasm-bindgen's class check in tx.ack and tx.nack, found ${found} in ${stomp}`);
     process.exit(1);
