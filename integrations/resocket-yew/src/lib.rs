@@ -82,13 +82,10 @@ struct Shared {
     live: Option<Live>,
     /// A key rendered since, whose socket the effect has not made yet.
     next: Option<Next>,
-    /// Counts the sockets made, so that an effect's cleanup lets go only of its own.
-    made: u64,
 }
 
 struct Live {
     key: String,
-    id: u64,
     /// `None` once closed before it was made, or when it could not be made.
     outgoing: Option<mpsc::UnboundedSender<Message>>,
     sender: Option<resocket::Sender>,
@@ -206,15 +203,9 @@ where
         let (state, reconnect_at, error) = (state.clone(), reconnect_at.clone(), error.clone());
         let shared = shared.clone();
         use_effect_with(key, move |key| {
-            let id = {
-                let mut shared = shared.borrow_mut();
-                shared.made = shared.made.wrapping_add(1);
-                shared.made
-            };
             let aborts = start(
                 make,
                 key,
-                id,
                 &state,
                 &reconnect_at,
                 &error,
@@ -222,12 +213,9 @@ where
                 on_message_ref,
             );
             move || {
-                // Replaced by a socket for another key, or unmounted.
-                let mut live = shared.borrow_mut();
-                if live.live.as_ref().is_some_and(|l| l.id == id) {
-                    live.live = None;
-                }
-                drop(live);
+                // Replaced by a socket for another key, or unmounted. Yew runs this before
+                // the effect for the next key: `live` is still the one `start` set.
+                shared.borrow_mut().live = None;
                 aborts.iter().for_each(AbortHandle::abort);
             }
         });
@@ -252,11 +240,9 @@ where
 
 /// Connects and spawns the three tasks; returns their abort handles. Dropping the tasks
 /// drops the socket's handles, which closes it and removes its listeners.
-#[allow(clippy::too_many_arguments)]
 fn start<F: FnOnce() -> Builder>(
     make: F,
     key: &str,
-    id: u64,
     state: &UseStateHandle<State>,
     reconnect_at: &UseStateHandle<Option<f64>>,
     error: &UseStateHandle<Option<Error>>,
@@ -278,7 +264,6 @@ fn start<F: FnOnce() -> Builder>(
     };
     let mut live = Live {
         key: key.to_owned(),
-        id,
         outgoing: None,
         sender: None,
     };
