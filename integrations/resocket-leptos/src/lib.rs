@@ -41,28 +41,29 @@
 //!   and sets [`message`](UseWebSocket::message); it sets [`error`](UseWebSocket::error) if
 //!   the socket ends without being asked;
 //! - one forwards what [`send`](UseWebSocket::send) queued into the socket's `Sink`, one
-//!   message at a time after `poll_ready`, so order is kept and resocket's backpressure is
-//!   honoured without ever blocking the UI.
+//!   message at a time when `poll_ready` says so, so order is kept and resocket's
+//!   backpressure is honoured without ever blocking the UI.
 //!
-//! All three end when the socket is closed for good. When the reactive owner that called the
-//! hook is cleaned up (the component unmounts), the socket is closed with 1000 and the tasks
-//! are cancelled before the signals are disposed, so no signal is written and no callback
-//! runs afterwards.
+//! All three end when the socket is closed for good. [`close`](UseWebSocket::close) first
+//! hands the socket whatever is still queued, so a message sent just before it goes out
+//! ahead of the close frame like any other. When the reactive owner that called the hook is
+//! cleaned up (the component unmounts), the same happens, and the tasks are cancelled before
+//! the signals are disposed, so no signal is written and no callback runs afterwards.
 //!
 //! The hook needs a browser: in a server-rendered app, call it only on the client.
 
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
 
-use futures::channel::mpsc::{self, UnboundedSender};
-use futures::future::{AbortHandle, Abortable};
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::future::{poll_fn, AbortHandle, Abortable};
 use futures::{SinkExt, StreamExt};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use resocket::{Builder, Error, Event, Message, Receiver, Sender, State, WebSocket};
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
 
 /// Connects to `url` with resocket's defaults (reconnection with
 /// [`Backoff::default`](resocket::Backoff), no heartbeat) and closes the socket when the
@@ -111,6 +112,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
                 set_state: state,
                 set_reconnect_at: reconnect_at,
                 outgoing: StoredValue::new(None),
+                queued: StoredValue::new_local(None),
                 sender: StoredValue::new_local(None),
                 callbacks,
             };
@@ -121,6 +123,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     state.set(socket.state());
     let (sender, receiver) = socket.split();
     let (outgoing, queued) = mpsc::unbounded();
+    let queued = Rc::new(RefCell::new(queued));
 
     let tasks = [
         spawn_abortable(track_state(sender.clone(), events, state, reconnect_at)),
@@ -131,15 +134,20 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
             error,
             outgoing.clone(),
         )),
-        spawn_abortable(forward(sender.clone(), queued)),
+        spawn_abortable(forward(sender.clone(), queued.clone())),
     ];
 
     let outgoing = StoredValue::new(Some(outgoing));
+    let queued = StoredValue::new_local(Some(queued));
     let sender = StoredValue::new_local(Some(sender));
     on_cleanup(move || {
-        // Cleanups run before the owner's signals and stored values are disposed: the
-        // close frame goes out now, and the tasks are never polled again.
+        // Cleanups run before the owner's signals and stored values are disposed: what
+        // `send` queued is handed over and the close frame goes out now, and the tasks are
+        // never polled again.
         if let Some(Some(sender)) = sender.try_update_value(Option::take) {
+            if let Some(Some(queued)) = queued.try_update_value(Option::take) {
+                hand_over(&sender, &queued);
+            }
             // Err only from inside one of the socket's own callbacks, where it cannot act:
             // the tasks' end below drops the socket's last handles, which closes it.
             let _ = sender.close(1000, "");
@@ -160,6 +168,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         set_state: state,
         set_reconnect_at: reconnect_at,
         outgoing,
+        queued,
         sender,
         callbacks,
     }
@@ -194,6 +203,8 @@ pub struct UseWebSocket {
     set_state: RwSignal<State>,
     set_reconnect_at: RwSignal<Option<f64>>,
     outgoing: StoredValue<Option<UnboundedSender<Message>>>,
+    /// The other end of `outgoing`, shared with the forwarding task: `close` empties it.
+    queued: StoredValue<Option<Queue>, LocalStorage>,
     sender: StoredValue<Option<Sender>, LocalStorage>,
     callbacks: StoredValue<Rc<RefCell<Callbacks>>, LocalStorage>,
 }
@@ -215,7 +226,9 @@ impl UseWebSocket {
     ///
     /// Once the socket is closed for good (or the component is gone), the message is
     /// dropped; [`state`](UseWebSocket::state) is then `Closed` and
-    /// [`error`](UseWebSocket::error) tells why.
+    /// [`error`](UseWebSocket::error) tells why. So are those still waiting here when the
+    /// socket ends by itself (retries exhausted); those resocket had already taken and
+    /// never transmitted come back from [`take_unsent`](resocket::Sender::take_unsent).
     pub fn send(&self, message: Message) {
         self.outgoing.try_with_value(|outgoing| {
             if let Some(outgoing) = outgoing {
@@ -229,10 +242,11 @@ impl UseWebSocket {
     /// inside a component is removed when that component is cleaned up, so child
     /// components can listen to a parent's socket.
     ///
-    /// Register it where a reactive owner is current: in a component's body or an effect.
-    /// From an event handler or a spawned task there is none to clean it up, so the
-    /// callback then lives as long as the socket, and one that reads a signal disposed
-    /// meanwhile would panic.
+    /// Register it where a reactive owner is current: in a component's body, an effect or
+    /// an event handler (which runs under its component's owner, so it is removed with
+    /// that component, and each call adds one more callback until then). From a spawned
+    /// task there is none to clean it up, so the callback then lives as long as the
+    /// socket, and one that reads a signal disposed meanwhile would panic.
     pub fn on_message(&self, f: impl Fn(Message) + 'static) {
         let id = self
             .callbacks
@@ -247,9 +261,20 @@ impl UseWebSocket {
 
     /// Closes the connection for good with 1000 (normal closure), cancelling any pending
     /// reconnection. The state goes through `Closing` to `Closed`; `error` stays `None`.
+    ///
+    /// What [`send`](Self::send) queued is handed to the socket first, so an open
+    /// connection transmits it before the close frame. What the socket cannot transmit
+    /// (no connection is open, or `bufferedAmount` is above the high-water mark) is not
+    /// sent: [`take_unsent`](resocket::Sender::take_unsent) on [`sender`](Self::sender)
+    /// returns it once the socket is closed.
     pub fn close(&self) {
         self.sender.try_with_value(|sender| {
             let Some(sender) = sender else { return };
+            self.queued.try_with_value(|queued| {
+                if let Some(queued) = queued {
+                    hand_over(sender, queued);
+                }
+            });
             // Err only from inside one of the socket's own callbacks (a builder's `on_open`
             // or `reconnect_if`), where the socket cannot act.
             if sender.close(1000, "").is_ok() {
@@ -274,11 +299,12 @@ impl UseWebSocket {
 }
 
 /// Runs `task` on this thread until it ends or the returned handle aborts it; once aborted,
-/// it is never polled again.
+/// it is never polled again. On wasm-bindgen's executor directly: Leptos's `spawn_local`
+/// panics until a task runner is set (`mount_to` sets one), and the hook may come first.
 fn spawn_abortable(task: impl Future<Output = ()> + 'static) -> AbortHandle {
     let (handle, registration) = AbortHandle::new_pair();
     let task = Abortable::new(task, registration);
-    spawn_local(async move {
+    wasm_bindgen_futures::spawn_local(async move {
         let _ = task.await;
     });
     handle
@@ -361,9 +387,46 @@ async fn receive(
     outgoing.close_channel();
 }
 
+/// What `send` queued and the forwarding task has not handed over yet.
+type Queue = Rc<RefCell<UnboundedReceiver<Message>>>;
+
 /// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back.
-async fn forward(mut sender: Sender, queued: mpsc::UnboundedReceiver<Message>) {
-    let mut queued = queued.map(Ok);
-    // Err only when the socket is closed for good; the receiving task reports why.
-    let _ = sender.send_all(&mut queued).await;
+/// A message leaves the queue only when the Sink is ready for it and goes straight in, so
+/// none is ever held here where `close` could not find it.
+async fn forward(mut sender: Sender, queued: Queue) {
+    loop {
+        let next = poll_fn(|cx| match sender.poll_ready_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            // Closed for good; the receiving task reports why.
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
+                Ok(mut queued) => queued.poll_next_unpin(cx),
+                // Never borrowed elsewhere across a poll; should it be, try again.
+                Err(_) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            },
+        })
+        .await;
+        // None: the channel closed (the socket ended) or the socket is closed for good.
+        let Some(message) = next else { return };
+        if sender.start_send_unpin(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands the socket everything still queued, at once: `start_send` without `poll_ready`
+/// queues a message in resocket whatever its backpressure, never dropping it.
+fn hand_over(sender: &Sender, queued: &Queue) {
+    let Ok(mut queued) = queued.try_borrow_mut() else {
+        return;
+    };
+    let mut sender = sender.clone();
+    while let Ok(message) = queued.try_recv() {
+        if sender.start_send_unpin(message).is_err() {
+            return;
+        }
+    }
 }

@@ -277,6 +277,24 @@ async fn close_ends_the_socket_without_an_error() {
 }
 
 #[wasm_bindgen_test]
+async fn messages_sent_just_before_close_go_out_ahead_of_the_close_frame() {
+    let key = key("leptos-hook-bye");
+    let (_owner, ws) = in_owner(|| use_websocket(ws_url(&format!("/sink?key={key}"))));
+    wait_open(ws).await;
+    // Still in the hook's queue when close() comes: the forwarding task has not run yet.
+    ws.send(Message::Text("one".into()));
+    ws.send(Message::Text("bye".into()));
+    ws.close();
+    connections_until(
+        &key,
+        5_000,
+        "both messages, then a client close",
+        |c| matches!(c, [(r, Some((1000, by)))] if by == "client" && r == &["one", "bye"]),
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn an_invalid_url_is_an_error_not_a_panic() {
     let (_owner, ws) = in_owner(|| use_websocket("ftp://example.com/nope"));
     assert_eq!(ws.state.get_untracked(), State::Closed);
@@ -319,12 +337,14 @@ async fn disposing_the_owner_closes_the_socket() {
     ws.send(Message::Text("one".into()));
     wait_for(5_000, "the echo", || *calls.borrow() == 1).await;
 
+    // Sent in the same turn as the disposal: it goes out ahead of the close frame.
+    ws.send(Message::Text("bye".into()));
     drop(owner);
     connections_until(
         &key,
         5_000,
-        "a client close",
-        |c| matches!(c, [(_, Some((1000, by)))] if by == "client"),
+        "\"bye\", then a client close",
+        |c| matches!(c, [(r, Some((1000, by)))] if by == "client" && r == &["one", "bye"]),
     )
     .await;
     assert_eq!(

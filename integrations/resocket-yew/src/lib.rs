@@ -47,11 +47,12 @@
 pub use resocket;
 
 use futures::channel::mpsc;
-use futures::future::{AbortHandle, Abortable};
+use futures::future::{poll_fn, AbortHandle, Abortable};
 use futures::{SinkExt, StreamExt};
 use resocket::{Builder, Error, Message, State, WebSocket};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::task::Poll;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -88,7 +89,19 @@ struct Live {
     key: String,
     /// `None` once closed before it was made, or when it could not be made.
     outgoing: Option<mpsc::UnboundedSender<Message>>,
+    /// The other end of `outgoing`, shared with the forwarding task.
+    queued: Option<Queue>,
     sender: Option<resocket::Sender>,
+}
+
+impl Live {
+    /// Hands the socket what `send` queued and the forwarding task has not, so it goes out
+    /// before a close frame (or comes back from `take_unsent`).
+    fn hand_over(&self) {
+        if let (Some(sender), Some(queued)) = (&self.sender, &self.queued) {
+            hand_over(sender, queued);
+        }
+    }
 }
 
 struct Next {
@@ -143,6 +156,11 @@ impl UseWebSocket {
     /// `Closed`; `error` stays `None`. Called before the socket was made (from a child's
     /// effect), it is not made. Called from inside one of the socket's own callbacks (a
     /// builder's `on_open` or `reconnect_if`), where the socket cannot act, it does nothing.
+    ///
+    /// What [`send`](Self::send) queued is handed to the socket first, so an open
+    /// connection transmits it before the close frame. What the socket cannot transmit
+    /// (no connection is open, or `bufferedAmount` is above the high-water mark) is not
+    /// sent.
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
         if let Some(next) = &mut shared.next {
@@ -150,6 +168,9 @@ impl UseWebSocket {
                 self.set_state.set(State::Closed);
             }
             return;
+        }
+        if let Some(live) = &shared.live {
+            live.hand_over();
         }
         if let Some(sender) = shared.live.as_ref().and_then(|l| l.sender.as_ref()) {
             // Err only from inside one of the socket's own callbacks (see above).
@@ -214,8 +235,11 @@ where
             );
             move || {
                 // Replaced by a socket for another key, or unmounted. Yew runs this before
-                // the effect for the next key: `live` is still the one `start` set.
-                shared.borrow_mut().live = None;
+                // the effect for the next key: `live` is still the one `start` set. What was
+                // sent to it goes ahead of the close that dropping its handles makes.
+                if let Some(live) = shared.borrow_mut().live.take() {
+                    live.hand_over();
+                }
                 aborts.iter().for_each(AbortHandle::abort);
             }
         });
@@ -224,7 +248,12 @@ where
         // Unmounted: what is sent from now on is dropped, by every clone of the handle.
         let shared = shared.clone();
         use_effect_with((), move |_| {
-            move || *shared.borrow_mut() = Shared::default()
+            move || {
+                let old = std::mem::take(&mut *shared.borrow_mut());
+                if let Some(live) = old.live {
+                    live.hand_over();
+                }
+            }
         });
     }
 
@@ -265,6 +294,7 @@ fn start<F: FnOnce() -> Builder>(
     let mut live = Live {
         key: key.to_owned(),
         outgoing: None,
+        queued: None,
         sender: None,
     };
     let made = match channel {
@@ -278,16 +308,18 @@ fn start<F: FnOnce() -> Builder>(
             }
         },
     };
-    let Some((ws, (outgoing, mut queued))) = made else {
+    let Some((ws, (outgoing, queued))) = made else {
         state.set(State::Closed);
         shared.borrow_mut().live = Some(live);
         return Vec::new();
     };
     state.set(State::Connecting);
     let mut events = ws.events();
-    let (mut tx, mut rx) = ws.split();
+    let (tx, mut rx) = ws.split();
     let watcher = tx.clone();
+    let queued = Rc::new(RefCell::new(queued));
     live.outgoing = Some(outgoing);
+    live.queued = Some(queued.clone());
     live.sender = Some(tx.clone());
     shared.borrow_mut().live = Some(live);
 
@@ -335,14 +367,51 @@ fn start<F: FnOnce() -> Builder>(
         s.set(State::Closed);
     }));
 
-    spawn(Box::pin(async move {
-        while let Some(message) = queued.next().await {
-            // feed: waits on poll_ready (backpressure, full queue), then hands over; no
-            // flush per message, which would wait for bufferedAmount to reach 0 each time.
-            if tx.feed(message).await.is_err() {
-                break;
-            }
-        }
-    }));
+    spawn(Box::pin(forward(tx, queued)));
     aborts
+}
+
+/// What `send` queued and the forwarding task has not handed over yet.
+type Queue = Rc<RefCell<mpsc::UnboundedReceiver<Message>>>;
+
+/// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back
+/// (backpressure, a full queue while reconnecting); no flush per message, which would wait
+/// for `bufferedAmount` to reach 0 each time. A message leaves the queue only when the Sink
+/// is ready for it and goes straight in, so none is ever held here where `close` could not
+/// find it.
+async fn forward(mut sender: resocket::Sender, queued: Queue) {
+    loop {
+        let next = poll_fn(|cx| match sender.poll_ready_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            // Closed for good; the receiving task reports why.
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
+                Ok(mut queued) => queued.poll_next_unpin(cx),
+                // Never borrowed elsewhere across a poll; should it be, try again.
+                Err(_) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            },
+        })
+        .await;
+        let Some(message) = next else { return };
+        if sender.start_send_unpin(message).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands the socket everything still queued, at once: `start_send` without `poll_ready`
+/// queues a message in resocket whatever its backpressure, never dropping it.
+fn hand_over(sender: &resocket::Sender, queued: &Queue) {
+    let Ok(mut queued) = queued.try_borrow_mut() else {
+        return;
+    };
+    let mut sender = sender.clone();
+    while let Ok(message) = queued.try_recv() {
+        if sender.start_send_unpin(message).is_err() {
+            return;
+        }
+    }
 }

@@ -162,6 +162,46 @@ async fn close_shows_closing_at_once() {
 }
 
 #[wasm_bindgen_test]
+async fn messages_sent_just_before_close_go_out_ahead_of_the_close_frame() {
+    let k = key("yew-bye");
+    let (root, app) = mount(ws_url(&format!("/sink?key={k}")), "");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    // Still in the hook's queue when close() comes: the forwarding task has not run yet.
+    LATEST.with(|l| {
+        let ws = l.borrow().clone().unwrap();
+        ws.send(Message::Text("one".into()));
+        ws.send(Message::Text("bye".into()));
+        ws.close();
+    });
+    let r = report_until(&k, 5000, "a close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["one", "bye"]);
+    assert_eq!(r.connections[0].close.as_ref().map(|c| c.0), Some(1000));
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_message_sent_just_before_unmount_goes_out() {
+    let k = key("yew-unmount");
+    let (root, app) = mount(ws_url(&format!("/sink?key={k}")), "");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    LATEST.with(|l| {
+        l.borrow()
+            .as_ref()
+            .unwrap()
+            .send(Message::Text("bye".into()))
+    });
+    app.destroy();
+    let r = report_until(&k, 5000, "a close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["bye"]);
+}
+
+#[wasm_bindgen_test]
 async fn close_before_the_socket_is_made_makes_none() {
     let k = key("yew-close-early");
     let (root, app) = mount(ws_url(&format!("/echo?key={k}")), "close");
