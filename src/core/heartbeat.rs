@@ -21,9 +21,12 @@ use std::time::Duration;
 /// minutes hidden runs them once a minute), and a suspended page runs its overdue timers
 /// before the network events that queued meanwhile. So a deadline that fires much later
 /// than it was set for does not declare death: it sends a fresh ping and waits `timeout`
-/// again; only a ping sent on time and left unanswered kills the connection. While the
-/// browser is still draining `bufferedAmount` after a ping (a slow uplink), the deadline is
-/// extended, since the pong is queued behind that data.
+/// again; only a ping sent on time and left unanswered kills the connection. A ping that
+/// had to wait behind data in `bufferedAmount` (a slow uplink) has its deadline extended
+/// while bytes keep leaving the browser: before it, the pong cannot have come yet; after
+/// it, it may have left only just now, or wait in the system's buffers behind what went
+/// before it. So the connection ends after a whole `timeout` with no pong and, for such a
+/// ping, nothing leaving either.
 ///
 /// Off by default, because it needs a server that answers; defaults when enabled with
 /// [`Heartbeat::default`]: ping `"ping"`, pong `"pong"`, interval 25 s (below the 30–60 s

@@ -205,6 +205,9 @@ struct Probe {
     ping_end: u64,
     /// `transmitted` when the deadline was last set, to see progress.
     transmitted_at_check: u64,
+    /// Bytes handed over before the ping were still in the browser when it was sent: it
+    /// waited behind them, and may have left only just before a deadline.
+    behind: bool,
     /// A second ping sent because the first deadline fired too late to be trusted.
     reprobe: bool,
     /// When the ping was handed to the socket.
@@ -563,9 +566,15 @@ impl Machine {
                 if lateness > slack && (!p.reprobe || frozen) {
                     // Throttled or suspended: this silence proves nothing. Ask again.
                     self.probe(now, true);
-                } else if transmitted < p.ping_end && transmitted > p.transmitted_at_check {
-                    // The ping is still queued behind data that is leaving: the pong cannot
-                    // have come yet. Wait while there is progress.
+                } else if transmitted > p.transmitted_at_check
+                    && (transmitted < p.ping_end || p.behind)
+                {
+                    // Bytes left the browser since the last check. If the ping is still
+                    // among them, the pong cannot have come yet. If it was queued behind
+                    // data, it may have left only just now, or sit in the system's buffers
+                    // behind what went before it and is still going: wait while there is
+                    // progress. (A ping sent with nothing ahead of it left at once: its
+                    // first deadline is the end.)
                     let deadline = now.saturating_add(timeout);
                     if let Phase::Open { probe: Some(p), .. } = &mut self.phase {
                         p.deadline = deadline;
@@ -597,11 +606,14 @@ impl Machine {
         else {
             return;
         };
+        // (The buffer was read just before: every timer event reads it first.)
+        let behind = self.buffer.estimate > 0;
         self.send_control(ping);
         let probe = Probe {
             deadline: now.saturating_add(timeout),
             ping_end: self.buffer.handed_total,
             transmitted_at_check: self.buffer.transmitted(),
+            behind,
             reprobe,
             sent: now,
         };

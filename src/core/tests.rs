@@ -1255,10 +1255,59 @@ fn heartbeat_does_not_kill_a_slow_uplink_the_app_keeps_full() {
         m.handle_timeout(now);
         assert_eq!(m.state(), State::Open, "at {now:?}");
     }
-    // Now the ping has left (transmitted past it) and no pong came: dead.
+    // Now the ping has left (transmitted past it), perhaps only just: one more timeout.
     now += ms(500);
     m.handle_buffered(now, 0);
     m.handle_timeout(now);
+    assert_eq!(m.state(), State::Open, "the ping may have left just now");
+    // A whole timeout with nothing leaving and no pong: dead.
+    now += ms(500);
+    m.handle_buffered(now, 0);
+    m.handle_timeout(now);
+    assert!(
+        matches!(m.state(), State::Reconnecting { .. }),
+        "{:?}",
+        m.state()
+    );
+}
+
+#[test]
+fn heartbeat_waits_while_what_follows_a_ping_that_left_keeps_leaving() {
+    // The ping left the browser just before its deadline, behind 100 KB of an upload that
+    // goes on: it may still sit in the system's buffers behind that data.
+    let mut m = open_machine(Config {
+        high_water_mark: 1 << 30,
+        ..heartbeat_config()
+    });
+    m.send(ms(0), Message::Binary(vec![0; 100_000])).unwrap();
+    actions(&mut m);
+    m.handle_buffered(ms(0), 100_000);
+    m.handle_timeout(ms(1000)); // ping queued behind 100 KB
+    actions(&mut m);
+    m.send(ms(1000), Message::Binary(vec![0; 100_000])).unwrap();
+    actions(&mut m);
+    m.handle_buffered(ms(1500), 90_000); // the ping and 10 KB after it left
+    m.handle_timeout(ms(1500));
+    assert_eq!(m.state(), State::Open);
+    m.handle_buffered(ms(2000), 40_000); // still leaving
+    m.handle_timeout(ms(2000));
+    assert_eq!(m.state(), State::Open);
+    m.handle_buffered(ms(2500), 40_000); // stuck: no pong within a timeout of no progress
+    m.handle_timeout(ms(2500));
+    assert!(
+        matches!(m.state(), State::Reconnecting { .. }),
+        "{:?}",
+        m.state()
+    );
+}
+
+#[test]
+fn heartbeat_on_an_idle_connection_ends_it_at_the_first_deadline() {
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000)); // ping, nothing ahead of it
+    actions(&mut m);
+    m.handle_buffered(ms(1500), 0); // it left
+    m.handle_timeout(ms(1500));
     assert!(
         matches!(m.state(), State::Reconnecting { .. }),
         "{:?}",
