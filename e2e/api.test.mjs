@@ -256,6 +256,21 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.deepEqual(r.ret, { value: undefined, done: true });
   });
 
+  it("return() stops an iterator for good, even with an error not yet thrown", async () => {
+    const r = await run(async () => {
+      // The server closes with 4000, which ends a socket that does not reconnect: an
+      // error for the iterator to throw, until return() says stop.
+      const s = new resocket.ResilientWebSocket("/close/4000", [], { reconnect: false });
+      const it = s[Symbol.asyncIterator]();
+      await new Promise((resolve) => s.addEventListener("statechange", (e) => e.state === "closed" && resolve()));
+      const ret = await it.return();
+      const after = await it.next().then((v) => v, (e) => `rejected: ${e.name}`);
+      return { ret, after };
+    });
+    assert.deepEqual(r.ret, { value: undefined, done: true });
+    assert.deepEqual(r.after, { value: undefined, done: true });
+  });
+
   it("throws clear JS errors for bad input, never a wasm trap", async () => {
     const results = await run(() => {
       const { ResilientWebSocket } = resocket;
@@ -284,6 +299,7 @@ describe("npm package API", { timeout: 180000 }, () => {
         "zero base": () => new ResilientWebSocket("/echo", [], { reconnect: { base: 0 } }),
         "bad jitter": () => new ResilientWebSocket("/echo", [], { reconnect: { jitter: "lots" } }),
         "bad maxRetries": () => new ResilientWebSocket("/echo", [], { maxRetries: -1 }),
+        "bad maxRetries, no reconnect": () => new ResilientWebSocket("/echo", [], { reconnect: false, maxRetries: "five" }),
         "heartbeat type": () => new ResilientWebSocket("/echo", [], { heartbeat: 5 }),
         "heartbeat zero": () => new ResilientWebSocket("/echo", [], { heartbeat: { interval: 0 } }),
         "heartbeat blob ping": () => new ResilientWebSocket("/echo", [], { heartbeat: { ping: new Blob([]) } }),
@@ -352,6 +368,7 @@ describe("npm package API", { timeout: 180000 }, () => {
       "zero base": /^RangeError: options.reconnect.base must be a number of milliseconds greater than 0, not 0/,
       "bad jitter": /^TypeError: options.reconnect.jitter must be "full", "equal" or "none"/,
       "bad maxRetries": /^RangeError: options.maxRetries must be a whole number from 0/,
+      "bad maxRetries, no reconnect": /^(TypeError|RangeError): options.maxRetries must be/,
       "heartbeat type": /^TypeError: options.heartbeat must be true, false or an object, not the number 5/,
       "heartbeat zero": /^RangeError: options.heartbeat.interval must be a number of milliseconds greater than 0/,
       "heartbeat blob ping": /^TypeError: options.heartbeat.ping must be a string, an ArrayBuffer/,

@@ -101,7 +101,9 @@ impl Inbox {
     fn stop(&self) {
         self.stopped.set(true);
         self.queue.borrow_mut().clear();
-        self.end.borrow_mut().get_or_insert(None);
+        // Asked to stop: from now on `next()` says done, even if the socket had ended with
+        // an error that was not yet thrown.
+        *self.end.borrow_mut() = Some(None);
         self.wake();
         self.wake_drained();
     }

@@ -129,6 +129,10 @@ pub(crate) fn configure(
     let reconnect = get("reconnect")?;
     let max_retries = get("maxRetries")?;
     if reconnect.as_bool() == Some(false) {
+        // Checked all the same: a wrong value is a mistake whether or not it is used.
+        if !max_retries.is_undefined() {
+            retries(&max_retries, "options.maxRetries")?;
+        }
         builder = builder.no_reconnect();
     } else {
         let mut backoff = if reconnect.is_undefined() || reconnect.as_bool() == Some(true) {
