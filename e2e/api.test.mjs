@@ -617,6 +617,82 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(r.again, 0);
   });
 
+  it("close() sends what send() accepted first, like a browser's WebSocket", async () => {
+    const key = uniqueKey("close-drain");
+    const r = await run(async (key) => {
+      const s = new resocket.ResilientWebSocket(`/sink?key=${key}`, [], { heartbeat: false });
+      await s.opened();
+      // 4 MiB: most of it above the high-water mark (1 MiB), so still in resocket's queue.
+      const chunk = new Uint8Array(128 * 1024);
+      for (let i = 0; i < 32; i++) s.send(chunk);
+      s.send(new Blob(["blob"])); // read asynchronously: what follows waits for it
+      s.send("bye");
+      s.close(1000, "done");
+      const closing = { readyState: s.readyState, state: s.state };
+      let late = null;
+      try { s.send("late"); } catch (e) { late = e.name; }
+      const states = [];
+      s.addEventListener("statechange", (e) => states.push(e.state));
+      const c = await nextEvent(s, "close", 20000);
+      await sleep(50);
+      return { closing, late, states, close: { code: c.code, reason: c.reason, wasClean: c.wasClean }, unsent: s.takeUnsent().length };
+    }, key);
+    assert.deepEqual(r.closing, { readyState: 2, state: "closing" });
+    assert.equal(r.late, "InvalidStateError");
+    assert.deepEqual(r.close, { code: 1000, reason: "done", wasClean: true });
+    assert.deepEqual(r.states, ["closing", "closed"]);
+    assert.equal(r.unsent, 0);
+    const got = (await report(server, key)).connections.map((c) => c.received);
+    assert.equal(got.length, 1, "one connection");
+    assert.equal(got[0].length, 34, `all 34 messages reached the server: ${got[0].length}`);
+    assert.ok(got[0].slice(0, 32).every((m) => m.startsWith("bin:131072")));
+    assert.ok(got[0][32].startsWith("bin:4"), got[0][32]);
+    assert.equal(got[0][33], "bye");
+  });
+
+  it("close() from inside onclose stops the reconnection with no reconnecting event", async () => {
+    const seen = await run(async () => {
+      const s = new resocket.ResilientWebSocket("/close/4000", [], { reconnectIf: () => true, reconnect: { base: 200, cap: 200 } });
+      const seen = [];
+      for (const t of ["open", "close", "reconnecting", "statechange"]) {
+        s.addEventListener(t, (e) => seen.push([t, e.state ?? e.code ?? ""]));
+      }
+      s.onclose = () => s.close();
+      await within(5000, new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r())), "closed");
+      await sleep(300);
+      return seen;
+    });
+    assert.deepEqual(seen, [
+      ["open", ""],
+      ["statechange", "open"],
+      ["close", 4000],
+      ["statechange", "closed"],
+    ]);
+  });
+
+  it("a Blob handed back by takeUnsent() while it was read is not sent nor handed back again", async () => {
+    const r = await run(async () => {
+      // Nothing listens on port 9: the socket waits to reconnect.
+      const s = new resocket.ResilientWebSocket("ws://127.0.0.1:9/", [], { reconnect: { base: 5000, cap: 5000 } });
+      await nextEvent(s, "reconnecting");
+      const blob = new Blob(["x"]);
+      let release = null;
+      blob.arrayBuffer = () => new Promise((r) => (release = () => r(new ArrayBuffer(1))));
+      s.send(blob);
+      await sleep(0);
+      const reading = release !== null;
+      s.close();
+      const first = s.takeUnsent();
+      const flushed = s.flush().then(() => "resolved", (e) => e.name);
+      release();
+      return { reading, first: first.map((d) => d === blob), flushed: await flushed, again: s.takeUnsent().length };
+    });
+    assert.ok(r.reading, "the Blob was being read when close() came");
+    assert.deepEqual(r.first, [true]);
+    assert.equal(r.flushed, "resolved");
+    assert.equal(r.again, 0, "handed back once");
+  });
+
   it("calls the url function before every attempt, with the attempt number", async () => {
     const key = uniqueKey("urlfn");
     const calls = await run(async (key) => {

@@ -621,6 +621,16 @@ macro_rules! sink_impl {
 sink_impl!(WebSocket);
 sink_impl!(Sender);
 
+#[cfg(feature = "js")]
+impl Sender {
+    /// Closes for good once everything queued has been handed to the browser (within the
+    /// close timeout): what the Sink's close does, with any code and reason. For the JS
+    /// API's `close()`, which must send what `send()` accepted first, like a browser's.
+    pub(crate) fn close_when_drained(&self, code: u16, reason: &str) -> Result<(), Error> {
+        self.handle.with(|i| i.close_when_drained(code, reason))
+    }
+}
+
 /// The future of [`WebSocket::close`]: resolves when the socket is closed for good.
 #[must_use = "the close has started; await this to learn how it ended"]
 pub struct Closing {

@@ -712,9 +712,7 @@ impl Inner {
     /// close timeout). `Err` if messages were left unsent; they are handed over once, by
     /// `take_unsent` or the `Closing` future, whichever asks first.
     pub(crate) fn poll_sink_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let result = self.machine.close_when_drained(convert::now(), 1000, "");
-        self.pump();
-        result?;
+        self.close_when_drained(1000, "")?;
         if !self.machine.is_closed() {
             register(&mut self.wakers, cx);
             return Poll::Pending;
@@ -730,6 +728,16 @@ impl Inner {
         heartbeat: Option<crate::Heartbeat>,
     ) -> Result<(), Error> {
         let result = self.machine.set_heartbeat(convert::now(), heartbeat);
+        self.pump();
+        result
+    }
+
+    /// Closes with `code` and `reason` once the queue has drained into the browser (within
+    /// the close timeout), at once if nothing is queued.
+    pub(crate) fn close_when_drained(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let result = self
+            .machine
+            .close_when_drained(convert::now(), code, reason);
         self.pump();
         result
     }

@@ -315,9 +315,13 @@ export class ResilientWebSocket implements EventTarget {
   /** Resolves once everything sent so far has left the browser. */
   flush(): Promise<void>;
   /**
-   * Closes for good, cancelling any pending reconnection. `code`: 1000 (default) or
-   * 3000-4999, else an `InvalidAccessError` DOMException; `reason`: at most 123 UTF-8 bytes,
-   * else a `SyntaxError` DOMException.
+   * Closes for good. `code`: 1000 (default) or 3000-4999, else an `InvalidAccessError`
+   * DOMException; `reason`: at most 123 UTF-8 bytes, else a `SyntaxError` DOMException.
+   * `readyState` is CLOSING at once and `send()` throws from then on. Like a browser's
+   * WebSocket, an open connection first transmits everything `send()` accepted (within
+   * `closeTimeout`); otherwise the socket ends at once, cancelling any pending reconnection,
+   * and what was never transmitted comes back from `takeUnsent()`. Calling it again does
+   * nothing.
    */
   close(code?: number, reason?: string): void;
   /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */

@@ -5,7 +5,7 @@
 
 use super::convert::{self, Payload};
 use super::socket::Core;
-use crate::{Error, Message};
+use crate::{Error, Message, Sender};
 use futures_channel::oneshot;
 use futures_sink::Sink;
 use js_sys::{ArrayBuffer, Function, Promise, Reflect};
@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
@@ -22,7 +23,10 @@ use web_sys::Blob;
 pub(crate) type Done = oneshot::Sender<Result<(), JsValue>>;
 
 struct Item {
-    /// `None`: a marker for `ready()` or `flush()`.
+    /// Told apart by this, not by position: the front may change while the task that works
+    /// through the queue waits (`takeUnsent()` empties the queue, `close()` hands over).
+    id: u64,
+    /// `None`: a marker for `ready()`, `flush()` or `close()`.
     payload: Option<Payload>,
     /// What it added to `bytes` (taken off again exactly: a Blob read may give other than
     /// its size).
@@ -30,14 +34,21 @@ struct Item {
     /// Wait for the Sink to have room first (`sendAsync()`, `ready()`).
     wait_ready: bool,
     done: Option<Done>,
+    /// `close()`'s marker: the code and reason to close with once everything before it is
+    /// in the Sink.
+    close: Option<(u16, String)>,
 }
 
 #[derive(Default)]
 pub(crate) struct Queue {
     items: RefCell<VecDeque<Item>>,
+    next_id: Cell<u64>,
     /// Bytes waiting here, for `bufferedAmount`.
     bytes: Cell<f64>,
     running: Cell<bool>,
+    /// The task working through the queue, while it waits for room: `close()` wakes it,
+    /// since nothing waits for room any more once sending is over.
+    waiting: RefCell<Option<Waker>>,
     /// What never reached the Sink because the socket closed for good, for `takeUnsent()`.
     unsent: RefCell<Vec<JsValue>>,
 }
@@ -55,8 +66,12 @@ impl Queue {
         std::mem::take(&mut *self.unsent.borrow_mut())
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.items.borrow().is_empty()
+    }
+
+    fn front_id(&self) -> Option<u64> {
+        self.items.borrow().front().map(|i| i.id)
     }
 }
 
@@ -81,14 +96,55 @@ pub(crate) fn push(
     wait_ready: bool,
     done: Option<Done>,
 ) {
-    let queue = &core.queue;
     let counted = payload.as_ref().map_or(0.0, Payload::len);
+    enqueue(core, payload, counted, wait_ready, done, None);
+}
+
+/// `close()` on an open connection: everything queued here goes into the Sink first,
+/// without waiting for room (sending is over), at once up to the first Blob still to be
+/// read, the rest once read; then the socket closes, once its own queue has drained into
+/// the browser (within the close timeout).
+pub(crate) fn close_after(core: &Rc<Core>, code: u16, reason: String) {
+    let mut sender = core.sender.clone();
+    loop {
+        let ready = matches!(
+            core.queue.items.borrow().front(),
+            Some(item) if !matches!(item.payload, Some(Payload::Blob(..)))
+        );
+        if !ready || !hand_over_front(core, &mut sender) {
+            break;
+        }
+    }
+    if core.queue.is_empty() {
+        // Validated by `close()`; a socket already closed for good ignores it.
+        let _ = sender.close_when_drained(code, &reason);
+        return;
+    }
+    enqueue(core, None, 0.0, false, None, Some((code, reason)));
+    if let Some(waker) = core.queue.waiting.take() {
+        waker.wake();
+    }
+}
+
+fn enqueue(
+    core: &Rc<Core>,
+    payload: Option<Payload>,
+    counted: f64,
+    wait_ready: bool,
+    done: Option<Done>,
+    close: Option<(u16, String)>,
+) {
+    let queue = &core.queue;
+    let id = queue.next_id.get();
+    queue.next_id.set(id.wrapping_add(1));
     queue.bytes.set(queue.bytes.get() + counted);
     queue.items.borrow_mut().push_back(Item {
+        id,
         payload,
         counted,
         wait_ready,
         done,
+        close,
     });
     if !queue.running.replace(true) {
         wasm_bindgen_futures::spawn_local(run(core.clone()));
@@ -99,9 +155,10 @@ async fn run(core: Rc<Core>) {
     let queue = &core.queue;
     let mut sender = core.sender.clone();
     loop {
-        let (blob, wait_ready) = match queue.items.borrow().front() {
+        let (id, blob, wait_ready) = match queue.items.borrow().front() {
             None => break,
             Some(item) => (
+                item.id,
                 match &item.payload {
                     Some(Payload::Blob(b, _)) => Some(b.clone()),
                     _ => None,
@@ -114,8 +171,9 @@ async fn run(core: Rc<Core>) {
             // the Blob's `arrayBuffer`, and whatever it runs may call back into the socket.
             let read = read_blob(&blob).await;
             let mut items = queue.items.borrow_mut();
-            let Some(front) = items.front_mut() else {
-                break;
+            // The bytes belong to that Blob only, if it is still first.
+            let Some(front) = items.front_mut().filter(|f| f.id == id) else {
+                continue;
             };
             match read {
                 Ok(bytes) => {
@@ -139,33 +197,60 @@ async fn run(core: Rc<Core>) {
             }
         }
         if wait_ready {
-            if let Err(e) = poll_fn(|cx| Pin::new(&mut sender).poll_ready(cx)).await {
-                fail_all(queue, &e);
-                break;
-            }
-        }
-        let Some(item) = queue.items.borrow_mut().pop_front() else {
-            break;
-        };
-        queue.bytes.set((queue.bytes.get() - item.counted).max(0.0));
-        if let Some(Payload::Message(message)) = item.payload {
-            if let Err(e) = Pin::new(&mut sender).start_send(message.clone()) {
-                queue
-                    .unsent
-                    .borrow_mut()
-                    .push(convert::message_to_js(&message));
-                if let Some(done) = item.done {
-                    let _ = done.send(Err(convert::error(&e)));
+            let ready = poll_fn(|cx| {
+                // Once `close()` was called nothing waits for room: all goes in.
+                if core.close_asked.get() {
+                    return Poll::Ready(Ok(()));
                 }
+                *queue.waiting.borrow_mut() = Some(cx.waker().clone());
+                Pin::new(&mut sender).poll_ready(cx)
+            })
+            .await;
+            queue.waiting.take();
+            if let Err(e) = ready {
                 fail_all(queue, &e);
                 break;
             }
+            if queue.front_id() != Some(id) {
+                continue;
+            }
         }
-        if let Some(done) = item.done {
-            let _ = done.send(Ok(()));
+        if !hand_over_front(&core, &mut sender) {
+            break;
         }
     }
     queue.running.set(false);
+}
+
+/// Puts the first item into the Sink (a message) or settles it (a marker; `close()`'s
+/// closes). `false` if the socket was closed for good: then everything queued failed.
+fn hand_over_front(core: &Core, sender: &mut Sender) -> bool {
+    let queue = &core.queue;
+    let Some(item) = queue.items.borrow_mut().pop_front() else {
+        return false;
+    };
+    queue.bytes.set((queue.bytes.get() - item.counted).max(0.0));
+    if let Some(Payload::Message(message)) = item.payload {
+        if let Err(e) = Pin::new(&mut *sender).start_send(message.clone()) {
+            queue
+                .unsent
+                .borrow_mut()
+                .push(convert::message_to_js(&message));
+            if let Some(done) = item.done {
+                let _ = done.send(Err(convert::error(&e)));
+            }
+            fail_all(queue, &e);
+            return false;
+        }
+    }
+    if let Some(done) = item.done {
+        let _ = done.send(Ok(()));
+    }
+    if let Some((code, reason)) = item.close {
+        // Validated by `close()`; a socket already closed for good ignores it.
+        let _ = sender.close_when_drained(code, &reason);
+    }
+    true
 }
 
 /// A Blob's bytes. Whatever its `arrayBuffer` (the browser's, unless replaced) throws or

@@ -96,6 +96,11 @@ pub(crate) struct Core {
     phase: Cell<Phase>,
     /// `close()` moved the socket to closing; the pump announces it.
     closing: Cell<bool>,
+    /// `close()` was called: sending is over, and the socket only ends from here. Until
+    /// the close frame goes, what `send()` accepted before is still being handed over
+    /// (perhaps on a reconnection, within `closeTimeout`): that shows as closing, with no
+    /// `open`, `reconnecting` or `statechange` of its own.
+    pub(crate) close_asked: Cell<bool>,
     pump: RefCell<Option<Waker>>,
     inboxes: RefCell<Vec<Weak<Inbox>>>,
     /// `inboundLimit` is set: the pump takes the next message only once every `for await`
@@ -119,6 +124,9 @@ impl Core {
     }
 
     fn enter(&self, phase: Phase) {
+        if self.close_asked.get() && !matches!(phase, Phase::Closing | Phase::Closed) {
+            return;
+        }
         if self.phase.replace(phase) != phase {
             let fields = [
                 ("state", phase.name().into()),
@@ -138,6 +146,14 @@ impl Core {
     }
 
     fn on_event(&self, event: Event) {
+        if self.close_asked.get()
+            && matches!(
+                event,
+                Event::Connecting { .. } | Event::Open { .. } | Event::Reconnecting { .. }
+            )
+        {
+            return;
+        }
         match event {
             Event::Connecting { .. } => self.enter(Phase::Connecting),
             Event::Open { .. } => {
@@ -350,9 +366,12 @@ impl JsSocket {
 
     fn phase(&self) -> Phase {
         if self.core.busy.get() {
-            self.core.phase.get()
-        } else {
-            Phase::of(self.core.sender.state())
+            return self.core.phase.get();
+        }
+        match Phase::of(self.core.sender.state()) {
+            Phase::Closed => Phase::Closed,
+            _ if self.core.close_asked.get() => Phase::Closing,
+            phase => phase,
         }
     }
 
@@ -442,6 +461,7 @@ impl JsSocket {
             queue: send::Queue::default(),
             phase: Cell::new(Phase::Connecting),
             closing: Cell::new(false),
+            close_asked: Cell::new(false),
             pump: RefCell::new(None),
             inboxes: RefCell::default(),
             paced: parsed.paced,
@@ -709,8 +729,11 @@ impl JsSocket {
     }
 
     /// Closes for good with `code` (1000 or 3000–4999, default 1000) and `reason` (at most
-    /// 123 UTF-8 bytes), cancelling any pending reconnection. Throws like the browser's
-    /// WebSocket on a bad code or reason.
+    /// 123 UTF-8 bytes). Throws like the browser's WebSocket on a bad code or reason.
+    ///
+    /// Like the browser's, an open connection first transmits everything `send()` accepted
+    /// (within `closeTimeout`). Otherwise it ends at once, cancelling any pending
+    /// reconnection; what was never transmitted comes back from `takeUnsent()`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
         self.check_not_busy()?;
         let code = if code.is_undefined() {
@@ -743,17 +766,24 @@ impl JsSocket {
                 ))
             })?
         };
-        let closing = self
-            .core
-            .sender
-            .close(code, &reason)
-            .map_err(|e| convert::error(&e))?;
-        // Nobody needs to await it: the pump hears of the end through the stream.
-        drop(closing);
-        if self.core.sender.state() == State::Closing {
-            self.core.closing.set(true);
+        crate::validate_close(code, &reason).map_err(|e| convert::error(&e))?;
+        if self.core.close_asked.get() {
+            // Closing already: like the browser's, a second close() does nothing.
+            return Ok(());
         }
-        self.core.wake_pump();
+        let core = &self.core;
+        core.close_asked.set(true);
+        match core.sender.state() {
+            // What send() accepted is sent first, as by a browser's WebSocket.
+            State::Open => send::close_after(core, code, reason),
+            // Nobody needs to await the `Closing`: the pump hears of the end through the
+            // stream. (Validated above: Err only for a socket closed already.)
+            _ => drop(core.sender.close(code, &reason)),
+        }
+        if core.sender.state() != State::Closed {
+            core.closing.set(true);
+        }
+        core.wake_pump();
         Ok(())
     }
 
