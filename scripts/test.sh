@@ -90,8 +90,9 @@ for browser in ${BROWSERS:-chrome firefox}; do
   total_failed=$((total_failed + failed))
 done
 
-# The framework integrations and examples: each mounts real components in Chromium
-# against the test server.
+# The framework integrations and examples, in Chromium against the test server (the Yew
+# suites and the examples mount real components; the Leptos hook suites run the hook under
+# a bare reactive owner, one of them with no Leptos task runner).
 for example in integrations/*/ examples/*/; do
   [ -d "$example/tests" ] || continue
   name=$(basename "$example")

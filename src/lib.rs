@@ -130,7 +130,8 @@
 //! The sibling crates `resocket-yew` and `resocket-leptos` (in this repository's
 //! `integrations/`) wrap a socket in a `use_websocket` hook: the [`State`] as reactive state,
 //! the reconnect deadline for a countdown, ordered sends that honour backpressure, a
-//! callback per message, and a close when the component unmounts. `examples/yew-chat` and
+//! callback per message, and a close when the component unmounts (messages sent just before
+//! `close()` or unmount go out ahead of the close frame). `examples/yew-chat` and
 //! `examples/leptos-chat` are complete chat apps built on them. They are separate crates so
 //! that resocket itself never depends on a UI framework: a fresh wasm32 build of the Leptos
 //! example takes about 85 s on two cores and of the Yew example about 68 s, nearly all of

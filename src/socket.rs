@@ -307,7 +307,8 @@ impl Builder {
 
     /// How long `close()` waits for the closing handshake before abandoning the socket
     /// (default 5 s). Browsers send the close frame only after all buffered data, so a
-    /// server that stopped reading would otherwise hold `close()` until TCP gives up. Zero
+    /// server that stopped reading would otherwise hold `close()` until TCP gives up. The
+    /// Sink's close waits this long first for the queue to drain into the browser. Zero
     /// is an [`Error::InvalidConfig`] from `connect`.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.config.close_timeout = timeout;
@@ -589,8 +590,9 @@ macro_rules! sink_impl {
         /// `poll_flush` waits until everything accepted has left the browser
         /// (`bufferedAmount` is 0; the browser says so only when asked, so it is read at the
         /// next task, then after 1, 2, 4… ms: a small `send(..).await` takes about 0.2 ms in
-        /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain, then closes the
-        /// connection with 1000, for every handle (`Err` if messages were left unsent).
+        /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain (within the close
+        /// timeout; a connection lost meanwhile is not replaced), then closes the connection
+        /// with 1000, for every handle (`Err` if messages were left unsent).
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
         ///
         /// `start_send` without a preceding `poll_ready` still accepts the message (it is
@@ -621,7 +623,7 @@ macro_rules! sink_impl {
 sink_impl!(WebSocket);
 sink_impl!(Sender);
 
-#[cfg(feature = "js")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 impl Sender {
     /// Closes for good once everything queued has been handed to the browser (within the
     /// close timeout): what the Sink's close does, with any code and reason. For the JS

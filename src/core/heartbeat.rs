@@ -81,7 +81,8 @@ impl Heartbeat {
         self
     }
 
-    /// How long to wait for any inbound message after a ping.
+    /// How long to wait for any inbound message after a ping (longer while a ping that
+    /// waited behind data is still followed by bytes leaving the browser: see above).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -818,6 +818,12 @@ impl Machine {
         self.buffer = Buffer::default();
         self.emit(Event::Close(frame.clone()));
 
+        if opened.is_some() && self.close_after_drain.take().is_some() {
+            // The application asked to close once the queue had drained, and the connection
+            // it was draining into is lost: that is the end it asked for, not one to repair
+            // with a new connection. What never left is handed back as unsent.
+            return self.end(None);
+        }
         let retry = local
             || match &self.config.reconnect_if {
                 Some(policy) => policy(&frame),

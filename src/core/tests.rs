@@ -1232,6 +1232,33 @@ fn sink_close_gives_up_waiting_after_the_close_timeout() {
 }
 
 #[test]
+fn a_connection_lost_while_a_close_drains_the_queue_is_not_replaced() {
+    let mut m = open_machine(Config {
+        high_water_mark: 100,
+        low_water_mark: 10,
+        ..config()
+    });
+    m.send(ms(0), Message::Binary(vec![0; 150])).unwrap(); // handed over: above the mark
+    m.send(ms(0), text("queued")).unwrap(); // waits for the buffer to drain
+    actions(&mut m);
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    assert_eq!(m.state(), State::Open, "still draining");
+    m.handle_close(ms(50), CloseFrame::abnormal(""), 150);
+    let a = actions(&mut m);
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Connect { .. })),
+        "no new connection: {a:?}"
+    );
+    assert_eq!(m.state(), State::Closed);
+    assert_eq!(m.take_terminal(), None, "the end that was asked for");
+    assert_eq!(
+        m.take_unsent(),
+        vec![Message::Binary(vec![0; 150]), text("queued")],
+        "what never left is handed back, in order"
+    );
+}
+
+#[test]
 fn heartbeat_does_not_kill_a_slow_uplink_the_app_keeps_full() {
     let mut m = open_machine(Config {
         high_water_mark: 1 << 30,

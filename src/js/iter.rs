@@ -1,6 +1,7 @@
 //! `for await (const data of socket)`: each iterator gets every message that arrives after
 //! it was made, in order, and finishes when the socket closes for good (throwing once if
-//! that end was not asked for, like the Rust stream).
+//! that end was not asked for, like the Rust stream) or when `return()` is called (then it
+//! never throws).
 //!
 //! With `inboundLimit`, messages the socket dropped are not an exception (that would end
 //! the loop, on a policy that expects drops): each iterator counts them in `dropped`, as
@@ -130,8 +131,9 @@ impl MessageIterator {
 
 #[wasm_bindgen(js_class = ResilientWebSocketIterator)]
 impl MessageIterator {
-    /// The next message's data, or `done` once the socket closed for good; rejects once
-    /// with the error that ended the socket, if it was not closed on purpose.
+    /// The next message's data, or `done` once the socket closed for good or `return()` was
+    /// called; rejects once with the error that ended the socket, if it was not closed on
+    /// purpose and `return()` did not come first.
     pub fn next(&self) -> Promise {
         let inbox = self.inbox.clone();
         super::promise(async move {
@@ -172,7 +174,8 @@ impl MessageIterator {
         self.inbox.dropped.get() as f64
     }
 
-    /// Stops the iteration (what `break` calls): later messages are not kept.
+    /// Stops the iteration (what `break` calls): later messages are not kept, and `next()`
+    /// says done from now on, also after an error not yet thrown.
     #[wasm_bindgen(js_name = "return")]
     pub fn stop(&self) -> Promise {
         self.inbox.stop();

@@ -20,7 +20,7 @@ export type BinaryData = ArrayBuffer | ArrayBufferView;
 /** Where the socket is in its life. "reconnecting": waiting out the backoff delay before the next attempt. */
 export type SocketState = "connecting" | "open" | "reconnecting" | "closing" | "closed";
 
-/** `readyState`: CONNECTING (0, also while waiting to reconnect), OPEN (1), CLOSING (2), CLOSED (3: closed for good). */
+/** `readyState`: CONNECTING (0, also while waiting to reconnect), OPEN (1), CLOSING (2, from `close()` on), CLOSED (3: closed for good). */
 export type ReadyState = 0 | 1 | 2 | 3;
 
 /** How a connection ended, as its `close` event told it. */
@@ -65,13 +65,15 @@ export interface BackoffOptions {
 /**
  * An application-level heartbeat (browsers cannot send protocol pings): after `interval` ms
  * without any incoming message, `ping` is sent; if nothing at all arrives within `timeout` ms,
- * the connection is taken for dead, closed with 4000 and reconnected. Messages matching `pong`
- * are not delivered. Timer throttling in background tabs does not cause false timeouts.
+ * the connection is taken for dead, closed with 4000 and reconnected. A ping that had to wait
+ * behind outgoing data gets more time while bytes keep leaving the browser (also after it
+ * left), so a slow upload is not taken for a dead connection. Messages matching `pong` are
+ * not delivered. Timer throttling in background tabs does not cause false timeouts.
  */
 export interface HeartbeatOptions {
   /** Idle time before a ping, ms. Default 25000. */
   interval?: number;
-  /** How long to wait for any message after a ping, ms. Default 10000. */
+  /** How long to wait for any message after a ping, ms (more while a ping that waited behind data is still followed by bytes leaving). Default 10000. */
   timeout?: number;
   /** The ping message. Default "ping". */
   ping?: string | BinaryData;
@@ -114,7 +116,7 @@ export interface ResilientWebSocketOptions {
   binaryType?: "arraybuffer" | "blob";
   /** `false`: never reconnect (the first close ends the socket); `true` (default) or backoff settings: reconnect. */
   reconnect?: boolean | BackoffOptions;
-  /** Shorthand for `reconnect: { maxRetries }`, as in reconnecting-websocket. */
+  /** Shorthand for `reconnect: { maxRetries }`, as in reconnecting-websocket. Checked even with `reconnect: false`, where it has no effect. */
   maxRetries?: number | null;
   /**
    * Decides from the close whether to reconnect after the server or the network ended a
@@ -132,7 +134,7 @@ export interface ResilientWebSocketOptions {
   queueCapacity?: number;
   /** Abandon an attempt still connecting after this long; `null`: wait for the browser. Default 10000. */
   connectTimeout?: number | null;
-  /** How long `close()` waits for the closing handshake before abandoning the connection. Default 5000. */
+  /** How long `close()` waits for what `send()` accepted to reach the browser, and then again for the closing handshake, before abandoning the connection. Default 5000. */
   closeTimeout?: number;
   /** Bounds what waits for a slow `for await` loop (see `InboundLimitOptions`); `null` (default): no bound. */
   inboundLimit?: InboundLimitOptions | null;
@@ -199,7 +201,9 @@ export interface ResilientWebSocketIterator extends AsyncIterator<MessageData, u
    */
   readonly dropped: number;
   /**
-   * Stops the iteration (what `break` does): later messages are not kept for it. With
+   * Stops the iteration (what `break` does): later messages are not kept for it, and `next()`
+   * resolves `{ done: true }` from then on, even if the socket had ended with an error not
+   * yet thrown. With
    * `inboundLimit`, call it on an iterator you stop reading without `break`: until then it sets
    * the pace of the whole socket (see `InboundLimitOptions`).
    */
@@ -235,6 +239,8 @@ export type ResilientWebSocketListener<K extends keyof ResilientWebSocketEventMa
  * - `open` and `close` fire for every connection; `reconnecting` and `statechange` tell
  *   what happens in between. The socket is closed for good only by `close()`, by a close
  *   code the policy does not retry, or after `maxRetries`; then `statechange` says "closed".
+ *   From `close()` on, only `statechange` "closing" and "closed" follow: no `open` or
+ *   `reconnecting`.
  * - Messages sent while connecting or reconnecting wait and go out in order after the next
  *   open; those a lost connection never transmitted go again, first.
  * - Like a browser WebSocket, it lives until it is closed, whether or not you keep a
@@ -263,7 +269,7 @@ export class ResilientWebSocket implements EventTarget {
   readonly CLOSING: 2;
   readonly CLOSED: 3;
 
-  /** CONNECTING (0) while connecting or waiting to reconnect, OPEN (1), CLOSING (2), CLOSED (3) once closed for good. */
+  /** CONNECTING (0) while connecting or waiting to reconnect, OPEN (1), CLOSING (2) from `close()` until closed for good (also while what `send()` accepted still goes out), CLOSED (3) once closed for good. */
   readonly readyState: ReadyState;
   /** The finer state: "connecting", "open", "reconnecting", "closing" or "closed". */
   readonly state: SocketState;
@@ -306,7 +312,7 @@ export class ResilientWebSocket implements EventTarget {
    * `InvalidStateError` DOMException once `close()` was called or the socket closed for good.
    */
   send(data: SendData): void;
-  /** Sends once the limits allow (`highWaterMark`, `queueCapacity`); resolves when the message was accepted, in order with other sends. */
+  /** Sends once the limits allow (`highWaterMark`, `queueCapacity`); resolves when the message was accepted, in order with other sends. `close()` on an open connection accepts those still waiting at once; otherwise they reject. */
   sendAsync(data: SendData): Promise<void>;
   /** Resolves when a message sent now would be accepted within the limits: `await socket.ready(); socket.send(data)`. */
   ready(): Promise<void>;
@@ -318,10 +324,11 @@ export class ResilientWebSocket implements EventTarget {
    * Closes for good. `code`: 1000 (default) or 3000-4999, else an `InvalidAccessError`
    * DOMException; `reason`: at most 123 UTF-8 bytes, else a `SyntaxError` DOMException.
    * `readyState` is CLOSING at once and `send()` throws from then on. Like a browser's
-   * WebSocket, an open connection first transmits everything `send()` accepted (within
-   * `closeTimeout`); otherwise the socket ends at once, cancelling any pending reconnection,
-   * and what was never transmitted comes back from `takeUnsent()`. Calling it again does
-   * nothing.
+   * WebSocket, an open connection first transmits everything `send()` accepted, waiting
+   * `sendAsync()`s and Blobs included, for up to `closeTimeout`, then closes (with
+   * `closeTimeout` again for the handshake); if that connection is lost meanwhile, it is not
+   * replaced. Otherwise the socket ends at once, cancelling any pending reconnection. What
+   * was never transmitted comes back from `takeUnsent()`. Calling it again does nothing.
    */
   close(code?: number, reason?: string): void;
   /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */
@@ -330,8 +337,8 @@ export class ResilientWebSocket implements EventTarget {
   [Symbol.dispose](): void;
   /**
    * `for await (const data of socket)`: every message from now on; ends when the socket closes
-   * for good, throwing once if that end was not asked for. With `inboundLimit`, the slowest
-   * loop sets the pace (see `InboundLimitOptions`); messages dropped on "drop" are counted in
+   * for good, throwing once if that end was not asked for (and `return()` did not come
+   * first). With `inboundLimit`, the slowest loop sets the pace (see `InboundLimitOptions`); messages dropped on "drop" are counted in
    * the iterator's `dropped`, not thrown.
    */
   [Symbol.asyncIterator](): ResilientWebSocketIterator;

@@ -1,7 +1,9 @@
 //! The ordered way out. `send()` hands a message to the Rust Sink at once when nothing is
 //! waiting before it; otherwise it queues here, behind a Blob being read or a `sendAsync()`
 //! waiting for room, so messages always leave in the order they were given. One task at a
-//! time works through the queue and ends when it is empty.
+//! time works through the queue and ends when it is empty. `close()` on an open connection
+//! hands everything queued to the Sink at once (up to a Blob still being read), without
+//! waiting for room.
 
 use super::convert::{self, Payload};
 use super::socket::Core;

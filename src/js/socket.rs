@@ -96,10 +96,10 @@ pub(crate) struct Core {
     phase: Cell<Phase>,
     /// `close()` moved the socket to closing; the pump announces it.
     closing: Cell<bool>,
-    /// `close()` was called: sending is over, and the socket only ends from here. Until
-    /// the close frame goes, what `send()` accepted before is still being handed over
-    /// (perhaps on a reconnection, within `closeTimeout`): that shows as closing, with no
-    /// `open`, `reconnecting` or `statechange` of its own.
+    /// `close()` was called: sending is over, and the socket only ends from here (a
+    /// connection lost while what `send()` accepted still goes out is not replaced). It
+    /// shows as closing, and events of a reconnection that was under way (its `open`,
+    /// `reconnecting`, `statechange`) are not dispatched.
     pub(crate) close_asked: Cell<bool>,
     pump: RefCell<Option<Waker>>,
     inboxes: RefCell<Vec<Weak<Inbox>>>,
@@ -682,7 +682,8 @@ impl JsSocket {
     }
 
     /// Sends once there is room (below the high-water mark, queue not full); resolves when
-    /// the message was accepted.
+    /// the message was accepted. `close()` on an open connection accepts those still
+    /// waiting at once.
     #[wasm_bindgen(js_name = sendAsync)]
     pub fn send_async(&self, data: JsValue) -> Promise {
         let payload = match self.check_can_send().and_then(|()| convert::payload(&data)) {
@@ -732,8 +733,9 @@ impl JsSocket {
     /// 123 UTF-8 bytes). Throws like the browser's WebSocket on a bad code or reason.
     ///
     /// Like the browser's, an open connection first transmits everything `send()` accepted
-    /// (within `closeTimeout`). Otherwise it ends at once, cancelling any pending
-    /// reconnection; what was never transmitted comes back from `takeUnsent()`.
+    /// (within `closeTimeout`; a connection lost meanwhile is not replaced). Otherwise it
+    /// ends at once, cancelling any pending reconnection. What was never transmitted comes
+    /// back from `takeUnsent()`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
         self.check_not_busy()?;
         let code = if code.is_undefined() {

@@ -138,7 +138,7 @@ export class StompSubscription implements AsyncIterable<StompMessage> {
   [Symbol.dispose](): void;
   /**
    * The messages until the subscription or the client ends; throws once if the client ended
-   * without `disconnect()`. An `InvalidStateError` DOMException if the subscription has a callback.
+   * without `disconnect()` (not after `return()` or `break`). An `InvalidStateError` DOMException if the subscription has a callback.
    */
   [Symbol.asyncIterator](): AsyncIterator<StompMessage, undefined, undefined>;
 }

@@ -46,11 +46,15 @@
 //!
 //! All three end when the socket is closed for good. [`close`](UseWebSocket::close) first
 //! hands the socket whatever is still queued, so a message sent just before it goes out
-//! ahead of the close frame like any other. When the reactive owner that called the hook is
-//! cleaned up (the component unmounts), the same happens, and the tasks are cancelled before
-//! the signals are disposed, so no signal is written and no callback runs afterwards.
+//! ahead of the close frame while the connection is open and below the high-water mark
+//! (what cannot go comes back from [`take_unsent`](resocket::Sender::take_unsent)). When
+//! the reactive owner that called the hook is cleaned up (the component unmounts), the same
+//! happens, and the tasks are cancelled before the signals are disposed, so no signal is
+//! written and no callback runs afterwards.
 //!
-//! The hook needs a browser: in a server-rendered app, call it only on the client.
+//! The tasks run on wasm-bindgen-futures, so the hook also works before Leptos has a task
+//! runner (before `mount_to`, or under a bare `Owner` in a test). It needs a browser: in a
+//! server-rendered app, call it only on the client.
 
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
@@ -224,9 +228,9 @@ impl UseWebSocket {
     /// high-water mark, or a full queue while reconnecting), and goes out when the `Sink` is
     /// ready. While connecting or reconnecting, messages wait for the connection.
     ///
-    /// Once the socket is closed for good (or the component is gone), the message is
-    /// dropped; [`state`](UseWebSocket::state) is then `Closed` and
-    /// [`error`](UseWebSocket::error) tells why. So are those still waiting here when the
+    /// Once [`close`](Self::close) was called, the socket closed for good, or the component
+    /// is gone, the message is dropped; [`state`](UseWebSocket::state) shows it, and
+    /// [`error`](UseWebSocket::error) tells why if the end was not asked for. So are those still waiting here when the
     /// socket ends by itself (retries exhausted); those resocket had already taken and
     /// never transmitted come back from [`take_unsent`](resocket::Sender::take_unsent).
     pub fn send(&self, message: Message) {

@@ -96,7 +96,7 @@ struct Live {
 
 impl Live {
     /// Hands the socket what `send` queued and the forwarding task has not, so it goes out
-    /// before a close frame (or comes back from `take_unsent`).
+    /// before a close frame as far as the socket can transmit it.
     fn hand_over(&self) {
         if let (Some(sender), Some(queued)) = (&self.sender, &self.queued) {
             hand_over(sender, queued);
@@ -160,7 +160,7 @@ impl UseWebSocket {
     /// What [`send`](Self::send) queued is handed to the socket first, so an open
     /// connection transmits it before the close frame. What the socket cannot transmit
     /// (no connection is open, or `bufferedAmount` is above the high-water mark) is not
-    /// sent.
+    /// sent, and is lost: this hook does not hand it back.
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
         if let Some(next) = &mut shared.next {
@@ -193,7 +193,8 @@ pub fn use_websocket(url: &str, on_message: Callback<Message>) -> UseWebSocket {
 }
 
 /// Like [`use_websocket`] with a custom [`Builder`] (backoff, heartbeat, protocols …).
-/// The socket is made anew whenever `key` changes, and closed when the component unmounts.
+/// The socket is made anew whenever `key` changes, and closed when the component unmounts;
+/// what `send` queued goes out first, as far as the socket can transmit it.
 #[hook]
 pub fn use_websocket_with<F>(key: String, make: F, on_message: Callback<Message>) -> UseWebSocket
 where

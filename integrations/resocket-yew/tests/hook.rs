@@ -1,6 +1,7 @@
 //! The hook in real components, in a real browser, against the test server: what a child
-//! sends from its own effect (which Yew runs before its parent's), a change of URL, and
-//! `close()`.
+//! sends from its own effect (which Yew runs before its parent's), a change of URL,
+//! `close()`, and that messages sent just before `close()` or unmount go out ahead of the
+//! close frame.
 #![cfg(target_arch = "wasm32")]
 
 use resocket::{Message, WebSocket};
