@@ -617,6 +617,24 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(r.again, 0);
   });
 
+  it("a ready() still waiting when close() comes rejects, on an open socket too", async () => {
+    const r = await run(async () => {
+      const waiting = new resocket.ResilientWebSocket("ws://127.0.0.1:9/", [], { queueCapacity: 1, reconnect: { base: 5000, cap: 5000 } });
+      await nextEvent(waiting, "reconnecting");
+      waiting.send("a");
+      const closedWhileWaiting = waiting.ready().then(() => "resolved", (e) => e.name);
+      waiting.close();
+      // Open, above the high-water mark: ready() waits for the buffer to drain.
+      const open = new resocket.ResilientWebSocket("/stall", [], { highWaterMark: 1024, closeTimeout: 300 });
+      await open.opened();
+      open.send(new Uint8Array(8 * 1024 * 1024));
+      const closedWhileOpen = open.ready().then(() => "resolved", (e) => e.name);
+      open.close();
+      return { closedWhileWaiting: await closedWhileWaiting, closedWhileOpen: await closedWhileOpen };
+    });
+    assert.deepEqual(r, { closedWhileWaiting: "InvalidStateError", closedWhileOpen: "InvalidStateError" });
+  });
+
   it("close() sends what send() accepted first, like a browser's WebSocket", async () => {
     const key = uniqueKey("close-drain");
     const r = await run(async (key) => {

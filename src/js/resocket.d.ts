@@ -325,8 +325,8 @@ export class ResilientWebSocket implements EventTarget {
    * DOMException; `reason`: at most 123 UTF-8 bytes, else a `SyntaxError` DOMException.
    * `readyState` is CLOSING at once and `send()` throws from then on. Like a browser's
    * WebSocket, an open connection first transmits everything `send()` accepted, waiting
-   * `sendAsync()`s and Blobs included, for up to `closeTimeout`, then closes (with
-   * `closeTimeout` again for the handshake); if that connection is lost meanwhile, it is not
+   * `sendAsync()`s and Blobs included, for up to `closeTimeout` (counted once the Blobs
+   * given before have been read), then closes (with `closeTimeout` again for the handshake); if that connection is lost meanwhile, it is not
    * replaced. Otherwise the socket ends at once, cancelling any pending reconnection. What
    * was never transmitted comes back from `takeUnsent()`. Calling it again does nothing.
    */

@@ -232,6 +232,9 @@ fn hand_over_front(core: &Core, sender: &mut Sender) -> bool {
         return false;
     };
     queue.bytes.set((queue.bytes.get() - item.counted).max(0.0));
+    // `ready()` promises that a message sent now would be accepted: once `close()` was
+    // called none would be.
+    let refuse = item.wait_ready && item.payload.is_none() && core.close_asked.get();
     if let Some(Payload::Message(message)) = item.payload {
         if let Err(e) = Pin::new(&mut *sender).start_send(message.clone()) {
             queue
@@ -246,7 +249,10 @@ fn hand_over_front(core: &Core, sender: &mut Sender) -> bool {
         }
     }
     if let Some(done) = item.done {
-        let _ = done.send(Ok(()));
+        let _ = done.send(match refuse {
+            true => Err(convert::error(&Error::SocketClosed)),
+            false => Ok(()),
+        });
     }
     if let Some((code, reason)) = item.close {
         // Validated by `close()`; a socket already closed for good ignores it.

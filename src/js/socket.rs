@@ -733,7 +733,8 @@ impl JsSocket {
     /// 123 UTF-8 bytes). Throws like the browser's WebSocket on a bad code or reason.
     ///
     /// Like the browser's, an open connection first transmits everything `send()` accepted
-    /// (within `closeTimeout`; a connection lost meanwhile is not replaced). Otherwise it
+    /// (within `closeTimeout`, counted once the Blobs given before are read; a connection
+    /// lost meanwhile is not replaced). Otherwise it
     /// ends at once, cancelling any pending reconnection. What was never transmitted comes
     /// back from `takeUnsent()`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {

@@ -59,7 +59,7 @@
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
 
-use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::channel::mpsc::{self, UnboundedSender};
 use futures::future::{poll_fn, AbortHandle, Abortable};
 use futures::{SinkExt, StreamExt};
 use leptos::prelude::*;
@@ -127,7 +127,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     state.set(socket.state());
     let (sender, receiver) = socket.split();
     let (outgoing, queued) = mpsc::unbounded();
-    let queued = Rc::new(RefCell::new(queued));
+    let queued = Pending::new(queued);
 
     let tasks = [
         spawn_abortable(track_state(sender.clone(), events, state, reconnect_at)),
@@ -392,7 +392,27 @@ async fn receive(
 }
 
 /// What `send` queued and the forwarding task has not handed over yet.
-type Queue = Rc<RefCell<UnboundedReceiver<Message>>>;
+type Queue = Rc<RefCell<Pending>>;
+
+/// The channel's receiving end, and a message put back: one the socket could not take
+/// (called from inside one of its own callbacks, it is busy), which goes first next time.
+struct Pending {
+    back: Option<Message>,
+    rx: mpsc::UnboundedReceiver<Message>,
+}
+
+impl Pending {
+    fn new(rx: mpsc::UnboundedReceiver<Message>) -> Queue {
+        Rc::new(RefCell::new(Pending { back: None, rx }))
+    }
+
+    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Message>> {
+        match self.back.take() {
+            Some(message) => Poll::Ready(Some(message)),
+            None => self.rx.poll_next_unpin(cx),
+        }
+    }
+}
 
 /// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back.
 /// A message leaves the queue only when the Sink is ready for it and goes straight in, so
@@ -404,7 +424,7 @@ async fn forward(mut sender: Sender, queued: Queue) {
             // Closed for good; the receiving task reports why.
             Poll::Ready(Err(_)) => Poll::Ready(None),
             Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
-                Ok(mut queued) => queued.poll_next_unpin(cx),
+                Ok(mut queued) => queued.poll_next(cx),
                 // Never borrowed elsewhere across a poll; should it be, try again.
                 Err(_) => {
                     cx.waker().wake_by_ref();
@@ -428,8 +448,10 @@ fn hand_over(sender: &Sender, queued: &Queue) {
         return;
     };
     let mut sender = sender.clone();
-    while let Ok(message) = queued.try_recv() {
-        if sender.start_send_unpin(message).is_err() {
+    while let Some(message) = queued.back.take().or_else(|| queued.rx.try_recv().ok()) {
+        if sender.start_send_unpin(message.clone()).is_err() {
+            // Busy, or closed for good: kept for whoever tries next.
+            queued.back = Some(message);
             return;
         }
     }

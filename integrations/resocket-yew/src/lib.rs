@@ -318,7 +318,7 @@ fn start<F: FnOnce() -> Builder>(
     let mut events = ws.events();
     let (tx, mut rx) = ws.split();
     let watcher = tx.clone();
-    let queued = Rc::new(RefCell::new(queued));
+    let queued = Pending::new(queued);
     live.outgoing = Some(outgoing);
     live.queued = Some(queued.clone());
     live.sender = Some(tx.clone());
@@ -373,7 +373,27 @@ fn start<F: FnOnce() -> Builder>(
 }
 
 /// What `send` queued and the forwarding task has not handed over yet.
-type Queue = Rc<RefCell<mpsc::UnboundedReceiver<Message>>>;
+type Queue = Rc<RefCell<Pending>>;
+
+/// The channel's receiving end, and a message put back: one the socket could not take
+/// (called from inside one of its own callbacks, it is busy), which goes first next time.
+struct Pending {
+    back: Option<Message>,
+    rx: mpsc::UnboundedReceiver<Message>,
+}
+
+impl Pending {
+    fn new(rx: mpsc::UnboundedReceiver<Message>) -> Queue {
+        Rc::new(RefCell::new(Pending { back: None, rx }))
+    }
+
+    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Message>> {
+        match self.back.take() {
+            Some(message) => Poll::Ready(Some(message)),
+            None => self.rx.poll_next_unpin(cx),
+        }
+    }
+}
 
 /// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back
 /// (backpressure, a full queue while reconnecting); no flush per message, which would wait
@@ -387,7 +407,7 @@ async fn forward(mut sender: resocket::Sender, queued: Queue) {
             // Closed for good; the receiving task reports why.
             Poll::Ready(Err(_)) => Poll::Ready(None),
             Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
-                Ok(mut queued) => queued.poll_next_unpin(cx),
+                Ok(mut queued) => queued.poll_next(cx),
                 // Never borrowed elsewhere across a poll; should it be, try again.
                 Err(_) => {
                     cx.waker().wake_by_ref();
@@ -410,8 +430,10 @@ fn hand_over(sender: &resocket::Sender, queued: &Queue) {
         return;
     };
     let mut sender = sender.clone();
-    while let Ok(message) = queued.try_recv() {
-        if sender.start_send_unpin(message).is_err() {
+    while let Some(message) = queued.back.take().or_else(|| queued.rx.try_recv().ok()) {
+        if sender.start_send_unpin(message.clone()).is_err() {
+            // Busy, or closed for good: kept for whoever tries next.
+            queued.back = Some(message);
             return;
         }
     }
