@@ -540,6 +540,18 @@ macro_rules! common_methods {
                 })
             }
 
+            /// Lets the queue go to the open connection after the [open hook](Builder::on_open)
+            /// held it back ([`Opening::hold_queue`](crate::Opening::hold_queue)), e.g. once
+            /// the server accepted the login the hook sent first. Does nothing otherwise.
+            /// From inside one of the socket's own callbacks, where it cannot act, it is an
+            /// [`Error::InvalidState`].
+            pub fn release_queue(&self) -> Result<(), Error> {
+                self.handle.with(|i| {
+                    i.release_queue();
+                    Ok(())
+                })
+            }
+
             /// Replaces the heartbeat from now on (`None` turns it off), e.g. once the server
             /// has said how often it will send: the open connection counts as just heard
             /// from. Takes effect across reconnections, like the builder's

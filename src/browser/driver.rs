@@ -742,6 +742,11 @@ impl Inner {
         result
     }
 
+    pub(crate) fn release_queue(&mut self) {
+        self.machine.release_queue(convert::now());
+        self.pump();
+    }
+
     pub(crate) fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
         let result = self.machine.close(convert::now(), code, reason);
         self.pump();

@@ -298,6 +298,8 @@ pub struct Machine {
     stranded: bool,
     /// The Sink's close waits for the queue to drain until this deadline.
     close_after_drain: Option<(Duration, u16, String)>,
+    /// The open hook held the queue back from this connection until `release_queue`.
+    held: bool,
     /// A close of the open connection decided here (the driver's inbound limit): its
     /// deadline (the close timeout) and the frame to report should it pass. The
     /// connection's end then goes through the reconnect policy like any other.
@@ -331,6 +333,7 @@ impl Machine {
             flushing: false,
             stranded: false,
             close_after_drain: None,
+            held: false,
             local_close: None,
             actions: VecDeque::new(),
             terminal: None,
@@ -643,7 +646,7 @@ impl Machine {
         };
         self.buffer = Buffer::default();
         self.protocol = protocol.clone();
-        let (first, discarded) = match self.config.on_open.clone() {
+        let (first, discarded, held) = match self.config.on_open.clone() {
             Some(hook) => {
                 let mut opening = Opening::new(attempt, &self.protocol, &mut self.outbox);
                 // The hook cannot reach the machine, so it is never borrowed here already.
@@ -652,7 +655,7 @@ impl Machine {
                 }
                 opening.finish()
             }
-            None => (Vec::new(), 0),
+            None => (Vec::new(), 0, false),
         };
         self.emit(Event::Open { protocol });
         if discarded > 0 {
@@ -661,6 +664,7 @@ impl Machine {
         for message in first {
             self.send_control(message);
         }
+        self.held = held;
         self.drain(now);
         self.schedule_buffer_check(now);
     }
@@ -816,6 +820,7 @@ impl Machine {
             }
         }
         self.buffer = Buffer::default();
+        self.held = false;
         self.emit(Event::Close(frame.clone()));
 
         if opened.is_some() && self.close_after_drain.take().is_some() {
@@ -1002,7 +1007,7 @@ impl Machine {
 
     /// Hands queued messages to the socket while it is open and below the high-water mark.
     fn drain(&mut self, now: Duration) {
-        if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() {
+        if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() || self.held {
             return;
         }
         while !self.buffer.blocked {
@@ -1026,7 +1031,8 @@ impl Machine {
             Phase::Closing { .. } | Phase::Closed => Ready::Closed,
             Phase::Open { .. } if self.buffer.blocked => Ready::Wait,
             // Closing for the inbound limit: what comes now waits for the next connection.
-            Phase::Open { .. } if self.local_close.is_some() => {
+            // Held by the open hook: it waits for the release.
+            Phase::Open { .. } if self.local_close.is_some() || self.held => {
                 if self.outbox.queued() >= self.config.queue_capacity {
                     Ready::Wait
                 } else {
@@ -1050,6 +1056,17 @@ impl Machine {
             self.schedule_buffer_check(now);
         }
         Ok(())
+    }
+
+    /// Lets the queue go to the open connection after the open hook held it
+    /// ([`Opening::hold_queue`](super::Opening::hold_queue)). Nothing to do otherwise.
+    pub fn release_queue(&mut self, now: Duration) {
+        if std::mem::take(&mut self.held) {
+            self.drain(now);
+            if self.buffer.blocked && self.buffer.next_check.is_none() {
+                self.schedule_buffer_check(now);
+            }
+        }
     }
 
     /// Whether everything accepted has left the browser. `Ok(false)`: not yet, and the

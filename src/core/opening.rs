@@ -25,6 +25,7 @@ pub struct Opening<'a> {
     outbox: &'a mut Outbox,
     first: Vec<Message>,
     discarded: usize,
+    hold: bool,
 }
 
 impl<'a> Opening<'a> {
@@ -35,12 +36,14 @@ impl<'a> Opening<'a> {
             outbox,
             first: Vec::new(),
             discarded: 0,
+            hold: false,
         }
     }
 
-    /// The messages to send first, and how many queued messages were removed.
-    pub(crate) fn finish(self) -> (Vec<Message>, usize) {
-        (self.first, self.discarded)
+    /// The messages to send first, how many queued messages were removed, and whether the
+    /// queue is held.
+    pub(crate) fn finish(self) -> (Vec<Message>, usize, bool) {
+        (self.first, self.discarded, self.hold)
     }
 
     /// 0 for the first connection, then the number of the reconnection attempt that opened
@@ -76,6 +79,18 @@ impl<'a> Opening<'a> {
         let removed = self.outbox.retain(keep);
         self.discarded += removed.len();
         removed
+    }
+
+    /// Holds the queue back from this connection until the application calls
+    /// [`release_queue`](crate::WebSocket::release_queue): for a protocol whose server must
+    /// accept a login first (STOMP's `CONNECTED`), so that what was re-queued from a lost
+    /// connection, or sent since, does not go into a session that may yet be refused.
+    /// Meanwhile what [`send_first`](Self::send_first) put first goes out at once, the
+    /// queue keeps filling up to [`queue_capacity`](crate::Builder::queue_capacity) (then
+    /// the Sink waits), and a flush waits. Each connection starts unheld unless its hook
+    /// holds it again.
+    pub fn hold_queue(&mut self) {
+        self.hold = true;
     }
 
     /// How many messages wait in the queue (after any [`retain`](Self::retain)).

@@ -1463,6 +1463,52 @@ fn hook_config(removed: &Rc<RefCell<Vec<Message>>>) -> Config {
 }
 
 #[test]
+fn a_queue_the_hook_holds_waits_for_the_release_and_the_next_connection_starts_unheld() {
+    // The hook logs in first, and holds the queue on the first connection only.
+    let hook: OpenHook = Rc::new(RefCell::new(|o: &mut Opening<'_>| {
+        o.send_first(text("login"));
+        if o.attempt() == 0 {
+            o.hold_queue();
+        }
+    }));
+    let mut m = Machine::new(
+        Config {
+            on_open: Some(hook),
+            queue_capacity: 2,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text("q1")).unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    assert_eq!(sent(&mut m), vec![text("login")], "only the login goes");
+    m.send(ms(2), text("q2")).unwrap();
+    assert_eq!(sent(&mut m), vec![], "what is sent meanwhile waits too");
+    assert_eq!(
+        m.poll_ready(),
+        Ready::Wait,
+        "the queue is full: the Sink waits"
+    );
+    assert_eq!(m.poll_flush(ms(2)), Ok(false), "a flush waits");
+    m.release_queue(ms(3));
+    assert_eq!(sent(&mut m), vec![text("q1"), text("q2")], "in order");
+    assert_eq!(m.poll_ready(), Ready::Yes);
+    m.release_queue(ms(3));
+    assert_eq!(sent(&mut m), vec![], "a second release does nothing");
+    // The next connection: the hook does not hold it.
+    m.handle_close(ms(4), CloseFrame::abnormal(""), 0);
+    actions(&mut m);
+    let t = m.poll_timeout().unwrap();
+    m.handle_timeout(t);
+    m.send(t, text("q3")).unwrap();
+    actions(&mut m);
+    m.handle_open(t, String::new());
+    assert_eq!(sent(&mut m), vec![text("login"), text("q3")]);
+}
+
+#[test]
 fn the_hook_sends_first_on_every_open_before_requeued_and_queued_messages() {
     let removed = Rc::new(RefCell::new(vec![]));
     let mut m = Machine::new(hook_config(&removed), 1, ms(0));

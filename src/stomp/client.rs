@@ -656,6 +656,10 @@ impl Core {
         // Only fails for a zero interval, which `incoming` cannot be. For this session only:
         // `on_connection_lost` puts the first heartbeat back.
         let _ = self.sender.set_heartbeat(incoming.map(stomp_heartbeat));
+        // What the open hook held (SENDs re-queued from a lost connection, frames handed
+        // over since the CONNECT) goes now, ahead of frames that wait for the session. Err
+        // only from inside a socket callback, which this is not (the client's own task).
+        let _ = self.sender.release_queue();
         {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
@@ -787,7 +791,9 @@ fn classify(message: &Message) -> Option<(bool, Option<String>)> {
 ///
 /// `CONNECT` goes first, then a `SUBSCRIBE` for every live subscription (the broker
 /// processes frames in order, so they land in the new session). Of what the browser never
-/// transmitted on the old connection, plain `SEND`s stay queued and follow; frames bound to
+/// transmitted on the old connection, plain `SEND`s stay queued, held until this session's
+/// `CONNECTED` (`on_connected` releases the queue: a broker that refuses the `CONNECT`
+/// would drop them), then go first, in order; frames bound to
 /// the old session are dropped (a `MESSAGE`'s ack id, a transaction, a subscription the
 /// client re-issues itself). Receipts still pending from the old connection are settled:
 /// those of a `SEND` that goes again stay pending, those of a dropped frame fail with
@@ -795,6 +801,9 @@ fn classify(message: &Message) -> Option<(bool, Option<String>)> {
 /// they were pending, else with [`LOST_BEFORE_RECEIPT`].
 fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut Opening<'_>) {
     opening.send_first(connect.clone());
+    // What is queued waits for this session's CONNECTED (`on_connected` releases it): a
+    // broker that refuses the CONNECT drops the frames after it, and they would be lost.
+    opening.hold_queue();
     let Some(state) = state.upgrade() else {
         return;
     };
@@ -985,8 +994,9 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 /// # Frames the browser never transmitted
 ///
 /// After an abnormal close resocket re-queues the frames whose bytes never left the
-/// browser. On the next connection the client keeps the plain `SEND`s: they follow the new
-/// `CONNECT` (before its `CONNECTED`; brokers process frames in order), in their order, and
+/// browser. On the next connection the client keeps the plain `SEND`s: they wait for the
+/// new session's `CONNECTED` (a broker that refused the `CONNECT` would drop them, so they
+/// then wait for the next connection), then go first, in their order, and
 /// a [`send_with_receipt`](StompClient::send_with_receipt) waiting on one still resolves
 /// with the new session's `RECEIPT`. It drops the frames bound to the old session — `ACK`,
 /// `NACK`, `SUBSCRIBE`, `UNSUBSCRIBE`, `BEGIN`, `COMMIT`, `ABORT`, `DISCONNECT`, and any
@@ -1705,13 +1715,16 @@ mod tests {
     }
 
     #[test]
-    fn untransmitted_plain_sends_follow_the_new_connect_and_session_frames_are_dropped() {
+    fn untransmitted_plain_sends_wait_for_the_new_sessions_connected_and_session_frames_are_dropped(
+    ) {
         let inner = Rc::new(RefCell::new(Inner::default()));
         inner.borrow_mut().subs.insert(1, sub("/queue/a"));
         let mut m = machine(&inner);
         run(&mut m);
         m.handle_open(Duration::ZERO, String::new());
         run(&mut m);
+        // CONNECTED: `on_connected` releases the queue.
+        m.release_queue(Duration::ZERO);
         let now = Duration::from_millis(1);
         // This one leaves the browser; everything after it does not.
         m.send(now, msg(send("/queue/left").header("receipt", "r-1")))
@@ -1757,9 +1770,13 @@ mod tests {
         let (sent, events) = run(&mut m);
         assert_eq!(
             sent,
+            vec!["CONNECT accept-version:1.2", "SUBSCRIBE id:1"],
+            "the queue waits for this session's CONNECTED: a refused CONNECT would drop it"
+        );
+        m.release_queue(t);
+        assert_eq!(
+            run(&mut m).0,
             vec![
-                "CONNECT accept-version:1.2",
-                "SUBSCRIBE id:1",
                 "SEND destination:/queue/a",
                 &format!("{:?}", b"raw"),
                 "SEND destination:/queue/b",
@@ -1795,6 +1812,7 @@ mod tests {
         m.handle_open(Duration::ZERO, String::new());
         run(&mut m);
         inner.borrow_mut().connected = true;
+        m.release_queue(Duration::ZERO);
         let now = Duration::from_millis(1);
         // r-1 and r-bad leave the browser; r-2 is still behind backpressure when the ERROR
         // (about r-bad) comes.
@@ -1841,9 +1859,11 @@ mod tests {
         let t = m.poll_timeout().unwrap();
         m.handle_timeout(t);
         m.handle_open(t, String::new());
+        assert_eq!(run(&mut m).0, vec!["CONNECT accept-version:1.2"]);
+        m.release_queue(t); // CONNECTED
         assert_eq!(
             run(&mut m).0,
-            vec!["CONNECT accept-version:1.2", "SEND destination:/queue/c"],
+            vec!["SEND destination:/queue/c"],
             "r-2 goes again in the new session"
         );
         assert_eq!(
