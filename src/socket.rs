@@ -222,6 +222,9 @@ impl Builder {
     ///   browser never transmitted, so this is where messages bound to the old connection's
     ///   session (acknowledgements, session ids) are dropped instead of reaching a new
     ///   session that does not know them.
+    /// - [`hold_queue`](Opening::hold_queue): keep the queue from this connection until
+    ///   [`release_queue`](WebSocket::release_queue), e.g. until the server accepted the
+    ///   login sent first.
     ///
     /// The hook runs inside resocket's event handling: like the policy, it cannot act
     /// through methods of this socket (they answer with the state as of the last event,
@@ -491,8 +494,9 @@ macro_rules! common_methods {
                 self.handle.with(|i| i.buffered_amount())
             }
 
-            /// Bytes accepted but not yet handed to the browser (waiting for a connection or
-            /// below the high-water mark); with [`buffered_amount`](Self::buffered_amount),
+            /// Bytes accepted but not yet handed to the browser (waiting for a connection,
+            /// for `bufferedAmount` to fall below the high-water mark, or for the release of
+            /// a queue the open hook held); with [`buffered_amount`](Self::buffered_amount),
             /// everything sent and not yet transmitted.
             pub fn queued_bytes(&self) -> usize {
                 self.handle.with(|i| i.queued_bytes())

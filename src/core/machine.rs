@@ -823,10 +823,15 @@ impl Machine {
         self.held = false;
         self.emit(Event::Close(frame.clone()));
 
-        if opened.is_some() && self.close_after_drain.take().is_some() {
-            // The application asked to close once the queue had drained, and the connection
-            // it was draining into is lost: that is the end it asked for, not one to repair
-            // with a new connection. What never left is handed back as unsent.
+        // The application asked to close once the queue had drained, and the connection it
+        // was draining into is lost: that is the end it asked for, not one to repair with a
+        // new connection; what never left is handed back as unsent. Not so for resocket's
+        // own inbound-limit close (its code, 4001): the reader must learn of what the limit
+        // discarded, so that end goes through the policy as always.
+        if opened.is_some()
+            && frame.code != codes::INBOUND_LIMIT
+            && self.close_after_drain.take().is_some()
+        {
             return self.end(None);
         }
         let retry = local
@@ -1007,10 +1012,10 @@ impl Machine {
 
     /// Hands queued messages to the socket while it is open and below the high-water mark.
     fn drain(&mut self, now: Duration) {
-        if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() || self.held {
+        if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() {
             return;
         }
-        while !self.buffer.blocked {
+        while !self.buffer.blocked && !self.held {
             let Some((seq, len)) = self.outbox.pop_to_send() else {
                 break;
             };
@@ -1063,7 +1068,10 @@ impl Machine {
     pub fn release_queue(&mut self, now: Duration) {
         if std::mem::take(&mut self.held) {
             self.drain(now);
-            if self.buffer.blocked && self.buffer.next_check.is_none() {
+            if self.buffer.blocked || self.flushing {
+                // A flush that waited on the held queue had its buffer polls backing off:
+                // look again at the next task, as after any send.
+                self.buffer.last_check = None;
                 self.schedule_buffer_check(now);
             }
         }

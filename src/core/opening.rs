@@ -14,8 +14,9 @@ pub type OpenHook = Rc<RefCell<dyn FnMut(&mut Opening<'_>)>>;
 /// A connection that has just opened, as the [`on_open`](crate::Builder::on_open) hook sees
 /// it: nothing has been sent on it yet.
 ///
-/// The hook may put messages ahead of everything queued ([`send_first`](Self::send_first))
-/// and remove queued messages ([`retain`](Self::retain)). The queue at this point holds, in
+/// The hook may put messages ahead of everything queued ([`send_first`](Self::send_first)),
+/// remove queued messages ([`retain`](Self::retain)), and hold the queue back until the
+/// application releases it ([`hold_queue`](Self::hold_queue)). The queue at this point holds, in
 /// order, the messages the browser never transmitted on the previous connection (re-queued
 /// after an abnormal close) and then those accepted while not connected.
 #[derive(Debug)]

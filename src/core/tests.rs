@@ -1259,6 +1259,88 @@ fn a_connection_lost_while_a_close_drains_the_queue_is_not_replaced() {
 }
 
 #[test]
+fn an_inbound_limit_close_during_a_drain_still_tells_the_reader() {
+    let mut m = open_machine(Config {
+        high_water_mark: 100,
+        low_water_mark: 10,
+        ..limited(InboundOverflow::Close)
+    });
+    m.send(ms(0), Message::Binary(vec![0; 150])).unwrap();
+    m.send(ms(0), text("queued")).unwrap();
+    actions(&mut m);
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    // The reader is slow: the limit closes the connection and discards what comes.
+    assert_eq!(m.admit(ms(1), 41, 60, true), Admission::Discard);
+    actions(&mut m);
+    m.handle_close(ms(2), frame(codes::INBOUND_LIMIT), 150);
+    actions(&mut m);
+    assert!(m.is_closed());
+    assert!(
+        matches!(m.take_terminal(), Some(Error::Closed(f)) if f.code == codes::INBOUND_LIMIT),
+        "the end says messages were discarded"
+    );
+}
+
+#[test]
+fn a_close_whose_queue_the_hook_emptied_closes_at_once_though_the_queue_is_held() {
+    // The hook drops every queued message and holds the (now empty) queue.
+    let hook: OpenHook = Rc::new(RefCell::new(|o: &mut Opening<'_>| {
+        let _ = o.retain(|_| false);
+        o.hold_queue();
+    }));
+    let mut m = Machine::new(
+        Config {
+            on_open: Some(hook),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text("stale")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    m.handle_open(ms(1), String::new());
+    assert!(
+        actions(&mut m)
+            .iter()
+            .any(|a| matches!(a, Action::Close { .. })),
+        "nothing is left to drain: the close goes now"
+    );
+}
+
+#[test]
+fn a_flush_that_waited_on_a_held_queue_looks_again_at_the_next_task_after_the_release() {
+    let hook: OpenHook = Rc::new(RefCell::new(|o: &mut Opening<'_>| o.hold_queue()));
+    let mut m = Machine::new(
+        Config {
+            on_open: Some(hook),
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    actions(&mut m);
+    m.handle_open(ms(0), String::new());
+    m.send(ms(0), text("held")).unwrap();
+    assert_eq!(m.poll_flush(ms(0)), Ok(false));
+    // Buffer polls while held find nothing leaving and back off.
+    let mut now = ms(0);
+    for _ in 0..10 {
+        now = m.poll_timeout().unwrap().max(now);
+        m.handle_buffered(now, 0);
+        m.handle_timeout(now);
+        actions(&mut m);
+    }
+    m.release_queue(now);
+    assert_eq!(sent(&mut m), vec![text("held")]);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(now),
+        "read again at once, not after the back-off"
+    );
+}
+
+#[test]
 fn heartbeat_does_not_kill_a_slow_uplink_the_app_keeps_full() {
     let mut m = open_machine(Config {
         high_water_mark: 1 << 30,

@@ -1021,7 +1021,10 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 ///   `close_all_connections`, a node shutting down);
 /// - an [open hook](Builder::on_open) that starts the STOMP session as above; a hook set on
 ///   the builder runs after it, on every open: its `send_first` messages follow `CONNECT`
-///   and the `SUBSCRIBE`s, and its `retain` sees the queue the client left;
+///   and the `SUBSCRIBE`s, and its `retain` sees the queue the client left. The client
+///   holds the queue ([`Opening::hold_queue`]) until the session's `CONNECTED`, which
+///   releases it: what goes through the queue, a raw send on the socket included, waits
+///   for the session, and a builder hook cannot hold it past `CONNECTED`;
 /// - when `recv_ms` > 0, resocket's [`Heartbeat`] with STOMP's own heart-beat (an EOL) as
 ///   the ping and EOL-only messages as pongs. Until `CONNECTED`, a connection silent for
 ///   about twice `recv_ms` is closed (4000) and reopened; from `CONNECTED` on, the
