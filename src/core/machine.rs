@@ -214,6 +214,17 @@ struct Probe {
     sent: Duration,
 }
 
+/// Who ended a connection the application did not close.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The server or the network: the reconnect policy decides.
+    Remote,
+    /// resocket's own timeouts (connect, heartbeat): always retried.
+    Timeout,
+    /// resocket's inbound limit: the policy decides, and the reader is told.
+    Limit,
+}
+
 #[derive(Debug)]
 enum Phase {
     /// `deferred`: the deadline already fired late once and was pushed back.
@@ -479,7 +490,12 @@ impl Machine {
                         reason: String::new(),
                     });
                     self.emit(Event::ConnectTimeout);
-                    self.socket_ended(now, None, CloseFrame::abnormal("connect timeout"), true);
+                    self.socket_ended(
+                        now,
+                        None,
+                        CloseFrame::abnormal("connect timeout"),
+                        Ended::Timeout,
+                    );
                 }
             }
             Phase::Waiting {
@@ -515,7 +531,7 @@ impl Machine {
                             reason: frame.reason.clone(),
                         });
                         let buffered = self.browser_holds();
-                        self.socket_ended(now, Some((since, buffered)), frame, false);
+                        self.socket_ended(now, Some((since, buffered)), frame, Ended::Limit);
                     }
                     Some(closing) => self.local_close = Some(closing),
                     None => {
@@ -595,7 +611,7 @@ impl Machine {
                         was_clean: false,
                     };
                     let buffered = self.browser_holds();
-                    self.socket_ended(now, Some((since, buffered)), frame, true);
+                    self.socket_ended(now, Some((since, buffered)), frame, Ended::Timeout);
                 }
             }
             _ => {}
@@ -722,19 +738,22 @@ impl Machine {
     /// read in the close handler: the bytes it never transmitted.
     pub fn handle_close(&mut self, now: Duration, frame: CloseFrame, buffered: usize) {
         match self.phase {
-            Phase::Connecting { .. } => self.socket_ended(now, None, frame, false),
+            Phase::Connecting { .. } => self.socket_ended(now, None, frame, Ended::Remote),
             Phase::Open { since, .. } => {
                 // Closed by resocket itself (the inbound limit): its own code is what ended
                 // the connection, for the policy and the error alike, whatever code the
                 // server answered with (an empty close frame is 1005, which is retried).
-                let frame = match self.local_close.take() {
-                    Some((_, own)) => CloseFrame {
-                        was_clean: frame.was_clean,
-                        ..own
-                    },
-                    None => frame,
+                let (frame, ended) = match self.local_close.take() {
+                    Some((_, own)) => (
+                        CloseFrame {
+                            was_clean: frame.was_clean,
+                            ..own
+                        },
+                        Ended::Limit,
+                    ),
+                    None => (frame, Ended::Remote),
                 };
-                self.socket_ended(now, Some((since, buffered)), frame, false)
+                self.socket_ended(now, Some((since, buffered)), frame, ended)
             }
             Phase::Closing { .. } => {
                 self.outbox.requeue_untransmitted(buffered);
@@ -804,13 +823,13 @@ impl Machine {
     }
 
     /// A socket ended without the application asking. `opened` is when it had opened and
-    /// how many bytes it left untransmitted. `local`: resocket's own decision (timeouts).
+    /// how many bytes it left untransmitted; `ended` says who ended it.
     fn socket_ended(
         &mut self,
         now: Duration,
         opened: Option<(Duration, usize)>,
         frame: CloseFrame,
-        local: bool,
+        ended: Ended,
     ) {
         self.local_close = None;
         if let Some((_, buffered)) = opened {
@@ -826,15 +845,12 @@ impl Machine {
         // The application asked to close once the queue had drained, and the connection it
         // was draining into is lost: that is the end it asked for, not one to repair with a
         // new connection; what never left is handed back as unsent. Not so for resocket's
-        // own inbound-limit close (its code, 4001): the reader must learn of what the limit
-        // discarded, so that end goes through the policy as always.
-        if opened.is_some()
-            && frame.code != codes::INBOUND_LIMIT
-            && self.close_after_drain.take().is_some()
-        {
+        // own inbound-limit close: the reader must learn of what the limit discarded, so
+        // that end goes through the policy as always.
+        if opened.is_some() && ended != Ended::Limit && self.close_after_drain.take().is_some() {
             return self.end(None);
         }
-        let retry = local
+        let retry = ended == Ended::Timeout
             || match &self.config.reconnect_if {
                 Some(policy) => policy(&frame),
                 None => default_reconnect_policy(&frame),

@@ -94,8 +94,6 @@ pub(crate) struct Core {
     pub(crate) queue: send::Queue,
     /// The phase as last dispatched in `statechange`.
     phase: Cell<Phase>,
-    /// `close()` moved the socket to closing; the pump announces it.
-    closing: Cell<bool>,
     /// `close()` was called: sending is over, and the socket only ends from here (a
     /// connection lost while what `send()` accepted still goes out is not replaced). It
     /// shows as closing, and events of a reconnection that was under way (its `open`,
@@ -311,7 +309,11 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
                     return Poll::Ready(Some(Step::Message(m)));
                 }
             }
-            if core.closing.take() {
+            // `close()` was called: announced once, unless the socket is closed already.
+            if core.close_asked.get()
+                && !matches!(core.phase.get(), Phase::Closing | Phase::Closed)
+                && core.sender.state() != State::Closed
+            {
                 return Poll::Ready(Some(Step::Closing));
             }
             if events_done && rx_done {
@@ -460,7 +462,6 @@ impl JsSocket {
             blob: Cell::new(parsed.blob),
             queue: send::Queue::default(),
             phase: Cell::new(Phase::Connecting),
-            closing: Cell::new(false),
             close_asked: Cell::new(false),
             pump: RefCell::new(None),
             inboxes: RefCell::default(),
@@ -782,9 +783,6 @@ impl JsSocket {
             // Nobody needs to await the `Closing`: the pump hears of the end through the
             // stream. (Validated above: Err only for a socket closed already.)
             _ => drop(core.sender.close(code, &reason)),
-        }
-        if core.sender.state() != State::Closed {
-            core.closing.set(true);
         }
         core.wake_pump();
         Ok(())
