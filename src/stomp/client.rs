@@ -3,7 +3,8 @@
 
 use super::frame::{peek_head, Decoder, Frame};
 use crate::{
-    Builder, CloseFrame, Error, Event, Heartbeat, Message, Opening, Receiver, Sender, State,
+    BinaryType, Builder, CloseFrame, Error, Event, Heartbeat, Message, Opening, Receiver, Sender,
+    State,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
@@ -959,6 +960,8 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
                 decoder.reset();
                 core.on_malformed(e);
             }
+            // The socket's own end (its stream ends next): with ArrayBuffers, no other error
+            // comes from a read (a failed Blob read or unsupported data would).
             Input::Message(Some(Err(e))) => last_error = Some(e),
             Input::Message(None) => {
                 core.on_closed_for_good(last_error.take().unwrap_or(Error::SocketClosed));
@@ -1057,6 +1060,10 @@ impl StompClient {
     /// answers `CONNECTED`. An `ERROR` frame instead is [`Error::Stomp`] (and no
     /// reconnection follows); a socket closed for good first is its error.
     ///
+    /// The client sets the builder's subprotocols (`v12.stomp`) and binary type
+    /// ([`BinaryType::ArrayBuffer`]: a Blob's bytes are read later, and a frame from a
+    /// connection that has ended could be taken for the next connection's).
+    ///
     /// Needs a running `wasm_bindgen_futures` executor (the browser).
     pub async fn connect(builder: Builder, options: ConnectOptions) -> Result<StompClient, Error> {
         let connect = options.frame()?;
@@ -1074,6 +1081,10 @@ impl StompClient {
         let connect_message = to_message(&connect);
         let mut builder = builder
             .protocols(["v12.stomp"])
+            // Blobs are read after the message event, so a frame could reach `run` after
+            // its connection's close and the next one's open: an old CONNECTED would then
+            // release the new connection's queue before the broker answered it.
+            .binary_type(BinaryType::ArrayBuffer)
             .reconnect_if(move |close: &CloseFrame| {
                 !policy_no_reconnect.get() && user_policy.as_ref().map_or(true, |p| p(close))
             })
