@@ -168,6 +168,7 @@ mod message;
 mod nesting;
 #[cfg(feature = "postcard")]
 pub mod postcard;
+mod send_queue;
 mod socket;
 #[cfg(feature = "stomp")]
 pub mod stomp;
@@ -182,4 +183,5 @@ pub use close::{codes, validate_close, CloseFrame, MAX_REASON_BYTES};
 pub use error::Error;
 pub use event::{Event, State};
 pub use message::Message;
+pub use send_queue::SendQueue;
 pub use socket::{Builder, Closing, Opened, Receiver, Sender, WebSocket};

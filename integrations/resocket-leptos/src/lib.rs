@@ -59,15 +59,13 @@
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
 
-use futures::channel::mpsc::{self, UnboundedSender};
-use futures::future::{poll_fn, AbortHandle, Abortable};
-use futures::{SinkExt, StreamExt};
+use futures::future::{AbortHandle, Abortable};
+use futures::StreamExt;
 use leptos::prelude::*;
-use resocket::{Builder, Error, Event, Message, Receiver, Sender, State, WebSocket};
+use resocket::{Builder, Error, Event, Message, Receiver, SendQueue, Sender, State, WebSocket};
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
-use std::task::Poll;
 
 /// Connects to `url` with resocket's defaults (reconnection with
 /// [`Backoff::default`](resocket::Backoff), no heartbeat) and closes the socket when the
@@ -115,8 +113,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
                 error: error.into(),
                 set_state: state,
                 set_reconnect_at: reconnect_at,
-                outgoing: StoredValue::new(None),
-                queued: StoredValue::new_local(None),
+                queue: StoredValue::new_local(None),
                 sender: StoredValue::new_local(None),
                 callbacks,
             };
@@ -126,8 +123,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     let events = socket.events();
     state.set(socket.state());
     let (sender, receiver) = socket.split();
-    let (outgoing, queued) = mpsc::unbounded();
-    let queued = Pending::new(queued);
+    let queue = SendQueue::new();
 
     let tasks = [
         spawn_abortable(track_state(sender.clone(), events, state, reconnect_at)),
@@ -136,28 +132,28 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
             callbacks.get_value(),
             message,
             error,
-            outgoing.clone(),
+            queue.clone(),
         )),
-        spawn_abortable(forward(sender.clone(), queued.clone())),
+        spawn_abortable(queue.forward(sender.clone())),
     ];
 
-    let outgoing = StoredValue::new(Some(outgoing));
-    let queued = StoredValue::new_local(Some(queued));
+    let queue = StoredValue::new_local(Some(queue));
     let sender = StoredValue::new_local(Some(sender));
     on_cleanup(move || {
         // Cleanups run before the owner's signals and stored values are disposed: what
         // `send` queued is handed over and the close frame goes out now, and the tasks are
         // never polled again.
+        let queue = queue.try_update_value(Option::take).flatten();
         if let Some(Some(sender)) = sender.try_update_value(Option::take) {
-            if let Some(Some(queued)) = queued.try_update_value(Option::take) {
-                hand_over(&sender, &queued);
+            if let Some(queue) = &queue {
+                queue.hand_over(&sender);
             }
             // Err only from inside one of the socket's own callbacks, where it cannot act:
             // the tasks' end below drops the socket's last handles, which closes it.
             let _ = sender.close(1000, "");
         }
-        if let Some(Some(outgoing)) = outgoing.try_update_value(Option::take) {
-            outgoing.close_channel();
+        if let Some(queue) = queue {
+            queue.close();
         }
         for task in &tasks {
             task.abort();
@@ -171,8 +167,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         error: error.into(),
         set_state: state,
         set_reconnect_at: reconnect_at,
-        outgoing,
-        queued,
+        queue,
         sender,
         callbacks,
     }
@@ -206,9 +201,8 @@ pub struct UseWebSocket {
     // announces with no event.
     set_state: RwSignal<State>,
     set_reconnect_at: RwSignal<Option<f64>>,
-    outgoing: StoredValue<Option<UnboundedSender<Message>>>,
-    /// The other end of `outgoing`, shared with the forwarding task: `close` empties it.
-    queued: StoredValue<Option<Queue>, LocalStorage>,
+    /// What `send` queued, shared with the forwarding task: `close` empties it.
+    queue: StoredValue<Option<SendQueue>, LocalStorage>,
     sender: StoredValue<Option<Sender>, LocalStorage>,
     callbacks: StoredValue<Rc<RefCell<Callbacks>>, LocalStorage>,
 }
@@ -234,10 +228,10 @@ impl UseWebSocket {
     /// socket ends by itself (retries exhausted); those resocket had already taken and
     /// never transmitted come back from [`take_unsent`](resocket::Sender::take_unsent).
     pub fn send(&self, message: Message) {
-        self.outgoing.try_with_value(|outgoing| {
-            if let Some(outgoing) = outgoing {
-                // Err only once the forwarding task is gone, i.e. the socket has ended.
-                let _ = outgoing.unbounded_send(message);
+        self.queue.try_with_value(|queue| {
+            if let Some(queue) = queue {
+                // Err only once the socket has ended (the queue is closed then).
+                let _ = queue.push(message);
             }
         });
     }
@@ -274,9 +268,9 @@ impl UseWebSocket {
     pub fn close(&self) {
         self.sender.try_with_value(|sender| {
             let Some(sender) = sender else { return };
-            self.queued.try_with_value(|queued| {
-                if let Some(queued) = queued {
-                    hand_over(sender, queued);
+            self.queue.try_with_value(|queue| {
+                if let Some(queue) = queue {
+                    queue.hand_over(sender);
                 }
             });
             // Err only from inside one of the socket's own callbacks (a builder's `on_open`
@@ -370,7 +364,7 @@ async fn receive(
     callbacks: Rc<RefCell<Callbacks>>,
     message: RwSignal<Option<Message>>,
     error: RwSignal<Option<Error>>,
-    outgoing: UnboundedSender<Message>,
+    queue: SendQueue,
 ) {
     while let Some(item) = receiver.next().await {
         if let Ok(m) = item {
@@ -388,71 +382,5 @@ async fn receive(
         }
     }
     // Let the forwarding task finish, so nothing keeps the socket alive.
-    outgoing.close_channel();
-}
-
-/// What `send` queued and the forwarding task has not handed over yet.
-type Queue = Rc<RefCell<Pending>>;
-
-/// The channel's receiving end, and a message put back: one the socket could not take
-/// (called from inside one of its own callbacks, it is busy), which goes first next time.
-struct Pending {
-    back: Option<Message>,
-    rx: mpsc::UnboundedReceiver<Message>,
-}
-
-impl Pending {
-    fn new(rx: mpsc::UnboundedReceiver<Message>) -> Queue {
-        Rc::new(RefCell::new(Pending { back: None, rx }))
-    }
-
-    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Message>> {
-        match self.back.take() {
-            Some(message) => Poll::Ready(Some(message)),
-            None => self.rx.poll_next_unpin(cx),
-        }
-    }
-}
-
-/// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back.
-/// A message leaves the queue only when the Sink is ready for it and goes straight in, so
-/// none is ever held here where `close` could not find it.
-async fn forward(mut sender: Sender, queued: Queue) {
-    loop {
-        let next = poll_fn(|cx| match sender.poll_ready_unpin(cx) {
-            Poll::Pending => Poll::Pending,
-            // Closed for good; the receiving task reports why.
-            Poll::Ready(Err(_)) => Poll::Ready(None),
-            Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
-                Ok(mut queued) => queued.poll_next(cx),
-                // Never borrowed elsewhere across a poll; should it be, try again.
-                Err(_) => {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            },
-        })
-        .await;
-        // None: the channel closed (the socket ended) or the socket is closed for good.
-        let Some(message) = next else { return };
-        if sender.start_send_unpin(message).is_err() {
-            return;
-        }
-    }
-}
-
-/// Hands the socket everything still queued, at once: `start_send` without `poll_ready`
-/// queues a message in resocket whatever its backpressure, never dropping it.
-fn hand_over(sender: &Sender, queued: &Queue) {
-    let Ok(mut queued) = queued.try_borrow_mut() else {
-        return;
-    };
-    let mut sender = sender.clone();
-    while let Some(message) = queued.back.take().or_else(|| queued.rx.try_recv().ok()) {
-        if sender.start_send_unpin(message.clone()).is_err() {
-            // Busy, or closed for good: kept for whoever tries next.
-            queued.back = Some(message);
-            return;
-        }
-    }
+    queue.close();
 }

@@ -46,13 +46,11 @@
 
 pub use resocket;
 
-use futures::channel::mpsc;
-use futures::future::{poll_fn, AbortHandle, Abortable};
-use futures::{SinkExt, StreamExt};
-use resocket::{Builder, Error, Message, State, WebSocket};
+use futures::future::{AbortHandle, Abortable};
+use futures::StreamExt;
+use resocket::{Builder, Error, Message, SendQueue, State, WebSocket};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::task::Poll;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -87,10 +85,9 @@ struct Shared {
 
 struct Live {
     key: String,
-    /// `None` once closed before it was made, or when it could not be made.
-    outgoing: Option<mpsc::UnboundedSender<Message>>,
-    /// The other end of `outgoing`, shared with the forwarding task.
-    queued: Option<Queue>,
+    /// What `send` queued; `None` once closed before it was made, or when it could not be
+    /// made.
+    queue: Option<SendQueue>,
     sender: Option<resocket::Sender>,
 }
 
@@ -98,8 +95,8 @@ impl Live {
     /// Hands the socket what `send` queued and the forwarding task has not, so it goes out
     /// before a close frame as far as the socket can transmit it.
     fn hand_over(&self) {
-        if let (Some(sender), Some(queued)) = (&self.sender, &self.queued) {
-            hand_over(sender, queued);
+        if let (Some(sender), Some(queue)) = (&self.sender, &self.queue) {
+            queue.hand_over(sender);
         }
     }
 }
@@ -107,10 +104,7 @@ impl Live {
 struct Next {
     key: String,
     /// `None`: `close()` came first, and no socket is made.
-    channel: Option<(
-        mpsc::UnboundedSender<Message>,
-        mpsc::UnboundedReceiver<Message>,
-    )>,
+    queue: Option<SendQueue>,
 }
 
 impl PartialEq for UseWebSocket {
@@ -141,13 +135,13 @@ impl UseWebSocket {
     /// [`Self::state`]).
     pub fn send(&self, message: Message) {
         let shared = self.shared.borrow();
-        let outgoing = match &shared.next {
-            Some(next) => next.channel.as_ref().map(|(outgoing, _)| outgoing),
-            None => shared.live.as_ref().and_then(|l| l.outgoing.as_ref()),
+        let queue = match &shared.next {
+            Some(next) => next.queue.as_ref(),
+            None => shared.live.as_ref().and_then(|l| l.queue.as_ref()),
         };
-        if let Some(outgoing) = outgoing {
-            // Err only once the forwarding task is gone, i.e. the socket has ended.
-            let _ = outgoing.unbounded_send(message);
+        if let Some(queue) = queue {
+            // Err only once the socket has ended (the receiving task closed the queue).
+            let _ = queue.push(message);
         }
     }
 
@@ -164,7 +158,7 @@ impl UseWebSocket {
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
         if let Some(next) = &mut shared.next {
-            if next.channel.take().is_some() {
+            if next.queue.take().is_some() {
                 self.set_state.set(State::Closed);
             }
             return;
@@ -213,7 +207,7 @@ where
         } else if shared.next.as_ref().is_none_or(|n| n.key != key) {
             shared.next = Some(Next {
                 key: key.clone(),
-                channel: Some(mpsc::unbounded()),
+                queue: Some(SendQueue::new()),
             });
         }
     }
@@ -281,35 +275,34 @@ fn start<F: FnOnce() -> Builder>(
 ) -> Vec<AbortHandle> {
     reconnect_at.set(None);
     error.set(None);
-    let channel = {
+    let queue = {
         let mut shared = shared.borrow_mut();
         match shared.next.take() {
-            Some(next) if next.key == key => next.channel,
+            Some(next) if next.key == key => next.queue,
             // Not rendered for this key (cannot happen: the effect follows the render).
             other => {
                 shared.next = other;
-                Some(mpsc::unbounded())
+                Some(SendQueue::new())
             }
         }
     };
     let mut live = Live {
         key: key.to_owned(),
-        outgoing: None,
-        queued: None,
+        queue: None,
         sender: None,
     };
-    let made = match channel {
+    let made = match queue {
         // Closed before it was made.
         None => None,
-        Some(channel) => match make().connect() {
-            Ok(ws) => Some((ws, channel)),
+        Some(queue) => match make().connect() {
+            Ok(ws) => Some((ws, queue)),
             Err(e) => {
                 error.set(Some(e));
                 None
             }
         },
     };
-    let Some((ws, (outgoing, queued))) = made else {
+    let Some((ws, queue)) = made else {
         state.set(State::Closed);
         shared.borrow_mut().live = Some(live);
         return Vec::new();
@@ -318,9 +311,7 @@ fn start<F: FnOnce() -> Builder>(
     let mut events = ws.events();
     let (tx, mut rx) = ws.split();
     let watcher = tx.clone();
-    let queued = Pending::new(queued);
-    live.outgoing = Some(outgoing);
-    live.queued = Some(queued.clone());
+    live.queue = Some(queue.clone());
     live.sender = Some(tx.clone());
     shared.borrow_mut().live = Some(live);
 
@@ -368,73 +359,6 @@ fn start<F: FnOnce() -> Builder>(
         s.set(State::Closed);
     }));
 
-    spawn(Box::pin(forward(tx, queued)));
+    spawn(Box::pin(queue.forward(tx)));
     aborts
-}
-
-/// What `send` queued and the forwarding task has not handed over yet.
-type Queue = Rc<RefCell<Pending>>;
-
-/// The channel's receiving end, and a message put back: one the socket could not take
-/// (called from inside one of its own callbacks, it is busy), which goes first next time.
-struct Pending {
-    back: Option<Message>,
-    rx: mpsc::UnboundedReceiver<Message>,
-}
-
-impl Pending {
-    fn new(rx: mpsc::UnboundedReceiver<Message>) -> Queue {
-        Rc::new(RefCell::new(Pending { back: None, rx }))
-    }
-
-    fn poll_next(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<Message>> {
-        match self.back.take() {
-            Some(message) => Poll::Ready(Some(message)),
-            None => self.rx.poll_next_unpin(cx),
-        }
-    }
-}
-
-/// Feeds queued messages into the socket's Sink in order, waiting whenever it pushes back
-/// (backpressure, a full queue while reconnecting); no flush per message, which would wait
-/// for `bufferedAmount` to reach 0 each time. A message leaves the queue only when the Sink
-/// is ready for it and goes straight in, so none is ever held here where `close` could not
-/// find it.
-async fn forward(mut sender: resocket::Sender, queued: Queue) {
-    loop {
-        let next = poll_fn(|cx| match sender.poll_ready_unpin(cx) {
-            Poll::Pending => Poll::Pending,
-            // Closed for good; the receiving task reports why.
-            Poll::Ready(Err(_)) => Poll::Ready(None),
-            Poll::Ready(Ok(())) => match queued.try_borrow_mut() {
-                Ok(mut queued) => queued.poll_next(cx),
-                // Never borrowed elsewhere across a poll; should it be, try again.
-                Err(_) => {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            },
-        })
-        .await;
-        let Some(message) = next else { return };
-        if sender.start_send_unpin(message).is_err() {
-            return;
-        }
-    }
-}
-
-/// Hands the socket everything still queued, at once: `start_send` without `poll_ready`
-/// queues a message in resocket whatever its backpressure, never dropping it.
-fn hand_over(sender: &resocket::Sender, queued: &Queue) {
-    let Ok(mut queued) = queued.try_borrow_mut() else {
-        return;
-    };
-    let mut sender = sender.clone();
-    while let Some(message) = queued.back.take().or_else(|| queued.rx.try_recv().ok()) {
-        if sender.start_send_unpin(message.clone()).is_err() {
-            // Busy, or closed for good: kept for whoever tries next.
-            queued.back = Some(message);
-            return;
-        }
-    }
 }

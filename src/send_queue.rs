@@ -1,0 +1,168 @@
+//! An ordered queue in front of a socket's Sink, for code that cannot await.
+
+use crate::{Error, Message, Sender};
+use futures_sink::Sink;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+/// Messages waiting, in order, for a socket's [`Sink`] to take them: for code that cannot
+/// await, like a UI event handler or a component's effect (the Yew and Leptos hooks send
+/// through one).
+///
+/// [`push`](Self::push) returns at once. [`forward`](Self::forward) is the task that moves
+/// the messages into the socket one by one as its Sink accepts them, so they go out in the
+/// order pushed and honour backpressure (`bufferedAmount` above the high-water mark, a
+/// full queue while reconnecting) without a flush per message. A queue can exist before
+/// its socket: what is pushed waits for the task. Before closing the socket,
+/// [`hand_over`](Self::hand_over) gives it everything still waiting at once, so that goes
+/// out ahead of the close frame as far as the connection can transmit it.
+///
+/// Clones share one queue. It holds whatever is pushed, without a bound: the socket's
+/// backpressure keeps it waiting here, so code that sends without end should watch
+/// [`len`](Self::len) or send through the Sink itself.
+///
+/// ```no_run
+/// use resocket::{Message, SendQueue, WebSocket};
+///
+/// # fn main() -> Result<(), resocket::Error> {
+/// let (sender, _receiver) = WebSocket::connect("wss://example.com/chat")?.split();
+/// let queue = SendQueue::new();
+/// wasm_bindgen_futures::spawn_local(queue.forward(sender));
+/// // In a click handler:
+/// queue.push(Message::Text("hello".into()))?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct SendQueue {
+    shared: Rc<RefCell<Shared>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Message>,
+    closed: bool,
+    /// The forwarding task, waiting for a message.
+    waker: Option<Waker>,
+}
+
+impl std::fmt::Debug for SendQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendQueue")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl SendQueue {
+    /// An empty queue, open for messages.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues `message` after those pushed before it. [`Error::SocketClosed`] once the
+    /// queue was [closed](Self::close): the message is not queued.
+    pub fn push(&self, message: Message) -> Result<(), Error> {
+        let waker = {
+            let mut shared = self.shared.borrow_mut();
+            if shared.closed {
+                return Err(Error::SocketClosed);
+            }
+            shared.queue.push_back(message);
+            shared.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Takes no more messages: [`push`](Self::push) fails from now on, and
+    /// [`forward`](Self::forward) ends once it has handed over what was pushed before.
+    pub fn close(&self) {
+        let waker = {
+            let mut shared = self.shared.borrow_mut();
+            shared.closed = true;
+            shared.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.borrow().closed
+    }
+
+    /// How many messages wait here, not yet taken by the socket.
+    pub fn len(&self) -> usize {
+        self.shared.borrow().queue.len()
+    }
+
+    /// Whether no message waits here.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The task that moves the messages into `sender`'s Sink, in order, each when the Sink
+    /// is ready for it (no flush in between); spawn it (e.g. with
+    /// `wasm_bindgen_futures::spawn_local`). A message leaves the queue only as it goes
+    /// into the socket, so none is ever held where [`hand_over`](Self::hand_over) could
+    /// not find it. Ends once the queue is closed and empty, or the socket is closed for
+    /// good: then it closes the queue (what waits stays here, [`len`](Self::len) counts it).
+    pub fn forward(&self, mut sender: Sender) -> impl Future<Output = ()> + 'static {
+        let shared = self.shared.clone();
+        async move {
+            loop {
+                let next = poll_fn(|cx| match Pin::new(&mut sender).poll_ready(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(_)) => Poll::Ready(None),
+                    Poll::Ready(Ok(())) => {
+                        let mut shared = shared.borrow_mut();
+                        match shared.queue.pop_front() {
+                            Some(message) => Poll::Ready(Some(message)),
+                            None if shared.closed => Poll::Ready(None),
+                            None => {
+                                shared.waker = Some(cx.waker().clone());
+                                Poll::Pending
+                            }
+                        }
+                    }
+                })
+                .await;
+                // Err: closed for good since `poll_ready` (this task never runs inside one
+                // of the socket's callbacks, where it would be busy).
+                let Some(message) = next else { break };
+                if Pin::new(&mut sender).start_send(message).is_err() {
+                    break;
+                }
+            }
+            shared.borrow_mut().closed = true;
+        }
+    }
+
+    /// Gives `sender` everything waiting here at once, whatever its backpressure (a Sink's
+    /// `start_send` without `poll_ready` queues the message in the socket, never dropping
+    /// it): before closing the socket, so what was pushed goes out ahead of the close
+    /// frame as far as the connection can transmit it. Called from inside one of the
+    /// socket's own callbacks, where it cannot take messages, or once it is closed for
+    /// good, the messages stay here.
+    pub fn hand_over(&self, sender: &Sender) {
+        let mut sender = sender.clone();
+        loop {
+            let Some(message) = self.shared.borrow_mut().queue.pop_front() else {
+                return;
+            };
+            // A copy, to keep should the socket not take it.
+            if Pin::new(&mut sender).start_send(message.clone()).is_err() {
+                self.shared.borrow_mut().queue.push_front(message);
+                return;
+            }
+        }
+    }
+}
