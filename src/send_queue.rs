@@ -113,8 +113,11 @@ impl SendQueue {
     /// is ready for it (no flush in between); spawn it (e.g. with
     /// `wasm_bindgen_futures::spawn_local`). A message leaves the queue only as it goes
     /// into the socket, so none is ever held where [`hand_over`](Self::hand_over) could
-    /// not find it. Ends once the queue is closed and empty, or the socket is closed for
-    /// good: then it closes the queue (what waits stays here, [`len`](Self::len) counts it).
+    /// not find it. Ends once the queue is closed and empty, or when it finds the socket
+    /// closed for good as it looks for room for a message: then it closes the queue (what
+    /// waits stays here, [`len`](Self::len) counts it). An idle task is not woken by the
+    /// socket's end, and it holds a `Sender`: [`close`](Self::close) the queue when the
+    /// socket's stream ends (as the Leptos hook does), or abort the task.
     pub fn forward(&self, mut sender: Sender) -> impl Future<Output = ()> + 'static {
         let shared = self.shared.clone();
         async move {
