@@ -113,11 +113,9 @@ impl SendQueue {
     /// is ready for it (no flush in between); spawn it (e.g. with
     /// `wasm_bindgen_futures::spawn_local`). A message leaves the queue only as it goes
     /// into the socket, so none is ever held where [`hand_over`](Self::hand_over) could
-    /// not find it. Ends once the queue is closed and empty, or when it finds the socket
-    /// closed for good as it looks for room for a message: then it closes the queue (what
-    /// waits stays here, [`len`](Self::len) counts it). An idle task is not woken by the
-    /// socket's end, and it holds a `Sender`: [`close`](Self::close) the queue when the
-    /// socket's stream ends (as the Leptos hook does), or abort the task.
+    /// not find it. Ends once the queue is closed and empty, or once the socket is closed
+    /// for good (also while it waits for a push): then it closes the queue (what waits
+    /// stays here, [`len`](Self::len) counts it) and lets go of its `Sender`.
     pub fn forward(&self, mut sender: Sender) -> impl Future<Output = ()> + 'static {
         let shared = self.shared.clone();
         async move {
@@ -132,7 +130,12 @@ impl SendQueue {
                             None if shared.closed => Poll::Ready(None),
                             None => {
                                 shared.waker = Some(cx.waker().clone());
-                                Poll::Pending
+                                drop(shared);
+                                // Also woken by the socket's end, to let go of the Sender.
+                                match sender.poll_ended(cx) {
+                                    Poll::Ready(()) => Poll::Ready(None),
+                                    Poll::Pending => Poll::Pending,
+                                }
                             }
                         }
                     }

@@ -639,6 +639,16 @@ macro_rules! sink_impl {
 sink_impl!(WebSocket);
 sink_impl!(Sender);
 
+impl Sender {
+    /// Ready once the socket is closed for good; until then the task is woken with those
+    /// waiting on the Sink (on every event of the socket: a poll that finds nothing more
+    /// to do), for a task that waits on something else but must not outlive the socket
+    /// ([`SendQueue`](crate::SendQueue)'s idle forwarding task).
+    pub(crate) fn poll_ended(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.handle.poll(cx, Inner::poll_ended)
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 impl Sender {
     /// Closes for good once everything queued has been handed to the browser (within the

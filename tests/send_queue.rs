@@ -135,3 +135,32 @@ async fn push_fails_once_closed_or_the_socket_ended() {
         Err(Error::SocketClosed)
     );
 }
+
+#[wasm_bindgen_test]
+async fn an_idle_task_ends_with_the_socket() {
+    // The server drops the connection after one message: the task has handed it over and
+    // waits for a push when the socket ends, and nothing is pushed after.
+    let k = key("queue-idle-end");
+    let (sender, mut receiver) = WebSocket::builder(&ws_url(&format!("/drop-after/1?key={k}")))
+        .no_reconnect()
+        .connect()
+        .unwrap()
+        .split();
+    let queue = SendQueue::new();
+    queue.push(Message::Text("one".into())).unwrap();
+    let (done_tx, done_rx) = futures::channel::oneshot::channel();
+    let task = queue.forward(sender);
+    wasm_bindgen_futures::spawn_local(async move {
+        task.await;
+        let _ = done_tx.send(());
+    });
+    let echo = within(5000, "the echo", receiver.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("one".into()))));
+    // The stream's end (after the abnormal close's error): closed for good.
+    while within(5000, "the stream's end", receiver.next())
+        .await
+        .is_some()
+    {}
+    within(5000, "the idle task's end", done_rx).await.unwrap();
+    assert!(queue.is_closed(), "the task closes the queue as it ends");
+}

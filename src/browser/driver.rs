@@ -787,6 +787,15 @@ impl Inner {
         Poll::Pending
     }
 
+    /// Ready once closed for good, taking nothing (unlike `poll_closed`).
+    pub(crate) fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.machine.is_closed() {
+            return Poll::Ready(());
+        }
+        register(&mut self.wakers, cx);
+        Poll::Pending
+    }
+
     pub(crate) fn poll_opened(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match self.machine.state() {
             State::Open => Poll::Ready(Ok(())),

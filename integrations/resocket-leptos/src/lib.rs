@@ -127,13 +127,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
 
     let tasks = [
         spawn_abortable(track_state(sender.clone(), events, state, reconnect_at)),
-        spawn_abortable(receive(
-            receiver,
-            callbacks.get_value(),
-            message,
-            error,
-            queue.clone(),
-        )),
+        spawn_abortable(receive(receiver, callbacks.get_value(), message, error)),
         spawn_abortable(queue.forward(sender.clone())),
     ];
 
@@ -364,7 +358,6 @@ async fn receive(
     callbacks: Rc<RefCell<Callbacks>>,
     message: RwSignal<Option<Message>>,
     error: RwSignal<Option<Error>>,
-    queue: SendQueue,
 ) {
     while let Some(item) = receiver.next().await {
         if let Ok(m) = item {
@@ -381,6 +374,4 @@ async fn receive(
             error.try_set(Some(e));
         }
     }
-    // Let the forwarding task finish, so nothing keeps the socket alive.
-    queue.close();
 }
