@@ -560,6 +560,61 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     await run(() => live.disconnect());
   });
 
+  it("unreadLimit ends a for-await subscription that falls behind, after what it kept", async () => {
+    const r = await run(async () => {
+      const client = await connect({ unreadLimit: 2000 });
+      const body = (i, size) => String(i).padStart(4, "0") + "x".repeat(size - 4);
+      // Read as they come: one waits at a time, kept however large (above the limit here).
+      const q1 = queue("unread-read");
+      const live = client.subscribe(q1)[Symbol.asyncIterator]();
+      const read = [];
+      for (let i = 0; i < 10; i++) {
+        await client.send(q1, body(i, 3000));
+        const { value, done } = await within(10000, live.next(), `message ${i}`);
+        read.push(done ? "done" : value.body);
+      }
+      await live.return();
+      // Not read while 20 arrive: it keeps what fits, then throws.
+      const q2 = queue("unread-behind");
+      const behind = client.subscribe(q2);
+      for (let i = 0; i < 20; i++) await client.sendWithReceipt(q2, body(i, 500));
+      await sleep(500);
+      const kept = [];
+      let thrown = null;
+      const loop = (async () => {
+        try {
+          for await (const m of behind) kept.push(m.body);
+        } catch (e) {
+          thrown = { name: e.name, message: e.message };
+        }
+      })();
+      await within(10000, loop, "the end of the loop that fell behind");
+      // The broker was told: a new subscriber gets every later message (after what the
+      // broker still held of the 20, if the UNSUBSCRIBE came before it sent them all;
+      // with the old subscriber still there, the broker would share them out).
+      const later = [];
+      let lastCame;
+      const last = new Promise((r) => (lastCame = r));
+      client.subscribe(q2, (m) => {
+        later.push(m.body.startsWith("later") ? m.body : m.body.slice(0, 4));
+        if (m.body === "later 2") lastCame();
+      });
+      for (let i = 0; i < 3; i++) client.send(q2, `later ${i}`);
+      await within(10000, last, "the later messages");
+      await client.disconnect();
+      return { read, kept, thrown, later, expected: Array.from({ length: 20 }, (_, i) => body(i, 500)) };
+    });
+    assert.equal(r.read.length, 10);
+    assert.ok(r.read.every((b, i) => b.startsWith(String(i).padStart(4, "0")) && b.length === 3000));
+    assert.ok(r.kept.length >= 1 && r.kept.length < 4, `kept ${r.kept.length}`);
+    assert.deepEqual(r.kept, r.expected.slice(0, r.kept.length));
+    assert.equal(r.thrown?.name, "StompError", JSON.stringify(r.thrown));
+    assert.match(r.thrown.message, /unread limit of 2000 bytes/);
+    assert.deepEqual(r.later.slice(-3), ["later 0", "later 1", "later 2"], JSON.stringify(r.later));
+    const held = r.later.slice(0, -3).map(Number);
+    assert.ok(held.every((n, i) => n >= r.kept.length && (i === 0 || n > held[i - 1])), JSON.stringify(r.later));
+  });
+
   it("bad input is a clear JS error, never a trap", async () => {
     const r = await run(async () => {
       const { StompClient } = resocket;
@@ -578,6 +633,8 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       errors.urlReturns = await caught(() => StompClient.connect(() => 42));
       errors.socketHeartbeat = await caught(() => StompClient.connect(BROKER, { heartbeat: { interval: 1000 } }));
       errors.inboundLimit = await caught(() => StompClient.connect(BROKER, { inboundLimit: { bytes: 1024, onFull: "drop" } }));
+      errors.unreadLimit = await caught(() => StompClient.connect(BROKER, { unreadLimit: 0 }));
+      errors.unreadLimitType = await caught(() => StompClient.connect(BROKER, { unreadLimit: "1 MB" }));
       const client = await connect();
       const q = queue("bad");
       errors.destination = await caught(() => client.subscribe(42, () => {}));
@@ -617,7 +674,9 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     assert.equal(e.urlThrowsSame, true);
     expect("TypeError", "urlReturns", /url function must return a string, a URL or \{ url, protocols \}, not the number 42/);
     expect("TypeError", "socketHeartbeat", /unknown option options\.heartbeat\.interval; known options: outgoing, incoming/);
-    expect("TypeError", "inboundLimit", /unknown option options\.inboundLimit; resocket's equivalent is the broker's own flow control: .*prefetch-count/);
+    expect("TypeError", "inboundLimit", /unknown option options\.inboundLimit; resocket's equivalent is the broker's own flow control: .*prefetch-count.*unreadLimit/);
+    expect("RangeError", "unreadLimit", /options\.unreadLimit must be a whole number from 1/);
+    expect("TypeError", "unreadLimitType", /options\.unreadLimit/);
     expect("TypeError", "destination", /destination must be a string/);
     expect("TypeError", "emptyDestination", /must not be empty/);
     expect("TypeError", "callback", /callback must be a function, not a string/);

@@ -39,12 +39,17 @@ async fn within<T>(ms: u32, what: &str, fut: impl Future<Output = T>) -> T {
 }
 
 async fn client() -> StompClient {
+    client_with(ConnectOptions::new()).await
+}
+
+/// Connects as guest to `/`, reconnecting fast.
+async fn client_with(options: ConnectOptions) -> StompClient {
     let builder = WebSocket::builder(&url()).reconnect(
         Backoff::new()
             .base(Duration::from_millis(100))
             .cap(Duration::from_millis(500)),
     );
-    let options = ConnectOptions::new().login("guest", "guest").host("/");
+    let options = options.login("guest", "guest").host("/");
     within(10_000, "CONNECTED", StompClient::connect(builder, options))
         .await
         .expect("connect")
@@ -584,5 +589,104 @@ async fn a_frame_right_behind_connect_lands_in_the_new_session() {
         next(&mut sub, "the pipelined SEND").await.body_text(),
         "right behind CONNECT"
     );
+    client.disconnect().await.unwrap();
+}
+
+/// Sends `n` messages of `size` bytes to `q`, the last with a receipt (the broker has them
+/// all), then gives it half a second to deliver them.
+async fn send_batch(client: &StompClient, q: &str, n: usize, size: usize) -> Vec<String> {
+    let bodies: Vec<String> = (0..n)
+        .map(|i| format!("{i:04}{}", "x".repeat(size - 4)))
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        let sent = match i + 1 == n {
+            true => client.send_with_receipt(q, body.as_str(), &[]).await,
+            false => client.send(q, body.as_str(), &[]).await,
+        };
+        sent.unwrap();
+    }
+    TimeoutFuture::new(500).await;
+    bodies
+}
+
+#[wasm_bindgen_test]
+async fn the_unread_limit_ends_an_auto_subscription_nobody_reads_after_what_it_kept() {
+    const LIMIT: usize = 2000;
+    let client = client_with(ConnectOptions::new().unread_limit(LIMIT)).await;
+    let q = queue("unread-auto");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    let bodies = send_batch(&client, &q, 20, 500).await;
+    // What it kept, in order, at most the limit (headers and body), then the error.
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    while kept.len() < bodies.len() {
+        match within(10_000, "a kept message", sub.next()).await {
+            Some(Ok(m)) => {
+                bytes += m.body().len()
+                    + m.headers()
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>();
+                kept.push(m.body_text());
+            }
+            Some(Err(Error::Stomp { message, .. })) => {
+                assert!(
+                    message.contains(&format!("unread limit of {LIMIT} bytes")),
+                    "{message}"
+                );
+                break;
+            }
+            other => panic!("expected a message or the limit's error, got {other:?}"),
+        }
+    }
+    assert!(
+        !kept.is_empty() && kept.len() < bodies.len(),
+        "kept {} of {}",
+        kept.len(),
+        bodies.len()
+    );
+    assert_eq!(kept[..], bodies[..kept.len()]);
+    assert!(bytes <= LIMIT, "{bytes} bytes kept");
+    assert!(within(10_000, "the end", sub.next()).await.is_none());
+    // The broker was told: a new consumer gets every later message (with the old one still
+    // subscribed, the broker would share them out between the two).
+    let mut again = client.subscribe(&q, AckMode::Auto);
+    let later = send_batch(&client, &q, 4, 100).await;
+    for body in &later {
+        assert_eq!(&next(&mut again, "a later message").await.body_text(), body);
+    }
+    client.disconnect().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_unread_limit_leaves_a_client_ack_subscription_to_the_broker() {
+    // Ending it would strand its unacknowledged messages: prefetch-count is the bound there.
+    let client = client_with(ConnectOptions::new().unread_limit(2000)).await;
+    let q = queue("unread-client");
+    let mut sub = client.subscribe(&q, AckMode::ClientIndividual);
+    let bodies = send_batch(&client, &q, 10, 500).await;
+    for body in &bodies {
+        let m = next(&mut sub, "a message beyond the limit").await;
+        assert_eq!(&m.body_text(), body);
+        m.ack().await.unwrap();
+    }
+    client.disconnect().await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_subscription_read_as_messages_come_stays_within_the_unread_limit() {
+    // Read as they come, one message waits at a time: kept however large (each is above
+    // the limit here), and nothing ends.
+    let client = client_with(ConnectOptions::new().unread_limit(1200)).await;
+    let q = queue("unread-read");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    for i in 0..30 {
+        let body = format!("{i:04}{}", "y".repeat(1496));
+        client.send(&q, body.as_str(), &[]).await.unwrap();
+        assert_eq!(
+            next(&mut sub, "the message just sent").await.body_text(),
+            body
+        );
+    }
     client.disconnect().await.unwrap();
 }

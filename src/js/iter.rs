@@ -8,6 +8,7 @@
 //! of the message it handed out last, and the socket dispatches a `dropped` event.
 
 use js_sys::{Object, Promise};
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -15,11 +16,15 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::prelude::*;
 
+/// What a queued message keeps until it is handed out or let go of.
+pub(crate) type Held = Option<Box<dyn Any>>;
+
 /// What one iterator has received and not yet handed out.
 #[derive(Default)]
 pub(crate) struct Inbox {
-    /// Each message, with how many were dropped just before it.
-    queue: RefCell<VecDeque<(usize, JsValue)>>,
+    /// Each message, with how many were dropped just before it and what it holds until
+    /// it is handed out or let go of ([`push_held`](Self::push_held)).
+    queue: RefCell<VecDeque<(usize, JsValue, Held)>>,
     /// Dropped after the last message queued: counted with the next one, or at the end.
     gap: Cell<usize>,
     /// Dropped before the last message handed out (or before the end, once done).
@@ -40,8 +45,16 @@ impl Inbox {
     }
 
     pub(crate) fn push(&self, data: JsValue) {
+        self.push_held(data, None);
+    }
+
+    /// [`push`](Self::push), keeping `held` until the message is handed out or let go of:
+    /// a STOMP message's count against its subscription's unread limit.
+    pub(crate) fn push_held(&self, data: JsValue, held: Held) {
         if !self.stopped.get() {
-            self.queue.borrow_mut().push_back((self.gap.take(), data));
+            self.queue
+                .borrow_mut()
+                .push_back((self.gap.take(), data, held));
             self.wake();
         }
     }
@@ -64,7 +77,7 @@ impl Inbox {
 
     fn take(&self) -> Option<JsValue> {
         let mut queue = self.queue.borrow_mut();
-        let (gap, data) = queue.pop_front()?;
+        let (gap, data, _held) = queue.pop_front()?;
         self.dropped.set(self.dropped.get().saturating_add(gap));
         if queue.is_empty() {
             drop(queue);

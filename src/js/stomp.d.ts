@@ -48,6 +48,15 @@ export interface StompConnectOptions
   /** More CONNECT headers (not accept-version, host, login, passcode, heart-beat: set above). */
   headers?: StompHeaders;
   /**
+   * The most bytes (headers and body) of messages an "auto" ack subscription iterated with
+   * `for await` keeps unread; a lone message is always kept. A message beyond it ends the
+   * subscription: UNSUBSCRIBE goes to the broker, and the loop gets the unread messages, then
+   * throws a `StompError` naming the limit (what the broker sent on meanwhile is lost: in "auto"
+   * ack it counts a message as delivered once sent). Default: no bound. Not for the client ack
+   * modes: there RabbitMQ's `prefetch-count` header bounds a subscription without ending it.
+   */
+  unreadLimit?: number;
+  /**
    * Stops `connect()` while it waits: the socket is closed and the promise rejects with
    * `signal.reason` (an `AbortError` DOMException unless given another). No effect once connected:
    * then it is `disconnect()`.
@@ -138,7 +147,8 @@ export class StompSubscription implements AsyncIterable<StompMessage> {
   [Symbol.dispose](): void;
   /**
    * The messages until the subscription or the client ends; throws once if the client ended
-   * without `disconnect()` (not after `return()` or `break`). An `InvalidStateError` DOMException if the subscription has a callback.
+   * without `disconnect()`, or if `unreadLimit` ended the subscription (not after `return()` or
+   * `break`). An `InvalidStateError` DOMException if the subscription has a callback.
    */
   [Symbol.asyncIterator](): AsyncIterator<StompMessage, undefined, undefined>;
 }

@@ -50,6 +50,7 @@ const OPTIONS: &[&str] = &[
     "host",
     "heartbeat",
     "headers",
+    "unreadLimit",
     "reconnect",
     "maxRetries",
     "highWaterMark",
@@ -82,8 +83,9 @@ const OTHER_NAMES: &[(&str, &str)] = &[
         "inboundLimit",
         "the broker's own flow control: subscribe with { ack: \"client\" } (or \
          \"client-individual\") and headers: { \"prefetch-count\": \"10\" }, and the broker \
-         sends at most that many unacknowledged messages (a limit here could only drop \
-         frames, receipts and CONNECTED among them)",
+         sends at most that many unacknowledged messages (a limit on the socket could only \
+         drop frames, receipts and CONNECTED among them); in \"auto\" ack, unreadLimit: the \
+         most bytes a subscription keeps unread before it is ended",
     ),
 ];
 
@@ -337,6 +339,10 @@ fn connect_options(options: Option<&Object>) -> Result<ConnectOptions, JsValue> 
         }
     }
     c.headers = headers(&get("headers")?, "options.headers", CONNECT_HEADERS)?;
+    let limit = get("unreadLimit")?;
+    if !limit.is_undefined() {
+        c.unread_limit = Some(options::count(&limit, "options.unreadLimit", 1)?);
+    }
     Ok(c)
 }
 
@@ -709,7 +715,7 @@ impl JsStompClient {
             }
         };
         let client = self.core.lease()?;
-        let rust = client.subscribe_with(&dest, ack, &borrowed(&extra));
+        let rust = client.subscribe_limited(&dest, ack, &borrowed(&extra), callback.is_none());
         let inbox = callback.is_none().then(|| Rc::new(Inbox::default()));
         let sub = Rc::new(Sub {
             client: Rc::downgrade(&self.core),
@@ -901,13 +907,19 @@ impl Sub {
     }
 
     fn on_message(&self, message: StompMessage) {
+        // Counted against `unreadLimit` while it waits for `for await`.
+        let held = self
+            .rust
+            .borrow()
+            .as_ref()
+            .map(|rust| Box::new(rust.hold(&message)) as Box<dyn std::any::Any>);
         let message: JsValue = JsMessage {
             message: Rc::new(message),
             ack: self.ack,
         }
         .into();
         if let Some(inbox) = self.inbox.as_ref().and_then(Weak::upgrade) {
-            inbox.push(message);
+            inbox.push_held(message, held);
             return;
         }
         let callback = self.callback.borrow().clone();
@@ -920,12 +932,16 @@ impl Sub {
 
     /// An `Err` item: a broker `ERROR` (the client reconnects, the subscription goes on;
     /// the client's `error` event tells it, once), or the last item before the end if the
-    /// socket is closed for good.
+    /// socket is closed for good or the unread limit ended the subscription.
     fn on_error(&self, error: Error, end: &mut Option<Error>) {
         let Some(client) = self.client.upgrade() else {
             return;
         };
-        if client.sender.state() == State::Closed {
+        let rust = self.rust.borrow();
+        if rust.as_ref().is_some_and(Subscription::ended_by_limit) {
+            // This subscription's end only, not the client's.
+            *end = Some(error);
+        } else if client.sender.state() == State::Closed {
             client
                 .end_error
                 .borrow_mut()
@@ -935,18 +951,28 @@ impl Sub {
     }
 
     fn finish(&self, end: Option<Error>) {
+        let limited = self
+            .rust
+            .borrow()
+            .as_ref()
+            .is_some_and(Subscription::ended_by_limit);
         self.unsubscribe();
         self.callback.take();
         if let Some(inbox) = self.inbox.as_ref().and_then(Weak::upgrade) {
             let client = self.client.upgrade();
-            let error = end
-                .filter(|_| client.as_ref().is_some_and(|c| !c.disconnecting.get()))
-                .map(
-                    |e| match client.as_ref().and_then(|c| c.stash.borrow().clone()) {
-                        Some(thrown) => thrown,
-                        None => convert::error(&e),
-                    },
-                );
+            let error = match end {
+                // The unread limit's end is thrown whatever the client does since.
+                Some(e) if limited => Some(convert::error(&e)),
+                end => end
+                    .filter(|_| client.as_ref().is_some_and(|c| !c.disconnecting.get()))
+                    .map(
+                        // What a `url` function threw, if that ended the socket.
+                        |e| match client.as_ref().and_then(|c| c.stash.borrow().clone()) {
+                            Some(thrown) => thrown,
+                            None => convert::error(&e),
+                        },
+                    ),
+            };
             inbox.finish(error);
         }
         if let Some(client) = self.client.upgrade() {

@@ -33,6 +33,9 @@ pub struct ConnectOptions {
     pub heart_beat: (u32, u32),
     /// More `CONNECT` headers (e.g. a broker-specific token header).
     pub headers: Vec<(String, String)>,
+    /// At most this many bytes of messages wait unread in one auto-ack [`Subscription`]
+    /// ([`unread_limit`](Self::unread_limit)); `None` (the default): no bound.
+    pub unread_limit: Option<usize>,
 }
 
 impl Default for ConnectOptions {
@@ -43,6 +46,7 @@ impl Default for ConnectOptions {
             host: "/".into(),
             heart_beat: (10_000, 10_000),
             headers: Vec::new(),
+            unread_limit: None,
         }
     }
 }
@@ -71,6 +75,25 @@ impl ConnectOptions {
     /// days, the longest a browser timer waits) apart, even if both sides ask for longer.
     pub fn heart_beat(mut self, send_ms: u32, recv_ms: u32) -> Self {
         self.heart_beat = (send_ms, recv_ms);
+        self
+    }
+
+    /// Bounds what an auto-ack [`Subscription`] keeps unread: at most `bytes` of messages
+    /// (headers and body; a lone message is always kept, however large). A message that
+    /// would go beyond ends the subscription: `UNSUBSCRIBE` goes to the broker, and the
+    /// stream yields the unread messages, then an [`Error::Stomp`] naming the limit, then
+    /// ends. (The broker counted every message it sent as delivered: those it sent on
+    /// before the `UNSUBSCRIBE` reached it are lost, which is why this ends the
+    /// subscription instead of dropping a few and going on.) Without it, an auto-ack
+    /// subscription nobody reads grows without end.
+    ///
+    /// It does not apply in the client ack modes: there the broker's own flow control
+    /// bounds a subscription without ending it or losing anything (RabbitMQ's
+    /// `prefetch-count` header: at most that many unacknowledged messages), while ending it
+    /// would leave its unacknowledged messages with the broker, neither delivered again
+    /// nor acknowledgeable, until the connection ends.
+    pub fn unread_limit(mut self, bytes: usize) -> Self {
+        self.unread_limit = Some(bytes);
         self
     }
 
@@ -153,6 +176,26 @@ struct Sub {
     ack: AckMode,
     headers: Vec<(String, String)>,
     tx: mpsc::UnboundedSender<Result<StompMessage, Error>>,
+    unread: Rc<Unread>,
+    /// The unread limit applies (not to the JS client's callback subscriptions).
+    limited: bool,
+}
+
+/// What a subscription's messages in its channel add up to, shared with its [`Subscription`].
+#[derive(Default)]
+struct Unread {
+    /// Bytes ([`unread_size`]) sent into the channel and not yet read from it.
+    bytes: Cell<usize>,
+    /// The unread limit ended the subscription.
+    ended: Cell<bool>,
+}
+
+/// What a message counts for against the [unread limit](ConnectOptions::unread_limit):
+/// its headers and body.
+fn unread_size(frame: &Frame) -> usize {
+    frame.headers.iter().fold(frame.body.len(), |n, (k, v)| {
+        n.saturating_add(k.len() + v.len())
+    })
 }
 
 #[derive(Default)]
@@ -164,6 +207,8 @@ struct Inner {
     connected: bool,
     /// Closed for good, and why.
     closed: Option<Error>,
+    /// [`ConnectOptions::unread_limit`].
+    unread_limit: Option<usize>,
     /// By id, in the order subscribed (ids only grow): the order of the `SUBSCRIBE`s that
     /// start every connection.
     subs: Pairs<u64, Sub>,
@@ -612,22 +657,7 @@ impl Core {
     fn on_frame(self: &Rc<Self>, frame: Frame) {
         match frame.command.as_str() {
             "CONNECTED" => self.on_connected(&frame),
-            "MESSAGE" => {
-                let inner = self.inner.borrow();
-                let sub = frame
-                    .get("subscription")
-                    .and_then(|id| id.parse::<u64>().ok())
-                    .and_then(|id| inner.subs.get(&id));
-                if let Some(sub) = sub {
-                    let message = StompMessage {
-                        ack_mode: sub.ack,
-                        session: inner.session,
-                        core: Rc::downgrade(self),
-                        frame,
-                    };
-                    let _ = sub.tx.unbounded_send(Ok(message));
-                }
-            }
+            "MESSAGE" => self.on_message(frame),
             "RECEIPT" => {
                 if let Some(id) = frame.get("receipt-id") {
                     let mut inner = self.inner.borrow_mut();
@@ -639,6 +669,58 @@ impl Core {
             }
             "ERROR" => self.on_error(&frame),
             _ => {}
+        }
+    }
+
+    fn on_message(self: &Rc<Self>, frame: Frame) {
+        let Some(id) = frame
+            .get("subscription")
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return;
+        };
+        let mut inner = self.inner.borrow_mut();
+        let limit = inner.unread_limit;
+        let session = inner.session;
+        let Some(sub) = inner.subs.get(&id) else {
+            return;
+        };
+        let size = unread_size(&frame);
+        let unread = sub.unread.bytes.get();
+        match limit {
+            Some(limit)
+                if sub.limited
+                    && sub.ack == AckMode::Auto
+                    && unread > 0
+                    && unread.saturating_add(size) > limit =>
+            {
+                let Some(sub) = inner.subs.remove(&id) else {
+                    return;
+                };
+                drop(inner);
+                sub.unread.ended.set(true);
+                let _ = sub.tx.unbounded_send(Err(Error::Stomp {
+                    message: format!(
+                        "subscription {id} ({}) was ended: its unread messages would have \
+                         gone past the unread limit of {limit} bytes",
+                        sub.destination
+                    ),
+                    body: String::new(),
+                }));
+                // Its channel ends after that error.
+                drop(sub);
+                self.send_on_connection(&Frame::new("UNSUBSCRIBE").header("id", id.to_string()));
+            }
+            _ => {
+                sub.unread.bytes.set(unread.saturating_add(size));
+                let message = StompMessage {
+                    ack_mode: sub.ack,
+                    session,
+                    core: Rc::downgrade(self),
+                    frame,
+                };
+                let _ = sub.tx.unbounded_send(Ok(message));
+            }
         }
     }
 
@@ -1072,6 +1154,7 @@ impl StompClient {
         let (first_tx, first_rx) = oneshot::channel();
         let inner = Rc::new(RefCell::new(Inner {
             first: Some(first_tx),
+            unread_limit: options.unread_limit,
             ..Inner::default()
         }));
         let mut builder = builder;
@@ -1130,9 +1213,25 @@ impl StompClient {
         ack: AckMode,
         headers: &[(&str, &str)],
     ) -> Subscription {
+        self.subscribe_limited(destination, ack, headers, true)
+    }
+
+    /// [`subscribe_with`](Self::subscribe_with); `limited`: whether the
+    /// [unread limit](ConnectOptions::unread_limit) applies (the JS client's callback
+    /// subscriptions are read as each message comes, and end only when asked).
+    pub(crate) fn subscribe_limited(
+        &self,
+        destination: &str,
+        ack: AckMode,
+        headers: &[(&str, &str)],
+        limited: bool,
+    ) -> Subscription {
         let id = self.core.next_id();
         let (tx, rx) = mpsc::unbounded();
+        let unread = Rc::new(Unread::default());
         let sub = Sub {
+            unread: unread.clone(),
+            limited,
             destination: destination.to_owned(),
             ack,
             headers: headers
@@ -1156,6 +1255,7 @@ impl StompClient {
             core: self.core.clone(),
             id,
             rx,
+            unread,
         }
     }
 
@@ -1364,12 +1464,47 @@ pub struct Subscription {
     core: Rc<Core>,
     id: u64,
     rx: mpsc::UnboundedReceiver<Result<StompMessage, Error>>,
+    unread: Rc<Unread>,
 }
 
 impl Subscription {
     /// The subscription's `id` header.
     pub fn id(&self) -> String {
         self.id.to_string()
+    }
+
+    /// The [unread limit](ConnectOptions::unread_limit) ended it (its error is its last item).
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
+    pub(crate) fn ended_by_limit(&self) -> bool {
+        self.unread.ended.get()
+    }
+
+    /// Keeps `message` (read from this subscription) counted against the unread limit
+    /// until the [`Held`] is dropped: while the JS client's `for await` has not taken it.
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
+    pub(crate) fn hold(&self, message: &StompMessage) -> Held {
+        let size = unread_size(&message.frame);
+        let bytes = &self.unread.bytes;
+        bytes.set(bytes.get().saturating_add(size));
+        Held {
+            unread: self.unread.clone(),
+            size,
+        }
+    }
+}
+
+/// A message's bytes, counted against its subscription's unread limit until dropped.
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub(crate) struct Held {
+    unread: Rc<Unread>,
+    size: usize,
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+impl Drop for Held {
+    fn drop(&mut self) {
+        let bytes = &self.unread.bytes;
+        bytes.set(bytes.get().saturating_sub(self.size));
     }
 }
 
@@ -1385,7 +1520,12 @@ impl Stream for Subscription {
     type Item = Result<StompMessage, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.rx).poll_next(cx)
+        let item = Pin::new(&mut self.rx).poll_next(cx);
+        if let Poll::Ready(Some(Ok(message))) = &item {
+            let unread = &self.unread.bytes;
+            unread.set(unread.get().saturating_sub(unread_size(&message.frame)));
+        }
+        item
     }
 }
 
@@ -1704,6 +1844,8 @@ mod tests {
             ack: AckMode::Client,
             headers: vec![],
             tx: mpsc::unbounded().0,
+            unread: Rc::default(),
+            limited: true,
         }
     }
 
