@@ -907,18 +907,22 @@ impl Sub {
     }
 
     fn on_message(&self, message: StompMessage) {
-        // Counted against `unreadLimit` while it waits for `for await`.
-        let held = self
-            .rust
-            .borrow()
-            .as_ref()
-            .map(|rust| Box::new(rust.hold(&message)) as Box<dyn std::any::Any>);
+        let inbox = self.inbox.as_ref().and_then(Weak::upgrade);
+        // Counted against `unreadLimit` (auto ack only) while it waits for `for await`.
+        let held = match (&inbox, self.ack) {
+            (Some(_), AckMode::Auto) => self
+                .rust
+                .borrow()
+                .as_ref()
+                .map(|rust| Box::new(rust.hold(&message)) as Box<dyn std::any::Any>),
+            _ => None,
+        };
         let message: JsValue = JsMessage {
             message: Rc::new(message),
             ack: self.ack,
         }
         .into();
-        if let Some(inbox) = self.inbox.as_ref().and_then(Weak::upgrade) {
+        if let Some(inbox) = inbox {
             inbox.push_held(message, held);
             return;
         }
@@ -934,14 +938,16 @@ impl Sub {
     /// the client's `error` event tells it, once), or the last item before the end if the
     /// socket is closed for good or the unread limit ended the subscription.
     fn on_error(&self, error: Error, end: &mut Option<Error>) {
-        let Some(client) = self.client.upgrade() else {
-            return;
-        };
         let rust = self.rust.borrow();
         if rust.as_ref().is_some_and(Subscription::ended_by_limit) {
             // This subscription's end only, not the client's.
             *end = Some(error);
-        } else if client.sender.state() == State::Closed {
+            return;
+        }
+        let Some(client) = self.client.upgrade() else {
+            return;
+        };
+        if client.sender.state() == State::Closed {
             client
                 .end_error
                 .borrow_mut()

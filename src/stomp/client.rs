@@ -79,7 +79,7 @@ impl ConnectOptions {
     }
 
     /// Bounds what an auto-ack [`Subscription`] keeps unread: at most `bytes` of messages
-    /// (headers and body; a lone message is always kept, however large). A message that
+    /// (headers and body; a lone message is always kept, however large: 0 keeps one). A message that
     /// would go beyond ends the subscription: `UNSUBSCRIBE` goes to the broker, and the
     /// stream yields the unread messages, then an [`Error::Stomp`] naming the limit, then
     /// ends. (The broker counted every message it sent as delivered: those it sent on
@@ -184,7 +184,9 @@ struct Sub {
 /// What a subscription's messages in its channel add up to, shared with its [`Subscription`].
 #[derive(Default)]
 struct Unread {
-    /// Bytes ([`unread_size`]) sent into the channel and not yet read from it.
+    /// Bytes ([`unread_size`]) sent into the channel and not yet read from it (counted for
+    /// every subscription; the limit looks at auto-ack ones only), plus those the JS
+    /// client's `for await` holds (`Held`).
     bytes: Cell<usize>,
     /// The unread limit ended the subscription.
     ended: Cell<bool>,
@@ -1459,7 +1461,8 @@ fn send_frame(destination: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Fra
 ///
 /// It lives across reconnections (re-subscribed with the same id). An `Err` item is an
 /// `ERROR` frame from the broker (the stream goes on: the client reconnects) or, last, why
-/// the socket closed for good. Dropping it sends `UNSUBSCRIBE`.
+/// the socket closed for good, or why the [unread limit](ConnectOptions::unread_limit)
+/// ended the subscription (it is not subscribed again). Dropping it sends `UNSUBSCRIBE`.
 pub struct Subscription {
     core: Rc<Core>,
     id: u64,
