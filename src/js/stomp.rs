@@ -908,14 +908,15 @@ impl Sub {
 
     fn on_message(&self, message: StompMessage) {
         let inbox = self.inbox.as_ref().and_then(Weak::upgrade);
-        // Counted against `unreadLimit` (auto ack only) while it waits for `for await`.
-        let held = match (&inbox, self.ack) {
-            (Some(_), AckMode::Auto) => self
+        // Counted against `unreadLimit` while it waits for `for await`.
+        let held = match &inbox {
+            Some(_) => self
                 .rust
                 .borrow()
                 .as_ref()
-                .map(|rust| Box::new(rust.hold(&message)) as Box<dyn std::any::Any>),
-            _ => None,
+                .and_then(|rust| rust.hold(&message))
+                .map(|held| Box::new(held) as Box<dyn std::any::Any>),
+            None => None,
         };
         let message: JsValue = JsMessage {
             message: Rc::new(message),

@@ -79,11 +79,11 @@ impl ConnectOptions {
     }
 
     /// Bounds what an auto-ack [`Subscription`] keeps unread: at most `bytes` of messages
-    /// (headers and body; a lone message is always kept, however large: 0 keeps one). A message that
-    /// would go beyond ends the subscription: `UNSUBSCRIBE` goes to the broker, and the
-    /// stream yields the unread messages, then an [`Error::Stomp`] naming the limit, then
-    /// ends. (The broker counted every message it sent as delivered: those it sent on
-    /// before the `UNSUBSCRIBE` reached it are lost, which is why this ends the
+    /// (headers and body; a lone message is always kept, however large: 0 keeps one). A
+    /// message that would go beyond ends the subscription: `UNSUBSCRIBE` goes to the
+    /// broker, and the stream yields the unread messages, then an [`Error::Stomp`] naming
+    /// the limit, then ends. (The broker counted every message it sent as delivered: those
+    /// it sent on before the `UNSUBSCRIBE` reached it are lost, which is why this ends the
     /// subscription instead of dropping a few and going on.) Without it, an auto-ack
     /// subscription nobody reads grows without end.
     ///
@@ -177,19 +177,29 @@ struct Sub {
     headers: Vec<(String, String)>,
     tx: mpsc::UnboundedSender<Result<StompMessage, Error>>,
     unread: Rc<Unread>,
-    /// The unread limit applies (not to the JS client's callback subscriptions).
-    limited: bool,
 }
 
 /// What a subscription's messages in its channel add up to, shared with its [`Subscription`].
 #[derive(Default)]
 struct Unread {
-    /// Bytes ([`unread_size`]) sent into the channel and not yet read from it (counted for
-    /// every subscription; the limit looks at auto-ack ones only), plus those the JS
-    /// client's `for await` holds (`Held`).
+    /// The unread limit applies: an auto-ack subscription (not one of the JS client's
+    /// callback subscriptions, which are read as each message comes).
+    limited: bool,
+    /// Bytes ([`unread_size`]) sent into the channel and not yet read from it, plus those
+    /// the JS client's `for await` holds (`Held`).
     bytes: Cell<usize>,
     /// The unread limit ended the subscription.
     ended: Cell<bool>,
+}
+
+impl Unread {
+    fn add(&self, size: usize) {
+        self.bytes.set(self.bytes.get().saturating_add(size));
+    }
+
+    fn release(&self, size: usize) {
+        self.bytes.set(self.bytes.get().saturating_sub(size));
+    }
 }
 
 /// What a message counts for against the [unread limit](ConnectOptions::unread_limit):
@@ -691,10 +701,7 @@ impl Core {
         let unread = sub.unread.bytes.get();
         match limit {
             Some(limit)
-                if sub.limited
-                    && sub.ack == AckMode::Auto
-                    && unread > 0
-                    && unread.saturating_add(size) > limit =>
+                if sub.unread.limited && unread > 0 && unread.saturating_add(size) > limit =>
             {
                 let Some(sub) = inner.subs.remove(&id) else {
                     return;
@@ -714,7 +721,7 @@ impl Core {
                 self.send_on_connection(&Frame::new("UNSUBSCRIBE").header("id", id.to_string()));
             }
             _ => {
-                sub.unread.bytes.set(unread.saturating_add(size));
+                sub.unread.add(size);
                 let message = StompMessage {
                     ack_mode: sub.ack,
                     session,
@@ -1230,10 +1237,12 @@ impl StompClient {
     ) -> Subscription {
         let id = self.core.next_id();
         let (tx, rx) = mpsc::unbounded();
-        let unread = Rc::new(Unread::default());
+        let unread = Rc::new(Unread {
+            limited: limited && ack == AckMode::Auto,
+            ..Unread::default()
+        });
         let sub = Sub {
             unread: unread.clone(),
-            limited,
             destination: destination.to_owned(),
             ack,
             headers: headers
@@ -1484,15 +1493,18 @@ impl Subscription {
 
     /// Keeps `message` (read from this subscription) counted against the unread limit
     /// until the [`Held`] is dropped: while the JS client's `for await` has not taken it.
+    /// `None` where the limit does not apply.
     #[cfg(all(target_arch = "wasm32", feature = "js"))]
-    pub(crate) fn hold(&self, message: &StompMessage) -> Held {
+    pub(crate) fn hold(&self, message: &StompMessage) -> Option<Held> {
+        if !self.unread.limited {
+            return None;
+        }
         let size = unread_size(&message.frame);
-        let bytes = &self.unread.bytes;
-        bytes.set(bytes.get().saturating_add(size));
-        Held {
+        self.unread.add(size);
+        Some(Held {
             unread: self.unread.clone(),
             size,
-        }
+        })
     }
 }
 
@@ -1506,8 +1518,7 @@ pub(crate) struct Held {
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 impl Drop for Held {
     fn drop(&mut self) {
-        let bytes = &self.unread.bytes;
-        bytes.set(bytes.get().saturating_sub(self.size));
+        self.unread.release(self.size);
     }
 }
 
@@ -1525,8 +1536,7 @@ impl Stream for Subscription {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let item = Pin::new(&mut self.rx).poll_next(cx);
         if let Poll::Ready(Some(Ok(message))) = &item {
-            let unread = &self.unread.bytes;
-            unread.set(unread.get().saturating_sub(unread_size(&message.frame)));
+            self.unread.release(unread_size(&message.frame));
         }
         item
     }
@@ -1848,7 +1858,6 @@ mod tests {
             headers: vec![],
             tx: mpsc::unbounded().0,
             unread: Rc::default(),
-            limited: true,
         }
     }
 
