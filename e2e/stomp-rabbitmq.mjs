@@ -627,6 +627,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       errors.connectHeader = await caught(() => StompClient.connect(BROKER, { headers: { host: "/" } }));
       errors.badUrl = await caught(() => StompClient.connect("ftp://example.com/ws"));
       errors.newline = await caught(() => StompClient.connect(BROKER, { login: "a\nb", maxRetries: 0 }));
+      errors.nulLogin = await caught(() => StompClient.connect(BROKER, { login: "a\0b", maxRetries: 0 }));
       const thrown = new TypeError("no token");
       errors.urlThrows = await caught(() => StompClient.connect(() => { throw thrown; }));
       errors.urlThrowsSame = errors.urlThrows?.message === "no token";
@@ -650,6 +651,11 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       errors.headers = await caught(() => client.send(q, "x", "content-type: text/plain"));
       errors.headerArray = await caught(() => client.send(q, "x", [["a", "b"]]));
       errors.receiptHeader = await caught(() => client.sendWithReceipt(q, "x", { receipt: "mine" }));
+      // A NUL would end the frame and let the rest be read as another one.
+      errors.nulDestination = await caught(() => client.send(`${q}\0SEND\ndestination:${q}\n\nforged`, "x"));
+      errors.nulHeader = await caught(() => client.sendWithReceipt(q, "x", { note: "a\0DISCONNECT\n\n" }));
+      errors.nulSubscribe = await caught(() => client.subscribe(`${q}\0`, () => {}));
+      errors.nulSubHeader = await caught(() => client.subscribe(q, () => {}, { headers: { "x\0": "1" } }));
       errors.iterateCallback = await caught(() => client.subscribe(q, () => {})[Symbol.asyncIterator]());
       // Still usable after all that.
       const ok = await caught(() => client.sendWithReceipt(q, "fine"));
@@ -670,6 +676,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     expect("TypeError", "connectHeader", /must not set "host": use options\.host/);
     expect("SyntaxError", "badUrl");
     expect("RangeError", "newline", /unescaped in CONNECT/);
+    expect("RangeError", "nulLogin", /"login" holds a NUL character/);
     expect("TypeError", "urlThrows", /no token/);
     assert.equal(e.urlThrowsSame, true);
     expect("TypeError", "urlReturns", /url function must return a string, a URL or \{ url, protocols \}, not the number 42/);
@@ -690,6 +697,10 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     expect("TypeError", "headers", /headers must be an object, not a string/);
     expect("TypeError", "headerArray", /headers must be an object, not an array/);
     expect("TypeError", "receiptHeader", /sendWithReceipt/);
+    expect("TypeError", "nulDestination", /destination must not hold a NUL character/);
+    expect("TypeError", "nulHeader", /headers\["note"\] must not hold a NUL character/);
+    expect("TypeError", "nulSubscribe", /destination must not hold a NUL character/);
+    expect("TypeError", "nulSubHeader", /options\.headers\["x.?"\] must not hold a NUL character/);
     expect("InvalidStateError", "iterateCallback", /callback/);
     assert.equal(r.ok, null);
   });

@@ -54,7 +54,8 @@ pub enum Error {
         /// The start of the offending message (at most 200 bytes).
         text: String,
     },
-    /// A value could not be encoded (typed sockets); nothing was sent.
+    /// A value could not be encoded (typed sockets), or a STOMP frame would not carry a
+    /// destination or header as given (a NUL character in it); nothing was sent.
     Encode(String),
     /// STOMP (feature `stomp`): the broker sent an `ERROR` frame (`message` is its
     /// `message` header, `body` its body as text), or an exchange could not complete,

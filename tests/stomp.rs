@@ -113,6 +113,44 @@ async fn sends_and_receives_through_a_queue() {
 }
 
 #[wasm_bindgen_test]
+async fn a_nul_in_a_destination_or_header_is_refused_and_injects_no_frame() {
+    let client = client().await;
+    let q = queue("nul");
+    let mut sub = client.subscribe(&q, AckMode::Auto);
+    // Written as it is, each NUL would end the frame and start another: an UNSUBSCRIBE of
+    // `sub`, a SEND to the queue.
+    let injected = format!("x\0UNSUBSCRIBE\nid:{}\n\n", sub.id());
+    match client.send(&q, "a", &[("note", &injected)]).await {
+        Err(Error::Encode(m)) => assert!(m.contains("\"note\"") && m.contains("NUL"), "{m}"),
+        other => panic!("expected Error::Encode naming the header, got {other:?}"),
+    }
+    let forged = format!("{q}\0SEND\ndestination:{q}\n\nforged");
+    match client.send_with_receipt(&forged, "b", &[]).await {
+        Err(Error::Encode(m)) => assert!(m.contains("destination"), "{m}"),
+        other => panic!("expected Error::Encode naming the destination, got {other:?}"),
+    }
+    let tx = client.begin().await.unwrap();
+    assert!(matches!(
+        tx.send(&q, "c", &[("x\0y", "1")]).await,
+        Err(Error::Encode(_))
+    ));
+    tx.abort().await.unwrap();
+    let mut bad = client.subscribe(&forged, AckMode::Auto);
+    match within(5_000, "the bad subscription's error", bad.next()).await {
+        Some(Err(Error::Encode(m))) => assert!(m.contains("NUL"), "{m}"),
+        other => panic!("expected Error::Encode, got {other:?}"),
+    }
+    assert!(within(5_000, "its end", bad.next()).await.is_none());
+    // Nothing was sent, nothing was unsubscribed, and the session goes on.
+    client.send(&q, "after", &[]).await.unwrap();
+    let m = next(&mut sub, "the message after").await;
+    assert_eq!(m.body_text(), "after");
+    quiet(&mut sub, 300).await;
+    assert!(client.is_connected());
+    client.disconnect().await.unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn nack_redelivers_and_ack_settles() {
     let client = client().await;
     let q = queue("acks");

@@ -204,9 +204,12 @@ impl<T> Drop for Lease<T> {
     }
 }
 
-/// A destination: a non-empty string.
+/// A destination: a non-empty string without NUL.
 fn destination(value: &JsValue) -> Result<String, JsValue> {
     match value.as_string() {
+        Some(d) if d.contains('\0') => Err(type_error(
+            "the destination must not hold a NUL character (it would end the STOMP frame)",
+        )),
         Some(d) if !d.is_empty() => Ok(d),
         Some(_) => Err(type_error("the destination must not be empty")),
         None => Err(type_error(&format!(
@@ -269,6 +272,12 @@ fn headers(
                 describe(&v)
             ))
         })?;
+        if name.contains('\0') || v.contains('\0') {
+            return Err(type_error(&format!(
+                "{what}[{}] must not hold a NUL character (it would end the STOMP frame)",
+                quoted(&name)
+            )));
+        }
         list.push((name, v));
     }
     Ok(list)

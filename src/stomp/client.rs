@@ -113,7 +113,7 @@ impl ConnectOptions {
         }
         f.headers.extend(self.headers.iter().cloned());
         // CONNECT headers are not escaped: refuse what would break the frame.
-        f.check_unescaped().map_err(|e| Error::InvalidConfig(e.0))?;
+        f.check().map_err(|e| Error::InvalidConfig(e.0))?;
         Ok(f)
     }
 }
@@ -562,6 +562,8 @@ impl Core {
     /// Sends `frame` in a STOMP session, waiting for one (and for backpressure) first.
     /// With `session`, only in that session. Returns the session it went out in.
     async fn send(&self, frame: Frame, session: Option<u64>) -> Result<u64, Error> {
+        // A destination or header from the caller must not break the frame.
+        frame.check().map_err(|e| Error::Encode(e.0))?;
         let message = to_message(&frame);
         let mut sender = self.sender.clone();
         loop {
@@ -1252,7 +1254,11 @@ impl StompClient {
             tx,
         };
         let frame = subscribe_frame(id, &sub);
-        let closed = self.core.inner.borrow().closed.clone();
+        // A destination or header that would break the frame ends the subscription at once.
+        let closed = match frame.check() {
+            Ok(()) => self.core.inner.borrow().closed.clone(),
+            Err(e) => Some(Error::Encode(e.0)),
+        };
         match closed {
             Some(e) => {
                 let _ = sub.tx.unbounded_send(Err(e));

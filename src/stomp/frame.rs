@@ -87,7 +87,8 @@ impl Frame {
     /// Any `content-length` among the headers is dropped and the body's real length
     /// written instead (when the body is not empty), so a body may hold NUL bytes. In
     /// `CONNECT`/`CONNECTED` frames headers are written as they are: they must not contain
-    /// `\r` or `\n`, and names no `:` (see [`Frame::check_unescaped`]).
+    /// `\r` or `\n`, and names no `:`; and no header anywhere may hold NUL (see
+    /// [`Frame::check`]).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.command.len() + self.body.len() + 64);
         out.extend_from_slice(self.command.as_bytes());
@@ -111,11 +112,27 @@ impl Frame {
         out
     }
 
-    /// Whether this frame survives [`encode`](Frame::encode) unchanged when its headers are
-    /// not escaped (`CONNECT`, `CONNECTED`): `Err` names the first header that cannot.
-    pub fn check_unescaped(&self) -> Result<(), FrameError> {
+    /// Whether [`encode`](Frame::encode) writes this frame's headers as they are meant to
+    /// be read: `Err` names the first header that it cannot. No header may hold NUL, which
+    /// ends a frame and has no escape: a value with one would cut the frame short and let
+    /// the rest be read as another frame. In `CONNECT`/`CONNECTED`, whose headers are not
+    /// escaped, no header may hold `\r` or `\n` either, nor a name `:`.
+    /// The command must be one line, not empty, without NUL.
+    pub fn check(&self) -> Result<(), FrameError> {
+        if self.command.is_empty() || self.command.contains(['\r', '\n', '\0']) {
+            return err(format!(
+                "the command {:?} is not one line of text",
+                self.command
+            ));
+        }
+        let escaped = escapes(&self.command);
         for (name, value) in &self.headers {
-            if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+            if name.contains('\0') || value.contains('\0') {
+                return err(format!(
+                    "header {name:?} holds a NUL character, which ends a STOMP frame"
+                ));
+            }
+            if !escaped && (name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n'])) {
                 return err(format!(
                     "header {name:?} cannot be sent unescaped in {}",
                     self.command
@@ -520,6 +537,30 @@ mod tests {
         assert!(d.next_frame().unwrap().is_err());
     }
 
+    #[test]
+    fn check_refuses_a_nul_anywhere_and_a_bad_command() {
+        let send = Frame::new("SEND").header("destination", "/queue/a");
+        assert!(send.check().is_ok());
+        let e = send.clone().header("note", "x\0ACK").check().unwrap_err();
+        assert!(e.0.contains("\"note\"") && e.0.contains("NUL"), "{e}");
+        assert!(send.clone().header("x\0", "1").check().is_err());
+        assert!(Frame::new("CONNECT")
+            .header("login", "a\0b")
+            .check()
+            .is_err());
+        assert!(Frame::new("CONNECT")
+            .header("login", "a\nb")
+            .check()
+            .is_err());
+        assert!(
+            Frame::new("SEND").header("login", "a\nb").check().is_ok(),
+            "escaped"
+        );
+        for command in ["", "SEND\nX", "SEND\0"] {
+            assert!(Frame::new(command).check().is_err(), "{command:?}");
+        }
+    }
+
     fn header_text() -> impl Strategy<Value = String> {
         proptest::string::string_regex("[a-z:\\\\\r\n é-]{0,12}").unwrap()
     }
@@ -546,6 +587,39 @@ mod tests {
             let back = decode_all(&f.encode()).unwrap();
             prop_assert_eq!(back.len(), 1);
             prop_assert_eq!(without_length(back[0].clone()), f);
+        }
+
+        #[test]
+        fn a_frame_that_passes_check_round_trips_and_only_nul_or_unescapable_text_fails(
+            command in prop::sample::select(vec!["SEND", "SUBSCRIBE", "CONNECT"]),
+            headers in prop::collection::vec(
+                (
+                    proptest::string::string_regex("[a-z:\r\n\0-]{0,6}").unwrap(),
+                    proptest::string::string_regex("[a-z:\r\n\0-]{0,6}").unwrap(),
+                ),
+                0..4,
+            ),
+        ) {
+            let f = Frame {
+                command: command.to_owned(),
+                headers: headers.into_iter().filter(|(n, _)| n != "content-length").collect(),
+                body: Vec::new(),
+            };
+            let nul = f.headers.iter().any(|(n, v)| n.contains('\0') || v.contains('\0'));
+            let unescapable = command == "CONNECT"
+                && f.headers.iter().any(|(n, v)| n.contains(['\r', '\n', ':']) || v.contains(['\r', '\n']));
+            match f.check() {
+                Ok(()) => {
+                    prop_assert!(!nul && !unescapable);
+                    prop_assert_eq!(decode_all(&f.encode()).unwrap(), vec![f]);
+                }
+                Err(e) => {
+                    prop_assert!(nul || unescapable, "{}", e);
+                    if !unescapable {
+                        prop_assert!(e.0.contains("NUL"), "{}", e);
+                    }
+                }
+            }
         }
 
         #[test]
