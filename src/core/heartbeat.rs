@@ -26,7 +26,10 @@ use std::time::Duration;
 /// while bytes keep leaving the browser: before it, the pong cannot have come yet; after
 /// it, it may have left only just now, or wait in the system's buffers behind what went
 /// before it. So the connection ends after a whole `timeout` with no pong and, for such a
-/// ping, nothing leaving either.
+/// ping, nothing leaving either; once such a ping has left and the browser holds nothing
+/// more, one more `timeout` at most (an app that keeps sending a little does not keep a
+/// dead connection alive). A deadline that fires more than a second late is judged a
+/// second later, after the events queued meanwhile.
 ///
 /// Off by default, because it needs a server that answers; defaults when enabled with
 /// [`Heartbeat::default`]: ping `"ping"`, pong `"pong"`, interval 25 s (below the 30–60 s

@@ -210,8 +210,21 @@ struct Probe {
     behind: bool,
     /// A second ping sent because the first deadline fired too late to be trusted.
     reprobe: bool,
+    /// The deadline fired late once and was pushed back (`act_now`).
+    deferred: bool,
     /// When the ping was handed to the socket.
     sent: Duration,
+}
+
+/// A close of the open connection decided by the machine (`Machine::local_close`).
+#[derive(Debug)]
+struct LocalClose {
+    /// The close timeout: past it, the socket is abandoned.
+    deadline: Duration,
+    /// The deadline fired late once and was pushed back (`act_now`).
+    deferred: bool,
+    /// What to report should the deadline pass.
+    frame: CloseFrame,
 }
 
 /// Who ended a connection the application did not close.
@@ -255,6 +268,17 @@ enum Phase {
 /// is pushed back once by this much instead of acting, so that the events queued meanwhile
 /// (an `open`, a `close`) are handled first.
 const LATE_GRACE: Duration = Duration::from_secs(1);
+
+/// A deadline that has come (`at <= now`): whether to act on it now. One that fired more
+/// than [`LATE_GRACE`] late is pushed back once by that much instead (`deferred` records it).
+fn act_now(at: &mut Duration, deferred: &mut bool, now: Duration) -> bool {
+    if !*deferred && now.saturating_sub(*at) > LATE_GRACE {
+        *deferred = true;
+        *at = now.saturating_add(LATE_GRACE);
+        return false;
+    }
+    true
+}
 
 /// What the machine knows of the current socket's `bufferedAmount`.
 #[derive(Debug, Default)]
@@ -314,7 +338,7 @@ pub struct Machine {
     /// A close of the open connection decided here (the driver's inbound limit): its
     /// deadline (the close timeout) and the frame to report should it pass. The
     /// connection's end then goes through the reconnect policy like any other.
-    local_close: Option<(Duration, CloseFrame)>,
+    local_close: Option<LocalClose>,
     actions: VecDeque<Action>,
     /// Yielded once by the stream before it ends, when the end was not asked for.
     terminal: Option<Error>,
@@ -465,7 +489,7 @@ impl Machine {
             phase,
             self.buffer.next_check,
             self.close_after_drain.as_ref().map(|c| c.0),
-            self.local_close.as_ref().map(|c| c.0),
+            self.local_close.as_ref().map(|c| c.deadline),
         ]
         .into_iter()
         .flatten()
@@ -475,28 +499,38 @@ impl Machine {
     /// Time has come: for deadlines, retries, heartbeats. Call [`handle_buffered`](Self::handle_buffered)
     /// first with a fresh reading when a socket exists.
     pub fn handle_timeout(&mut self, now: Duration) {
-        match &mut self.phase {
+        // First: a reconnection due at the same time must not open a socket only to close it.
+        if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
+            if let Some((_, code, reason)) = self.close_after_drain.take() {
+                let _ = self.close(now, code, &reason);
+            }
+        }
+        // A connect or close deadline that has come and is acted on now.
+        let due = match &mut self.phase {
             Phase::Connecting {
                 deadline: Some(d),
                 deferred,
                 ..
-            } if *d <= now => {
-                if !*deferred && now.saturating_sub(*d) > LATE_GRACE {
-                    *deferred = true;
-                    *d = now.saturating_add(LATE_GRACE);
-                } else {
-                    self.actions.push_back(Action::Abandon {
-                        code: codes::NORMAL,
-                        reason: String::new(),
-                    });
-                    self.emit(Event::ConnectTimeout);
-                    self.socket_ended(
-                        now,
-                        None,
-                        CloseFrame::abnormal("connect timeout"),
-                        Ended::Timeout,
-                    );
-                }
+            }
+            | Phase::Closing {
+                deadline: d,
+                deferred,
+            } => *d <= now && act_now(d, deferred, now),
+            _ => false,
+        };
+        match &mut self.phase {
+            Phase::Connecting { .. } if due => {
+                self.actions.push_back(Action::Abandon {
+                    code: codes::NORMAL,
+                    reason: String::new(),
+                });
+                self.emit(Event::ConnectTimeout);
+                self.socket_ended(
+                    now,
+                    None,
+                    CloseFrame::abnormal("connect timeout"),
+                    Ended::Timeout,
+                );
             }
             Phase::Waiting {
                 attempt,
@@ -506,34 +540,32 @@ impl Machine {
                 let attempt = *attempt;
                 self.start_attempt(now, attempt);
             }
-            Phase::Closing { deadline, deferred } if *deadline <= now => {
-                if !*deferred && now.saturating_sub(*deadline) > LATE_GRACE {
-                    *deferred = true;
-                    *deadline = now.saturating_add(LATE_GRACE);
-                } else {
-                    self.actions.push_back(Action::Abandon {
-                        code: codes::NORMAL,
-                        reason: String::new(),
-                    });
-                    let frame = CloseFrame::abnormal("close timeout");
-                    self.outbox.requeue_untransmitted(self.browser_holds());
-                    self.emit(Event::Close(frame));
-                    self.phase = Phase::Closed;
-                }
+            Phase::Closing { .. } if due => {
+                self.actions.push_back(Action::Abandon {
+                    code: codes::NORMAL,
+                    reason: String::new(),
+                });
+                let frame = CloseFrame::abnormal("close timeout");
+                self.outbox.requeue_untransmitted(self.browser_holds());
+                self.emit(Event::Close(frame));
+                self.phase = Phase::Closed;
             }
             Phase::Open { since, .. } => {
                 let since = *since;
-                match self.local_close.take() {
+                match &mut self.local_close {
                     // The server never completed the closing handshake: give the socket up.
-                    Some((deadline, frame)) if deadline <= now => {
-                        self.actions.push_back(Action::Abandon {
-                            code: frame.code,
-                            reason: frame.reason.clone(),
-                        });
-                        let buffered = self.browser_holds();
-                        self.socket_ended(now, Some((since, buffered)), frame, Ended::Limit);
+                    Some(c) if c.deadline <= now => {
+                        if act_now(&mut c.deadline, &mut c.deferred, now) {
+                            let frame = c.frame.clone();
+                            self.actions.push_back(Action::Abandon {
+                                code: frame.code,
+                                reason: frame.reason.clone(),
+                            });
+                            let buffered = self.browser_holds();
+                            self.socket_ended(now, Some((since, buffered)), frame, Ended::Limit);
+                        }
                     }
-                    Some(closing) => self.local_close = Some(closing),
+                    Some(_) => {}
                     None => {
                         if let Some(tick) = self.config.heartbeat.as_ref().map(|h| h.tick) {
                             tick(self, now);
@@ -542,11 +574,6 @@ impl Machine {
                 }
             }
             _ => {}
-        }
-        if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
-            if let Some((_, code, reason)) = self.close_after_drain.take() {
-                let _ = self.close(now, code, &reason);
-            }
         }
         if let Some(t) = self.buffer.next_check {
             if t <= now {
@@ -593,25 +620,41 @@ impl Machine {
                     // data, it may have left only just now, or sit in the system's buffers
                     // behind what went before it and is still going: wait while there is
                     // progress. (A ping sent with nothing ahead of it left at once: its
-                    // first deadline is the end.)
+                    // first deadline is the end.) Once it has left and the browser holds
+                    // nothing more, those buffers took all there was: they are not full,
+                    // and this timeout is the last (else an app that keeps sending a
+                    // little would keep a dead connection alive without end).
+                    let behind = p.behind && (transmitted < p.ping_end || self.buffer.estimate > 0);
                     let deadline = now.saturating_add(timeout);
                     if let Phase::Open { probe: Some(p), .. } = &mut self.phase {
                         p.deadline = deadline;
                         p.transmitted_at_check = transmitted;
+                        p.behind = behind;
+                        p.deferred = false;
                     }
                 } else {
-                    self.actions.push_back(Action::Abandon {
-                        code: codes::HEARTBEAT_TIMEOUT,
-                        reason: "heartbeat timeout".into(),
-                    });
-                    self.emit(Event::HeartbeatTimeout);
-                    let frame = CloseFrame {
-                        code: codes::HEARTBEAT_TIMEOUT,
-                        reason: "heartbeat timeout".into(),
-                        was_clean: false,
+                    // Late (a frozen page runs its overdue timers before the network events
+                    // queued meanwhile, the pong among them): let those come first, once.
+                    let act = match &mut self.phase {
+                        Phase::Open { probe: Some(p), .. } => {
+                            act_now(&mut p.deadline, &mut p.deferred, now)
+                        }
+                        _ => true,
                     };
-                    let buffered = self.browser_holds();
-                    self.socket_ended(now, Some((since, buffered)), frame, Ended::Timeout);
+                    if act {
+                        self.actions.push_back(Action::Abandon {
+                            code: codes::HEARTBEAT_TIMEOUT,
+                            reason: "heartbeat timeout".into(),
+                        });
+                        self.emit(Event::HeartbeatTimeout);
+                        let frame = CloseFrame {
+                            code: codes::HEARTBEAT_TIMEOUT,
+                            reason: "heartbeat timeout".into(),
+                            was_clean: false,
+                        };
+                        let buffered = self.browser_holds();
+                        self.socket_ended(now, Some((since, buffered)), frame, Ended::Timeout);
+                    }
                 }
             }
             _ => {}
@@ -634,6 +677,7 @@ impl Machine {
             transmitted_at_check: self.buffer.transmitted(),
             behind,
             reprobe,
+            deferred: false,
             sent: now,
         };
         if let Phase::Open { probe: p, .. } = &mut self.phase {
@@ -744,10 +788,10 @@ impl Machine {
                 // the connection, for the policy and the error alike, whatever code the
                 // server answered with (an empty close frame is 1005, which is retried).
                 let (frame, ended) = match self.local_close.take() {
-                    Some((_, own)) => (
+                    Some(own) => (
                         CloseFrame {
                             was_clean: frame.was_clean,
-                            ..own
+                            ..own.frame
                         },
                         Ended::Limit,
                     ),
@@ -817,7 +861,11 @@ impl Machine {
                 reason: reason.into(),
                 was_clean: false,
             };
-            self.local_close = Some((now.saturating_add(self.config.close_timeout), frame));
+            self.local_close = Some(LocalClose {
+                deadline: now.saturating_add(self.config.close_timeout),
+                deferred: false,
+                frame,
+            });
         }
         true
     }

@@ -607,6 +607,54 @@ fn a_connection_closed_by_the_driver_hands_nothing_more_over_and_requeues_at_the
 }
 
 #[test]
+fn a_driver_close_whose_timeout_fires_late_lets_the_queued_close_event_come_first() {
+    let mut m = open_machine(Config {
+        reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
+        ..config()
+    });
+    assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
+    actions(&mut m);
+    // The page was frozen past the close timeout; the server's close came meanwhile.
+    m.handle_timeout(ms(60_000));
+    assert!(
+        actions(&mut m).is_empty(),
+        "not abandoned on a late timer at once"
+    );
+    m.handle_close(ms(60_000), frame(1000), 0);
+    let ev = events(&actions(&mut m));
+    assert!(
+        ev.contains(&Event::Close(CloseFrame {
+            code: codes::INBOUND_LIMIT,
+            reason: "limit".into(),
+            was_clean: true
+        })),
+        "a clean close: {ev:?}"
+    );
+}
+
+#[test]
+fn a_drain_close_due_with_a_reconnection_ends_without_opening_a_socket() {
+    let mut m = open_machine(Config {
+        close_timeout: ms(200),
+        ..config()
+    });
+    m.handle_close(ms(0), CloseFrame::abnormal(""), 0);
+    actions(&mut m);
+    assert!(matches!(m.state(), State::Reconnecting { .. }));
+    m.send(ms(0), text("queued")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    // A throttled timer: the reconnection (100 ms) and the close's deadline (200 ms) both due.
+    m.handle_timeout(ms(5_000));
+    let a = actions(&mut m);
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Connect { .. })),
+        "no socket opened only to be closed: {a:?}"
+    );
+    assert!(m.is_closed());
+    assert_eq!(m.take_unsent(), vec![text("queued")]);
+}
+
+#[test]
 fn a_driver_close_that_never_completes_is_abandoned_after_the_close_timeout() {
     let mut m = open_machine(Config {
         reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
@@ -808,9 +856,71 @@ fn a_late_deadline_reprobes_instead_of_declaring_death() {
     m.handle_timeout(ms(61_000));
     assert_eq!(sent(&mut m), vec![text("ping")], "a fresh ping, not a kill");
     assert_eq!(m.state(), State::Open);
-    // The re-probe gets no answer either, even though its deadline also runs late: dead.
+    // The re-probe's deadline also runs late: the events queued meanwhile come first...
     m.handle_timeout(ms(121_000));
+    assert!(
+        actions(&mut m).is_empty(),
+        "not judged on a late timer at once"
+    );
+    assert_eq!(m.poll_timeout(), Some(ms(122_000)));
+    // ...and with no answer among them either: dead.
+    m.handle_timeout(ms(122_000));
     assert!(events(&actions(&mut m)).contains(&Event::HeartbeatTimeout));
+}
+
+#[test]
+fn a_pong_queued_behind_a_late_reprobe_deadline_keeps_the_connection() {
+    // The first deadline fired late (throttled), so a second ping went out; then the page
+    // was frozen for 30 s, and on resume its timer runs before the pong that came meanwhile.
+    let mut m = open_machine(heartbeat_config());
+    m.handle_timeout(ms(1000));
+    actions(&mut m);
+    m.handle_timeout(ms(10_000));
+    assert_eq!(sent(&mut m), vec![text("ping")], "the re-probe");
+    m.handle_buffered(ms(40_000), 0);
+    m.handle_timeout(ms(40_000));
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "judged only after the queued events"
+    );
+    m.handle_inbound(ms(40_000)); // the pong
+    m.handle_buffered(ms(41_000), 0);
+    m.handle_timeout(ms(41_000));
+    assert_eq!(m.state(), State::Open);
+    assert!(!events(&actions(&mut m)).contains(&Event::HeartbeatTimeout));
+}
+
+#[test]
+fn a_dead_connection_is_found_while_the_app_keeps_sending_a_little() {
+    // A ping that had to wait behind a message; then a message every 200 ms, each gone from
+    // the browser at the next reading, and never an answer: the ping has left and the
+    // browser holds nothing, so one more timeout is all it gets.
+    let mut m = open_machine(Config {
+        high_water_mark: 1 << 30,
+        ..heartbeat_config()
+    });
+    m.send(ms(900), text("telemetry")).unwrap();
+    actions(&mut m);
+    m.handle_buffered(ms(1000), 9);
+    m.handle_timeout(ms(1000)); // ping, behind 9 bytes
+    actions(&mut m);
+    let mut now = ms(1000);
+    let mut dead_at = None;
+    while now < ms(10_000) && dead_at.is_none() {
+        now += ms(100);
+        m.send(now, text("telemetry")).unwrap();
+        actions(&mut m);
+        now += ms(100);
+        m.handle_buffered(now, 0);
+        m.handle_timeout(now);
+        if events(&actions(&mut m)).contains(&Event::HeartbeatTimeout) {
+            dead_at = Some(now);
+        }
+    }
+    // The deadline (1500 ms, run at the 1600 ms reading): the ping left, bytes still leave,
+    // so once more, to 2100 ms (run at 2200 ms); then dead, though bytes still leave.
+    assert_eq!(dead_at, Some(ms(2200)));
 }
 
 #[test]
