@@ -23,7 +23,9 @@ use std::task::{Poll, Waker};
 ///
 /// Clones share one queue. It holds whatever is pushed, without a bound: the socket's
 /// backpressure keeps it waiting here, so code that sends without end should watch
-/// [`len`](Self::len) or send through the Sink itself.
+/// [`len`](Self::len) or send through the Sink itself. Once every clone is dropped, nothing
+/// can be pushed any more: the forwarding task hands over what still waits, then ends and
+/// lets go of its `Sender` (which closes the socket if that was its last handle).
 ///
 /// ```no_run
 /// use resocket::{Message, SendQueue, WebSocket};
@@ -36,17 +38,66 @@ use std::task::{Poll, Waker};
 /// queue.push(Message::Text("hello".into()))?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Default)]
 pub struct SendQueue {
     shared: Rc<RefCell<Shared>>,
 }
 
-#[derive(Default)]
 struct Shared {
     queue: VecDeque<Message>,
     closed: bool,
     /// The forwarding task, waiting for a message.
     waker: Option<Waker>,
+    /// The `SendQueue`s alive (the forwarding task holds the state, not a handle): at 0
+    /// nobody can push, and the task ends once the queue is empty.
+    handles: usize,
+}
+
+impl Shared {
+    /// Nothing more can come: closed, or no handle left to push with.
+    fn finished(&self) -> bool {
+        self.closed || self.handles == 0
+    }
+}
+
+impl Default for SendQueue {
+    fn default() -> Self {
+        SendQueue {
+            shared: Rc::new(RefCell::new(Shared {
+                queue: VecDeque::new(),
+                closed: false,
+                waker: None,
+                handles: 1,
+            })),
+        }
+    }
+}
+
+impl Clone for SendQueue {
+    fn clone(&self) -> Self {
+        self.shared.borrow_mut().handles += 1;
+        SendQueue {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for SendQueue {
+    fn drop(&mut self) {
+        // (Never borrowed here: no code of ours keeps the borrow across a call out.)
+        let Ok(mut shared) = self.shared.try_borrow_mut() else {
+            return;
+        };
+        shared.handles -= 1;
+        let waker = if shared.handles == 0 {
+            shared.waker.take()
+        } else {
+            None
+        };
+        drop(shared);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 impl std::fmt::Debug for SendQueue {
@@ -113,9 +164,10 @@ impl SendQueue {
     /// is ready for it (no flush in between); spawn it (e.g. with
     /// `wasm_bindgen_futures::spawn_local`). A message leaves the queue only as it goes
     /// into the socket, so none is ever held where [`hand_over`](Self::hand_over) could
-    /// not find it. Ends once the queue is closed and empty, or once the socket is closed
-    /// for good (also while it waits for a push): then it closes the queue (what waits
-    /// stays here, [`len`](Self::len) counts it) and lets go of its `Sender`.
+    /// not find it. Ends once the queue is empty and closed (or every `SendQueue` handle is
+    /// gone), or once the socket is closed for good (also while it waits for a push): then
+    /// it closes the queue (what waits stays here, [`len`](Self::len) counts it) and lets
+    /// go of its `Sender`.
     pub fn forward(&self, mut sender: Sender) -> impl Future<Output = ()> + 'static {
         let shared = self.shared.clone();
         async move {
@@ -127,7 +179,7 @@ impl SendQueue {
                         let mut shared = shared.borrow_mut();
                         match shared.queue.pop_front() {
                             Some(message) => Poll::Ready(Some(message)),
-                            None if shared.closed => Poll::Ready(None),
+                            None if shared.finished() => Poll::Ready(None),
                             None => {
                                 shared.waker = Some(cx.waker().clone());
                                 drop(shared);

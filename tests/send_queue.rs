@@ -164,3 +164,46 @@ async fn an_idle_task_ends_with_the_socket() {
     within(5000, "the idle task's end", done_rx).await.unwrap();
     assert!(queue.is_closed(), "the task closes the queue as it ends");
 }
+
+#[wasm_bindgen_test]
+async fn the_task_ends_once_every_queue_handle_is_gone_after_sending_what_waits() {
+    // Spawned and forgotten, as in the docs' example: when the app drops its queues,
+    // nobody can push any more, so the task must not keep the socket alive.
+    let k = key("queue-dropped");
+    let (sender, mut receiver) = WebSocket::connect(&ws_url(&format!("/echo?key={k}")))
+        .unwrap()
+        .split();
+    let queue = SendQueue::new();
+    let clone = queue.clone();
+    let (done_tx, mut done_rx) = futures::channel::oneshot::channel();
+    let task = queue.forward(sender);
+    wasm_bindgen_futures::spawn_local(async move {
+        task.await;
+        let _ = done_tx.send(());
+    });
+    queue.push(Message::Text("a".into())).unwrap();
+    drop(queue);
+    let echo = within(5000, "the echo", receiver.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("a".into()))));
+    // A clone still pushes: the task goes on.
+    gloo_timers::future::TimeoutFuture::new(100).await;
+    assert_eq!(
+        done_rx.try_recv(),
+        Ok(None),
+        "ended while a clone could push"
+    );
+    // Pushed by the last handle just before it goes: still sent, then the task ends.
+    clone.push(Message::Text("b".into())).unwrap();
+    drop(clone);
+    within(5000, "the task's end", done_rx).await.unwrap();
+    let echo = within(5000, "the last echo", receiver.next()).await;
+    assert_eq!(echo, Some(Ok(Message::Text("b".into()))));
+    // The task let go of its Sender: the Receiver is the last handle, and dropping it closes.
+    drop(receiver);
+    let r = report_until(&k, 5000, "the close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["a", "b"]);
+    assert_eq!(r.connections[0].close.as_ref().map(|c| c.0), Some(1000));
+}
