@@ -900,7 +900,9 @@ describe("npm package API", { timeout: 180000 }, () => {
       s = new resocket.ResilientWebSocket(
         (attempt) => {
           if (attempt > 0) inside("url");
-          return attempt === 0 ? "/drop-after/1" : `/reject/100/${Math.random()}`;
+          const url = attempt === 0 ? "/drop-after/1" : `/reject/100/${Math.random()}`;
+          // Reading the result runs the page's code too: a getter is a callback as well.
+          return { get url() { if (attempt > 0) inside("url getter"); return url; } };
         },
         [],
         {
@@ -917,9 +919,63 @@ describe("npm package API", { timeout: 180000 }, () => {
       "reconnectIf: InvalidStateError",
       "url: readyState 0",
       "url: InvalidStateError",
+      "url getter: readyState 0",
+      "url getter: InvalidStateError",
       "reconnectIf: readyState 0",
       "reconnectIf: InvalidStateError",
     ]);
+  });
+
+  it("reports a callback that throws or answers with a Promise, and does the safe thing", async () => {
+    const r = await run(async () => {
+      const errors = (s) => {
+        const seen = [];
+        s.addEventListener("error", (e) => seen.push(`${e.message} | ${e.error?.name}: ${e.error?.message}`));
+        return seen;
+      };
+      // An async pong test: its Promise is no answer, so nothing is taken for a pong and
+      // every message is delivered (it used to count as true and swallow them all).
+      const a = new resocket.ResilientWebSocket("/echo", [], {
+        heartbeat: { interval: 100, timeout: 2000, ping: "hb", pong: async (data) => data === "hb" },
+      });
+      const aErrors = errors(a);
+      const got = [];
+      a.onmessage = (e) => got.push(e.data);
+      await a.opened();
+      a.send("data");
+      await within(5000, (async () => { while (!(got.includes("data") && got.includes("hb"))) await sleep(20); })(), "the data and the ping's echo");
+      a.close();
+      // A policy that throws, and an async one: the default decides (4003: no retry).
+      const outcomes = [];
+      for (const reconnectIf of [() => { throw new RangeError("policy bug"); }, async ({ code }) => code !== 4003]) {
+        const b = new resocket.ResilientWebSocket("/close/4003", [], { reconnectIf, reconnect: { base: 20, cap: 20 } });
+        const bErrors = errors(b);
+        const order = [];
+        b.addEventListener("error", () => order.push("error"));
+        b.addEventListener("close", () => order.push("close"));
+        b.addEventListener("reconnecting", () => order.push("reconnecting"));
+        await within(5000, new Promise((r) => b.addEventListener("statechange", (e) => e.state === "closed" && r())), "closed");
+        outcomes.push({ errors: bErrors, order });
+      }
+      let urlError = null;
+      try { new resocket.ResilientWebSocket(async () => "/echo"); } catch (e) { urlError = `${e.name}: ${e.message}`; }
+      return { pongErrors: aErrors.slice(0, 2), got: got.slice(0, 2).sort(), outcomes, urlError };
+    });
+    assert.equal(r.pongErrors.length, 2, "one error event per message the test failed on");
+    for (const e of r.pongErrors) {
+      assert.match(e, /^options\.heartbeat\.pong failed: the message was delivered \| TypeError: options\.heartbeat\.pong returned a Promise \(an async function\?\): it must answer at once$/);
+    }
+    assert.deepEqual(r.got, ["data", "hb"]);
+    const [thrown, asynchronous] = r.outcomes;
+    assert.equal(thrown.errors[0], "options.reconnectIf failed: the default policy decided | RangeError: policy bug");
+    assert.match(asynchronous.errors[0], /^options\.reconnectIf failed: the default policy decided \| TypeError: options\.reconnectIf returned a Promise/);
+    for (const o of r.outcomes) {
+      assert.ok(!o.order.includes("reconnecting"), `4003 is not retried by default: ${o.order}`);
+      assert.ok(o.order.indexOf("error") < o.order.indexOf("close"), `the error comes first: ${o.order}`);
+      assert.match(o.errors[1], /ClosedError: the connection closed: code 4003/, "then the end's own error");
+      assert.equal(o.errors.length, 2);
+    }
+    assert.match(r.urlError, /^TypeError: the url function returned a Promise \(an async function\?\): it must return the URL at once/);
   });
 
   it("lives on like a WebSocket when the JS object is garbage-collected or freed", async () => {

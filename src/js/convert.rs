@@ -155,6 +155,13 @@ pub(crate) fn describe(value: &JsValue) -> String {
     }
 }
 
+/// A Promise or anything else with a `then` method (read through `Reflect`, which catches:
+/// a getter that throws makes it no thenable).
+pub(crate) fn is_thenable(value: &JsValue) -> bool {
+    (value.is_object() || value.is_function())
+        && js_sys::Reflect::get(value, &"then".into()).is_ok_and(|then| then.is_function())
+}
+
 /// A number as JS writes it ("1e+30", "0.5"); Rust's float formatting would add kilobytes.
 pub(crate) fn num(n: f64) -> String {
     js_sys::Number::from(n)

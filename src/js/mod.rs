@@ -43,20 +43,58 @@ const TYPESCRIPT: &str = include_str!("resocket.d.ts");
 const TYPESCRIPT_STOMP: &str = include_str!("stomp.d.ts");
 
 /// Set while a user callback runs inside the Rust socket (its state is borrowed then):
-/// the class's methods throw instead of re-entering it.
+/// the class's methods throw instead of re-entering it. Also keeps what such a callback
+/// got wrong (it threw, or answered with a Promise) for the socket's event pump, which
+/// dispatches each as an `error` event: nothing can be dispatched from inside the socket.
 #[derive(Clone, Default)]
-pub(crate) struct Busy(Rc<Cell<bool>>);
+pub(crate) struct Busy(Rc<BusyState>);
+
+#[derive(Default)]
+pub(crate) struct BusyState {
+    on: Cell<bool>,
+    faults: std::cell::RefCell<std::collections::VecDeque<(String, JsValue)>>,
+}
 
 impl Busy {
     pub(crate) fn get(&self) -> bool {
-        self.0.get()
+        self.0.on.get()
     }
 
     pub(crate) fn call<T>(&self, f: impl FnOnce() -> T) -> T {
-        let before = self.0.replace(true);
+        let before = self.0.on.replace(true);
         let result = f();
-        self.0.set(before);
+        self.0.on.set(before);
         result
+    }
+
+    /// Calls the user's `f` with `arg` for an answer it must give at once: a thenable
+    /// (an `async` function's Promise) is a `TypeError` naming `what`, as is what `f` threw.
+    pub(crate) fn answer(
+        &self,
+        f: &js_sys::Function,
+        arg: &JsValue,
+        what: &str,
+    ) -> Result<JsValue, JsValue> {
+        self.call(|| {
+            let value = f.call1(&JsValue::UNDEFINED, arg)?;
+            if convert::is_thenable(&value) {
+                return Err(convert::type_error(&format!(
+                    "{what} returned a Promise (an async function?): it must answer at once"
+                )));
+            }
+            Ok(value)
+        })
+    }
+
+    /// A callback failed inside the socket: `message` says what the socket did instead.
+    /// The pump looks here before each event and message it dispatches, and every callback
+    /// that can fail here is followed by one (a close or reconnection, a message).
+    pub(crate) fn fault(&self, message: String, error: JsValue) {
+        self.0.faults.borrow_mut().push_back((message, error));
+    }
+
+    pub(crate) fn take_fault(&self) -> Option<(String, JsValue)> {
+        self.0.faults.borrow_mut().pop_front()
     }
 }
 

@@ -153,10 +153,14 @@ pub(crate) fn configure(
         let busy = busy.clone();
         builder = builder.reconnect_if(move |frame: &CloseFrame| {
             let info = convert::close_info(frame);
-            match busy.call(|| f.call1(&JsValue::UNDEFINED, &info)) {
+            match busy.answer(&f, &info, "options.reconnectIf") {
                 Ok(answer) => answer.is_truthy(),
-                // A policy that throws cannot decide: fall back to the default.
-                Err(_) => crate::default_reconnect_policy(frame),
+                // A policy that fails cannot decide: the default does, and it is told.
+                Err(e) => {
+                    let message = "options.reconnectIf failed: the default policy decided";
+                    busy.fault(message.into(), e);
+                    crate::default_reconnect_policy(frame)
+                }
             }
         });
     }
@@ -279,33 +283,49 @@ fn provider(
             *stash.borrow_mut() = Some(e);
             Error::InvalidConfig(message)
         };
-        let value = busy
-            .call(|| f.call1(&JsValue::UNDEFINED, &attempt.into()))
-            .map_err(fail)?;
-        if value.as_string().is_some() || value.is_instance_of::<web_sys::Url>() {
-            let url = url_string(&value, "the url function's result").map_err(fail)?;
-            return Ok(Target {
-                url,
-                protocols: protocols.clone(),
-            });
+        // All of it as the callback: reading the result (a getter, a Proxy, a URL
+        // subclass's `href`) runs the user's code too, while the socket is borrowed.
+        busy.call(|| {
+            let value = f
+                .call1(&JsValue::UNDEFINED, &attempt.into())
+                .map_err(fail)?;
+            target(value, &protocols).map_err(fail)
+        })
+    }
+}
+
+/// The url function's result as a [`Target`]; `protocols`: the constructor's, for a
+/// result without its own.
+fn target(value: JsValue, protocols: &[String]) -> Result<Target, JsValue> {
+    if value.as_string().is_some() || value.is_instance_of::<web_sys::Url>() {
+        let url = url_string(&value, "the url function's result")?;
+        return Ok(Target {
+            url,
+            protocols: protocols.to_vec(),
+        });
+    }
+    if convert::is_thenable(&value) {
+        return Err(type_error(
+            "the url function returned a Promise (an async function?): it must return the URL \
+             at once (fetch a token ahead of time)",
+        ));
+    }
+    match object(&value, "the url function's result") {
+        Ok(Some(target)) => {
+            let url = Reflect::get(&target, &"url".into())?;
+            let url = url_string(&url, "the url function's result .url")?;
+            let p = Reflect::get(&target, &"protocols".into())?;
+            let protocols = if p.is_undefined() {
+                protocols.to_vec()
+            } else {
+                parse_protocols(&p, "the url function's result .protocols")?
+            };
+            Ok(Target { url, protocols })
         }
-        match object(&value, "the url function's result") {
-            Ok(Some(target)) => {
-                let url = Reflect::get(&target, &"url".into()).map_err(fail)?;
-                let url = url_string(&url, "the url function's result .url").map_err(fail)?;
-                let p = Reflect::get(&target, &"protocols".into()).map_err(fail)?;
-                let protocols = if p.is_undefined() {
-                    protocols.clone()
-                } else {
-                    parse_protocols(&p, "the url function's result .protocols").map_err(fail)?
-                };
-                Ok(Target { url, protocols })
-            }
-            _ => Err(fail(type_error(&format!(
-                "the url function must return a string, a URL or {{ url, protocols }}, not {}",
-                describe(&value)
-            )))),
-        }
+        _ => Err(type_error(&format!(
+            "the url function must return a string, a URL or {{ url, protocols }}, not {}",
+            describe(&value)
+        ))),
     }
 }
 
@@ -493,8 +513,15 @@ fn parse_heartbeat(value: &JsValue, busy: &Busy) -> Result<Heartbeat, JsValue> {
             let (f, busy) = (f.clone(), busy.clone());
             hb = hb.pong_matcher(move |m: &Message| {
                 let data = convert::message_to_js(m);
-                busy.call(|| f.call1(&JsValue::UNDEFINED, &data))
-                    .is_ok_and(|answer| answer.is_truthy())
+                match busy.answer(&f, &data, "options.heartbeat.pong") {
+                    Ok(answer) => answer.is_truthy(),
+                    // Not known to be a pong: delivered as a message, never dropped unseen.
+                    Err(e) => {
+                        let message = "options.heartbeat.pong failed: the message was delivered";
+                        busy.fault(message.into(), e);
+                        false
+                    }
+                }
             });
         } else if !v.is_undefined() {
             hb = hb.pong(data_message(&v, "options.heartbeat.pong")?);

@@ -41,7 +41,8 @@ export interface Target {
 /**
  * Called before every connection attempt with its number (0 for the first connection, then
  * 1, 2, ... for reconnections): return the URL, or `{ url, protocols }`, e.g. with a fresh
- * token. Throwing (or returning anything else) ends the socket with that error; from the
+ * token. It must return at once: a Promise (an `async` function) is refused like anything
+ * else. Throwing (or returning anything else) ends the socket with that error; from the
  * constructor, it is thrown.
  */
 export type UrlProvider = (attempt: number) => string | URL | Target;
@@ -77,7 +78,11 @@ export interface HeartbeatOptions {
   timeout?: number;
   /** The ping message. Default "ping". */
   ping?: string | BinaryData;
-  /** The pong: an exact message, or a test. Default "pong". */
+  /**
+   * The pong: an exact message, or a test that answers at once. A test that throws or returns
+   * a Promise (an `async` function) takes nothing for a pong: the message is delivered, and an
+   * `error` event says why. Default "pong".
+   */
   pong?: string | BinaryData | ((data: string | ArrayBuffer) => boolean);
 }
 
@@ -121,7 +126,9 @@ export interface ResilientWebSocketOptions {
   /**
    * Decides from the close whether to reconnect after the server or the network ended a
    * connection. Default: retry 1001, 1005, 1006, 1011-1015; not 1000, 1002-1003, 1007-1010
-   * or application codes 3000-4999. Timeouts are always retried. If it throws, the default decides.
+   * or application codes 3000-4999. Timeouts are always retried. It must answer at once: if it
+   * throws or returns a Promise (an `async` function), the default decides and an `error` event
+   * says so.
    */
   reconnectIf?: (close: CloseInfo) => boolean;
   /** `true`: a heartbeat with the defaults; settings; or `false` (default): none. */

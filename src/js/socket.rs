@@ -284,6 +284,8 @@ fn detach(target: &EventTarget, calls: &[Option<HandlerCall>; 6]) {
 }
 
 enum Step {
+    /// A user callback failed inside the socket (`Busy::fault`).
+    Fault(String, JsValue),
     Event(Option<Event>),
     Message(Option<Result<Message, crate::Error>>),
     Closing,
@@ -297,6 +299,10 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
     loop {
         let step = poll_fn(|cx| {
             *core.pump.borrow_mut() = Some(cx.waker().clone());
+            // Before what followed it: a reconnectIf's failure before the reconnection.
+            if let Some((message, error)) = core.busy.take_fault() {
+                return Poll::Ready(Some(Step::Fault(message, error)));
+            }
             // Events first: an open comes before the messages it let in. Each browser event
             // is its own task, so nothing of two of them is ever waiting here at once.
             if !events_done {
@@ -324,6 +330,7 @@ async fn pump(core: Rc<Core>, mut rx: Receiver, mut events: impl Stream<Item = E
         .await;
         match step {
             None => break,
+            Some(Step::Fault(message, error)) => core.dispatch_error(&message, &error),
             Some(Step::Event(None)) => events_done = true,
             Some(Step::Event(Some(e))) => core.on_event(e),
             Some(Step::Message(None)) => rx_done = true,
