@@ -261,3 +261,23 @@ async fn a_handle_called_from_inside_a_callback_answers_instead_of_panicking() {
     assert_eq!(tx.state(), resocket::State::Open, "the socket went on");
     slot.borrow_mut().take();
 }
+
+#[wasm_bindgen_test]
+async fn the_hook_is_let_go_once_the_socket_is_closed_for_good() {
+    // What the hook holds (here a token; in an app perhaps a handle of the socket itself)
+    // is released when the socket ends, though the socket's handle is still kept.
+    let token = Rc::new(());
+    let held = token.clone();
+    let ws = WebSocket::builder(&ws_url("/echo"))
+        .reconnect(quick())
+        .on_open(move |_| {
+            let _ = &held;
+        })
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    assert_eq!(Rc::strong_count(&token), 2, "needed for every reconnection");
+    within(5000, "closed", ws.close(1000, "").unwrap()).await;
+    assert_eq!(Rc::strong_count(&token), 1, "closed for good: let go");
+    drop(ws);
+}

@@ -1194,14 +1194,15 @@ impl Machine {
         Ok(())
     }
 
-    /// Once closed for good, lets go of the reconnect policy and, unless `keep_pong_matcher`,
-    /// the heartbeat (its pong matcher): a caller's closures may hold on to things (in the
-    /// JS API, the socket object itself) that should be free to go. The pong matcher is
+    /// Once closed for good, lets go of the reconnect policy, the open hook and, unless
+    /// `keep_pong_matcher`, the heartbeat (its pong matcher): a caller's closures may hold
+    /// on to things (in the JS API, the socket object itself) that should be free to go. The pong matcher is
     /// kept while messages that arrived before the close are still being read (Blobs): it
     /// must still tell their pongs apart.
     pub fn release_callbacks(&mut self, keep_pong_matcher: bool) {
         if self.is_closed() {
             self.config.reconnect_if = None;
+            self.config.on_open = None;
             if !keep_pong_matcher {
                 self.config.heartbeat = None;
             }

@@ -371,21 +371,37 @@ fn callbacks_are_released_only_once_closed_for_good() {
     let policy: ReconnectPolicy = Rc::new(|f: &CloseFrame| f.code == 4321);
     let held = Rc::new("pong");
     let in_matcher = held.clone();
+    let hook: OpenHook = Rc::new(RefCell::new(|_: &mut Opening<'_>| {}));
     let mut m = open_machine(Config {
         reconnect_if: Some(policy.clone()),
         heartbeat: Some(
             Heartbeat::default().pong_matcher(move |m| m.as_text() == Some(*in_matcher)),
         ),
+        on_open: Some(hook.clone()),
         ..config()
     });
-    let counts = |p: &ReconnectPolicy, h: &Rc<&str>| (Rc::strong_count(p), Rc::strong_count(h));
+    let counts = |p: &ReconnectPolicy, h: &Rc<&str>, o: &OpenHook| {
+        (
+            Rc::strong_count(p),
+            Rc::strong_count(h),
+            Rc::strong_count(o),
+        )
+    };
     m.handle_close(ms(5), frame(4321), 0);
     m.release_callbacks(false);
-    assert_eq!(counts(&policy, &held), (2, 2), "reconnecting: still needed");
+    assert_eq!(
+        counts(&policy, &held, &hook),
+        (2, 2, 2),
+        "reconnecting: still needed"
+    );
     m.close(ms(6), 1000, "").unwrap();
     assert_eq!(m.state(), State::Closed);
     m.release_callbacks(false);
-    assert_eq!(counts(&policy, &held), (1, 1), "closed for good: let go");
+    assert_eq!(
+        counts(&policy, &held, &hook),
+        (1, 1, 1),
+        "closed for good: let go"
+    );
 }
 
 #[test]
