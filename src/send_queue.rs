@@ -181,8 +181,12 @@ impl SendQueue {
                             Some(message) => Poll::Ready(Some(message)),
                             None if shared.finished() => Poll::Ready(None),
                             None => {
-                                shared.waker = Some(cx.waker().clone());
+                                // The waker it replaces is dropped after the borrow: were
+                                // it the last hold on a task that owns a `SendQueue`, that
+                                // handle's drop must be able to count itself out.
+                                let replaced = shared.waker.replace(cx.waker().clone());
                                 drop(shared);
+                                drop(replaced);
                                 // Also woken by the socket's end, to let go of the Sender.
                                 match sender.poll_ended(cx) {
                                     Poll::Ready(()) => Poll::Ready(None),

@@ -499,12 +499,9 @@ impl Machine {
     /// Time has come: for deadlines, retries, heartbeats. Call [`handle_buffered`](Self::handle_buffered)
     /// first with a fresh reading when a socket exists.
     pub fn handle_timeout(&mut self, now: Duration) {
-        // First: a reconnection due at the same time must not open a socket only to close it.
-        if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
-            if let Some((_, code, reason)) = self.close_after_drain.take() {
-                let _ = self.close(now, code, &reason);
-            }
-        }
+        // A Sink close due now: it ends a reconnection delay, which must not open a socket
+        // only to close it (it is carried out below).
+        let drain_due = self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now);
         // A connect or close deadline that has come and is acted on now.
         let due = match &mut self.phase {
             Phase::Connecting {
@@ -536,7 +533,7 @@ impl Machine {
                 attempt,
                 until: Some(t),
                 ..
-            } if *t <= now => {
+            } if *t <= now && !drain_due => {
                 let attempt = *attempt;
                 self.start_attempt(now, attempt);
             }
@@ -574,6 +571,11 @@ impl Machine {
                 }
             }
             _ => {}
+        }
+        if self.close_after_drain.as_ref().is_some_and(|c| c.0 <= now) {
+            if let Some((_, code, reason)) = self.close_after_drain.take() {
+                let _ = self.close(now, code, &reason);
+            }
         }
         if let Some(t) = self.buffer.next_check {
             if t <= now {

@@ -671,6 +671,32 @@ fn a_drain_close_due_with_a_reconnection_ends_without_opening_a_socket() {
 }
 
 #[test]
+fn a_drain_close_due_with_a_driver_close_timeout_keeps_the_driver_close_s_end() {
+    // The inbound limit's close times out in the same timer run as a Sink close that waited
+    // for the queue: the connection ended on the limit, and the policy (no retry) says so.
+    let mut m = open_machine(Config {
+        close_timeout: ms(200),
+        high_water_mark: 100,
+        low_water_mark: 10,
+        ..config()
+    });
+    m.send(ms(0), Message::Binary(vec![0; 150])).unwrap(); // handed over: above the mark
+    m.send(ms(0), text("queued")).unwrap(); // waits for the buffer to drain
+    actions(&mut m);
+    assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    m.handle_buffered(ms(200), 150);
+    m.handle_timeout(ms(200));
+    actions(&mut m);
+    assert!(m.is_closed());
+    assert!(
+        matches!(m.take_terminal(), Some(Error::Closed(f)) if f.code == codes::INBOUND_LIMIT),
+        "the limit's end, not replaced by the Sink's close"
+    );
+}
+
+#[test]
 fn a_driver_close_that_never_completes_is_abandoned_after_the_close_timeout() {
     let mut m = open_machine(Config {
         reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
@@ -889,17 +915,20 @@ fn a_pong_queued_behind_a_late_reprobe_deadline_keeps_the_connection() {
     // The first deadline fired late (throttled), so a second ping went out; then the page
     // was frozen for 30 s, and on resume its timer runs before the pong that came meanwhile.
     let mut m = open_machine(heartbeat_config());
+    m.handle_buffered(ms(1000), 0);
     m.handle_timeout(ms(1000));
     actions(&mut m);
+    m.handle_buffered(ms(10_000), 0); // the first ping left
     m.handle_timeout(ms(10_000));
     assert_eq!(sent(&mut m), vec![text("ping")], "the re-probe");
-    m.handle_buffered(ms(40_000), 0);
+    m.handle_buffered(ms(40_000), 0); // and the second; nothing since
     m.handle_timeout(ms(40_000));
     assert_eq!(
         m.state(),
         State::Open,
         "judged only after the queued events"
     );
+    assert_eq!(m.poll_timeout(), Some(ms(41_000)));
     m.handle_inbound(ms(40_000)); // the pong
     m.handle_buffered(ms(41_000), 0);
     m.handle_timeout(ms(41_000));

@@ -161,7 +161,12 @@ export interface ResocketError extends Error {
   readonly attempts: number;
 }
 
-/** `error`: a connection failed or was lost (`error` is null: the browser tells no more), or the socket ended for good (`error` says why). */
+/**
+ * `error`: a connection failed or was lost (`error` is null: the browser tells no more), the
+ * socket ended for good (`error` says why), or a callback of the options failed inside the
+ * socket (`message` says what the socket did instead; `error` is what the callback threw, or
+ * a TypeError if it answered with a Promise).
+ */
 export interface SocketErrorEvent extends ErrorEvent {
   readonly error: ResocketError | DOMException | Error | null;
 }
