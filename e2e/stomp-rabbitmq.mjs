@@ -651,6 +651,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
       errors.headers = await caught(() => client.send(q, "x", "content-type: text/plain"));
       errors.headerArray = await caught(() => client.send(q, "x", [["a", "b"]]));
       errors.receiptHeader = await caught(() => client.sendWithReceipt(q, "x", { receipt: "mine" }));
+      errors.transactionHeader = await caught(() => client.send(q, "x", { transaction: "tx-1" }));
       // A NUL would end the frame and let the rest be read as another one.
       errors.nulDestination = await caught(() => client.send(`${q}\0SEND\ndestination:${q}\n\nforged`, "x"));
       errors.nulHeader = await caught(() => client.sendWithReceipt(q, "x", { note: "a\0DISCONNECT\n\n" }));
@@ -697,6 +698,7 @@ describe("StompClient (npm package) against RabbitMQ", { skip: !PORT && "RESOCKE
     expect("TypeError", "headers", /headers must be an object, not a string/);
     expect("TypeError", "headerArray", /headers must be an object, not an array/);
     expect("TypeError", "receiptHeader", /sendWithReceipt/);
+    expect("TypeError", "transactionHeader", /must not set "transaction": send through begin\(\)'s transaction/);
     expect("TypeError", "nulDestination", /destination must not hold a NUL character/);
     expect("TypeError", "nulHeader", /headers\["note"\] must not hold a NUL character/);
     expect("TypeError", "nulSubscribe", /destination must not hold a NUL character/);

@@ -74,6 +74,38 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     assert.equal(seen.attempts, 1, `no attempt after disconnect(): ${JSON.stringify(seen)}`);
   });
 
+  it("a subscription the broker refuses by name ends alone: for await throws its ERROR, and it is not subscribed again", async () => {
+    const key = uniqueKey("js-stomp-refuse");
+    const r = await run(async (key) => {
+      // `/stomp-refuse` answers a SUBSCRIBE to /refused… with an ERROR naming it, then closes.
+      const client = await within(
+        10000,
+        stomp.StompClient.connect(`/stomp-refuse?key=${key}`, { heartbeat: false, reconnect: { base: 100, cap: 100 } }),
+        "CONNECTED",
+      );
+      const errors = [];
+      client.addEventListener("error", (e) => errors.push(`${e.error?.name}: ${e.error?.message}`));
+      let connects = 0;
+      client.addEventListener("connect", () => connects++);
+      const other = client.subscribe("/queue/a", () => {});
+      const refused = await settled(within(10000, (async () => {
+        for await (const m of client.subscribe("/refused/x")) void m;
+      })(), "the refused subscription's end"));
+      await within(10000, (async () => { while (connects < 1) await sleep(20); })(), "the next session");
+      await sleep(300);
+      other.unsubscribe();
+      await client.disconnect();
+      return { refused, errors };
+    }, key);
+    assert.equal(r.refused, "rejected: StompError: STOMP: refused: /refused/x is refused");
+    assert.deepEqual(r.errors, ["StompError: STOMP: refused: /refused/x is refused"], "one error event");
+    const seen = await report(server, key);
+    assert.equal(seen.connections.length, 2, `one reconnection, no loop: ${JSON.stringify(seen)}`);
+    const subscribes = seen.connections[1].received.filter((m) => m.startsWith("SUBSCRIBE\n"));
+    assert.equal(subscribes.length, 1, JSON.stringify(subscribes));
+    assert.match(subscribes[0], /destination:\/queue\/a/);
+  });
+
   it("an AbortSignal stops connect() to a broker that never answers: it rejects, and no attempt follows", async () => {
     const key = uniqueKey("js-stomp-abort");
     const r = await run(async (key) => {

@@ -22,7 +22,8 @@ pub enum Error {
     InvalidState(String),
     /// The browser refused an argument (`InvalidAccessError`).
     InvalidAccess(String),
-    /// A builder setting is out of range; the text says which and why.
+    /// A builder setting is out of range, or an argument is not allowed (a STOMP `SEND`
+    /// naming a transaction outside it); the text says which and why.
     InvalidConfig(String),
     /// `close()` takes 1000 or a code in 3000–4999; the browser would throw for this one.
     InvalidCloseCode(u16),

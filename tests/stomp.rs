@@ -187,6 +187,16 @@ async fn a_transaction_delivers_on_commit_only() {
     let tx = client.begin().await.unwrap();
     tx.send(&q, "a", &[]).await.unwrap();
     tx.send(&q, "b", &[]).await.unwrap();
+    // Its id on a plain send is refused: that frame could go out in a later session.
+    for result in [
+        client.send(&q, "c", &[("transaction", tx.id())]).await,
+        (client.send_with_receipt(&q, "c", &[("transaction", tx.id())])).await,
+    ] {
+        assert!(
+            matches!(&result, Err(Error::InvalidConfig(m)) if m.contains("Transaction::send")),
+            "{result:?}"
+        );
+    }
     quiet(&mut sub, 500).await;
     within(10_000, "COMMIT receipt", tx.commit()).await.unwrap();
     assert_eq!(next(&mut sub, "a").await.body_text(), "a");

@@ -68,10 +68,13 @@ async fn a_broker_gone_silent_is_detected_and_the_session_starts_again() {
         );
     }
     let first = &r.connections[0].received;
-    assert!(first[1].starts_with("SUBSCRIBE\nid:1\n"), "{first:?}");
+    assert!(
+        first[1].starts_with("SUBSCRIBE\nreceipt:sub-1\nid:1\n"),
+        "{first:?}"
+    );
     let second = &r.connections[1].received;
     assert!(
-        second[1].starts_with("SUBSCRIBE\nid:1\n"),
+        second[1].starts_with("SUBSCRIBE\nreceipt:sub-1\nid:1\n"),
         "re-subscribed right after CONNECT: {second:?}"
     );
 }
@@ -381,6 +384,111 @@ async fn a_connection_lost_during_disconnect_ends_it_instead_of_reconnecting() {
             .any(|m| m.starts_with("DISCONNECT\n")),
         "{r:?}"
     );
+}
+
+#[wasm_bindgen_test]
+async fn disconnect_counts_the_sends_a_connection_lost_before_its_receipt_never_sent() {
+    let k = key("stomp-disconnect-stalled");
+    // The broker answers CONNECT (heart-beats every 400 ms promised), then reads nothing:
+    // 16 MiB of SENDs fill every buffer on the way, and the silence ends the connection
+    // while DISCONNECT waits behind them for its RECEIPT.
+    let builder =
+        WebSocket::builder(&ws_url(&format!("/stomp-stall/400?key={k}"))).high_water_mark(64 << 20);
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 400)),
+    )
+    .await
+    .expect("connect");
+    for _ in 0..16 {
+        // Handed over at once: the high-water mark is above all of it.
+        within(
+            5000,
+            "a send",
+            client.send("/queue/a", vec![b'x'; 1 << 20], &[]),
+        )
+        .await
+        .unwrap();
+    }
+    let socket = client.socket().clone();
+    let result = within(10_000, "disconnect", client.disconnect()).await;
+    assert_eq!(socket.state(), State::Closed);
+    match result {
+        Err(Error::Stomp { message, .. }) => {
+            let lost: usize = message
+                .split(": ")
+                .nth(1)
+                .and_then(|m| m.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {message:?}"));
+            assert!(
+                message.starts_with("the connection was lost before the broker confirmed"),
+                "{message}"
+            );
+            assert!((1..=16).contains(&lost), "{message}");
+            console_log!("disconnect of a stalled connection: {lost} of 16 SENDs never left");
+        }
+        other => panic!("expected Error::Stomp counting the lost SENDs, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_subscription_the_broker_refuses_by_name_ends_alone_and_is_not_subscribed_again() {
+    let k = key("stomp-refuse");
+    // A broker that refuses SUBSCRIBEs to /refused… with an ERROR naming the frame (its
+    // receipt), then closes the connection, as the spec has it.
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-refuse?key={k}"))).reconnect(
+        Backoff::new()
+            .base(Duration::from_millis(100))
+            .cap(Duration::from_millis(400)),
+    );
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 0)),
+    )
+    .await
+    .expect("connect");
+    let mut events = client.socket().events();
+    let mut good = client.subscribe("/queue/a", AckMode::Auto);
+    let mut bad = client.subscribe("/refused/x", AckMode::Auto);
+    match within(10_000, "the refusal", bad.next()).await {
+        Some(Err(Error::Stomp { message, body })) => {
+            assert_eq!(message, "refused");
+            assert!(body.contains("/refused/x"), "{body}");
+        }
+        other => panic!("expected the broker's ERROR, got {other:?}"),
+    }
+    assert!(within(5000, "its end", bad.next()).await.is_none());
+    // The broker closed the connection: the next session subscribes the other one only.
+    next_event(&mut events, 10_000, |e| matches!(e, Event::Open { .. })).await;
+    within(
+        10_000,
+        "a receipt in the next session",
+        client.send_with_receipt("/queue/a", "x", &[]),
+    )
+    .await
+    .unwrap();
+    sleep(500).await;
+    let r = report(&k).await;
+    assert_eq!(r.connections.len(), 2, "one reconnection, no loop: {r:?}");
+    let subscribes: Vec<&String> = r.connections[1]
+        .received
+        .iter()
+        .filter(|m| m.starts_with("SUBSCRIBE\n"))
+        .collect();
+    assert_eq!(subscribes.len(), 1, "{subscribes:?}");
+    assert!(
+        subscribes[0].contains(&format!("\nid:{}\n", good.id())),
+        "{subscribes:?}"
+    );
+    // The other subscription was not handed the refusal.
+    assert!(
+        now_or_never(good.next()).is_none(),
+        "nothing for the other one"
+    );
+    client.disconnect().await.unwrap();
 }
 
 #[wasm_bindgen_test]

@@ -123,7 +123,8 @@ export class StompMessage {
    * Acknowledges the message (ack "client": with every earlier one; "client-individual": this
    * one); resolves once the ACK was handed to the socket. Rejects with an `InvalidStateError`
    * DOMException for messages of an "auto" subscription, and with a `StompError` after the
-   * connection was lost (the broker redelivers the message). It takes no argument: headers
+   * connection was lost (the broker redelivers the message; once the client has ended, with the
+   * error that ended it, as its other operations do). It takes no argument: headers
    * given (other clients take `{ transaction }`) reject with a `TypeError`; to ack within a
    * transaction, use `tx.ack(message)`.
    */
@@ -147,8 +148,8 @@ export class StompSubscription implements AsyncIterable<StompMessage> {
   [Symbol.dispose](): void;
   /**
    * The messages until the subscription or the client ends; throws once if the client ended
-   * without `disconnect()`, or if `unreadLimit` ended the subscription (not after `return()` or
-   * `break`). An `InvalidStateError` DOMException if the subscription has a callback.
+   * without `disconnect()`, if the broker refused the subscription (its ERROR), or if
+   * `unreadLimit` ended it (not after `return()` or `break`). An `InvalidStateError` DOMException if the subscription has a callback.
    */
   [Symbol.asyncIterator](): AsyncIterator<StompMessage, undefined, undefined>;
 }
@@ -225,7 +226,8 @@ export class StompClient implements EventTarget {
   /**
    * Sends `body` to `destination`; resolves once the frame was handed to the socket (after
    * waiting for a session and for backpressure), not when the broker got it. Sends go out in
-   * the order they were made. Headers may include `transaction` (or use `begin()`).
+   * the order they were made. A `transaction` header is refused (a `TypeError`): send through
+   * `begin()`'s transaction, which keeps the frame to the session the transaction lives in.
    */
   send(destination: string, body?: StompBody, headers?: StompHeaders): Promise<void>;
   /**
@@ -244,9 +246,10 @@ export class StompClient implements EventTarget {
   /**
    * With a session up, ends gracefully once the operations started before went out: DISCONNECT
    * with a receipt, then the socket closes with 1000. With the connection down (or CONNECTED not
-   * yet come), ends at once: the socket closes for good, operations still waiting for a session
-   * reject, and sends already handed over that never left the browser make it reject with a
-   * `StompError` that counts them. From the call on, the connection's end is the client's end:
+   * yet come), ends at once: the socket closes for good, and operations still waiting for a session
+   * reject. Either way, sends already handed over that never left the browser (the connection was
+   * down, or lost before the DISCONNECT's receipt) make it reject with a `StompError` that counts
+   * them. From the call on, the connection's end is the client's end:
    * if it is lost while the operations before are still running (a receipt waiting), no
    * reconnection follows, and it settles. Subscriptions end and their callbacks are released; later
    * calls, in the same tick too, reject with an `InvalidStateError` DOMException. Rejects if the broker could not

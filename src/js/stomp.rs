@@ -102,6 +102,10 @@ const CONNECT_HEADERS: &[(&str, &str)] = &[
 const SEND_HEADERS: &[(&str, &str)] = &[
     ("destination", "it is the first argument"),
     ("receipt", "use sendWithReceipt()"),
+    (
+        "transaction",
+        "send through begin()'s transaction, which keeps the frame to its session",
+    ),
 ];
 
 /// Headers the client writes itself in `SUBSCRIBE`.
@@ -946,10 +950,11 @@ impl Sub {
 
     /// An `Err` item: a broker `ERROR` (the client reconnects, the subscription goes on;
     /// the client's `error` event tells it, once), or the last item before the end if the
-    /// socket is closed for good or the unread limit ended the subscription.
+    /// socket is closed for good, the unread limit ended the subscription or the broker
+    /// refused it.
     fn on_error(&self, error: Error, end: &mut Option<Error>) {
         let rust = self.rust.borrow();
-        if rust.as_ref().is_some_and(Subscription::ended_by_limit) {
+        if rust.as_ref().is_some_and(Subscription::ended_alone) {
             // This subscription's end only, not the client's.
             *end = Some(error);
             return;
@@ -967,18 +972,19 @@ impl Sub {
     }
 
     fn finish(&self, end: Option<Error>) {
-        let limited = self
+        let alone = self
             .rust
             .borrow()
             .as_ref()
-            .is_some_and(Subscription::ended_by_limit);
+            .is_some_and(Subscription::ended_alone);
         self.unsubscribe();
         self.callback.take();
         if let Some(inbox) = self.inbox.as_ref().and_then(Weak::upgrade) {
             let client = self.client.upgrade();
             let error = match end {
-                // The unread limit's end is thrown whatever the client does since.
-                Some(e) if limited => Some(convert::error(&e)),
+                // Its own end (the unread limit's, the broker's refusal) is thrown whatever
+                // the client does since.
+                Some(e) if alone => Some(convert::error(&e)),
                 end => end
                     .filter(|_| client.as_ref().is_some_and(|c| !c.disconnecting.get()))
                     .map(

@@ -188,7 +188,8 @@ struct Unread {
     /// Bytes ([`unread_size`]) sent into the channel and not yet read from it, plus those
     /// the JS client's `for await` holds (`Held`).
     bytes: Cell<usize>,
-    /// The unread limit ended the subscription.
+    /// The subscription ended on its own, the client going on: the unread limit ended it,
+    /// or the broker refused its `SUBSCRIBE`.
     ended: Cell<bool>,
 }
 
@@ -786,6 +787,22 @@ impl Core {
             message: frame.get("message").unwrap_or("ERROR frame").to_owned(),
             body: String::from_utf8_lossy(&frame.body).into_owned(),
         };
+        // About a SUBSCRIBE (its receipt names it): the broker refused that subscription.
+        // It alone gets the error and ends; it is not subscribed again (a broker that closes
+        // the connection after an ERROR would refuse it, and close, on every reconnection).
+        let refused = frame
+            .get("receipt-id")
+            .and_then(|r| r.strip_prefix(SUBSCRIBE_RECEIPT))
+            .and_then(|id| id.parse::<u64>().ok())
+            .and_then(|id| self.inner.borrow_mut().subs.remove(&id));
+        if let Some(sub) = refused {
+            sub.unread.ended.set(true);
+            let _ = sub.tx.unbounded_send(Err(error.clone()));
+            // Its channel ends after that error.
+            drop(sub);
+            self.inner.borrow_mut().emit(StompEvent::Error(error));
+            return;
+        }
         let (first, marked) = {
             let mut inner = self.inner.borrow_mut();
             if !inner.connected && inner.session == 0 {
@@ -989,14 +1006,20 @@ fn parse_heart_beat(value: &str) -> Option<(u32, u32)> {
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
+/// A `SUBSCRIBE` for `sub`. Its `receipt` ([`SUBSCRIBE_RECEIPT`] and the id) lets an
+/// `ERROR` about it name it: the broker refused that subscription ([`Core::on_error`]).
 fn subscribe_frame(id: u64, sub: &Sub) -> Frame {
     let mut f = Frame::new("SUBSCRIBE")
         .header("id", id.to_string())
         .header("destination", &sub.destination)
         .header("ack", sub.ack.header());
     f.headers.extend(sub.headers.iter().cloned());
-    f
+    first(f, "receipt", &format!("{SUBSCRIBE_RECEIPT}{id}"))
 }
+
+/// How the `receipt` of a `SUBSCRIBE` starts; the subscription's id follows. (The client's
+/// other receipts start with `r-`.)
+const SUBSCRIBE_RECEIPT: &str = "sub-";
 
 fn stale() -> Error {
     Error::Stomp {
@@ -1211,7 +1234,11 @@ impl StompClient {
 
     /// Subscribes to `destination`. The `SUBSCRIBE` is handed over at once if a connection
     /// is open (after its `CONNECT`), else it starts the next connection, right after
-    /// `CONNECT`; and again on every reconnection.
+    /// `CONNECT`; and again on every reconnection. It asks for a receipt: a broker `ERROR`
+    /// that names it (`receipt-id`) ends this subscription alone, and it is not sent again.
+    /// (RabbitMQ 3.10 names no frame when it refuses a destination, and closes the
+    /// connection: drop a subscription whose error says it was refused, or it is refused
+    /// again on every reconnection.)
     pub fn subscribe(&self, destination: &str, ack: AckMode) -> Subscription {
         self.subscribe_with(destination, ack, &[])
     }
@@ -1277,8 +1304,11 @@ impl StompClient {
     }
 
     /// Sends `body` to `destination` with extra `headers` (e.g. `content-type`; the
-    /// client's own `destination`, `receipt`, `transaction` and `content-length` win over
-    /// any of the same name there). Waits
+    /// client's own `destination`, `receipt` and `content-length` win over any of the same
+    /// name there). A `transaction` header is an [`Error::InvalidConfig`]: send through
+    /// [`Transaction::send`], which keeps the frame to the session its transaction lives
+    /// in (sent here, it could go out in a later session, where the broker knows no such
+    /// transaction). Waits
     /// for a STOMP session and for the socket's backpressure, then hands the frame over;
     /// it does not wait for the broker (see [`send_with_receipt`](Self::send_with_receipt)).
     pub async fn send(
@@ -1287,6 +1317,7 @@ impl StompClient {
         body: impl Into<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Result<(), Error> {
+        no_transaction(headers)?;
         self.core
             .send(send_frame(destination, body.into(), headers), None)
             .await
@@ -1311,6 +1342,7 @@ impl StompClient {
         body: impl Into<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> Result<(), Error> {
+        no_transaction(headers)?;
         self.core
             .send_with_receipt(send_frame(destination, body.into(), headers), None)
             .await
@@ -1392,9 +1424,9 @@ impl StompClient {
     /// done: RabbitMQ's Web STOMP (3.10) does exactly that; so does any loss of the
     /// connection meanwhile (a heartbeat timeout included): from the call on, no
     /// reconnection follows, whatever ends the connection. Without a session, operations
-    /// still waiting for one fail, and `SEND`s already handed to the socket that never left
-    /// the browser (kept for the next session) make it an [`Error::Stomp`] that counts
-    /// them. A client whose socket had already closed for good returns the
+    /// still waiting for one fail. Either way, `SEND`s already handed to the socket that
+    /// never left the browser (kept for the next session, or queued behind backpressure
+    /// when the connection was lost) make it an [`Error::Stomp`] that counts them. A client whose socket had already closed for good returns the
     /// error that closed it.
     pub async fn disconnect(self) -> Result<(), Error> {
         // Whatever closes the connection now, it is not to be reopened.
@@ -1410,10 +1442,16 @@ impl StompClient {
             Err(Error::Stomp { message, .. }) if message == LOST_BEFORE_RECEIPT => Ok(()),
             other => other,
         };
-        if let Ok(closing) = self.core.sender.close(1000, "") {
-            closing.await;
-        }
-        result
+        let unsent = match self.core.sender.close(1000, "") {
+            Ok(closing) => closing.await.unsent,
+            Err(_) => Vec::new(),
+        };
+        // The connection was lost before the RECEIPT: SENDs queued behind backpressure that
+        // never left the browser are lost, though their `send()` resolved.
+        result.and(lost_sends(
+            &unsent,
+            "the connection was lost before the broker confirmed",
+        ))
     }
 
     /// From now on, the connection's end is the socket's end: what `disconnect()` does
@@ -1434,23 +1472,27 @@ impl StompClient {
             Ok(closing) => closing.await.unsent,
             Err(_) => Vec::new(),
         };
-        // Plain SENDs only: their `send()` resolved at hand-over. Frames bound to a session
-        // mean nothing without one (the broker redelivers what was not acknowledged), and
-        // heart-beats and raw messages are not the client's to count.
-        let lost = unsent
-            .iter()
-            .filter(|m| matches!(classify(m), Some((false, _))))
-            .count();
-        match lost {
-            0 => Ok(()),
-            sends => Err(Error::Stomp {
-                message: format!(
-                    "disconnected while the connection was down: {sends} SEND frame(s) \
-                     handed to the socket never left the browser"
-                ),
-                body: String::new(),
-            }),
-        }
+        lost_sends(&unsent, "disconnected while the connection was down")
+    }
+}
+
+/// `Err` naming how many of `unsent` (what the socket handed back at its end) are plain
+/// SENDs: their `send()` resolved at hand-over, and they never left the browser. Frames
+/// bound to a session mean nothing without one (the broker redelivers what was not
+/// acknowledged), and heart-beats and raw messages are not the client's to count.
+fn lost_sends(unsent: &[Message], context: &str) -> Result<(), Error> {
+    let lost = unsent
+        .iter()
+        .filter(|m| matches!(classify(m), Some((false, _))))
+        .count();
+    match lost {
+        0 => Ok(()),
+        sends => Err(Error::Stomp {
+            message: format!(
+                "{context}: {sends} SEND frame(s) handed to the socket never left the browser"
+            ),
+            body: String::new(),
+        }),
     }
 }
 
@@ -1461,6 +1503,18 @@ impl StompClient {
 fn first(mut frame: Frame, name: &str, value: &str) -> Frame {
     frame.headers.insert(0, (name.to_owned(), value.to_owned()));
     frame
+}
+
+/// A plain send's headers name no transaction (see [`StompClient::send`]).
+fn no_transaction(headers: &[(&str, &str)]) -> Result<(), Error> {
+    match headers.iter().any(|(name, _)| *name == "transaction") {
+        true => Err(Error::InvalidConfig(
+            "a SEND with a transaction header goes through Transaction::send, which keeps it \
+             to the transaction's session"
+                .into(),
+        )),
+        false => Ok(()),
+    }
 }
 
 /// A `SEND` with `destination` first: it wins over a caller's header of that name.
@@ -1476,8 +1530,9 @@ fn send_frame(destination: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Fra
 ///
 /// It lives across reconnections (re-subscribed with the same id). An `Err` item is an
 /// `ERROR` frame from the broker (the stream goes on: the client reconnects) or, last, why
-/// the socket closed for good, or why the [unread limit](ConnectOptions::unread_limit)
-/// ended the subscription (it is not subscribed again). Dropping it sends `UNSUBSCRIBE`.
+/// the socket closed for good, the broker's `ERROR` refusing this subscription, or why the
+/// [unread limit](ConnectOptions::unread_limit) ended it (in those two cases it is not
+/// subscribed again). Dropping it sends `UNSUBSCRIBE`.
 pub struct Subscription {
     core: Rc<Core>,
     id: u64,
@@ -1491,9 +1546,10 @@ impl Subscription {
         self.id.to_string()
     }
 
-    /// The [unread limit](ConnectOptions::unread_limit) ended it (its error is its last item).
+    /// It ended on its own, the client going on (its error is its last item): the
+    /// [unread limit](ConnectOptions::unread_limit) ended it, or the broker refused it.
     #[cfg(all(target_arch = "wasm32", feature = "js"))]
-    pub(crate) fn ended_by_limit(&self) -> bool {
+    pub(crate) fn ended_alone(&self) -> bool {
         self.unread.ended.get()
     }
 
@@ -1883,7 +1939,7 @@ mod tests {
         m.handle_open(t, "v12.stomp".into());
         assert_eq!(
             run(&mut m).0,
-            vec!["CONNECT accept-version:1.2", "SUBSCRIBE id:7"]
+            vec!["CONNECT accept-version:1.2", "SUBSCRIBE receipt:sub-7"]
         );
         assert!(!inner.borrow().connected, "no session until CONNECTED");
     }
@@ -1944,7 +2000,7 @@ mod tests {
         let (sent, events) = run(&mut m);
         assert_eq!(
             sent,
-            vec!["CONNECT accept-version:1.2", "SUBSCRIBE id:1"],
+            vec!["CONNECT accept-version:1.2", "SUBSCRIBE receipt:sub-1"],
             "the queue waits for this session's CONNECTED: a refused CONNECT would drop it"
         );
         m.release_queue(t);

@@ -12,8 +12,11 @@
 //!   `/stomp-garble` (the same with no heart-beats, and a `RECEIPT` for every frame that
 //!   asks, the first `SEND`'s behind a malformed frame in the same message:
 //!   [`STOMP_GARBLED`]), `/stomp-split` (a `MESSAGE` for every `SUBSCRIBE`, split over
-//!   three WebSocket messages, one of them a lone EOL: [`STOMP_SPLIT`]), and `/stomp-mute`
-//!   (accepts `v12.stomp` and never answers anything, `CONNECT` included).
+//!   three WebSocket messages, one of them a lone EOL: [`STOMP_SPLIT`]), `/stomp-mute`
+//!   (accepts `v12.stomp` and never answers anything, `CONNECT` included),
+//!   `/stomp-stall/{beat_ms}` (the same as `/stomp-silent/{beat_ms}`, but it stops reading
+//!   once it has answered `CONNECT`), `/stomp-refuse` (answers every frame's `receipt`, but
+//!   a `SUBSCRIBE` to `/refused…` with an `ERROR` naming it, then closes).
 //!   The handshake is done by hand (so rejections and subprotocol answers are
 //!   fully controlled); the connection is then driven by tokio-tungstenite,
 //!   except `/silent` and `/stomp-mute`, which parse frames themselves so they never

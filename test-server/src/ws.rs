@@ -89,6 +89,17 @@ enum Route {
     /// ([`STOMP_SPLIT`]): a client that takes every EOL-only message for a heart-beat
     /// loses it.
     StompSplit,
+    /// A STOMP broker as the spec has it refuse a subscription: it answers `CONNECT` with
+    /// `CONNECTED` (no heart-beats) and every frame that asks with its `RECEIPT`, but a
+    /// `SUBSCRIBE` to a destination under `/refused` with an `ERROR` that names it
+    /// (`receipt-id`), after which it closes the connection.
+    StompRefuse,
+    /// `/stomp-silent` that, once it has answered `CONNECT`, reads nothing more either: the
+    /// client's frames pile up in its buffers (its receive buffer is shrunk, as for
+    /// [`Route::Stall`]) until [`STALL_LIMIT`] or `/api/drop`.
+    StompStall {
+        beat_ms: u32,
+    },
 }
 
 /// The three pieces of `/stomp-split`'s `MESSAGE`; `{id}` is the subscription's id.
@@ -107,6 +118,10 @@ enum Script {
     Garble,
     /// [`Route::StompSplit`].
     Split,
+    /// [`Route::StompStall`].
+    Stall,
+    /// [`Route::StompRefuse`].
+    Refuse,
 }
 
 /// What `/stomp-garble` sends before the `RECEIPT` of the first `SEND` that asks for one:
@@ -147,6 +162,11 @@ fn parse_route(segments: &[String]) -> Result<Option<Route>, String> {
         ["stomp-mute"] => Route::StompMute,
         ["stomp-garble"] => Route::StompGarble,
         ["stomp-split"] => Route::StompSplit,
+        ["stomp-refuse"] => Route::StompRefuse,
+        ["stomp-stall", ms] => Route::StompStall {
+            beat_ms: u32::try_from(num(ms, "heart-beat")?)
+                .map_err(|_| format!("bad heart-beat: {ms:?}"))?,
+        },
         ["stall-after", k] => Route::StallAfter(num(k, "count")?),
         ["reject", n, key] if !key.is_empty() => Route::Reject {
             n: num(n, "count")?,
@@ -247,7 +267,12 @@ pub(crate) async fn handle_upgrade(
 
     let protocol = if matches!(
         route,
-        Route::StompSilent { .. } | Route::StompMute | Route::StompGarble | Route::StompSplit
+        Route::StompSilent { .. }
+            | Route::StompMute
+            | Route::StompGarble
+            | Route::StompSplit
+            | Route::StompStall { .. }
+            | Route::StompRefuse
     ) {
         offered(&req)
             .any(|p| p == STOMP_PROTOCOL)
@@ -255,7 +280,7 @@ pub(crate) async fn handle_upgrade(
     } else {
         negotiate_protocol(&req)
     };
-    if route == Route::Stall {
+    if matches!(route, Route::Stall | Route::StompStall { .. }) {
         if let Err(e) = socket2::SockRef::from(&stream).set_recv_buffer_size(STALL_RECV_BUFFER) {
             crate::log(format_args!("cannot shrink the receive buffer: {e}"));
         }
@@ -372,10 +397,12 @@ async fn run_behaviour(
                 race_drop(&drop, stomp_silent(&mut ws, &conn, beat_ms, Script::Silent)).await;
             finish(&conn, ws.get_ref(), ended);
         }
-        Route::StompGarble | Route::StompSplit => {
+        Route::StompGarble | Route::StompSplit | Route::StompStall { .. } | Route::StompRefuse => {
             std::mem::drop(close_rx);
             let (beat_ms, script) = match route {
                 Route::StompGarble => (0, Script::Garble),
+                Route::StompRefuse => (0, Script::Refuse),
+                Route::StompStall { beat_ms } => (beat_ms, Script::Stall),
                 _ => (10_000, Script::Split),
             };
             let mut ws = into_ws(stream, leftover).await;
@@ -687,11 +714,17 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, script: Scri
             {
                 break;
             }
+            if matches!(script, Script::Stall) {
+                // Read nothing more: what the client sends stays in its buffers.
+                sleep(STALL_LIMIT).await;
+                return Ended::abrupt();
+            }
             continue;
         }
         let mut replies = Vec::new();
+        let mut refusal = None;
         match script {
-            Script::Silent => {}
+            Script::Silent | Script::Stall => {}
             Script::Garble => {
                 for (command, receipt) in stomp_headers(&data, "receipt") {
                     let mut reply = String::new();
@@ -701,6 +734,32 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, script: Scri
                     }
                     reply.push_str(&format!("RECEIPT\nreceipt-id:{receipt}\n\n\0"));
                     replies.push(reply);
+                }
+            }
+            Script::Refuse => {
+                let text = String::from_utf8_lossy(&data);
+                for frame in text.split('\0') {
+                    let mut lines = frame.trim_start_matches(['\r', '\n']).lines();
+                    let Some(command) = lines.next() else {
+                        continue;
+                    };
+                    let headers: Vec<(&str, &str)> = lines
+                        .take_while(|l| !l.is_empty())
+                        .filter_map(|l| l.split_once(':'))
+                        .collect();
+                    let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|h| h.1);
+                    match (command, get("destination"), get("receipt")) {
+                        ("SUBSCRIBE", Some(d), receipt) if d.starts_with("/refused") => {
+                            let id = receipt.map(|r| format!("receipt-id:{r}\n"));
+                            refusal = Some(format!(
+                                "ERROR\n{}message:refused\n\n{d} is refused\0",
+                                id.unwrap_or_default()
+                            ));
+                            break;
+                        }
+                        (_, _, Some(r)) => replies.push(format!("RECEIPT\nreceipt-id:{r}\n\n\0")),
+                        _ => {}
+                    }
                 }
             }
             Script::Split => {
@@ -715,6 +774,11 @@ async fn stomp_silent(ws: &mut Ws, conn: &ConnHandle, beat_ms: u32, script: Scri
             if ws.send(Message::text(reply)).await.is_err() {
                 return Ended::graceful(client_close.unwrap_or_else(CloseReport::dropped));
             }
+        }
+        if let Some(error) = refusal {
+            // As the spec has it: the connection closes after an ERROR.
+            let _ = ws.send(Message::text(error)).await;
+            let _ = ws.close(None).await;
         }
     }
     Ended::graceful(client_close.unwrap_or_else(CloseReport::dropped))
@@ -942,6 +1006,15 @@ mod tests {
         assert_eq!(
             parse_route(&segs("stomp-split")),
             Ok(Some(Route::StompSplit))
+        );
+        assert_eq!(
+            parse_route(&segs("stomp-stall/300")),
+            Ok(Some(Route::StompStall { beat_ms: 300 }))
+        );
+        assert!(parse_route(&segs("stomp-stall/x")).is_err());
+        assert_eq!(
+            parse_route(&segs("stomp-refuse")),
+            Ok(Some(Route::StompRefuse))
         );
         assert_eq!(
             stomp_headers(b"SEND\ndestination:/q\nreceipt:r-1\n\nhi\0\nBEGIN\ntransaction:t\n\n\0ABORT\ntransaction:t\nreceipt:p-2\n\n\0", "receipt"),
