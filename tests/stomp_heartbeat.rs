@@ -17,13 +17,18 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 async fn silent_broker(k: &str) -> StompClient {
-    let builder = WebSocket::builder(&ws_url(&format!("/stomp-silent?key={k}"))).reconnect(
+    // No outgoing heart-beats; the broker's expected every 500 ms.
+    broker_at(&format!("/stomp-silent?key={k}"), (0, 500)).await
+}
+
+/// A client of the test server's STOMP endpoint at `path`, reconnecting fast.
+async fn broker_at(path: &str, heart_beat: (u32, u32)) -> StompClient {
+    let builder = WebSocket::builder(&ws_url(path)).reconnect(
         Backoff::new()
             .base(Duration::from_millis(100))
             .cap(Duration::from_millis(400)),
     );
-    // No outgoing heart-beats; the broker's expected every 500 ms.
-    let options = ConnectOptions::new().heart_beat(0, 500);
+    let options = ConnectOptions::new().heart_beat(heart_beat.0, heart_beat.1);
     within(10_000, "CONNECTED", StompClient::connect(builder, options))
         .await
         .expect("connect")
@@ -438,18 +443,7 @@ async fn a_subscription_the_broker_refuses_by_name_ends_alone_and_is_not_subscri
     let k = key("stomp-refuse");
     // A broker that refuses SUBSCRIBEs to /refused… with an ERROR naming the frame (its
     // receipt), then closes the connection, as the spec has it.
-    let builder = WebSocket::builder(&ws_url(&format!("/stomp-refuse?key={k}"))).reconnect(
-        Backoff::new()
-            .base(Duration::from_millis(100))
-            .cap(Duration::from_millis(400)),
-    );
-    let client = within(
-        10_000,
-        "CONNECTED",
-        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 0)),
-    )
-    .await
-    .expect("connect");
+    let client = broker_at(&format!("/stomp-refuse?key={k}"), (0, 0)).await;
     let mut events = client.socket().events();
     let mut good = client.subscribe("/queue/a", AckMode::Auto);
     let mut bad = client.subscribe("/refused/x", AckMode::Auto);

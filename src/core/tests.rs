@@ -622,14 +622,21 @@ fn a_connection_closed_by_the_driver_hands_nothing_more_over_and_requeues_at_the
     assert_eq!(m.take_unsent(), vec![text("b"), text("c")]);
 }
 
-#[test]
-fn a_driver_close_whose_timeout_fires_late_lets_the_queued_close_event_come_first() {
+/// An open connection the driver closes for its inbound limit at 0 ms, with a policy that
+/// retries that close.
+fn closing_on_the_limit() -> Machine {
     let mut m = open_machine(Config {
         reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
         ..config()
     });
     assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
     actions(&mut m);
+    m
+}
+
+#[test]
+fn a_driver_close_whose_timeout_fires_late_lets_the_queued_close_event_come_first() {
+    let mut m = closing_on_the_limit();
     // The page was frozen past the close timeout; the server's close came meanwhile.
     m.handle_timeout(ms(60_000));
     assert!(
@@ -698,12 +705,7 @@ fn a_drain_close_due_with_a_driver_close_timeout_keeps_the_driver_close_s_end() 
 
 #[test]
 fn a_driver_close_that_never_completes_is_abandoned_after_the_close_timeout() {
-    let mut m = open_machine(Config {
-        reconnect_if: Some(Rc::new(|f: &CloseFrame| f.code == codes::INBOUND_LIMIT)),
-        ..config()
-    });
-    assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
-    actions(&mut m);
+    let mut m = closing_on_the_limit();
     let timeout = Config::default().close_timeout;
     assert_eq!(m.poll_timeout(), Some(timeout));
     m.handle_timeout(timeout - ms(1));
