@@ -439,6 +439,52 @@ async fn disconnect_counts_the_sends_a_connection_lost_before_its_receipt_never_
 }
 
 #[wasm_bindgen_test]
+async fn a_send_the_builders_open_hook_removes_fails_its_receipt_instead_of_waiting() {
+    let k = key("stomp-hook-removes");
+    // The first broker reads nothing after CONNECTED, so a receipt's SEND queued behind
+    // 16 MiB never leaves, and its silence ends the connection; the next one answers
+    // CONNECT and then nothing, heart-beats included. The builder's own hook drops every
+    // SEND that would go again.
+    let builder = first_then(
+        ws_url(&format!("/stomp-stall/300?key={k}")),
+        ws_url(&format!("/stomp-silent/0?key={k}")),
+    )
+    .high_water_mark(64 << 20)
+    .on_open(|o| {
+        let _ = o.retain(|m| !m.as_bytes().starts_with(b"SEND\n"));
+    });
+    let client = within(
+        10_000,
+        "CONNECTED",
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 300)),
+    )
+    .await
+    .expect("connect");
+    for _ in 0..16 {
+        within(
+            5000,
+            "a send",
+            client.send("/queue/a", vec![b'x'; 1 << 20], &[]),
+        )
+        .await
+        .unwrap();
+    }
+    match within(
+        15_000,
+        "the receipt's end",
+        client.send_with_receipt("/queue/a", "last", &[]),
+    )
+    .await
+    {
+        Err(Error::Stomp { message, .. }) => {
+            assert!(message.contains("open hook removed it"), "{message}")
+        }
+        other => panic!("expected the receipt to fail as not sent, got {other:?}"),
+    }
+    assert!(report(&k).await.connections.len() >= 2);
+}
+
+#[wasm_bindgen_test]
 async fn a_subscription_the_broker_refuses_by_name_ends_alone_and_is_not_subscribed_again() {
     let k = key("stomp-refuse");
     // A broker that refuses SUBSCRIBEs to /refused… with an ERROR naming the frame (its

@@ -963,6 +963,39 @@ fn open_session(state: &Weak<RefCell<Inner>>, connect: &Message, opening: &mut O
     }
 }
 
+/// After the builder's own open hook: the receipts [`open_session`] kept for `SEND`s that
+/// go again but that hook removed from the queue fail (else they would wait for a `RECEIPT`
+/// that never comes).
+fn settle_removed(state: &Weak<RefCell<Inner>>, opening: &mut Opening<'_>) {
+    let mut queued = Vec::new();
+    // Keeps everything: only looks.
+    let _ = opening.retain(|message| {
+        queued.extend(classify(message).and_then(|(_, receipt)| receipt));
+        true
+    });
+    let Some(state) = state.upgrade() else {
+        return;
+    };
+    let mut inner = state.borrow_mut();
+    // Only those of SENDs going again are pending here: `open_session` settled the rest.
+    let mut removed = Vec::new();
+    for (id, receipt) in std::mem::take(&mut inner.receipts) {
+        match queued.contains(&id) {
+            true => inner.receipts.insert(id, receipt),
+            false => removed.push(receipt),
+        }
+    }
+    drop(inner);
+    for receipt in removed {
+        receipt.fail(|| Error::Stomp {
+            message: "the connection was lost before this frame left the browser, and the \
+                      socket's open hook removed it from the queue: it was not sent again"
+                .into(),
+            body: String::new(),
+        });
+    }
+}
+
 /// The heartbeat a connection starts with, before `CONNECTED`: silence for about twice
 /// `recv_ms` ends it; none if the client wants no heart-beats (`recv_ms` 0).
 fn connect_heartbeat(recv_ms: u32) -> Option<Heartbeat> {
@@ -1209,6 +1242,7 @@ impl StompClient {
                 open_session(&session, &connect_message, opening);
                 if let Some(Ok(mut hook)) = user_hook.as_ref().map(|h| h.try_borrow_mut()) {
                     (*hook)(opening);
+                    settle_removed(&session, opening);
                 }
             });
         // Until the broker answers, silence for about twice `recv_ms` ends the attempt; then
