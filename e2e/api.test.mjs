@@ -405,7 +405,7 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(results.stillUsable, true, "the socket is unharmed by the bad calls");
   });
 
-  it("inboundLimit: an iterator nobody reads holds the pace, but never the end", async () => {
+  it("inboundLimit: an iterator nobody reads holds the pace until it is let go of, and never the end", async () => {
     const r = await run(async () => {
       const s = new resocket.ResilientWebSocket("/echo", [], { inboundLimit: { bytes: 1024, onFull: "drop" } });
       const heard = [];
@@ -426,6 +426,11 @@ describe("npm package API", { timeout: 180000 }, () => {
       const { value } = await within(2000, first, "the first message");
       await sleep(300);
       const heldBack = [...heard];
+      // Let go of without return() (free(), as garbage collection or `using` would): it no
+      // longer sets the pace, and "c" comes at once.
+      abandoned.free();
+      const afterFree = await within(2000, (async () => { while (heard.length < 3) await sleep(20); })(), "the rest")
+        .then(() => [...heard], (e) => e.message);
       s.close();
       let got;
       try {
@@ -435,11 +440,12 @@ describe("npm package API", { timeout: 180000 }, () => {
       }
       await sleep(50);
       window.abandoned = null;
-      return { value, heldBack, got, heard, states };
+      return { value, heldBack, afterFree, got, heard, states };
     });
     assert.equal(r.value, "a");
     // "b" is waiting for the abandoned iterator: "c" is not taken meanwhile.
-    assert.deepEqual(r.heldBack, ["a", "b"], "the abandoned iterator sets the pace while the socket lives");
+    assert.deepEqual(r.heldBack, ["a", "b"], "the abandoned iterator sets the pace while it lives");
+    assert.deepEqual(r.afterFree, ["a", "b", "c"], "let go of, it no longer does");
     assert.deepEqual(r.got, ["a", "b", "c"], "the other loop gets what was left, then ends");
     assert.deepEqual(r.heard, ["a", "b", "c"]);
     assert.equal(r.states.at(-1), "closed", `${r.states}`);
@@ -840,10 +846,20 @@ describe("npm package API", { timeout: 180000 }, () => {
       const buffer = new ArrayBuffer(8);
       const view = new Uint8Array(buffer, 2, 4);
       detach(buffer);
+      // Views whose extent getters lie: never a 0 that sends other bytes than asked.
+      const far = new Uint8Array(new ArrayBuffer(32));
+      Object.defineProperty(far, "byteOffset", { get: () => 2 ** 32 });
+      const nan = new Uint8Array(new ArrayBuffer(32));
+      Object.defineProperty(nan, "byteLength", { get: () => NaN });
+      const huge = new Uint8Array(new ArrayBuffer(32));
+      Object.defineProperty(huge, "byteLength", { get: () => 2 ** 33 });
       const results = {
         detached: caught(() => s.send(detached)),
         "view of a detached buffer": caught(() => s.send(view)),
         "fake Blob": caught(() => s.send(Object.create(Blob.prototype))),
+        "offset past 4 GiB": caught(() => s.send(far)),
+        "NaN length": caught(() => s.send(nan)),
+        "length past 4 GiB": caught(() => s.send(huge)),
         "sendAsync fake Blob": await s.sendAsync(Object.create(Blob.prototype)).then(() => "resolved", (e) => e.name),
       };
       s.send("still here");
@@ -861,6 +877,9 @@ describe("npm package API", { timeout: 180000 }, () => {
       detached: "TypeError",
       "view of a detached buffer": "TypeError",
       "fake Blob": "TypeError",
+      "offset past 4 GiB": "RangeError",
+      "NaN length": "TypeError",
+      "length past 4 GiB": "RangeError",
       "sendAsync fake Blob": "TypeError",
       echoed: "still here",
       "fake event once closed": "TypeError",

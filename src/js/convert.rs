@@ -83,8 +83,16 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
         let buffer = Reflect::get(data, &"buffer".into())?;
-        let offset = number(&Reflect::get(data, &"byteOffset".into())?);
-        let length = number(&Reflect::get(data, &"byteLength".into())?);
+        let offset = extent(
+            &Reflect::get(data, &"byteOffset".into())?,
+            "byteOffset",
+            MAX_SAFE,
+        )?;
+        let length = extent(
+            &Reflect::get(data, &"byteLength".into())?,
+            "byteLength",
+            U32_MAX,
+        )?;
         let view: Uint8Array = View::new_range(&buffer, offset, length)?.unchecked_into();
         return Ok(Payload::Message(Message::Binary(bytes(&view))));
     }
@@ -105,11 +113,25 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     )))
 }
 
-fn number(value: &JsValue) -> f64 {
-    value
-        .as_f64()
-        .filter(|n| n.is_finite() && *n >= 0.0 && *n <= u32::MAX as f64)
-        .unwrap_or(0.0)
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+const U32_MAX: f64 = u32::MAX as f64;
+
+/// A view's `byteOffset` or `byteLength` (`what`): a whole number up to `max`. Anything
+/// else (a getter replaced to answer NaN, a length no wasm message can hold) is an error,
+/// never a 0 that would send other bytes than the caller's.
+fn extent(value: &JsValue, what: &str, max: f64) -> Result<f64, JsValue> {
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n <= max && n.fract() == 0.0 => Ok(n),
+        Some(n) if n > max && n.is_finite() => Err(range_error(&format!(
+            "send() was given a view whose {what} is {}: above {}",
+            num(n),
+            num(max)
+        ))),
+        _ => Err(type_error(&format!(
+            "send() was given a view whose {what} is not a length: {}",
+            describe(value)
+        ))),
+    }
 }
 
 /// A message as JS data: a string, or the bytes in a fresh `ArrayBuffer`.

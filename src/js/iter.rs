@@ -112,6 +112,8 @@ impl Inbox {
         wakers.into_iter().for_each(Waker::wake);
     }
 
+    /// Also what an iterator let go of without `return()` (`free()`, garbage collection,
+    /// `using`) does, from `Drop`: it no longer sets the pace.
     fn stop(&self) {
         self.stopped.set(true);
         self.queue.borrow_mut().clear();
@@ -120,6 +122,14 @@ impl Inbox {
         *self.end.borrow_mut() = Some(None);
         self.wake();
         self.wake_drained();
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        // The pump may be waiting for this inbox to drain (`inboundLimit`): it must look
+        // again, or every other loop and listener would wait for a message that is gone.
+        self.stop();
     }
 }
 

@@ -104,8 +104,8 @@ export interface HeartbeatOptions {
  * Every iterator counts as a loop, from `socket[Symbol.asyncIterator]()` until it finishes or
  * its `return()` is called (what `break` does): one that is no longer read but was never
  * `return()`ed (e.g. `const { value } = await socket[Symbol.asyncIterator]().next()`) looks
- * like a very slow loop and holds every other loop and the message listeners back, so end it
- * with `return()`. Once the socket is closed for good nothing is held back: the other loops and
+ * like a very slow loop and holds every other loop and the message listeners back until it is
+ * garbage-collected, so end it with `return()`. Once the socket is closed for good nothing is held back: the other loops and
  * the listeners get what is left, the loops finish, and `statechange` "closed" fires.
  */
 export interface InboundLimitOptions {
