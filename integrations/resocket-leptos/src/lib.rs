@@ -50,7 +50,9 @@
 //! (what cannot go comes back from [`take_unsent`](resocket::Sender::take_unsent)). When
 //! the reactive owner that called the hook is cleaned up (the component unmounts), the same
 //! happens, and the tasks are cancelled before the signals are disposed, so no signal is
-//! written and no callback runs afterwards.
+//! written and no callback runs afterwards. A message sent from a cleanup of the same owner
+//! registered after the hook's (an `on_cleanup` that says goodbye) comes after the close and
+//! is dropped: send it before the owner goes.
 //!
 //! The tasks run on wasm-bindgen-futures, so the hook also works before Leptos has a task
 //! runner (before `mount_to`, or under a bare `Owner` in a test). It needs a browser: in a

@@ -132,7 +132,9 @@ impl UseWebSocket {
     /// What is sent before the socket exists (from a child's effect, which Yew runs before
     /// the parent's effect that makes the socket) waits for it too. After the socket closed
     /// for good, [`close`](Self::close) or unmount, messages are dropped (check
-    /// [`Self::state`]).
+    /// [`Self::state`]): also those sent from the unmount's own cleanups (a child's
+    /// destructor, a later effect's cleanup), which Yew runs after this hook's. When the key
+    /// changes, what the old key's cleanups send goes to the new socket.
     pub fn send(&self, message: Message) {
         let shared = self.shared.borrow();
         let queue = match &shared.next {
