@@ -179,6 +179,16 @@ struct Sub {
     unread: Rc<Unread>,
 }
 
+impl Sub {
+    /// Ends this subscription on its own, the client going on (the unread limit, the
+    /// broker's refusal; already out of the session's): `error` is its last item, then its
+    /// channel ends, as this, the sending half, goes.
+    fn end_alone(self, error: Error) {
+        self.unread.ended.set(true);
+        let _ = self.tx.unbounded_send(Err(error));
+    }
+}
+
 /// What a subscription's messages in its channel add up to, shared with its [`Subscription`].
 #[derive(Default)]
 struct Unread {
@@ -710,17 +720,15 @@ impl Core {
                     return;
                 };
                 drop(inner);
-                sub.unread.ended.set(true);
-                let _ = sub.tx.unbounded_send(Err(Error::Stomp {
-                    message: format!(
-                        "subscription {id} ({}) was ended: its unread messages would have \
-                         gone past the unread limit of {limit} bytes",
-                        sub.destination
-                    ),
+                let message = format!(
+                    "subscription {id} ({}) was ended: its unread messages would have gone \
+                     past the unread limit of {limit} bytes",
+                    sub.destination
+                );
+                sub.end_alone(Error::Stomp {
+                    message,
                     body: String::new(),
-                }));
-                // Its channel ends after that error.
-                drop(sub);
+                });
                 self.send_on_connection(&Frame::new("UNSUBSCRIBE").header("id", id.to_string()));
             }
             _ => {
@@ -796,10 +804,7 @@ impl Core {
             .and_then(|id| id.parse::<u64>().ok())
             .and_then(|id| self.inner.borrow_mut().subs.remove(&id));
         if let Some(sub) = refused {
-            sub.unread.ended.set(true);
-            let _ = sub.tx.unbounded_send(Err(error.clone()));
-            // Its channel ends after that error.
-            drop(sub);
+            sub.end_alone(error.clone());
             self.inner.borrow_mut().emit(StompEvent::Error(error));
             return;
         }
