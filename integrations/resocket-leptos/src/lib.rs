@@ -48,11 +48,12 @@
 //! hands the socket whatever is still queued, so a message sent just before it goes out
 //! ahead of the close frame while the connection is open and below the high-water mark
 //! (what cannot go comes back from [`take_unsent`](resocket::Sender::take_unsent)). When
-//! the reactive owner that called the hook is cleaned up (the component unmounts), the same
-//! happens, and the tasks are cancelled before the signals are disposed, so no signal is
-//! written and no callback runs afterwards. A message sent from a cleanup of the same owner
-//! registered after the hook's (an `on_cleanup` that says goodbye) comes after the close and
-//! is dropped: send it before the owner goes.
+//! the reactive owner that called the hook is cleaned up (the component unmounts), the tasks
+//! are cancelled before the signals are disposed, so no signal is written and no callback
+//! runs afterwards, and the same hand-over and close follow at the end of that turn: what
+//! the owner's other cleanups send (an `on_cleanup` that says goodbye, registered before or
+//! after the hook, or a child's) still goes out ahead of the close frame. What is sent once
+//! the owner is disposed is dropped.
 //!
 //! The tasks run on wasm-bindgen-futures, so the hook also works before Leptos has a task
 //! runner (before `mount_to`, or under a bare `Owner` in a test). It needs a browser: in a
@@ -136,24 +137,29 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     let queue = StoredValue::new_local(Some(queue));
     let sender = StoredValue::new_local(Some(sender));
     on_cleanup(move || {
-        // Cleanups run before the owner's signals and stored values are disposed: what
-        // `send` queued is handed over and the close frame goes out now, and the tasks are
-        // never polled again.
-        let queue = queue.try_update_value(Option::take).flatten();
-        if let Some(Some(sender)) = sender.try_update_value(Option::take) {
-            if let Some(queue) = &queue {
-                queue.hand_over(&sender);
-            }
-            // Err only from inside one of the socket's own callbacks, where it cannot act:
-            // the tasks' end below drops the socket's last handles, which closes it.
-            let _ = sender.close(1000, "");
-        }
-        if let Some(queue) = queue {
-            queue.close();
-        }
+        // Cleanups run before the owner's signals and stored values are disposed: the tasks
+        // are never polled again, so no signal is written and no callback runs from now on.
         for task in &tasks {
             task.abort();
         }
+        // The close waits for the end of this turn: the owner's other cleanups (an
+        // `on_cleanup` registered after this one that says goodbye) still reach the queue,
+        // and what it holds goes out ahead of the close frame.
+        let queue = queue.try_with_value(Clone::clone).flatten();
+        let sender = sender.try_with_value(Clone::clone).flatten();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(sender) = sender {
+                if let Some(queue) = &queue {
+                    queue.hand_over(&sender);
+                }
+                // Err only from inside one of the socket's own callbacks, which this task
+                // never runs in.
+                let _ = sender.close(1000, "");
+            }
+            if let Some(queue) = queue {
+                queue.close();
+            }
+        });
     });
 
     UseWebSocket {

@@ -365,6 +365,35 @@ async fn disposing_the_owner_closes_the_socket() {
 }
 
 #[wasm_bindgen_test]
+async fn what_the_owners_other_cleanups_send_goes_out_before_the_close() {
+    let key = key("leptos-hook-goodbye");
+    let (owner, ws) = in_owner(|| {
+        // A child's cleanup runs before its parent's, the hook's before one registered
+        // after it: both say goodbye.
+        let ws = use_websocket(ws_url(&format!("/echo?key={key}")));
+        let child = Owner::current().unwrap().child();
+        child.with(|| on_cleanup(move || ws.send(Message::Text("child".into()))));
+        on_cleanup(move || ws.send(Message::Text("goodbye".into())));
+        ws
+    });
+    wait_open(ws).await;
+    owner.cleanup();
+    // Sent once the owner is cleaned up: dropped.
+    ws.send(Message::Text("after".into()));
+    let conns = connections_until(&key, 5_000, "a client close", |c| {
+        matches!(c, [(_, Some(_))])
+    })
+    .await;
+    assert_eq!(
+        conns,
+        [(
+            vec!["child".to_owned(), "goodbye".to_owned()],
+            Some((1000, "client".to_owned()))
+        )]
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_child_callback_goes_with_its_owner() {
     let key = key("leptos-hook-child");
     let (owner, ws) = in_owner(|| use_websocket(ws_url(&format!("/echo?key={key}"))));

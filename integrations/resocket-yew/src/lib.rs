@@ -65,6 +65,8 @@ pub struct UseWebSocket {
     pub reconnect_at: Option<f64>,
     /// How the socket ended, if it ended without being asked (e.g. retries exhausted).
     pub error: Option<Error>,
+    /// The key this handle was rendered with: it sends to that key's socket while it lives.
+    key: Rc<str>,
     shared: Rc<RefCell<Shared>>,
     // Their setters, for `close`, which the socket announces with no event.
     set_state: UseStateHandle<State>,
@@ -81,6 +83,56 @@ struct Shared {
     live: Option<Live>,
     /// A key rendered since, whose socket the effect has not made yet.
     next: Option<Next>,
+    /// Sockets replaced or unmounted in this turn. Their close waits for the end of it, so
+    /// what the teardown's other cleanups send (a child's destructor, a later effect's
+    /// cleanup) still goes out ahead of the close frame.
+    ending: Vec<Live>,
+}
+
+/// Where a handle's `send` and `close` go.
+enum Route {
+    Next,
+    Live,
+    Ending(usize),
+    Nowhere,
+}
+
+impl Shared {
+    /// The socket for `key`: the one made or about to be made for it, else one ending in
+    /// this turn; for a key whose socket is gone, the current one.
+    fn route(&self, key: &str) -> Route {
+        if self.next.as_ref().is_some_and(|n| n.key == key) {
+            Route::Next
+        } else if self.live.as_ref().is_some_and(|l| l.key == key) {
+            Route::Live
+        } else if let Some(i) = self.ending.iter().rposition(|l| l.key == key) {
+            Route::Ending(i)
+        } else if self.next.is_some() {
+            Route::Next
+        } else if self.live.is_some() {
+            Route::Live
+        } else {
+            Route::Nowhere
+        }
+    }
+
+    /// Moves the live socket to `ending`, to be closed at the end of this turn.
+    fn retire(shared: &Rc<RefCell<Shared>>) {
+        let mut this = shared.borrow_mut();
+        let Some(live) = this.live.take() else { return };
+        this.ending.push(live);
+        if this.ending.len() > 1 {
+            // Already scheduled in this turn.
+            return;
+        }
+        let shared = shared.clone();
+        spawn_local(async move {
+            let ending = std::mem::take(&mut shared.borrow_mut().ending);
+            for live in ending {
+                live.end();
+            }
+        });
+    }
 }
 
 struct Live {
@@ -99,6 +151,19 @@ impl Live {
             queue.hand_over(sender);
         }
     }
+
+    /// Hands over, closes the socket for good and the queue, so later sends are dropped.
+    fn end(&self) {
+        self.hand_over();
+        if let Some(sender) = &self.sender {
+            // Err only from inside one of the socket's own callbacks, which `end` never
+            // runs in.
+            let _ = sender.close(1000, "");
+        }
+        if let Some(queue) = &self.queue {
+            queue.close();
+        }
+    }
 }
 
 struct Next {
@@ -112,6 +177,7 @@ impl PartialEq for UseWebSocket {
         self.state == other.state
             && self.reconnect_at == other.reconnect_at
             && self.error == other.error
+            && self.key == other.key
             && Rc::ptr_eq(&self.shared, &other.shared)
     }
 }
@@ -130,16 +196,22 @@ impl UseWebSocket {
     /// Sends a message without blocking the UI. Messages go out in the order given and
     /// honour backpressure: they wait in an ordered channel while the socket's Sink waits.
     /// What is sent before the socket exists (from a child's effect, which Yew runs before
-    /// the parent's effect that makes the socket) waits for it too. After the socket closed
-    /// for good, [`close`](Self::close) or unmount, messages are dropped (check
-    /// [`Self::state`]): also those sent from the unmount's own cleanups (a child's
-    /// destructor, a later effect's cleanup), which Yew runs after this hook's. When the key
-    /// changes, what the old key's cleanups send goes to the new socket.
+    /// the parent's effect that makes the socket) waits for it too.
+    ///
+    /// A handle sends to the socket of the key it was rendered with. When the key changes
+    /// or the component unmounts, that socket is closed at the end of the turn, so what the
+    /// teardown's other cleanups send through it (a child's destructor, a later effect's
+    /// cleanup that says goodbye) still goes out ahead of the close frame. After that, a
+    /// handle of an earlier key sends to the current socket; after the socket closed for
+    /// good, [`close`](Self::close) or unmount, messages are dropped (check
+    /// [`Self::state`]).
     pub fn send(&self, message: Message) {
         let shared = self.shared.borrow();
-        let queue = match &shared.next {
-            Some(next) => next.queue.as_ref(),
-            None => shared.live.as_ref().and_then(|l| l.queue.as_ref()),
+        let queue = match shared.route(&self.key) {
+            Route::Next => shared.next.as_ref().and_then(|n| n.queue.as_ref()),
+            Route::Live => shared.live.as_ref().and_then(|l| l.queue.as_ref()),
+            Route::Ending(i) => shared.ending[i].queue.as_ref(),
+            Route::Nowhere => None,
         };
         if let Some(queue) = queue {
             // Err only once the socket has ended (the receiving task closed the queue).
@@ -152,6 +224,7 @@ impl UseWebSocket {
     /// `Closed`; `error` stays `None`. Called before the socket was made (from a child's
     /// effect), it is not made. Called from inside one of the socket's own callbacks (a
     /// builder's `on_open` or `reconnect_if`), where the socket cannot act, it does nothing.
+    /// It goes to the socket [`send`](Self::send) would send to.
     ///
     /// What [`send`](Self::send) queued is handed to the socket first, so an open
     /// connection transmits it before the close frame. What the socket cannot transmit
@@ -159,16 +232,23 @@ impl UseWebSocket {
     /// sent, and is lost: this hook does not hand it back.
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
-        if let Some(next) = &mut shared.next {
-            if next.queue.take().is_some() {
-                self.set_state.set(State::Closed);
+        let live = match shared.route(&self.key) {
+            Route::Next => {
+                if let Some(next) = &mut shared.next {
+                    if next.queue.take().is_some() {
+                        self.set_state.set(State::Closed);
+                    }
+                }
+                return;
             }
-            return;
-        }
-        if let Some(live) = &shared.live {
-            live.hand_over();
-        }
-        if let Some(sender) = shared.live.as_ref().and_then(|l| l.sender.as_ref()) {
+            Route::Live => shared.live.as_ref(),
+            // Ending with its component or key: no state to show.
+            Route::Ending(i) => return shared.ending[i].end(),
+            Route::Nowhere => None,
+        };
+        let Some(live) = live else { return };
+        live.hand_over();
+        if let Some(sender) = &live.sender {
             // Err only from inside one of the socket's own callbacks (see above).
             if sender.close(1000, "").is_ok() {
                 // No event says a close started: show it now.
@@ -214,6 +294,7 @@ where
         }
     }
     // The latest callback, so a re-render with a new closure is honoured.
+    let handle_key: Rc<str> = key.as_str().into();
     let on_message_ref = use_mut_ref(|| on_message.clone());
     *on_message_ref.borrow_mut() = on_message;
 
@@ -232,24 +313,22 @@ where
             );
             move || {
                 // Replaced by a socket for another key, or unmounted. Yew runs this before
-                // the effect for the next key: `live` is still the one `start` set. What was
-                // sent to it goes ahead of the close that dropping its handles makes.
-                if let Some(live) = shared.borrow_mut().live.take() {
-                    live.hand_over();
-                }
+                // the effect for the next key: `live` is still the one `start` set. Its
+                // tasks stop now (no state is set, no callback runs); it closes at the end
+                // of the turn, after what the other cleanups send to it.
                 aborts.iter().for_each(AbortHandle::abort);
+                Shared::retire(&shared);
             }
         });
     }
     {
-        // Unmounted: what is sent from now on is dropped, by every clone of the handle.
+        // Unmounted: a socket not made yet never will be, and the one made ends with the
+        // turn (the key's cleanup above retired it), so what is sent after that is dropped.
         let shared = shared.clone();
         use_effect_with((), move |_| {
             move || {
-                let old = std::mem::take(&mut *shared.borrow_mut());
-                if let Some(live) = old.live {
-                    live.hand_over();
-                }
+                shared.borrow_mut().next = None;
+                Shared::retire(&shared);
             }
         });
     }
@@ -258,6 +337,7 @@ where
         state: *state,
         reconnect_at: *reconnect_at,
         error: (*error).clone(),
+        key: handle_key,
         shared,
         set_state: state,
         set_reconnect_at: reconnect_at,

@@ -28,7 +28,8 @@ struct ParentProps {
     #[prop_or_default]
     revert_to: Option<AttrValue>,
     /// What the child does from its effect when it mounts: "join" sends that, "close"
-    /// closes the socket, anything else nothing.
+    /// closes the socket, anything else nothing. "join, leave" also sends "leave" from the
+    /// effect's cleanup, through the handle it mounted with.
     child: AttrValue,
 }
 
@@ -69,12 +70,16 @@ fn Child(props: &ChildProps) -> Html {
     let (ws, action, revert) = (props.ws.clone(), props.action.clone(), props.revert.clone());
     use_effect_with((), move |_| {
         match action.as_str() {
-            "join" => ws.send(Message::Text("join".into())),
+            "join" | "join, leave" => ws.send(Message::Text("join".into())),
             "close" => ws.close(),
             "revert" => revert.emit(()),
             _ => {}
         }
-        || ()
+        move || {
+            if action == "join, leave" {
+                ws.send(Message::Text("leave".into()));
+            }
+        }
     });
     html! {}
 }
@@ -239,5 +244,66 @@ async fn a_url_changed_and_changed_back_before_the_effect_keeps_the_socket_it_ha
     assert_eq!(r.connections.len(), 1, "the socket it had, not a new one");
     assert_eq!(r.connections[0].received, ["still here"]);
     assert_eq!(report(&b).await.attempts, 0, "no socket for B");
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn what_a_child_sends_as_the_parent_unmounts_goes_out_before_the_close() {
+    // Yew runs the parent's hook cleanups before its children's destructors.
+    let k = key("yew-leave");
+    let (root, app) = mount(ws_url(&format!("/echo?key={k}")), "join, leave");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    report_until(&k, 3000, "the join", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    app.destroy();
+    let r = report_until(&k, 5000, "a close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["join", "leave"]);
+    assert_eq!(r.connections[0].close.as_ref().map(|c| c.0), Some(1000));
+    assert_eq!(r.connections.len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn after_a_change_of_url_what_the_old_child_sends_as_it_goes_reaches_the_old_socket() {
+    let (a, b) = (key("yew-leave-a"), key("yew-leave-b"));
+    let url = |k: &str| ws_url(&format!("/echo?key={k}"));
+    let (root, mut app) = mount(url(&a), "join, leave");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    report_until(&a, 3000, "the first join", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    app.update(ParentProps {
+        url: url(&b).into(),
+        revert_to: None,
+        child: "join, leave".into(),
+    });
+    let r = report_until(&a, 5000, "the old socket closed", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["join", "leave"]);
+    let r = report_until(&b, 3000, "the join on the new socket", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    sleep(200).await;
+    let r2 = report(&b).await;
+    assert_eq!(r.connections[0].received, ["join"]);
+    assert_eq!(
+        r2.connections[0].received,
+        ["join"],
+        "no leave on the new socket"
+    );
     app.destroy();
 }
