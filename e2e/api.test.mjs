@@ -713,8 +713,29 @@ describe("npm package API", { timeout: 180000 }, () => {
     });
     assert.ok(r.reading, "the Blob was being read when close() came");
     assert.deepEqual(r.first, [true]);
-    assert.equal(r.flushed, "resolved");
+    assert.equal(r.flushed, "InvalidStateError", "flush() cannot succeed: the Blob never left");
     assert.equal(r.again, 0, "handed back once");
+  });
+
+  it("flush() after the end rejects when a Blob read meanwhile was left unsent", async () => {
+    const r = await run(async () => {
+      // The connection is refused for good while the Blob is read: the read ends after the
+      // socket did, so the Blob never reaches the Sink.
+      const s = new resocket.ResilientWebSocket("ws://127.0.0.1:9/", [], { reconnect: false });
+      const blob = new Blob(["x"]);
+      let release = null;
+      blob.arrayBuffer = () => new Promise((r) => (release = () => r(new ArrayBuffer(1))));
+      s.send(blob);
+      await within(5000, new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r())), "closed");
+      const reading = release !== null;
+      release();
+      await sleep(50);
+      const flushed = await s.flush().then(() => "resolved", (e) => e.name);
+      return { reading, flushed, unsent: s.takeUnsent().map((d) => d === blob || d instanceof ArrayBuffer) };
+    });
+    assert.ok(r.reading, "the Blob was still being read when the socket ended");
+    assert.equal(r.flushed, "InvalidStateError");
+    assert.deepEqual(r.unsent, [true]);
   });
 
   it("calls the url function before every attempt, with the attempt number", async () => {

@@ -330,7 +330,7 @@ export class ResilientWebSocket implements EventTarget {
   ready(): Promise<void>;
   /** Resolves once the connection is open (at once if it is); rejects if the socket closed for good first. */
   opened(): Promise<void>;
-  /** Resolves once everything sent so far has left the browser. */
+  /** Resolves once everything sent so far has left the browser. Rejects with an `InvalidStateError` DOMException once the socket closed for good with something never transmitted (even after `takeUnsent()` handed it back). */
   flush(): Promise<void>;
   /**
    * Closes for good. `code`: 1000 (default) or 3000-4999, else an `InvalidAccessError`

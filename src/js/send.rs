@@ -53,6 +53,9 @@ pub(crate) struct Queue {
     waiting: RefCell<Option<Waker>>,
     /// What never reached the Sink because the socket closed for good, for `takeUnsent()`.
     unsent: RefCell<Vec<JsValue>>,
+    /// Something given here never reached the Sink: a `flush()` can no longer succeed,
+    /// even once `takeUnsent()` handed it back (like the Rust Sink's).
+    stranded: Cell<bool>,
 }
 
 impl Queue {
@@ -66,6 +69,17 @@ impl Queue {
     pub(crate) fn take_unsent(&self) -> Vec<JsValue> {
         fail_all(self, &Error::SocketClosed);
         std::mem::take(&mut *self.unsent.borrow_mut())
+    }
+
+    /// Whether something given here was left unsent when the socket closed for good.
+    pub(crate) fn stranded(&self) -> bool {
+        self.stranded.get()
+    }
+
+    /// Keeps what can no longer be sent, for `takeUnsent()`.
+    fn strand(&self, data: JsValue) {
+        self.unsent.borrow_mut().push(data);
+        self.stranded.set(true);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -237,10 +251,7 @@ fn hand_over_front(core: &Core, sender: &mut Sender) -> bool {
     let refuse = item.wait_ready && item.payload.is_none() && core.close_asked.get();
     if let Some(Payload::Message(message)) = item.payload {
         if let Err(e) = Pin::new(&mut *sender).start_send(message.clone()) {
-            queue
-                .unsent
-                .borrow_mut()
-                .push(convert::message_to_js(&message));
+            queue.strand(convert::message_to_js(&message));
             if let Some(done) = item.done {
                 let _ = done.send(Err(convert::error(&e)));
             }
@@ -292,7 +303,7 @@ fn fail_all(queue: &Queue, error: &Error) {
     queue.bytes.set(0.0);
     for item in items {
         if let Some(payload) = &item.payload {
-            queue.unsent.borrow_mut().push(payload.to_js());
+            queue.strand(payload.to_js());
         }
         if let Some(done) = item.done {
             let _ = done.send(Err(convert::error(error)));

@@ -722,18 +722,26 @@ impl JsSocket {
         promise(async move { opened.await.map_err(|e| convert::error(&e)) })
     }
 
-    /// Resolves once everything sent so far has left the browser (`bufferedAmount` is 0).
+    /// Resolves once everything sent so far has left the browser (`bufferedAmount` is 0);
+    /// rejects once the socket closed for good with something never transmitted, even
+    /// after `takeUnsent()` handed it back.
     pub fn flush(&self) -> Promise {
         if let Err(e) = self.check_not_busy() {
             return rejected(e);
         }
         let settled = self.queue_marker(false);
+        let core = self.core.clone();
         let mut sender = self.core.sender.clone();
         promise(async move {
             settled.await.unwrap_or(Ok(()))?;
             poll_fn(|cx| futures_sink::Sink::poll_flush(Pin::new(&mut sender), cx))
                 .await
-                .map_err(|e| convert::error(&e))
+                .map_err(|e| convert::error(&e))?;
+            // What this queue could not hand to the Sink, the Sink does not know of.
+            match core.queue.stranded() {
+                true => Err(convert::error(&crate::Error::SocketClosed)),
+                false => Ok(()),
+            }
         })
     }
 
