@@ -138,7 +138,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     let sender = StoredValue::new_local(Some(sender));
     on_cleanup(move || {
         // Cleanups run before the owner's signals and stored values are disposed: the tasks
-        // are never polled again, so no signal is written and no callback runs from now on.
+        // are never polled again, so they write no signal and run no callback from now on.
         for task in &tasks {
             task.abort();
         }

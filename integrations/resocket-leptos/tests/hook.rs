@@ -367,16 +367,19 @@ async fn disposing_the_owner_closes_the_socket() {
 #[wasm_bindgen_test]
 async fn what_the_owners_other_cleanups_send_goes_out_before_the_close() {
     let key = key("leptos-hook-goodbye");
+    let child = RefCell::new(None);
     let (owner, ws) = in_owner(|| {
-        // A child's cleanup runs before its parent's, the hook's before one registered
-        // after it: both say goodbye.
+        // A child owner's cleanups run before its parent's; the hook's before one registered
+        // after it. Both say goodbye.
         let ws = use_websocket(ws_url(&format!("/echo?key={key}")));
-        let child = Owner::current().unwrap().child();
-        child.with(|| on_cleanup(move || ws.send(Message::Text("child".into()))));
+        let c = Owner::current().unwrap().child();
+        c.with(|| on_cleanup(move || ws.send(Message::Text("child".into()))));
+        *child.borrow_mut() = Some(c);
         on_cleanup(move || ws.send(Message::Text("goodbye".into())));
         ws
     });
     wait_open(ws).await;
+    assert!(connections(&key).await[0].0.is_empty(), "nothing sent yet");
     owner.cleanup();
     // Sent once the owner is cleaned up: dropped.
     ws.send(Message::Text("after".into()));

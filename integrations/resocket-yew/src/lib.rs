@@ -99,7 +99,8 @@ enum Route {
 
 impl Shared {
     /// The socket for `key`: the one made or about to be made for it, else one ending in
-    /// this turn; for a key whose socket is gone, the current one.
+    /// this turn; for a key whose socket is gone, the current one, or while unmounting the
+    /// last one ending.
     fn route(&self, key: &str) -> Route {
         if self.next.as_ref().is_some_and(|n| n.key == key) {
             Route::Next
@@ -111,6 +112,8 @@ impl Shared {
             Route::Next
         } else if self.live.is_some() {
             Route::Live
+        } else if !self.ending.is_empty() {
+            Route::Ending(self.ending.len() - 1)
         } else {
             Route::Nowhere
         }
@@ -344,8 +347,8 @@ where
     }
 }
 
-/// Connects and spawns the three tasks; returns their abort handles. Dropping the tasks
-/// drops the socket's handles, which closes it and removes its listeners.
+/// Connects and spawns the three tasks; returns their abort handles. Aborting them stops
+/// every state change and callback at once; `Live::end` closes the socket.
 fn start<F: FnOnce() -> Builder>(
     make: F,
     key: &str,

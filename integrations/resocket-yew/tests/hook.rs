@@ -31,6 +31,10 @@ struct ParentProps {
     /// closes the socket, anything else nothing. "join, leave" also sends "leave" from the
     /// effect's cleanup, through the handle it mounted with.
     child: AttrValue,
+    /// The action of a second child that is not keyed by the URL, so it stays when the URL
+    /// changes, holding the handle it mounted with.
+    #[prop_or_default]
+    steady: Option<AttrValue>,
 }
 
 /// Holds the socket, shows its state, and has a child that acts on mount; the child is
@@ -54,6 +58,9 @@ fn Parent(props: &ParentProps) -> Html {
         <div>
             <p class="state">{ format!("{:?}", ws.state) }</p>
             <Child key={url} ws={ws.clone()} action={props.child.clone()} {revert} />
+            if let Some(action) = props.steady.clone() {
+                <Child key="steady" ws={ws.clone()} {action} revert={Callback::noop()} />
+            }
         </div>
     }
 }
@@ -85,14 +92,18 @@ fn Child(props: &ChildProps) -> Html {
 }
 
 fn mount(url: String, child: &str) -> (web_sys::Element, yew::AppHandle<Parent>) {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let props = ParentProps {
+    mount_with(ParentProps {
         url: url.into(),
         revert_to: None,
         child: child.to_owned().into(),
-    };
+        steady: None,
+    })
+}
+
+fn mount_with(props: ParentProps) -> (web_sys::Element, yew::AppHandle<Parent>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
     let app = yew::Renderer::<Parent>::with_root_and_props(root.clone(), props).render();
     (root, app)
 }
@@ -134,6 +145,7 @@ async fn after_a_change_of_url_a_child_sends_to_the_new_socket() {
         url: url(&b).into(),
         revert_to: None,
         child: "join".into(),
+        steady: None,
     });
     let r = report_until(&b, 3000, "the join on the new socket", |r| {
         r.connections
@@ -229,6 +241,7 @@ async fn a_url_changed_and_changed_back_before_the_effect_keeps_the_socket_it_ha
         url: url(&b).into(),
         revert_to: Some(url(&a).into()),
         child: "revert".into(),
+        steady: None,
     });
     sleep(300).await;
     LATEST.with(|l| {
@@ -285,6 +298,7 @@ async fn after_a_change_of_url_what_the_old_child_sends_as_it_goes_reaches_the_o
         url: url(&b).into(),
         revert_to: None,
         child: "join, leave".into(),
+        steady: None,
     });
     let r = report_until(&a, 5000, "the old socket closed", |r| {
         r.connections.first().is_some_and(|c| c.close.is_some())
@@ -306,4 +320,37 @@ async fn after_a_change_of_url_what_the_old_child_sends_as_it_goes_reaches_the_o
         "no leave on the new socket"
     );
     app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_goodbye_through_the_handle_of_an_earlier_url_goes_to_the_last_socket_on_unmount() {
+    let (a, b) = (key("yew-steady-a"), key("yew-steady-b"));
+    let url = |k: &str| ws_url(&format!("/echo?key={k}"));
+    let props = |k: &str| ParentProps {
+        url: url(k).into(),
+        revert_to: None,
+        child: "".into(),
+        steady: Some("join, leave".into()),
+    };
+    let (root, mut app) = mount_with(props(&a));
+    report_until(&a, 5000, "the join on the first socket", |r| {
+        r.connections
+            .first()
+            .is_some_and(|c| !c.received.is_empty())
+    })
+    .await;
+    // The steady child keeps the handle it mounted with, of the first URL.
+    app.update(props(&b));
+    report_until(&a, 5000, "the first socket closed", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    app.destroy();
+    let r = report_until(&b, 5000, "a close of the second socket", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, ["leave"]);
+    assert_eq!(report(&a).await.connections[0].received, ["join"]);
 }
