@@ -154,6 +154,42 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(r.nanSize, "TypeError");
   });
 
+  it("sends an iframe's ArrayBuffers, views and Blobs, and refuses look-alikes", async () => {
+    const r = await run(async () => {
+      const frame = document.createElement("iframe");
+      document.body.append(frame);
+      const W = frame.contentWindow;
+      const s = new resocket.ResilientWebSocket("/echo");
+      s.binaryType = "arraybuffer";
+      await s.opened();
+      const received = [];
+      s.addEventListener("message", (e) => received.push([...new Uint8Array(e.data)].join(",")));
+      const refused = (data) => {
+        try {
+          s.send(data);
+          return "sent";
+        } catch (e) {
+          return e.name;
+        }
+      };
+      s.send(new W.Uint8Array([1, 2]).buffer);
+      s.send(new W.Uint8Array([3, 4, 5]).subarray(1));
+      s.send(new W.DataView(new W.Uint8Array([6, 7]).buffer, 1));
+      s.send(new W.Blob([new W.Uint8Array([8, 9])]));
+      const lookAlikes = [
+        { [Symbol.toStringTag]: "ArrayBuffer", byteLength: 1 },
+        Object.create(W.ArrayBuffer.prototype),
+        { [Symbol.toStringTag]: "Blob", size: 1, arrayBuffer: async () => new ArrayBuffer(1) },
+      ].map(refused);
+      await within(5000, (async () => { while (received.length < 4) await sleep(20); })(), "4 echoes");
+      s.close();
+      frame.remove();
+      return { received, lookAlikes };
+    });
+    assert.deepEqual(r.received, ["1,2", "4,5", "7", "8,9"]);
+    assert.deepEqual(r.lookAlikes, ["TypeError", "TypeError", "TypeError"]);
+  });
+
   it("works in a page whose Object.prototype was polluted", async () => {
     const r = await run(async () => {
       // A classic prototype-pollution gadget, and setters that throw for event fields.

@@ -36,6 +36,48 @@ extern "C" {
     fn new_range(buffer: &JsValue, offset: f64, length: f64) -> Result<View, JsValue>;
 }
 
+thread_local! {
+    /// The getters of `ArrayBuffer.prototype.byteLength` and `Blob.prototype.size`: they
+    /// check the internal slots of what they are called on, which no object can fake and
+    /// which an iframe's `ArrayBuffer` or `Blob` has as well as this page's.
+    static BRANDS: [Option<js_sys::Function>; 2] = [
+        getter(&ArrayBuffer::new(0).into(), "byteLength"),
+        Reflect::get(&js_sys::global(), &"Blob".into())
+            .and_then(|blob| Reflect::get(&blob, &"prototype".into()))
+            .ok()
+            .and_then(|prototype| own_getter(&prototype, "size")),
+    ];
+}
+
+/// The getter `name` on `value`'s prototype.
+fn getter(value: &JsValue, name: &str) -> Option<js_sys::Function> {
+    own_getter(&Object::get_prototype_of(value).into(), name)
+}
+
+fn own_getter(object: &JsValue, name: &str) -> Option<js_sys::Function> {
+    let descriptor =
+        Reflect::get_own_property_descriptor(object.dyn_ref::<Object>()?, &name.into()).ok()?;
+    Reflect::get(&descriptor, &"get".into())
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// What brand getter `which` (0: ArrayBuffer's byteLength, 1: Blob's size) gives for
+/// `value`; `None` if it throws, for anything that is not one.
+fn branded(which: usize, value: &JsValue) -> Option<JsValue> {
+    if !value.is_object() {
+        return None;
+    }
+    BRANDS.with(|brands| brands[which].as_ref()?.call0(value).ok())
+}
+
+/// Whether `value` is an `ArrayBuffer` (not a `SharedArrayBuffer`), this page's or another
+/// realm's (an iframe's), as the browser's `send` takes it.
+pub(crate) fn is_array_buffer(value: &JsValue) -> bool {
+    value.is_instance_of::<ArrayBuffer>() || branded(0, value).is_some()
+}
+
 /// The bytes of an `ArrayBuffer` (`new Uint8Array(buffer)`, caught).
 pub(crate) fn view_of(buffer: &JsValue) -> Result<Uint8Array, JsValue> {
     View::new(buffer).map(JsCast::unchecked_into)
@@ -76,9 +118,10 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     if let Some(text) = data.as_string() {
         return Ok(Payload::Message(Message::Text(text)));
     }
+    // (This page's ArrayBuffers first: the brand check of another realm's throws inside for
+    // anything else.)
     if data.is_instance_of::<ArrayBuffer>() {
-        // (A detached buffer, one transferred away, throws a TypeError.)
-        return Ok(Payload::Message(Message::Binary(bytes(&view_of(data)?))));
+        return buffer_payload(data);
     }
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
@@ -107,10 +150,24 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
             })?;
         return Ok(Payload::Blob(blob.clone(), size));
     }
+    // Another realm's (an iframe's).
+    if branded(0, data).is_some() {
+        return buffer_payload(data);
+    }
+    // (This page's Blobs are told by `instanceof` above, which lets
+    // `Object.create(Blob.prototype)` through to its own error.)
+    if let Some(size) = branded(1, data).and_then(|size| size.as_f64()) {
+        return Ok(Payload::Blob(data.clone().unchecked_into(), size));
+    }
     Err(type_error(&format!(
         "send() takes a string, an ArrayBuffer, a TypedArray, a DataView or a Blob, not {}",
         describe(data)
     )))
+}
+
+/// An ArrayBuffer's bytes. (A detached one, transferred away, throws a TypeError.)
+fn buffer_payload(buffer: &JsValue) -> Result<Payload, JsValue> {
+    Ok(Payload::Message(Message::Binary(bytes(&view_of(buffer)?))))
 }
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;

@@ -10,7 +10,7 @@ use super::socket::Core;
 use crate::{Error, Message, Sender};
 use futures_channel::oneshot;
 use futures_sink::Sink;
-use js_sys::{ArrayBuffer, Function, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -287,7 +287,10 @@ async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
         let _ = resolve.call1(&JsValue::UNDEFINED, &value);
     });
     let buffer = JsFuture::from(promise).await?;
-    let buffer: ArrayBuffer = buffer.dyn_into().map_err(|_| not_read())?;
+    // (An iframe's Blob gives an iframe's ArrayBuffer.)
+    if !convert::is_array_buffer(&buffer) {
+        return Err(not_read());
+    }
     Ok(crate::browser::bytes(&convert::view_of(&buffer)?))
 }
 

@@ -229,7 +229,7 @@ fn body(value: &JsValue) -> Result<Vec<u8>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
     }
-    if value.is_string() || value.is_instance_of::<ArrayBuffer>() || ArrayBuffer::is_view(value) {
+    if value.is_string() || ArrayBuffer::is_view(value) || convert::is_array_buffer(value) {
         // (What `send()` takes, but a Blob: its errors, a detached buffer's, are thrown.)
         match convert::payload(value)? {
             convert::Payload::Message(Message::Text(text)) => return Ok(text.into_bytes()),
