@@ -199,7 +199,7 @@ pub enum Ready {
 
 #[derive(Debug, Clone)]
 struct Probe {
-    deadline: Duration,
+    deadline: Deadline,
     /// Bytes handed to this socket up to and including the ping: once `transmitted`
     /// passes this, the ping has left the browser.
     ping_end: u64,
@@ -210,8 +210,6 @@ struct Probe {
     behind: bool,
     /// A second ping sent because the first deadline fired too late to be trusted.
     reprobe: bool,
-    /// The deadline fired late once and was pushed back (`act_now`).
-    deferred: bool,
     /// When the ping was handed to the socket.
     sent: Duration,
 }
@@ -220,9 +218,7 @@ struct Probe {
 #[derive(Debug)]
 struct LocalClose {
     /// The close timeout: past it, the socket is abandoned.
-    deadline: Duration,
-    /// The deadline fired late once and was pushed back (`act_now`).
-    deferred: bool,
+    deadline: Deadline,
     /// What to report should the deadline pass.
     frame: CloseFrame,
 }
@@ -240,11 +236,9 @@ enum Ended {
 
 #[derive(Debug)]
 enum Phase {
-    /// `deferred`: the deadline already fired late once and was pushed back.
     Connecting {
         attempt: u32,
-        deadline: Option<Duration>,
-        deferred: bool,
+        deadline: Option<Deadline>,
     },
     Open {
         since: Duration,
@@ -258,26 +252,48 @@ enum Phase {
         until: Option<Duration>,
     },
     Closing {
-        deadline: Duration,
-        deferred: bool,
+        deadline: Deadline,
     },
     Closed,
 }
 
-/// A connect or close deadline that fires more than this late (a throttled or frozen page)
-/// is pushed back once by this much instead of acting, so that the events queued meanwhile
-/// (an `open`, a `close`) are handled first.
+/// A deadline that fires more than this late (a throttled or frozen page) is pushed back
+/// once by this much instead of acting, so that the events queued meanwhile (an `open`, a
+/// `close`, a pong) are handled first.
 const LATE_GRACE: Duration = Duration::from_secs(1);
 
-/// A deadline that has come (`at <= now`): whether to act on it now. One that fired more
-/// than [`LATE_GRACE`] late is pushed back once by that much instead (`deferred` records it).
-fn act_now(at: &mut Duration, deferred: &mut bool, now: Duration) -> bool {
-    if !*deferred && now.saturating_sub(*at) > LATE_GRACE {
-        *deferred = true;
-        *at = now.saturating_add(LATE_GRACE);
-        return false;
+/// When a timeout ends something (a connect, a close, a heartbeat), put off once should it
+/// fire more than [`LATE_GRACE`] late.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Duration,
+    /// It fired late once and was pushed back.
+    deferred: bool,
+}
+
+impl Deadline {
+    fn new(at: Duration) -> Self {
+        Deadline {
+            at,
+            deferred: false,
+        }
     }
-    true
+
+    /// Whether it has come and is acted on now.
+    fn due(&mut self, now: Duration) -> bool {
+        self.at <= now && self.act_now(now)
+    }
+
+    /// It has come (`at <= now`): whether to act on it now, or (late for the first time)
+    /// push it back by [`LATE_GRACE`].
+    fn act_now(&mut self, now: Duration) -> bool {
+        if !self.deferred && now.saturating_sub(self.at) > LATE_GRACE {
+            self.deferred = true;
+            self.at = now.saturating_add(LATE_GRACE);
+            return false;
+        }
+        true
+    }
 }
 
 /// What the machine knows of the current socket's `bufferedAmount`.
@@ -468,7 +484,7 @@ impl Machine {
     /// The earliest time at which [`handle_timeout`](Self::handle_timeout) has work.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let phase = match &self.phase {
-            Phase::Connecting { deadline, .. } => *deadline,
+            Phase::Connecting { deadline, .. } => deadline.map(|d| d.at),
             Phase::Open {
                 last_inbound,
                 probe,
@@ -478,18 +494,18 @@ impl Machine {
                 // `handle_timeout`), so its deadline would stay due and spin the timer.
                 _ if self.local_close.is_some() => None,
                 (None, _) => None,
-                (Some(_), Some(p)) => Some(p.deadline),
+                (Some(_), Some(p)) => Some(p.deadline.at),
                 (Some(h), None) => Some(last_inbound.saturating_add(h.interval)),
             },
             Phase::Waiting { until, .. } => *until,
-            Phase::Closing { deadline, .. } => Some(*deadline),
+            Phase::Closing { deadline } => Some(deadline.at),
             Phase::Closed => None,
         };
         [
             phase,
             self.buffer.next_check,
             self.close_after_drain.as_ref().map(|c| c.0),
-            self.local_close.as_ref().map(|c| c.deadline),
+            self.local_close.as_ref().map(|c| c.deadline.at),
         ]
         .into_iter()
         .flatten()
@@ -505,14 +521,9 @@ impl Machine {
         // A connect or close deadline that has come and is acted on now.
         let due = match &mut self.phase {
             Phase::Connecting {
-                deadline: Some(d),
-                deferred,
-                ..
+                deadline: Some(d), ..
             }
-            | Phase::Closing {
-                deadline: d,
-                deferred,
-            } => *d <= now && act_now(d, deferred, now),
+            | Phase::Closing { deadline: d } => d.due(now),
             _ => false,
         };
         match &mut self.phase {
@@ -551,8 +562,8 @@ impl Machine {
                 let since = *since;
                 match &mut self.local_close {
                     // The server never completed the closing handshake: give the socket up.
-                    Some(c) if c.deadline <= now => {
-                        if act_now(&mut c.deadline, &mut c.deferred, now) {
+                    Some(c) => {
+                        if c.deadline.due(now) {
                             let frame = c.frame.clone();
                             self.actions.push_back(Action::Abandon {
                                 code: frame.code,
@@ -562,7 +573,6 @@ impl Machine {
                             self.socket_ended(now, Some((since, buffered)), frame, Ended::Limit);
                         }
                     }
-                    Some(_) => {}
                     None => {
                         if let Some(tick) = self.config.heartbeat.as_ref().map(|h| h.tick) {
                             tick(self, now);
@@ -605,8 +615,8 @@ impl Machine {
         let since = *since;
         match probe {
             None if last_inbound.saturating_add(interval) <= now => self.probe(now, false),
-            Some(p) if p.deadline <= now => {
-                let lateness = now.saturating_sub(p.deadline);
+            Some(p) if p.deadline.at <= now => {
+                let lateness = now.saturating_sub(p.deadline.at);
                 // Timer throttling delays a timer by a minute at most; more means the page
                 // was frozen, and then even a re-probe's silence proves nothing.
                 let frozen = lateness > slack.saturating_add(Duration::from_secs(61));
@@ -627,20 +637,17 @@ impl Machine {
                     // and this timeout is the last (else an app that keeps sending a
                     // little would keep a dead connection alive without end).
                     let behind = p.behind && (transmitted < p.ping_end || self.buffer.estimate > 0);
-                    let deadline = now.saturating_add(timeout);
+                    let deadline = Deadline::new(now.saturating_add(timeout));
                     if let Phase::Open { probe: Some(p), .. } = &mut self.phase {
                         p.deadline = deadline;
                         p.transmitted_at_check = transmitted;
                         p.behind = behind;
-                        p.deferred = false;
                     }
                 } else {
                     // Late (a frozen page runs its overdue timers before the network events
                     // queued meanwhile, the pong among them): let those come first, once.
                     let act = match &mut self.phase {
-                        Phase::Open { probe: Some(p), .. } => {
-                            act_now(&mut p.deadline, &mut p.deferred, now)
-                        }
+                        Phase::Open { probe: Some(p), .. } => p.deadline.act_now(now),
                         _ => true,
                     };
                     if act {
@@ -674,12 +681,11 @@ impl Machine {
         let behind = self.buffer.estimate > 0;
         self.send_control(ping);
         let probe = Probe {
-            deadline: now.saturating_add(timeout),
+            deadline: Deadline::new(now.saturating_add(timeout)),
             ping_end: self.buffer.handed_total,
             transmitted_at_check: self.buffer.transmitted(),
             behind,
             reprobe,
-            deferred: false,
             sent: now,
         };
         if let Phase::Open { probe: p, .. } = &mut self.phase {
@@ -864,8 +870,7 @@ impl Machine {
                 was_clean: false,
             };
             self.local_close = Some(LocalClose {
-                deadline: now.saturating_add(self.config.close_timeout),
-                deferred: false,
+                deadline: Deadline::new(now.saturating_add(self.config.close_timeout)),
                 frame,
             });
         }
@@ -938,12 +943,8 @@ impl Machine {
     }
 
     fn start_attempt(&mut self, now: Duration, attempt: u32) {
-        let deadline = self.config.connect_timeout.map(|t| now.saturating_add(t));
-        self.phase = Phase::Connecting {
-            attempt,
-            deadline,
-            deferred: false,
-        };
+        let deadline = (self.config.connect_timeout).map(|t| Deadline::new(now.saturating_add(t)));
+        self.phase = Phase::Connecting { attempt, deadline };
         self.actions.push_back(Action::Connect { attempt });
         self.emit(Event::Connecting { attempt });
     }
@@ -1183,12 +1184,9 @@ impl Machine {
                     code,
                     reason: reason.to_owned(),
                 });
-                let deadline = now.saturating_add(self.config.close_timeout);
+                let deadline = Deadline::new(now.saturating_add(self.config.close_timeout));
                 self.local_close = None;
-                self.phase = Phase::Closing {
-                    deadline,
-                    deferred: false,
-                };
+                self.phase = Phase::Closing { deadline };
             }
             Phase::Waiting { .. } => self.end(None),
             Phase::Closing { .. } | Phase::Closed => {}
