@@ -2,7 +2,7 @@
 
 use crate::{Error, Message, Sender};
 use futures_sink::Sink;
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -59,6 +59,16 @@ impl Shared {
     }
 }
 
+/// Wakes the forwarding task, if it waits, once the borrow is let go: whatever the waker
+/// wakes or lets go of (a task holding the last handle) may borrow the state again.
+fn wake(mut shared: RefMut<'_, Shared>) {
+    let waker = shared.waker.take();
+    drop(shared);
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
 impl Default for SendQueue {
     fn default() -> Self {
         SendQueue {
@@ -88,14 +98,8 @@ impl Drop for SendQueue {
             return;
         };
         shared.handles -= 1;
-        let waker = if shared.handles == 0 {
-            shared.waker.take()
-        } else {
-            None
-        };
-        drop(shared);
-        if let Some(waker) = waker {
-            waker.wake();
+        if shared.handles == 0 {
+            wake(shared);
         }
     }
 }
@@ -118,31 +122,21 @@ impl SendQueue {
     /// Queues `message` after those pushed before it. [`Error::SocketClosed`] once the
     /// queue was [closed](Self::close): the message is not queued.
     pub fn push(&self, message: Message) -> Result<(), Error> {
-        let waker = {
-            let mut shared = self.shared.borrow_mut();
-            if shared.closed {
-                return Err(Error::SocketClosed);
-            }
-            shared.queue.push_back(message);
-            shared.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let mut shared = self.shared.borrow_mut();
+        if shared.closed {
+            return Err(Error::SocketClosed);
         }
+        shared.queue.push_back(message);
+        wake(shared);
         Ok(())
     }
 
     /// Takes no more messages: [`push`](Self::push) fails from now on, and
     /// [`forward`](Self::forward) ends once it has handed over what was pushed before.
     pub fn close(&self) {
-        let waker = {
-            let mut shared = self.shared.borrow_mut();
-            shared.closed = true;
-            shared.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        let mut shared = self.shared.borrow_mut();
+        shared.closed = true;
+        wake(shared);
     }
 
     /// Whether [`close`](Self::close) was called.
