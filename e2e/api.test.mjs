@@ -176,18 +176,33 @@ describe("npm package API", { timeout: 180000 }, () => {
       s.send(new W.Uint8Array([3, 4, 5]).subarray(1));
       s.send(new W.DataView(new W.Uint8Array([6, 7]).buffer, 1));
       s.send(new W.Blob([new W.Uint8Array([8, 9])]));
+      // Objects that pass `instanceof` or claim the tag, but hold no bytes: Uint8Array would
+      // read them as array-likes, and other bytes (none) would go.
+      const lyingView = new Uint8Array(2);
+      Object.defineProperty(lyingView, "buffer", { value: { length: 2, 0: 9, 1: 9 } });
+      const detached = new W.ArrayBuffer(2);
+      structuredClone(detached, { transfer: [detached] });
       const lookAlikes = [
         { [Symbol.toStringTag]: "ArrayBuffer", byteLength: 1 },
         Object.create(W.ArrayBuffer.prototype),
+        Object.create(ArrayBuffer.prototype),
+        new Proxy(new ArrayBuffer(1), {}),
+        lyingView,
+        detached,
         { [Symbol.toStringTag]: "Blob", size: 1, arrayBuffer: async () => new ArrayBuffer(1) },
       ].map(refused);
       await within(5000, (async () => { while (received.length < 4) await sleep(20); })(), "4 echoes");
-      s.close();
+      // An iframe's Blob, its frame gone before the Blob is read.
+      s.send(new W.Blob([new W.Uint8Array([10])]));
       frame.remove();
-      return { received, lookAlikes };
+      const afterRemoval = await Promise.race([s.flush().then(() => "flushed"), sleep(3000).then(() => "stuck")]);
+      await within(5000, (async () => { while (received.length < 5) await sleep(20); })(), "the 5th echo");
+      s.close();
+      return { received, lookAlikes, afterRemoval };
     });
-    assert.deepEqual(r.received, ["1,2", "4,5", "7", "8,9"]);
-    assert.deepEqual(r.lookAlikes, ["TypeError", "TypeError", "TypeError"]);
+    assert.deepEqual(r.received, ["1,2", "4,5", "7", "8,9", "10"]);
+    assert.deepEqual(r.lookAlikes, Array(7).fill("TypeError"));
+    assert.equal(r.afterRemoval, "flushed");
   });
 
   it("works in a page whose Object.prototype was polluted", async () => {

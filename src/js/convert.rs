@@ -73,14 +73,28 @@ fn branded(which: usize, value: &JsValue) -> Option<JsValue> {
 }
 
 /// Whether `value` is an `ArrayBuffer` (not a `SharedArrayBuffer`), this page's or another
-/// realm's (an iframe's), as the browser's `send` takes it.
+/// realm's (an iframe's), as the browser's `send` takes it. Not `instanceof`, which an
+/// `Object.create(ArrayBuffer.prototype)` or a `Proxy` passes.
 pub(crate) fn is_array_buffer(value: &JsValue) -> bool {
-    value.is_instance_of::<ArrayBuffer>() || branded(0, value).is_some()
+    branded(0, value).is_some()
 }
 
-/// The bytes of an `ArrayBuffer` (`new Uint8Array(buffer)`, caught).
-pub(crate) fn view_of(buffer: &JsValue) -> Result<Uint8Array, JsValue> {
-    View::new(buffer).map(JsCast::unchecked_into)
+/// The bytes of `buffer`, all of them or `range` (offset, length), if it is an ArrayBuffer
+/// (see [`is_array_buffer`]); `None` for anything else, which `Uint8Array` would read as an
+/// array-like and give other bytes than the caller's. A detached buffer, or a range
+/// outside it, is the error `Uint8Array` throws.
+pub(crate) fn buffer_bytes(
+    buffer: &JsValue,
+    range: Option<(f64, f64)>,
+) -> Option<Result<Vec<u8>, JsValue>> {
+    if !is_array_buffer(buffer) {
+        return None;
+    }
+    let view = match range {
+        None => View::new(buffer),
+        Some((offset, length)) => View::new_range(buffer, offset, length),
+    };
+    Some(view.map(|view| bytes(view.unchecked_ref())))
 }
 
 /// Whether a value is an array, without throwing (a revoked `Proxy` is not one here).
@@ -118,11 +132,6 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     if let Some(text) = data.as_string() {
         return Ok(Payload::Message(Message::Text(text)));
     }
-    // (This page's ArrayBuffers first: the brand check of another realm's throws inside for
-    // anything else.)
-    if data.is_instance_of::<ArrayBuffer>() {
-        return buffer_payload(data);
-    }
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
         let buffer = Reflect::get(data, &"buffer".into())?;
@@ -136,8 +145,13 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
             "byteLength",
             U32_MAX,
         )?;
-        let view: Uint8Array = View::new_range(&buffer, offset, length)?.unchecked_into();
-        return Ok(Payload::Message(Message::Binary(bytes(&view))));
+        return match buffer_bytes(&buffer, Some((offset, length))) {
+            Some(bytes) => Ok(Payload::Message(Message::Binary(bytes?))),
+            None => Err(type_error(&format!(
+                "send() was given a view whose buffer is not an ArrayBuffer: {}",
+                describe(&buffer)
+            ))),
+        };
     }
     if let Some(blob) = data.dyn_ref::<Blob>() {
         // Through `Reflect`: an object made with `Object.create(Blob.prototype)` passes the
@@ -150,12 +164,12 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
             })?;
         return Ok(Payload::Blob(blob.clone(), size));
     }
-    // Another realm's (an iframe's).
-    if branded(0, data).is_some() {
-        return buffer_payload(data);
+    // (After this page's Blobs: the brand check throws inside for anything else.)
+    if let Some(bytes) = buffer_bytes(data, None) {
+        return Ok(Payload::Message(Message::Binary(bytes?)));
     }
-    // (This page's Blobs are told by `instanceof` above, which lets
-    // `Object.create(Blob.prototype)` through to its own error.)
+    // Another realm's (an iframe's). This page's are told by `instanceof` above, which
+    // lets `Object.create(Blob.prototype)` through to its own error.
     if let Some(size) = branded(1, data).and_then(|size| size.as_f64()) {
         return Ok(Payload::Blob(data.clone().unchecked_into(), size));
     }
@@ -163,11 +177,6 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
         "send() takes a string, an ArrayBuffer, a TypedArray, a DataView or a Blob, not {}",
         describe(data)
     )))
-}
-
-/// An ArrayBuffer's bytes. (A detached one, transferred away, throws a TypeError.)
-fn buffer_payload(buffer: &JsValue) -> Result<Payload, JsValue> {
-    Ok(Payload::Message(Message::Binary(bytes(&view_of(buffer)?))))
 }
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;

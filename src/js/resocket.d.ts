@@ -320,7 +320,9 @@ export class ResilientWebSocket implements EventTarget {
 
   /**
    * Sends at once if open, else queues it to go out in order after the next open. Never
-   * waits and never drops. Throws a `TypeError` for other data types and an
+   * waits and never drops. Another realm's (an iframe's) buffers and Blobs are taken like
+   * this page's. Throws a `TypeError` for other data types (an object that only looks like
+   * an ArrayBuffer, a view over a `SharedArrayBuffer`, a detached buffer) and an
    * `InvalidStateError` DOMException once `close()` was called or the socket closed for good.
    */
   send(data: SendData): void;

@@ -272,9 +272,20 @@ fn hand_over_front(core: &Core, sender: &mut Sender) -> bool {
     true
 }
 
-/// A Blob's bytes. Whatever its `arrayBuffer` (the browser's, unless replaced) throws or
-/// rejects with is the error; a result that is not an `ArrayBuffer` is a `TypeError`.
+/// A Blob's bytes. Whatever its `arrayBuffer` (the browser's, unless replaced on this
+/// page's Blob) throws or rejects with is the error; a result that is not an `ArrayBuffer`
+/// is a `TypeError`.
 async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
+    // Another realm's (an iframe's) is read as a copy made here: the read of a Blob whose
+    // frame was removed meanwhile never settles, and every later send would wait behind it.
+    let local;
+    let blob = match blob.is_instance_of::<Blob>() {
+        true => blob,
+        false => {
+            local = Blob::new_with_blob_sequence(&js_sys::Array::of1(blob))?;
+            &local
+        }
+    };
     // Through Reflect and `call`, which catch (`Blob::array_buffer` does not).
     let read = Reflect::get(blob, &"arrayBuffer".into())?;
     let read: Function = read.dyn_into().map_err(|_| not_read())?;
@@ -288,10 +299,7 @@ async fn read_blob(blob: &Blob) -> Result<Vec<u8>, JsValue> {
     });
     let buffer = JsFuture::from(promise).await?;
     // (An iframe's Blob gives an iframe's ArrayBuffer.)
-    if !convert::is_array_buffer(&buffer) {
-        return Err(not_read());
-    }
-    Ok(crate::browser::bytes(&convert::view_of(&buffer)?))
+    convert::buffer_bytes(&buffer, None).unwrap_or_else(|| Err(not_read()))
 }
 
 /// What a Blob whose `arrayBuffer` is not the browser's gives when it gives no bytes.
