@@ -29,8 +29,9 @@ export interface StompHeartbeatOptions {
 
 /**
  * Options of `StompClient.connect(url, options)`; all optional. The socket options are those of
- * `ResilientWebSocket`, but `binaryType`, `heartbeat` (here: STOMP's own) and `reconnectIf` (the
- * client reconnects after every close but a refused CONNECT).
+ * `ResilientWebSocket`, but `binaryType`, `heartbeat` (here: STOMP's own), `reconnectIf` (the
+ * client reconnects after every close but a refused CONNECT) and `inboundLimit` (see
+ * `unreadLimit`).
  */
 export interface StompConnectOptions
   extends Pick<
@@ -52,7 +53,8 @@ export interface StompConnectOptions
    * `for await` keeps unread; a lone message is always kept. A message beyond it ends the
    * subscription: UNSUBSCRIBE goes to the broker, and the loop gets the unread messages, then
    * throws a `StompError` naming the limit (what the broker sent on meanwhile is lost: in "auto"
-   * ack it counts a message as delivered once sent). Default: no bound. Not for the client ack
+   * ack it counts a message as delivered once sent). A whole number of at least 1 (else a
+   * `RangeError`); default: no bound. Not for the client ack
    * modes: there RabbitMQ's `prefetch-count` header bounds a subscription without ending it.
    */
   unreadLimit?: number;
