@@ -391,23 +391,20 @@ async fn a_connection_lost_during_disconnect_ends_it_instead_of_reconnecting() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn disconnect_counts_the_sends_a_connection_lost_before_its_receipt_never_sent() {
-    let k = key("stomp-disconnect-stalled");
-    // The broker answers CONNECT (heart-beats every 400 ms promised), then reads nothing:
-    // 16 MiB of SENDs fill every buffer on the way, and the silence ends the connection
-    // while DISCONNECT waits behind them for its RECEIPT.
-    let builder =
-        WebSocket::builder(&ws_url(&format!("/stomp-stall/400?key={k}"))).high_water_mark(64 << 20);
+/// A client of `builder` (a `/stomp-stall/{beat_ms}` broker: CONNECTED, then it reads
+/// nothing) with 16 SENDs of 1 MiB handed over at once (the high-water mark is above all
+/// of it): they fill every buffer on the way, and the broker's silence will end the
+/// connection.
+async fn stalled_with_16_mib(builder: resocket::Builder, beat_ms: u32) -> StompClient {
+    let builder = builder.high_water_mark(64 << 20);
     let client = within(
         10_000,
         "CONNECTED",
-        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 400)),
+        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, beat_ms)),
     )
     .await
     .expect("connect");
     for _ in 0..16 {
-        // Handed over at once: the high-water mark is above all of it.
         within(
             5000,
             "a send",
@@ -416,6 +413,17 @@ async fn disconnect_counts_the_sends_a_connection_lost_before_its_receipt_never_
         .await
         .unwrap();
     }
+    client
+}
+
+#[wasm_bindgen_test]
+async fn disconnect_counts_the_sends_a_connection_lost_before_its_receipt_never_sent() {
+    let k = key("stomp-disconnect-stalled");
+    // The broker answers CONNECT (heart-beats every 400 ms promised), then reads nothing:
+    // 16 MiB of SENDs fill every buffer on the way, and the silence ends the connection
+    // while DISCONNECT waits behind them for its RECEIPT.
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-stall/400?key={k}")));
+    let client = stalled_with_16_mib(builder, 400).await;
     let socket = client.socket().clone();
     let result = within(10_000, "disconnect", client.disconnect()).await;
     assert_eq!(socket.state(), State::Closed);
@@ -449,26 +457,10 @@ async fn a_send_the_builders_open_hook_removes_fails_its_receipt_instead_of_wait
         ws_url(&format!("/stomp-stall/300?key={k}")),
         ws_url(&format!("/stomp-silent/0?key={k}")),
     )
-    .high_water_mark(64 << 20)
     .on_open(|o| {
         let _ = o.retain(|m| !m.as_bytes().starts_with(b"SEND\n"));
     });
-    let client = within(
-        10_000,
-        "CONNECTED",
-        StompClient::connect(builder, ConnectOptions::new().heart_beat(0, 300)),
-    )
-    .await
-    .expect("connect");
-    for _ in 0..16 {
-        within(
-            5000,
-            "a send",
-            client.send("/queue/a", vec![b'x'; 1 << 20], &[]),
-        )
-        .await
-        .unwrap();
-    }
+    let client = stalled_with_16_mib(builder, 300).await;
     match within(
         15_000,
         "the receipt's end",
