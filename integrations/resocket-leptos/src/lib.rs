@@ -56,8 +56,10 @@
 //! the owner is disposed is dropped.
 //!
 //! The tasks run on wasm-bindgen-futures, so the hook also works before Leptos has a task
-//! runner (before `mount_to`, or under a bare `Owner` in a test). It needs a browser: in a
-//! server-rendered app, call it only on the client.
+//! runner (before `mount_to`, or under a bare `Owner` in a test). In a server-rendered app
+//! the server's run of the component (any target but wasm32) makes no socket: `state` is
+//! `Connecting`, as the browser first renders it, sends are dropped and `sender()` is
+//! `None`; the browser's run after hydration connects.
 
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
@@ -103,23 +105,30 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     let message = RwSignal::new(None);
     let error = RwSignal::new(None);
     let callbacks = StoredValue::new_local(Rc::new(RefCell::new(Callbacks::default())));
+    let without_socket = || UseWebSocket {
+        state: state.into(),
+        reconnect_at: reconnect_at.into(),
+        message: message.into(),
+        error: error.into(),
+        set_state: state,
+        set_reconnect_at: reconnect_at,
+        queue: StoredValue::new_local(None),
+        sender: StoredValue::new_local(None),
+        callbacks,
+    };
 
+    // Rendered on the server (server-side rendering, hydration): no browser, no socket. The
+    // page is rendered connecting, as the browser renders it first, and the browser's own
+    // run of the component connects.
+    if cfg!(not(target_arch = "wasm32")) {
+        return without_socket();
+    }
     let socket = match make().connect() {
         Ok(socket) => socket,
         Err(e) => {
             state.set(State::Closed);
             error.set(Some(e));
-            return UseWebSocket {
-                state: state.into(),
-                reconnect_at: reconnect_at.into(),
-                message: message.into(),
-                error: error.into(),
-                set_state: state,
-                set_reconnect_at: reconnect_at,
-                queue: StoredValue::new_local(None),
-                sender: StoredValue::new_local(None),
-                callbacks,
-            };
+            return without_socket();
         }
     };
     // Subscribe before anything can happen, so no transition is missed.
@@ -381,5 +390,32 @@ async fn receive(
         if e != Error::SocketClosed {
             error.try_set(Some(e));
         }
+    }
+}
+
+/// The hook in a server-side render (a host target, no browser): it must render, not panic
+/// on a browser API that is not there. (A unit test: the browser suites run every file in
+/// `tests/`, and this one has nothing to run there.)
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod server {
+    use super::*;
+
+    #[test]
+    fn on_the_server_the_hook_renders_connecting_and_makes_no_socket() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let ws = use_websocket("/chat");
+            let made = use_websocket_with(|| panic!("the builder is not made on the server"));
+            for ws in [ws, made] {
+                assert_eq!(ws.state.get_untracked(), State::Connecting);
+                assert_eq!(ws.error.get_untracked(), None);
+                assert_eq!(ws.reconnect_at.get_untracked(), None);
+                ws.on_message(|_| {});
+                ws.send(Message::Text("dropped".into()));
+                ws.close();
+                assert!(ws.sender().is_none());
+            }
+        });
+        owner.cleanup();
     }
 }

@@ -273,7 +273,9 @@ pub fn use_websocket(url: &str, on_message: Callback<Message>) -> UseWebSocket {
 
 /// Like [`use_websocket`] with a custom [`Builder`] (backoff, heartbeat, protocols …).
 /// The socket is made anew whenever `key` changes, and closed when the component unmounts;
-/// what `send` queued goes out first, as far as the socket can transmit it.
+/// what `send` queued goes out first, as far as the socket can transmit it. It is made by an
+/// effect, so a server-side render makes none and shows `Connecting`, as the browser first
+/// renders it.
 #[hook]
 pub fn use_websocket_with<F>(key: String, make: F, on_message: Callback<Message>) -> UseWebSocket
 where
@@ -446,4 +448,29 @@ fn start<F: FnOnce() -> Builder>(
 
     spawn(Box::pin(queue.forward(tx)));
     aborts
+}
+
+/// The hook in a server-side render (a host target, no browser): it renders, and touches no
+/// browser API. (A unit test: the browser suites run every file in `tests/`, and this one
+/// has nothing to run there.)
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod server {
+    use super::*;
+
+    #[component]
+    fn Chat() -> Html {
+        let ws = use_websocket("/chat", Callback::noop());
+        // Sent while rendering, before any socket: it would wait for the browser's.
+        ws.send(Message::Text("hello".into()));
+        html! { <p>{ format!("{:?}", ws.state) }</p> }
+    }
+
+    #[tokio::test]
+    async fn on_the_server_the_hook_renders_connecting() {
+        let html = yew::ServerRenderer::<Chat>::new()
+            .hydratable(false)
+            .render()
+            .await;
+        assert_eq!(html, "<p>Connecting</p>");
+    }
 }
