@@ -46,10 +46,16 @@ pub async fn within<T>(ms: u32, what: &str, fut: impl Future<Output = T>) -> T {
     }
 }
 
-/// GETs a JSON document from the test server.
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global's own `fetch`: a window's or a worker's.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(url: &str) -> js_sys::Promise;
+}
+
+/// GETs a JSON document from the test server (from a window or a worker).
 pub async fn get_json(path: &str) -> JsValue {
-    let window = web_sys::window().expect("tests run in a window");
-    let resp = JsFuture::from(window.fetch_with_str(&http_url(path)))
+    let resp = JsFuture::from(global_fetch(&http_url(path)))
         .await
         .expect("fetch");
     let resp: web_sys::Response = resp.dyn_into().expect("a Response");
