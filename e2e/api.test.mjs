@@ -205,6 +205,44 @@ describe("npm package API", { timeout: 180000 }, () => {
     assert.equal(r.afterRemoval, "flushed");
   });
 
+  it("works in a module Worker: events, echo of text and bytes, for await, close", async () => {
+    const key = uniqueKey("worker");
+    const r = await run(async (key) => {
+      const src = `
+        import init, { ResilientWebSocket } from ${JSON.stringify(new URL("./pkg/resocket.js", location.href).href)};
+        await init();
+        const s = new ResilientWebSocket(${JSON.stringify(`ws://${location.host}/echo?key=${key}`)});
+        s.binaryType = "arraybuffer";
+        const seen = [];
+        s.onopen = () => seen.push("open");
+        s.onclose = (e) => seen.push("close " + e.code);
+        await s.opened();
+        s.send("hi");
+        s.send(new Uint8Array([1, 2, 3]));
+        const got = [];
+        for await (const data of s) {
+          got.push(typeof data === "string" ? data : [...new Uint8Array(data)].join(","));
+          if (got.length === 2) break;
+        }
+        s.close(1000, "done");
+        await new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r()));
+        postMessage({ global: typeof window, got, seen });
+      `;
+      const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+      const worker = new Worker(url, { type: "module" });
+      const result = await within(10000, new Promise((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(`worker error: ${e.message}`));
+      }), "the worker's result");
+      worker.terminate();
+      URL.revokeObjectURL(url);
+      return result;
+    }, key);
+    assert.deepEqual(r, { global: "undefined", got: ["hi", "1,2,3"], seen: ["open", "close 1000"] });
+    const rep = await report(server, key);
+    assert.deepEqual(rep.connections[0].received, ["hi", "bin:3:010203"]);
+  });
+
   it("works in a page whose Object.prototype was polluted", async () => {
     const r = await run(async () => {
       // A classic prototype-pollution gadget, and setters that throw for event fields.
