@@ -178,8 +178,6 @@ describe("npm package API", { timeout: 180000 }, () => {
       s.send(new W.Blob([new W.Uint8Array([8, 9])]));
       // Objects that pass `instanceof` or claim the tag, but hold no bytes: Uint8Array would
       // read them as array-likes, and other bytes (none) would go.
-      const lyingView = new Uint8Array(2);
-      Object.defineProperty(lyingView, "buffer", { value: { length: 2, 0: 9, 1: 9 } });
       const detached = new W.ArrayBuffer(2);
       structuredClone(detached, { transfer: [detached] });
       const lookAlikes = [
@@ -187,7 +185,6 @@ describe("npm package API", { timeout: 180000 }, () => {
         Object.create(W.ArrayBuffer.prototype),
         Object.create(ArrayBuffer.prototype),
         new Proxy(new ArrayBuffer(1), {}),
-        lyingView,
         detached,
         { [Symbol.toStringTag]: "Blob", size: 1, arrayBuffer: async () => new ArrayBuffer(1) },
       ].map(refused);
@@ -201,7 +198,7 @@ describe("npm package API", { timeout: 180000 }, () => {
       return { received, lookAlikes, afterRemoval };
     });
     assert.deepEqual(r.received, ["1,2", "4,5", "7", "8,9", "10"]);
-    assert.deepEqual(r.lookAlikes, Array(7).fill("TypeError"));
+    assert.deepEqual(r.lookAlikes, Array(6).fill("TypeError"));
     assert.equal(r.afterRemoval, "flushed");
   });
 
@@ -950,30 +947,38 @@ describe("npm package API", { timeout: 180000 }, () => {
       };
       const detach = (buffer) => structuredClone(buffer, { transfer: [buffer] });
       const s = new resocket.ResilientWebSocket("/echo");
+      s.binaryType = "arraybuffer";
       await s.opened();
+      const echoes = [];
+      s.addEventListener("message", (e) => echoes.push(typeof e.data === "string" ? e.data : [...new Uint8Array(e.data)].join(",")));
       const detached = new ArrayBuffer(8);
       detach(detached);
       const buffer = new ArrayBuffer(8);
       const view = new Uint8Array(buffer, 2, 4);
       detach(buffer);
-      // Views whose extent getters lie: never a 0 that sends other bytes than asked.
-      const far = new Uint8Array(new ArrayBuffer(32));
+      // Views whose extent properties lie (own properties over the built-in getters): their
+      // own bytes go, as the browser's send reads them, never other bytes.
+      const far = new Uint8Array([1, 2, 3]);
       Object.defineProperty(far, "byteOffset", { get: () => 2 ** 32 });
-      const nan = new Uint8Array(new ArrayBuffer(32));
+      const nan = new Uint8Array([4, 5]);
       Object.defineProperty(nan, "byteLength", { get: () => NaN });
-      const huge = new Uint8Array(new ArrayBuffer(32));
+      const huge = new DataView(new Uint8Array([6]).buffer);
       Object.defineProperty(huge, "byteLength", { get: () => 2 ** 33 });
+      const elsewhere = new Uint8Array([7, 8]);
+      Object.defineProperty(elsewhere, "buffer", { value: new Uint8Array([9, 9, 9]).buffer });
       const results = {
         detached: caught(() => s.send(detached)),
         "view of a detached buffer": caught(() => s.send(view)),
         "fake Blob": caught(() => s.send(Object.create(Blob.prototype))),
-        "offset past 4 GiB": caught(() => s.send(far)),
-        "NaN length": caught(() => s.send(nan)),
-        "length past 4 GiB": caught(() => s.send(huge)),
+        "lying byteOffset": caught(() => s.send(far)),
+        "lying byteLength": caught(() => s.send(nan)),
+        "lying DataView byteLength": caught(() => s.send(huge)),
+        "lying buffer": caught(() => s.send(elsewhere)),
         "sendAsync fake Blob": await s.sendAsync(Object.create(Blob.prototype)).then(() => "resolved", (e) => e.name),
       };
       s.send("still here");
-      results.echoed = (await nextEvent(s, "message")).data;
+      await within(5000, (async () => { while (!echoes.includes("still here")) await sleep(20); })(), "the echoes");
+      results.echoed = echoes;
       s.close();
       await within(5000, new Promise((r) => s.addEventListener("statechange", () => s.state === "closed" && r())), "closed");
       // Once closed for good, its listeners are let go; a fake event is still refused.
@@ -987,11 +992,12 @@ describe("npm package API", { timeout: 180000 }, () => {
       detached: "TypeError",
       "view of a detached buffer": "TypeError",
       "fake Blob": "TypeError",
-      "offset past 4 GiB": "RangeError",
-      "NaN length": "TypeError",
-      "length past 4 GiB": "RangeError",
+      "lying byteOffset": "no exception",
+      "lying byteLength": "no exception",
+      "lying DataView byteLength": "no exception",
+      "lying buffer": "no exception",
       "sendAsync fake Blob": "TypeError",
-      echoed: "still here",
+      echoed: ["1,2,3", "4,5", "6", "7,8", "still here"],
       "fake event once closed": "TypeError",
       free: "no exception",
     });

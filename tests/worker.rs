@@ -71,8 +71,10 @@ async fn messages_go_both_ways_and_a_dropped_connection_comes_back() {
 async fn the_heartbeat_finds_a_silent_server_and_close_completes() {
     let k = key("worker-silent");
     let ws = WebSocket::builder(&ws_url(&format!("/silent?key={k}")))
+        // (An interval well above the timeout: the second connection must not time out too
+        // before the test, on a busy machine, gets to close it.)
         .heartbeat(Heartbeat::new(
-            Duration::from_millis(200),
+            Duration::from_millis(1000),
             Duration::from_millis(200),
         ))
         .reconnect(

@@ -36,17 +36,35 @@ extern "C" {
     fn new_range(buffer: &JsValue, offset: f64, length: f64) -> Result<View, JsValue>;
 }
 
+/// What brand getter `which` reads (see `BRANDS`).
+const BUFFER_LENGTH: usize = 0;
+const BLOB_SIZE: usize = 1;
+/// `buffer`, `byteOffset`, `byteLength` of a TypedArray (+0, +1, +2), of a DataView (+3…).
+const VIEW: usize = 2;
+
 thread_local! {
-    /// The getters of `ArrayBuffer.prototype.byteLength` and `Blob.prototype.size`: they
-    /// check the internal slots of what they are called on, which no object can fake and
-    /// which an iframe's `ArrayBuffer` or `Blob` has as well as this page's.
-    static BRANDS: [Option<js_sys::Function>; 2] = [
-        getter(&ArrayBuffer::new(0).into(), "byteLength"),
-        Reflect::get(&js_sys::global(), &"Blob".into())
+    /// The built-in getters of `ArrayBuffer.prototype.byteLength`, `Blob.prototype.size`,
+    /// and `buffer`, `byteOffset`, `byteLength` of TypedArrays and DataViews. They read the
+    /// internal slots of what they are called on, which no object can fake, which an
+    /// iframe's objects have as well as this page's, and which an own property put on a view
+    /// (a `buffer` pointing elsewhere) does not change.
+    static BRANDS: [Option<js_sys::Function>; 8] = {
+        let blob = Reflect::get(&js_sys::global(), &"Blob".into())
             .and_then(|blob| Reflect::get(&blob, &"prototype".into()))
-            .ok()
-            .and_then(|prototype| own_getter(&prototype, "size")),
-    ];
+            .ok();
+        let typed: JsValue = Object::get_prototype_of(&Uint8Array::new_with_length(0)).into();
+        let data_view = js_sys::DataView::new(&ArrayBuffer::new(0), 0, 0);
+        [
+            getter(&ArrayBuffer::new(0).into(), "byteLength"),
+            blob.and_then(|prototype| own_getter(&prototype, "size")),
+            getter(&typed, "buffer"),
+            getter(&typed, "byteOffset"),
+            getter(&typed, "byteLength"),
+            getter(&data_view, "buffer"),
+            getter(&data_view, "byteOffset"),
+            getter(&data_view, "byteLength"),
+        ]
+    };
 }
 
 /// The getter `name` on `value`'s prototype.
@@ -63,8 +81,8 @@ fn own_getter(object: &JsValue, name: &str) -> Option<js_sys::Function> {
         .ok()
 }
 
-/// What brand getter `which` (0: ArrayBuffer's byteLength, 1: Blob's size) gives for
-/// `value`; `None` if it throws, for anything that is not one.
+/// What built-in getter `which` (see `BRANDS`) gives for `value`; `None` if it throws, for
+/// anything that is not of its kind.
 fn branded(which: usize, value: &JsValue) -> Option<JsValue> {
     if !value.is_object() {
         return None;
@@ -76,7 +94,20 @@ fn branded(which: usize, value: &JsValue) -> Option<JsValue> {
 /// realm's (an iframe's), as the browser's `send` takes it. Not `instanceof`, which an
 /// `Object.create(ArrayBuffer.prototype)` or a `Proxy` passes.
 pub(crate) fn is_array_buffer(value: &JsValue) -> bool {
-    branded(0, value).is_some()
+    branded(BUFFER_LENGTH, value).is_some()
+}
+
+/// A view's `buffer`, `byteOffset` and `byteLength` as the built-in getters tell them (see
+/// `BRANDS`): a TypedArray's, else (the TypedArray getter threw) a DataView's.
+fn view_extent(view: &JsValue) -> Option<(JsValue, JsValue, JsValue)> {
+    let read = |first: usize| {
+        Some((
+            branded(first, view)?,
+            branded(first + 1, view)?,
+            branded(first + 2, view)?,
+        ))
+    };
+    read(VIEW).or_else(|| read(VIEW + 3))
 }
 
 /// The bytes of `buffer`, all of them or `range` (offset, length), if it is an ArrayBuffer
@@ -134,17 +165,11 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     }
     if ArrayBuffer::is_view(data) {
         // A TypedArray of any element type or a DataView: its bytes, not its elements.
-        let buffer = Reflect::get(data, &"buffer".into())?;
-        let offset = extent(
-            &Reflect::get(data, &"byteOffset".into())?,
-            "byteOffset",
-            MAX_SAFE,
-        )?;
-        let length = extent(
-            &Reflect::get(data, &"byteLength".into())?,
-            "byteLength",
-            U32_MAX,
-        )?;
+        let (buffer, offset, length) = view_extent(data).ok_or_else(|| {
+            type_error("send() was given a view that is neither a TypedArray nor a DataView")
+        })?;
+        let offset = extent(&offset, "byteOffset", MAX_SAFE)?;
+        let length = extent(&length, "byteLength", U32_MAX)?;
         return match buffer_bytes(&buffer, Some((offset, length))) {
             Some(bytes) => Ok(Payload::Message(Message::Binary(bytes?))),
             None => Err(type_error(&format!(
@@ -170,7 +195,7 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     }
     // Another realm's (an iframe's). This page's are told by `instanceof` above, which
     // lets `Object.create(Blob.prototype)` through to its own error.
-    if let Some(size) = branded(1, data).and_then(|size| size.as_f64()) {
+    if let Some(size) = branded(BLOB_SIZE, data).and_then(|size| size.as_f64()) {
         return Ok(Payload::Blob(data.clone().unchecked_into(), size));
     }
     Err(type_error(&format!(

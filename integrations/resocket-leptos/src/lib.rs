@@ -57,9 +57,10 @@
 //!
 //! The tasks run on wasm-bindgen-futures, so the hook also works before Leptos has a task
 //! runner (before `mount_to`, or under a bare `Owner` in a test). In a server-rendered app
-//! the server's run of the component (any target but wasm32) makes no socket: `state` is
-//! `Connecting`, as the browser first renders it, sends are dropped and `sender()` is
-//! `None`; the browser's run after hydration connects.
+//! the server's run of the component (on any target but wasm32, or where the render's
+//! shared context says it is not a browser) makes no socket: `state` is `Connecting`, as
+//! the browser first renders it, sends are dropped and `sender()` is `None`; the browser's
+//! run after hydration connects.
 
 /// The socket crate this hook is built on, re-exported so one dependency is enough.
 pub use resocket;
@@ -117,10 +118,13 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         callbacks,
     };
 
-    // Rendered on the server (server-side rendering, hydration): no browser, no socket. The
-    // page is rendered connecting, as the browser renders it first, and the browser's own
-    // run of the component connects.
-    if cfg!(not(target_arch = "wasm32")) {
+    // Rendered on the server (server-side rendering): no browser, no socket. The page is
+    // rendered connecting, as the browser renders it first, and the browser's own run of the
+    // component connects. A server is any target but wasm32, or one whose render context
+    // says so (a wasm32 server: Cloudflare Workers, WASI), as Leptos's own `Portal` tells it.
+    let in_browser = cfg!(target_arch = "wasm32")
+        && Owner::current_shared_context().map_or(true, |context| context.is_browser());
+    if !in_browser {
         return without_socket();
     }
     let socket = match make().connect() {

@@ -425,3 +425,19 @@ async fn a_child_callback_goes_with_its_owner() {
         "the child's callback was removed"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_server_render_on_wasm32_makes_no_socket() {
+    // A server-side render on a wasm32 server (Cloudflare Workers, WASI): its render context
+    // says it is no browser.
+    let key = key("leptos-hook-ssr");
+    let owner = Owner::new_root(Some(std::sync::Arc::new(
+        hydration_context::SsrSharedContext::new(),
+    )));
+    let ws = owner.with(|| use_websocket(ws_url(&format!("/echo?key={key}"))));
+    assert_eq!(ws.state.get_untracked(), State::Connecting);
+    assert!(ws.sender().is_none(), "no socket");
+    sleep(300).await;
+    assert_eq!(report(&key).await.attempts, 0, "no connection attempted");
+    drop(owner);
+}
