@@ -207,9 +207,9 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 const U32_MAX: f64 = u32::MAX as f64;
 
-/// A view's `byteOffset` or `byteLength` (`what`): a whole number up to `max`. Anything
-/// else (a getter replaced to answer NaN, a length no wasm message can hold) is an error,
-/// never a 0 that would send other bytes than the caller's.
+/// A view's `byteOffset` or `byteLength` (`what`), as the built-in getter gave it: a whole
+/// number up to `max`. Anything else (a length no wasm message can hold) is an error, never
+/// a 0 that would send other bytes than the caller's.
 fn extent(value: &JsValue, what: &str, max: f64) -> Result<f64, JsValue> {
     match value.as_f64() {
         Some(n) if n >= 0.0 && n <= max && n.fract() == 0.0 => Ok(n),
