@@ -90,27 +90,40 @@ for browser in ${BROWSERS:-chrome firefox}; do
   total_failed=$((total_failed + failed))
 done
 
-# The framework integrations and examples, in Chromium against the test server (the Yew
-# suites and the examples mount real components; the Leptos hook suites run the hook under
-# a bare reactive owner, one of them with no Leptos task runner).
+# The framework integrations, in Chromium and Firefox, and the examples, in Chromium,
+# against the test server (the Yew suites and the examples mount real components; the
+# Leptos hook suites run the hook under a bare reactive owner, one of them with no Leptos
+# task runner).
 for example in integrations/*/ examples/*/; do
   [ -d "$example/tests" ] || continue
   name=$(basename "$example")
-  step "framework suite: $name (chrome)"
-  log="$TMPDIR/example-$name.log"
-  unset GECKODRIVER
-  set +e
-  wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" --mode no-install "$example" --test '*' 2>&1 | tee "$log"
-  status=${PIPESTATUS[0]}
-  set -e
-  passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
-  failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
-  if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
-    echo "FAIL: $name exited $status with $passed passed"
-    failed=$((failed > 0 ? failed : 1))
-  fi
-  summary+=("$name: $passed passed, $failed failed")
-  total_failed=$((total_failed + failed))
+  browsers=chrome
+  case "$example" in integrations/*) browsers="chrome firefox" ;; esac
+  for browser in $browsers; do
+    step "framework suite: $name ($browser)"
+    log="$TMPDIR/example-$name-$browser.log"
+    if [ "$browser" = chrome ]; then
+      driver=(--chrome --chromedriver "$(command -v chromedriver)")
+      unset GECKODRIVER
+      label=$name
+    else
+      driver=(--firefox --geckodriver "$(command -v geckodriver)")
+      unset CHROMEDRIVER
+      label=$name-$browser
+    fi
+    set +e
+    wasm-pack test --headless "${driver[@]}" --mode no-install "$example" --test '*' 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
+    failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
+    if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
+      echo "FAIL: $label exited $status with $passed passed"
+      failed=$((failed > 0 ? failed : 1))
+    fi
+    summary+=("$label: $passed passed, $failed failed")
+    total_failed=$((total_failed + failed))
+  done
 done
 
 # STOMP against a real RabbitMQ (scripts/test-stomp.sh starts and stops the broker).
