@@ -35,6 +35,10 @@ struct ParentProps {
     /// changes, holding the handle it mounted with.
     #[prop_or_default]
     steady: Option<AttrValue>,
+    /// The parent's own effect on the URL says "leave <url>" from its cleanup, through the
+    /// handle of the render that ran it: after the hook's cleanup, which Yew runs first.
+    #[prop_or_default]
+    parent_leave: bool,
 }
 
 /// Holds the socket, shows its state, and has a child that acts on mount; the child is
@@ -54,6 +58,18 @@ fn Parent(props: &ParentProps) -> Html {
         Callback::noop(),
     );
     LATEST.with(|l| *l.borrow_mut() = Some(ws.clone()));
+    {
+        let (ws, leave) = (ws.clone(), props.parent_leave);
+        use_effect_with(url.clone(), move |url| {
+            let url = url.clone();
+            move || {
+                if leave {
+                    let key = url.rsplit("key=").next().unwrap_or_default();
+                    ws.send(Message::Text(format!("leave {key}")));
+                }
+            }
+        });
+    }
     html! {
         <div>
             <p class="state">{ format!("{:?}", ws.state) }</p>
@@ -97,6 +113,7 @@ fn mount(url: String, child: &str) -> (web_sys::Element, yew::AppHandle<Parent>)
         revert_to: None,
         child: child.to_owned().into(),
         steady: None,
+        parent_leave: false,
     })
 }
 
@@ -146,6 +163,7 @@ async fn after_a_change_of_url_a_child_sends_to_the_new_socket() {
         revert_to: None,
         child: "join".into(),
         steady: None,
+        parent_leave: false,
     });
     let r = report_until(&b, 3000, "the join on the new socket", |r| {
         r.connections
@@ -242,6 +260,7 @@ async fn a_url_changed_and_changed_back_before_the_effect_keeps_the_socket_it_ha
         revert_to: Some(url(&a).into()),
         child: "revert".into(),
         steady: None,
+        parent_leave: false,
     });
     sleep(300).await;
     LATEST.with(|l| {
@@ -299,6 +318,7 @@ async fn after_a_change_of_url_what_the_old_child_sends_as_it_goes_reaches_the_o
         revert_to: None,
         child: "join, leave".into(),
         steady: None,
+        parent_leave: false,
     });
     let r = report_until(&a, 5000, "the old socket closed", |r| {
         r.connections.first().is_some_and(|c| c.close.is_some())
@@ -331,6 +351,7 @@ async fn a_goodbye_through_the_handle_of_an_earlier_url_goes_to_the_last_socket_
         revert_to: None,
         child: "".into(),
         steady: Some("join, leave".into()),
+        parent_leave: false,
     };
     let (root, mut app) = mount_with(props(&a));
     report_until(&a, 5000, "the join on the first socket", |r| {
@@ -353,4 +374,34 @@ async fn a_goodbye_through_the_handle_of_an_earlier_url_goes_to_the_last_socket_
     .await;
     assert_eq!(r.connections[0].received, ["leave"]);
     assert_eq!(report(&a).await.connections[0].received, ["join"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_parents_own_goodbye_through_an_earlier_handle_reaches_the_socket_that_is_ending() {
+    // The parent's effect cleanup runs after the hook's: on a change of URL, once the new
+    // socket was started, and on unmount after both.
+    let (a, b) = (key("yew-parent-a"), key("yew-parent-b"));
+    let url = |k: &str| ws_url(&format!("/echo?key={k}"));
+    let props = |k: &str| ParentProps {
+        url: url(k).into(),
+        revert_to: None,
+        child: "".into(),
+        steady: None,
+        parent_leave: true,
+    };
+    let (root, mut app) = mount_with(props(&a));
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    app.update(props(&b));
+    let r = report_until(&a, 5000, "the first socket closed", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, [format!("leave {a}")]);
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    app.destroy();
+    let r = report_until(&b, 5000, "the second socket closed", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].received, [format!("leave {b}")]);
 }
