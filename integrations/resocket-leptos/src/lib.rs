@@ -106,17 +106,18 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
     let message = RwSignal::new(None);
     let error = RwSignal::new(None);
     let callbacks = StoredValue::new_local(Rc::new(RefCell::new(Callbacks::default())));
-    let without_socket = || UseWebSocket {
+    let handle = |queue, sender| UseWebSocket {
         state: state.into(),
         reconnect_at: reconnect_at.into(),
         message: message.into(),
         error: error.into(),
         set_state: state,
         set_reconnect_at: reconnect_at,
-        queue: StoredValue::new_local(None),
-        sender: StoredValue::new_local(None),
+        queue,
+        sender,
         callbacks,
     };
+    let without_socket = || handle(StoredValue::new_local(None), StoredValue::new_local(None));
 
     // Rendered on the server (server-side rendering): no browser, no socket. The page is
     // rendered connecting, as the browser renders it first, and the browser's own run of the
@@ -175,17 +176,7 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         });
     });
 
-    UseWebSocket {
-        state: state.into(),
-        reconnect_at: reconnect_at.into(),
-        message: message.into(),
-        error: error.into(),
-        set_state: state,
-        set_reconnect_at: reconnect_at,
-        queue,
-        sender,
-        callbacks,
-    }
+    handle(queue, sender)
 }
 
 /// A WebSocket owned by a component: reactive state, ordered sends, message callbacks.
