@@ -162,13 +162,9 @@ pub fn use_websocket_with(make: impl FnOnce() -> Builder) -> UseWebSocket {
         let queue = queue.try_with_value(Clone::clone).flatten();
         let sender = sender.try_with_value(Clone::clone).flatten();
         wasm_bindgen_futures::spawn_local(async move {
-            if let Some(sender) = sender {
-                if let Some(queue) = &queue {
-                    queue.hand_over(&sender);
-                }
-                // Err only from inside one of the socket's own callbacks, which this task
-                // never runs in.
-                let _ = sender.close(1000, "");
+            if let Some(sender) = &sender {
+                // (This task never runs inside one of the socket's callbacks.)
+                hand_over_and_close(queue.as_ref(), sender);
             }
             if let Some(queue) = queue {
                 queue.close();
@@ -274,14 +270,8 @@ impl UseWebSocket {
     pub fn close(&self) {
         self.sender.try_with_value(|sender| {
             let Some(sender) = sender else { return };
-            self.queue.try_with_value(|queue| {
-                if let Some(queue) = queue {
-                    queue.hand_over(sender);
-                }
-            });
-            // Err only from inside one of the socket's own callbacks (a builder's `on_open`
-            // or `reconnect_if`), where the socket cannot act.
-            if sender.close(1000, "").is_ok() {
+            let queue = self.queue.try_with_value(Clone::clone).flatten();
+            if hand_over_and_close(queue.as_ref(), sender) {
                 // No event says a close started: show it now (Closing, or Closed at once
                 // if there was no connection to close).
                 self.set_state.try_set(sender.state());
@@ -300,6 +290,17 @@ impl UseWebSocket {
     pub fn sender(&self) -> Option<Sender> {
         self.sender.try_with_value(Clone::clone).flatten()
     }
+}
+
+/// Hands `sender` what `queue` holds, so it goes out ahead of the close frame as far as the
+/// socket can transmit it, then closes the socket for good with 1000. `false` from inside
+/// one of the socket's own callbacks (a builder's `on_open` or `reconnect_if`), where the
+/// socket cannot act.
+fn hand_over_and_close(queue: Option<&SendQueue>, sender: &Sender) -> bool {
+    if let Some(queue) = queue {
+        queue.hand_over(sender);
+    }
+    sender.close(1000, "").is_ok()
 }
 
 /// Runs `task` on this thread until it ends or the returned handle aborts it; once aborted,

@@ -147,22 +147,24 @@ struct Live {
 }
 
 impl Live {
-    /// Hands the socket what `send` queued and the forwarding task has not, so it goes out
-    /// before a close frame as far as the socket can transmit it.
-    fn hand_over(&self) {
-        if let (Some(sender), Some(queue)) = (&self.sender, &self.queue) {
+    /// Hands the socket what `send` queued and the forwarding task has not (so it goes out
+    /// before the close frame as far as the socket can transmit it), then closes it for
+    /// good with 1000. The state the socket is in then; `None` without a socket, or from
+    /// inside one of its own callbacks (a builder's `on_open` or `reconnect_if`), where it
+    /// cannot act.
+    fn close(&self) -> Option<State> {
+        let sender = self.sender.as_ref()?;
+        if let Some(queue) = &self.queue {
             queue.hand_over(sender);
         }
+        // (The `Closing` future is not needed: the events say how it ends.)
+        let _closing = sender.close(1000, "").ok()?;
+        Some(sender.state())
     }
 
-    /// Hands over, closes the socket for good and the queue, so later sends are dropped.
+    /// Closes the socket and the queue, so later sends are dropped.
     fn end(&self) {
-        self.hand_over();
-        if let Some(sender) = &self.sender {
-            // Err only from inside one of the socket's own callbacks, which `end` never
-            // runs in.
-            let _ = sender.close(1000, "");
-        }
+        let _ = self.close();
         if let Some(queue) = &self.queue {
             queue.close();
         }
@@ -235,29 +237,24 @@ impl UseWebSocket {
     /// sent, and is lost: this hook does not hand it back.
     pub fn close(&self) {
         let mut shared = self.shared.borrow_mut();
-        let live = match shared.route(&self.key) {
+        match shared.route(&self.key) {
             Route::Next => {
                 if let Some(next) = &mut shared.next {
                     if next.queue.take().is_some() {
                         self.set_state.set(State::Closed);
                     }
                 }
-                return;
             }
-            Route::Live => shared.live.as_ref(),
-            // Ending with its component or key: no state to show.
-            Route::Ending(i) => return shared.ending[i].end(),
-            Route::Nowhere => None,
-        };
-        let Some(live) = live else { return };
-        live.hand_over();
-        if let Some(sender) = &live.sender {
-            // Err only from inside one of the socket's own callbacks (see above).
-            if sender.close(1000, "").is_ok() {
+            Route::Live => {
                 // No event says a close started: show it now.
-                self.set_state.set(sender.state());
-                self.set_reconnect_at.set(None);
+                if let Some(state) = shared.live.as_ref().and_then(Live::close) {
+                    self.set_state.set(state);
+                    self.set_reconnect_at.set(None);
+                }
             }
+            // Ending with its component or key: no state to show.
+            Route::Ending(i) => shared.ending[i].end(),
+            Route::Nowhere => {}
         }
     }
 }
