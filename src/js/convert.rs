@@ -99,12 +99,12 @@ pub(crate) fn is_array_buffer(value: &JsValue) -> bool {
 
 /// A view's `buffer`, `byteOffset` and `byteLength` as the built-in getters tell them (see
 /// `BRANDS`): a TypedArray's, else (the TypedArray getter threw) a DataView's.
-fn view_extent(view: &JsValue) -> Option<(JsValue, JsValue, JsValue)> {
+fn view_extent(view: &JsValue) -> Option<(JsValue, f64, f64)> {
     let read = |first: usize| {
         Some((
             branded(first, view)?,
-            branded(first + 1, view)?,
-            branded(first + 2, view)?,
+            branded(first + 1, view)?.as_f64()?,
+            branded(first + 2, view)?.as_f64()?,
         ))
     };
     read(VIEW).or_else(|| read(VIEW + 3))
@@ -168,8 +168,13 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
         let (buffer, offset, length) = view_extent(data).ok_or_else(|| {
             type_error("send() was given a view that is neither a TypedArray nor a DataView")
         })?;
-        let offset = extent(&offset, "byteOffset", MAX_SAFE)?;
-        let length = extent(&length, "byteLength", U32_MAX)?;
+        if length > U32_MAX {
+            return Err(range_error(&format!(
+                "send() was given a view of {} bytes: above {}, the most one message holds",
+                num(length),
+                num(U32_MAX)
+            )));
+        }
         return match buffer_bytes(&buffer, Some((offset, length))) {
             Some(bytes) => Ok(Payload::Message(Message::Binary(bytes?))),
             None => Err(type_error(&format!(
@@ -204,26 +209,7 @@ pub(crate) fn payload(data: &JsValue) -> Result<Payload, JsValue> {
     )))
 }
 
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 const U32_MAX: f64 = u32::MAX as f64;
-
-/// A view's `byteOffset` or `byteLength` (`what`), as the built-in getter gave it: a whole
-/// number up to `max`. Anything else (a length no wasm message can hold) is an error, never
-/// a 0 that would send other bytes than the caller's.
-fn extent(value: &JsValue, what: &str, max: f64) -> Result<f64, JsValue> {
-    match value.as_f64() {
-        Some(n) if n >= 0.0 && n <= max && n.fract() == 0.0 => Ok(n),
-        Some(n) if n > max && n.is_finite() => Err(range_error(&format!(
-            "send() was given a view whose {what} is {}: above {}",
-            num(n),
-            num(max)
-        ))),
-        _ => Err(type_error(&format!(
-            "send() was given a view whose {what} is not a length: {}",
-            describe(value)
-        ))),
-    }
-}
 
 /// A message as JS data: a string, or the bytes in a fresh `ArrayBuffer`.
 pub(crate) fn message_to_js(message: &Message) -> JsValue {
