@@ -36,8 +36,13 @@ async fn the_stream_keeps_yielding_across_drops_with_delays_in_bounds() {
     // Each connection echoes two messages, then drops: six messages need three connections.
     for round in 0..3 {
         within(10_000, "open", ws.opened()).await.unwrap();
+        // Before the second send: the drop, which follows its echo, cannot come earlier.
+        // (Not when this task sees the close event: that may be some ms after the socket
+        // saw it and started the delay.)
+        let mut before_drop = 0.0;
         for i in 0..2 {
             let m = Message::Text(format!("r{round} m{i}"));
+            before_drop = js_sys::Date::now();
             ws.send(m.clone()).await.unwrap();
             echoed.push(within(5000, "echo", ws.next()).await.unwrap().unwrap());
         }
@@ -47,7 +52,6 @@ async fn the_stream_keeps_yielding_across_drops_with_delays_in_bounds() {
             matches!(close, Event::Close(ref f) if f.code == 1006),
             "{close:?}"
         );
-        let closed_at = js_sys::Date::now();
         let Event::Reconnecting { attempt, delay } = next_event(&mut events, 1000, |e| {
             matches!(e, Event::Reconnecting { .. })
         })
@@ -65,7 +69,7 @@ async fn the_stream_keeps_yielding_across_drops_with_delays_in_bounds() {
             "delay {delay:?} above the ceiling for attempt {attempt}"
         );
         next_event(&mut events, 5000, |e| matches!(e, Event::Connecting { .. })).await;
-        let waited = ms_between(closed_at, js_sys::Date::now());
+        let waited = ms_between(before_drop, js_sys::Date::now());
         // Timers never fire early (allow 2 ms of clock rounding); late is the browser's business.
         assert!(
             waited + Duration::from_millis(2) >= delay,
