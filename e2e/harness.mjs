@@ -65,8 +65,14 @@ export async function restartServer(server) {
   }
 }
 
-export async function launchBrowser() {
+/**
+ * Debian's Chromium through playwright-core. `options` go to `chromium.launch`: the
+ * back/forward cache test passes `ignoreDefaultArgs: ["--disable-back-forward-cache"]`, which
+ * Playwright otherwise adds.
+ */
+export async function launchBrowser(options = {}) {
   return chromium.launch({
+    ...options,
     executablePath: CHROMIUM,
     args: [
       "--headless=new",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the npm package and the demo in Chromium (Debian's, through
 # playwright-core): the demo driven like a visitor (e2e/demo.test.mjs), the JS API
-# (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), the
+# (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), a
+# page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
 # the size comparison (e2e/size-apps.test.mjs). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".

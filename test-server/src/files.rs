@@ -57,6 +57,7 @@ pub(crate) async fn serve(www: &Path, req: &Request) -> Response {
     match read {
         Ok((path, Ok(data))) => Response::empty(200)
             .header("Content-Type", content_type(&path))
+            .revalidated()
             .body(data),
         Ok((_, Err(e))) if e.kind() == std::io::ErrorKind::NotFound => {
             Response::text(404, format!("not found: {}", req.raw_path))

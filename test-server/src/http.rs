@@ -292,6 +292,7 @@ pub(crate) struct Response {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
+    cache: &'static str,
 }
 
 impl Response {
@@ -301,6 +302,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            cache: "no-store",
         }
     }
 
@@ -329,6 +331,15 @@ impl Response {
         self
     }
 
+    /// Sends `Cache-Control: no-cache` instead of `no-store`: the browser may keep the
+    /// response but must ask again before each use, so it is as fresh as with `no-store`
+    /// (this server sends no validators), and a page served so may enter the back/forward
+    /// cache, which Chromium refuses to a `no-store` page.
+    pub fn revalidated(mut self) -> Self {
+        self.cache = "no-cache";
+        self
+    }
+
     /// Sets the body.
     pub fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
@@ -336,7 +347,7 @@ impl Response {
     }
 
     /// Serialises the response, adding `Content-Length`, `Connection: close`,
-    /// CORS and no-store headers. With `head_only` the body is left out.
+    /// CORS and `Cache-Control` headers (`no-store` unless [`Response::revalidated`]). With `head_only` the body is left out.
     pub fn to_bytes(&self, head_only: bool) -> Vec<u8> {
         let mut out = format!(
             "HTTP/1.1 {} {}\r\n",
@@ -353,7 +364,9 @@ impl Response {
             out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
         }
         out.push_str("Access-Control-Allow-Origin: *\r\n");
-        out.push_str("Cache-Control: no-store\r\n");
+        out.push_str("Cache-Control: ");
+        out.push_str(self.cache);
+        out.push_str("\r\n");
         out.push_str("Connection: close\r\n\r\n");
         let mut bytes = out.into_bytes();
         if !head_only {

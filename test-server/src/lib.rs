@@ -30,7 +30,8 @@
 //!   the `bench` module.
 //!
 //! Every HTTP response closes the connection and carries
-//! `Access-Control-Allow-Origin: *` and `Cache-Control: no-store`.
+//! `Access-Control-Allow-Origin: *` and `Cache-Control: no-store`, except static files:
+//! `no-cache` (fetched anew each time as well, and a page may enter the back/forward cache).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -467,7 +467,8 @@ async fn static_files_and_http_api() {
         Some("text/html; charset=utf-8")
     );
     assert_eq!(header(&head, "access-control-allow-origin"), Some("*"));
-    assert_eq!(header(&head, "cache-control"), Some("no-store"));
+    // Fetched anew each time, yet a page may enter the back/forward cache.
+    assert_eq!(header(&head, "cache-control"), Some("no-cache"));
     assert!(body.starts_with(b"<!doctype html>"));
 
     let (status, head, body) = srv.get("/pkg/app.wasm").await;
@@ -492,6 +493,9 @@ async fn static_files_and_http_api() {
     }
     assert_eq!(srv.get("/missing.js").await.0, 404);
     assert_eq!(srv.get("/api/nope").await.0, 404);
+    let (status, head, _) = srv.get("/api/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "cache-control"), Some("no-store"));
 
     let (status, head, body) = srv
         .raw("OPTIONS /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
