@@ -34,6 +34,7 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
         s.onclose = (e) => t.log.push(`close ${e.code}`);
         s.onerror = (e) => t.log.push(`error${e.error ? ` ${e.error.name}` : ""}`);
         s.onmessage = (e) => t.messages.push(e.data);
+        s.onreconnecting = (e) => t.log.push(`reconnecting ${e.attempt} ${e.delay}`);
         return t;
       };
     });
@@ -122,6 +123,73 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     const echoed = await run(() => t4.messages.map((m) => (typeof m === "string" ? m : "binary")));
     assert.deepEqual(echoed, [...expected.slice(0, 50), "binary", "last"]);
     await run(() => t4.s.close());
+  });
+
+  it("reconnect() drops the connection and connects again at once, with a fresh URL, keeping the queue", async () => {
+    const key = uniqueKey("reconnect");
+    await run((url) => {
+      window.tokens = [];
+      // No automatic reconnection: reconnect() is the application's own request.
+      window.t6 = track((attempt) => {
+        tokens.push(attempt);
+        return `${url}&token=${attempt}`;
+      }, { reconnect: false, heartbeat: false });
+      t6.s.send("one");
+    }, `${server.ws}/echo?key=${key}`);
+    await until(() => run(() => t6.messages.includes("one")), "the first echo");
+    const during = await run(() => {
+      t6.s.reconnect(4000, "new token");
+      t6.s.send("two"); // queued: goes out on the new connection
+      return [t6.s.readyState, t6.s.state];
+    });
+    assert.deepEqual(during, [1, "open"], "open until the closing handshake ends");
+    await until(() => run(() => t6.messages.includes("two")), "the echo on the new connection");
+    const { log, tokens, readyState } = await run(() => ({ log: t6.log, tokens, readyState: t6.s.readyState }));
+    assert.equal(readyState, 1);
+    assert.deepEqual(log, ["open", "close 4000", "reconnecting 1 0", "open"]);
+    assert.deepEqual(tokens, [0, 1], "the URL function was asked again, for attempt 1");
+    const r = await report(server, key);
+    assert.equal(r.attempts, 2);
+    assert.deepEqual(r.connections.map((c) => c.received), [["one"], ["two"]]);
+    assert.deepEqual(r.connections[0].close, { code: 4000, reason: "new token", by: "client" });
+    assert.equal(r.connections[1].close, null);
+
+    // Bad arguments throw as close() does and change nothing; after close() it throws.
+    const errors = await run(() => {
+      const name = (f) => {
+        try {
+          f();
+          return "no error";
+        } catch (e) {
+          return e.name;
+        }
+      };
+      const bad = [name(() => t6.s.reconnect(1001)), name(() => t6.s.reconnect(1000, "x".repeat(124))), name(() => t6.s.reconnect("1000"))];
+      const state = t6.s.state;
+      t6.s.close();
+      return [...bad, state, name(() => t6.s.reconnect())];
+    });
+    assert.deepEqual(errors, ["InvalidAccessError", "SyntaxError", "TypeError", "open", "InvalidStateError"]);
+    await sleep(200);
+    assert.equal((await report(server, key)).attempts, 2, "no attempt from a refused call");
+  });
+
+  it("reconnect() while waiting out a long delay makes the attempt now", async () => {
+    const key = uniqueKey("retry-now");
+    await run((key) => {
+      window.t7 = track(`/reject/1/${key}`, { reconnect: { base: 10000, cap: 10000, jitter: "none" } });
+    }, key);
+    await until(() => run(() => t7.s.state === "reconnecting"), "the wait after a refused attempt");
+    const waited = Date.now();
+    await run(() => t7.s.reconnect());
+    await until(() => run(() => t7.s.readyState === 1), "the open", 5000);
+    console.log(`figure: opened ${Date.now() - waited} ms after reconnect() during a 10 s delay`);
+    const log = await run(() => t7.log);
+    assert.deepEqual(log.slice(-2), ["reconnecting 1 10000", "open"], `${log}`);
+    assert.equal(log.filter((l) => l === "open").length, 1);
+    const r = await report(server, key);
+    assert.equal(r.attempts, 2);
+    await run(() => t7.s.close());
   });
 
   it("gives up after maxRetries reconnection attempts", async () => {

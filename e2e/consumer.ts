@@ -114,6 +114,8 @@ for await (const data of messages) {
   if (missed > 0 || data === "stop") break;
 }
 
+socket.reconnect();
+socket.reconnect(4000, "new token");
 const unsent: MessageData[] = socket.takeUnsent();
 socket.close();
 socket.close(4000, "bye");
@@ -130,6 +132,8 @@ socket.binaryType = "nodebuffer";
 socket.readyState = 3;
 // @ts-expect-error the close code is a number
 socket.close("1000");
+// @ts-expect-error so is reconnect's
+socket.reconnect("1000");
 // @ts-expect-error options come third
 new ResilientWebSocket("/x", { heartbeat: true });
 // @ts-expect-error unknown option

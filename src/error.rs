@@ -25,9 +25,11 @@ pub enum Error {
     /// A builder setting is out of range, or an argument is not allowed (a STOMP `SEND`
     /// naming a transaction outside it); the text says which and why.
     InvalidConfig(String),
-    /// `close()` takes 1000 or a code in 3000–4999; the browser would throw for this one.
+    /// `close()` and `reconnect()` take 1000 or a code in 3000–4999; the browser would
+    /// throw for this one.
     InvalidCloseCode(u16),
-    /// `close()` takes a reason of at most 123 UTF-8 bytes; this one has that many.
+    /// `close()` and `reconnect()` take a reason of at most 123 UTF-8 bytes; this one has
+    /// that many.
     CloseReasonTooLong(usize),
     /// The connection could not be established (refused, failed handshake, subprotocol
     /// mismatch, connect timeout) and will not be retried: reconnection is off, or the

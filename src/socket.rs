@@ -544,6 +544,35 @@ macro_rules! common_methods {
                 })
             }
 
+            /// Drops the current connection and connects again now, keeping the queue: for
+            /// a new token from [`target_fn`](Builder::target_fn), or a "retry now" button.
+            ///
+            /// - Open: the connection closes with `code` (1000 or 3000–4999) and `reason`
+            ///   (at most 123 UTF-8 bytes) in a normal closing handshake; what the browser
+            ///   holds still goes out, what it never transmitted is sent again on the new
+            ///   connection, before what is sent meanwhile. Messages that arrive meanwhile
+            ///   are delivered. Once it has closed (or the close timeout passed), a new
+            ///   connection starts at once: [`Event::Close`], then
+            ///   [`Event::Reconnecting`] with attempt 1 and no delay. This holds with
+            ///   [`no_reconnect`](Builder::no_reconnect) too, and whatever
+            ///   [`reconnect_if`](Builder::reconnect_if) says: the application asked.
+            /// - Connecting: the attempt is given up and made again at once.
+            /// - Waiting to reconnect: the attempt starts now, and counts towards
+            ///   [`max_retries`](crate::Backoff::max_retries) as it would have.
+            ///
+            /// Closed or closing for good, it is [`Error::SocketClosed`]; invalid arguments
+            /// are an `Err` and change nothing. From inside one of the socket's own
+            /// callbacks, where it cannot act, it is an [`Error::InvalidState`].
+            ///
+            /// ```no_run
+            /// # fn demo(ws: &resocket::WebSocket) -> Result<(), resocket::Error> {
+            /// ws.reconnect(1000, "new token")?;
+            /// # Ok(()) }
+            /// ```
+            pub fn reconnect(&self, code: u16, reason: &str) -> Result<(), Error> {
+                self.handle.with(|i| i.reconnect(code, reason))
+            }
+
             /// Lets the queue go to the open connection after the [open hook](Builder::on_open)
             /// held it back ([`Opening::hold_queue`](crate::Opening::hold_queue)), e.g. once
             /// the server accepted the login the hook sent first. Does nothing otherwise.

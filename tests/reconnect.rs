@@ -5,7 +5,9 @@
 mod support;
 
 use futures::{SinkExt, StreamExt};
-use resocket::{Backoff, Builder, Error, Event, Jitter, Message, State, Target, WebSocket};
+use resocket::{
+    Backoff, Builder, CloseFrame, Error, Event, Jitter, Message, State, Target, WebSocket,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -218,6 +220,101 @@ async fn waiting_to_reconnect(
     })
     .await;
     ws
+}
+
+#[wasm_bindgen_test]
+async fn reconnect_drops_the_connection_and_connects_again_at_once_with_a_fresh_target() {
+    let k = key("asked");
+    let k2 = k.clone();
+    // No automatic reconnection: reconnect() is the application's own request.
+    let mut ws = WebSocket::builder("unused")
+        .target_fn(move |attempt| {
+            Ok(Target {
+                url: ws_url(&format!("/echo?key={k2}&token=t{attempt}")),
+                protocols: vec![],
+            })
+        })
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    ws.send(Message::Text("one".into())).await.unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("one".into())
+    );
+    let mut events = ws.events();
+    ws.reconnect(4000, "new token").unwrap();
+    // Queued: it goes out on the new connection (the flush waits for it to leave).
+    within(
+        5000,
+        "send on the new connection",
+        ws.send(Message::Text("two".into())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within(5000, "echo", ws.next()).await.unwrap().unwrap(),
+        Message::Text("two".into())
+    );
+    let mut seen = vec![];
+    while seen.last()
+        != Some(&Event::Open {
+            protocol: String::new(),
+        })
+    {
+        seen.push(next_event(&mut events, 5000, |_| true).await);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Event::Close(CloseFrame {
+                code: 4000,
+                reason: "new token".into(),
+                was_clean: true
+            }),
+            Event::Reconnecting {
+                attempt: 1,
+                delay: Duration::ZERO
+            },
+            Event::Connecting { attempt: 1 },
+            Event::Open {
+                protocol: String::new()
+            },
+        ]
+    );
+    assert!(ws.url().ends_with("&token=t1"), "{}", ws.url());
+    let r = report(&k).await;
+    assert_eq!(r.attempts, 2);
+    let received: Vec<_> = r.connections.iter().map(|c| c.received.clone()).collect();
+    assert_eq!(
+        received,
+        vec![vec!["one".to_owned()], vec!["two".to_owned()]]
+    );
+    assert_eq!(
+        r.connections[0].close,
+        Some((4000, "new token".into(), "client".into()))
+    );
+
+    // A bad code changes nothing; closed for good, there is nothing to reconnect.
+    assert_eq!(ws.reconnect(1001, ""), Err(Error::InvalidCloseCode(1001)));
+    assert_eq!(ws.state(), State::Open);
+    within(5000, "close", ws.close(1000, "").unwrap()).await;
+    assert_eq!(ws.reconnect(1000, ""), Err(Error::SocketClosed));
+}
+
+#[wasm_bindgen_test]
+async fn reconnect_during_the_backoff_delay_starts_the_attempt_now() {
+    let k = key("asked-now");
+    let ws = waiting_to_reconnect(&k, 20_000, |b| b).await;
+    let mut events = ws.events();
+    ws.reconnect(1000, "").unwrap();
+    next_event(&mut events, 1000, |e| {
+        *e == Event::Connecting { attempt: 1 }
+    })
+    .await;
+    // The second attempt reached the server long before the 20 s delay.
+    report_until(&k, 3000, "the second attempt", |r| r.attempts == 2).await;
+    within(5000, "close", ws.close(1000, "").unwrap()).await;
 }
 
 #[wasm_bindgen_test]

@@ -753,6 +753,12 @@ impl Inner {
         result
     }
 
+    pub(crate) fn reconnect(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let result = self.machine.reconnect(convert::now(), code, reason);
+        self.pump();
+        result
+    }
+
     /// Wakers to wake once the borrow is released, after a call from a handle.
     pub(crate) fn take_notified(&mut self) -> Vec<Waker> {
         if !std::mem::take(&mut self.notify) {

@@ -221,10 +221,13 @@ struct LocalClose {
     deadline: Deadline,
     /// What to report should the deadline pass.
     frame: CloseFrame,
+    /// Why: the inbound limit ([`Ended::Limit`]) or the application's `reconnect`
+    /// ([`Ended::Asked`]).
+    ended: Ended,
 }
 
-/// Who ended a connection the application did not close.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Who ended a connection the application did not close for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ended {
     /// The server or the network: the reconnect policy decides.
     Remote,
@@ -232,6 +235,8 @@ enum Ended {
     Timeout,
     /// resocket's inbound limit: the policy decides, and the reader is told.
     Limit,
+    /// The application's `reconnect`: a new connection at once, whatever the policy.
+    Asked,
 }
 
 #[derive(Debug)]
@@ -564,13 +569,13 @@ impl Machine {
                     // The server never completed the closing handshake: give the socket up.
                     Some(c) => {
                         if c.deadline.due(now) {
-                            let frame = c.frame.clone();
+                            let (frame, ended) = (c.frame.clone(), c.ended);
                             self.actions.push_back(Action::Abandon {
                                 code: frame.code,
                                 reason: frame.reason.clone(),
                             });
                             let buffered = self.browser_holds();
-                            self.socket_ended(now, Some((since, buffered)), frame, Ended::Limit);
+                            self.socket_ended(now, Some((since, buffered)), frame, ended);
                         }
                     }
                     None => {
@@ -801,7 +806,7 @@ impl Machine {
                             was_clean: frame.was_clean,
                             ..own.frame
                         },
-                        Ended::Limit,
+                        own.ended,
                     ),
                     None => (frame, Ended::Remote),
                 };
@@ -830,7 +835,11 @@ impl Machine {
     /// gets messages larger than the limit; with [`InboundOverflow::Close`] and no open
     /// connection to close (it is closing already), messages are dropped and counted.
     pub fn admit(&mut self, now: Duration, bytes: usize, held: usize, waiting: bool) -> Admission {
-        if self.local_close.is_some() {
+        if self
+            .local_close
+            .as_ref()
+            .is_some_and(|c| c.ended == Ended::Limit)
+        {
             return Admission::Discard;
         }
         match self.config.inbound_limit {
@@ -859,6 +868,13 @@ impl Machine {
         if !matches!(self.phase, Phase::Open { .. }) {
             return false;
         }
+        self.close_locally(now, code, reason, Ended::Limit);
+        true
+    }
+
+    /// Starts a closing handshake of the open connection decided here (a no-op while one
+    /// is under way); `ended` says what follows it.
+    fn close_locally(&mut self, now: Duration, code: u16, reason: &str, ended: Ended) {
         if self.local_close.is_none() {
             self.actions.push_back(Action::Close {
                 code,
@@ -872,9 +888,43 @@ impl Machine {
             self.local_close = Some(LocalClose {
                 deadline: Deadline::new(now.saturating_add(self.config.close_timeout)),
                 frame,
+                ended,
             });
         }
-        true
+    }
+
+    /// The application asks for a new connection now (a token changed, a "retry now"
+    /// button). Open: the connection closes with `code` and `reason` in a normal closing
+    /// handshake (what the browser holds still goes out, what it never transmitted is
+    /// re-queued, nothing more is handed to it meanwhile, messages that arrive meanwhile
+    /// are kept), and once it has closed (or the close timeout passed) a new one starts at
+    /// once, the first attempt of a new round of reconnection, whatever the reconnect
+    /// policy or `no_reconnect`. Connecting: the attempt is given up and made again at
+    /// once. Waiting to reconnect: the attempt starts now (it counts as it would have).
+    /// Closed or closing for good: [`Error::SocketClosed`]. Invalid arguments are an
+    /// `Err` and change nothing.
+    pub fn reconnect(&mut self, now: Duration, code: u16, reason: &str) -> Result<(), Error> {
+        validate_close(code, reason)?;
+        if self.close_after_drain.is_some() {
+            return Err(Error::SocketClosed);
+        }
+        match self.phase {
+            Phase::Open { .. } => match &mut self.local_close {
+                // Closing for the inbound limit already: a new connection follows it.
+                Some(c) => c.ended = Ended::Asked,
+                None => self.close_locally(now, code, reason, Ended::Asked),
+            },
+            Phase::Connecting { attempt, .. } => {
+                self.actions.push_back(Action::Abandon {
+                    code: codes::NORMAL,
+                    reason: String::new(),
+                });
+                self.start_attempt(now, attempt);
+            }
+            Phase::Waiting { attempt, .. } => self.start_attempt(now, attempt),
+            Phase::Closing { .. } | Phase::Closed => return Err(Error::SocketClosed),
+        }
+        Ok(())
     }
 
     /// A socket ended without the application asking. `opened` is when it had opened and
@@ -904,6 +954,16 @@ impl Machine {
         // that end goes through the policy as always.
         if opened.is_some() && ended != Ended::Limit && self.close_after_drain.take().is_some() {
             return self.end(None);
+        }
+        if ended == Ended::Asked {
+            // The application asked for this: a new round of reconnection, its first
+            // attempt at once.
+            self.failures = 1;
+            self.emit(Event::Reconnecting {
+                attempt: 1,
+                delay: Duration::ZERO,
+            });
+            return self.start_attempt(now, 1);
         }
         let retry = ended == Ended::Timeout
             || match &self.config.reconnect_if {

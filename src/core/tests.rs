@@ -2002,3 +2002,138 @@ fn the_next_attempt_has_a_time_only_while_waiting_online() {
     assert_eq!(m.next_attempt_at(), None, "online: attempting at once");
     assert_eq!(m.state(), State::Connecting);
 }
+
+#[test]
+fn reconnect_closes_the_open_connection_and_connects_again_at_once_whatever_the_policy() {
+    // No automatic reconnection at all: the application's reconnect still makes one.
+    let mut m = open_machine(Config {
+        reconnect: None,
+        ..config()
+    });
+    m.send(ms(10), text("a")).unwrap();
+    m.send(ms(10), text("b")).unwrap();
+    assert_eq!(sent(&mut m), vec![text("a"), text("b")]);
+    m.reconnect(ms(20), 4000, "new token").unwrap();
+    assert_eq!(
+        actions(&mut m),
+        vec![Action::Close {
+            code: 4000,
+            reason: "new token".into()
+        }],
+        "a closing handshake: what the browser holds still goes out"
+    );
+    m.reconnect(ms(21), 1000, "").unwrap();
+    assert!(actions(&mut m).is_empty(), "once is enough");
+    // Accepted meanwhile, but not handed to the closing socket; what arrives is kept.
+    m.send(ms(30), text("c")).unwrap();
+    assert!(sent(&mut m).is_empty());
+    assert_eq!(m.admit(ms(30), 5, 0, false), Admission::Keep);
+    // The close event says "b" never left: it is re-queued, before "c".
+    m.handle_close(ms(40), frame(1000), 1);
+    let a = actions(&mut m);
+    let closed = CloseFrame {
+        code: 4000,
+        reason: "new token".into(),
+        was_clean: true,
+    };
+    assert_eq!(
+        events(&a),
+        vec![
+            Event::Requeued { count: 1 },
+            Event::Close(closed),
+            Event::Reconnecting {
+                attempt: 1,
+                delay: ms(0)
+            },
+            Event::Connecting { attempt: 1 },
+        ]
+    );
+    assert!(a.contains(&Action::Connect { attempt: 1 }), "{a:?}");
+    assert_eq!(m.state(), State::Connecting);
+    m.handle_open(ms(50), String::new());
+    assert_eq!(sent(&mut m), vec![text("b"), text("c")]);
+}
+
+#[test]
+fn reconnect_skips_the_wait_and_restarts_a_connecting_attempt() {
+    let mut m = open_machine(config());
+    m.handle_close(ms(0), CloseFrame::abnormal(""), 0);
+    actions(&mut m);
+    assert_eq!(
+        m.state(),
+        State::Reconnecting {
+            attempt: 1,
+            delay: ms(100)
+        }
+    );
+    // Waiting out the delay: the attempt starts now, and counts as it would have.
+    m.reconnect(ms(10), 1000, "").unwrap();
+    assert_eq!(
+        actions(&mut m),
+        vec![
+            Action::Connect { attempt: 1 },
+            Action::Emit(Event::Connecting { attempt: 1 })
+        ]
+    );
+    // Connecting: that attempt is given up and made again.
+    m.reconnect(ms(20), 1000, "").unwrap();
+    assert_eq!(
+        actions(&mut m),
+        vec![
+            Action::Abandon {
+                code: 1000,
+                reason: String::new()
+            },
+            Action::Connect { attempt: 1 },
+            Action::Emit(Event::Connecting { attempt: 1 })
+        ]
+    );
+    m.handle_open(ms(30), String::new());
+    assert_eq!(m.state(), State::Open);
+}
+
+#[test]
+fn reconnect_validates_and_refuses_a_socket_closed_or_closing_for_good() {
+    let mut m = open_machine(config());
+    assert_eq!(
+        m.reconnect(ms(1), 1001, ""),
+        Err(Error::InvalidCloseCode(1001))
+    );
+    assert_eq!(
+        m.reconnect(ms(1), 1000, &"x".repeat(124)),
+        Err(Error::CloseReasonTooLong(124))
+    );
+    assert!(
+        actions(&mut m).is_empty(),
+        "an invalid call changes nothing"
+    );
+    m.close(ms(4), 1000, "").unwrap();
+    assert_eq!(m.reconnect(ms(5), 1000, ""), Err(Error::SocketClosed));
+    m.handle_close(ms(6), frame(1000), 0);
+    assert!(m.is_closed());
+    assert_eq!(m.reconnect(ms(7), 1000, ""), Err(Error::SocketClosed));
+
+    // A Sink close waiting for the queue to drain is a close for good too.
+    let mut m = open_machine(config());
+    m.handle_close(ms(0), CloseFrame::abnormal(""), 0);
+    m.send(ms(0), text("queued")).unwrap();
+    m.close_when_drained(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    assert_eq!(m.reconnect(ms(1), 1000, ""), Err(Error::SocketClosed));
+    assert!(actions(&mut m).is_empty());
+}
+
+#[test]
+fn reconnect_during_an_inbound_limit_close_connects_again_when_it_ends() {
+    // The default policy would end the socket on 4001; the application asked for more.
+    let mut m = open_machine(config());
+    assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
+    actions(&mut m);
+    m.reconnect(ms(1), 1000, "").unwrap();
+    assert!(actions(&mut m).is_empty(), "the close under way serves");
+    let timeout = Config::default().close_timeout;
+    m.handle_timeout(ms(1) + timeout);
+    let a = actions(&mut m);
+    assert!(a.contains(&Action::Connect { attempt: 1 }), "{a:?}");
+    assert!(!m.is_closed());
+}

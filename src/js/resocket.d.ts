@@ -345,6 +345,19 @@ export class ResilientWebSocket implements EventTarget {
    * was never transmitted comes back from `takeUnsent()`. Calling it again does nothing.
    */
   close(code?: number, reason?: string): void;
+  /**
+   * Drops the current connection and connects again now, keeping everything queued (as
+   * reconnecting-websocket's `reconnect()`): for a new token from a `url` function, or a
+   * "retry now" button. `code` and `reason` as for `close()`, with its errors. Open: the
+   * connection closes with them in a normal closing handshake (what the browser holds still
+   * goes out, what it never transmitted is sent again first on the new connection, messages
+   * that arrive meanwhile are delivered), then `close` and `reconnecting` (attempt 1, delay
+   * 0) fire and a new connection starts at once, even with `reconnect: false` or a
+   * `reconnectIf` that would refuse. Connecting: the attempt is made again. Waiting to
+   * reconnect: the attempt starts now. After `close()`, or once closed for good: an
+   * `InvalidStateError` DOMException.
+   */
+  reconnect(code?: number, reason?: string): void;
   /** Once closed for good: the messages sent but never transmitted, in order. Empty before, and after the first call. */
   takeUnsent(): MessageData[];
   /** `using socket = new ResilientWebSocket(url)`: closes it (code 1000) at the end of the scope, then lets the object go. Disposing again does nothing. */

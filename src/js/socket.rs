@@ -755,37 +755,7 @@ impl JsSocket {
     /// back from `takeUnsent()`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
         self.check_not_busy()?;
-        let code = if code.is_undefined() {
-            1000
-        } else {
-            let n = code.as_f64().ok_or_else(|| {
-                type_error(&format!(
-                    "the close code must be a number, not {}",
-                    describe(&code)
-                ))
-            })?;
-            if n.fract() != 0.0 || !(0.0..=65535.0).contains(&n) {
-                return Err(convert::dom_exception(
-                    "InvalidAccessError",
-                    &format!(
-                        "invalid close code {}: use 1000 or a code in 3000-4999",
-                        convert::num(n)
-                    ),
-                ));
-            }
-            n as u16
-        };
-        let reason = if reason.is_undefined() {
-            String::new()
-        } else {
-            reason.as_string().ok_or_else(|| {
-                type_error(&format!(
-                    "the close reason must be a string, not {}",
-                    describe(&reason)
-                ))
-            })?
-        };
-        crate::validate_close(code, &reason).map_err(|e| convert::error(&e))?;
+        let (code, reason) = close_args(&code, &reason)?;
         if self.core.close_asked.get() {
             // Closing already: like the browser's, a second close() does nothing.
             return Ok(());
@@ -800,6 +770,31 @@ impl JsSocket {
             _ => drop(core.sender.close(code, &reason)),
         }
         core.wake_pump();
+        Ok(())
+    }
+
+    /// Drops the current connection and connects again now, keeping everything queued: for
+    /// a new token from a `url` function, or a "retry now" button. Takes `code` and `reason`
+    /// as `close()` does and throws as it does on bad ones.
+    ///
+    /// Open: the connection closes with them in a normal closing handshake (what the
+    /// browser holds still goes out; what it never transmitted is sent again first on the
+    /// new connection; messages that arrive meanwhile are delivered), then `close` and
+    /// `reconnecting` (attempt 1, delay 0) fire and a new connection starts at once,
+    /// whatever `reconnect` and `reconnectIf` say. Connecting: the attempt is made again.
+    /// Waiting to reconnect: the attempt starts now. After `close()`, or once closed for
+    /// good, it throws an `InvalidStateError`.
+    pub fn reconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        self.check_not_busy()?;
+        let (code, reason) = close_args(&code, &reason)?;
+        if self.core.close_asked.get() {
+            return Err(convert::error(&crate::Error::SocketClosed));
+        }
+        self.core
+            .sender
+            .reconnect(code, &reason)
+            .map_err(|e| convert::error(&e))?;
+        self.core.wake_pump();
         Ok(())
     }
 
@@ -837,4 +832,41 @@ impl JsSocket {
         }
         MessageIterator::new(inbox)
     }
+}
+
+/// `close()`'s and `reconnect()`'s arguments: a code (default 1000) and a reason (default
+/// ""), checked as the browser's `close()` checks them.
+fn close_args(code: &JsValue, reason: &JsValue) -> Result<(u16, String), JsValue> {
+    let code = if code.is_undefined() {
+        1000
+    } else {
+        let n = code.as_f64().ok_or_else(|| {
+            type_error(&format!(
+                "the close code must be a number, not {}",
+                describe(code)
+            ))
+        })?;
+        if n.fract() != 0.0 || !(0.0..=65535.0).contains(&n) {
+            return Err(convert::dom_exception(
+                "InvalidAccessError",
+                &format!(
+                    "invalid close code {}: use 1000 or a code in 3000-4999",
+                    convert::num(n)
+                ),
+            ));
+        }
+        n as u16
+    };
+    let reason = if reason.is_undefined() {
+        String::new()
+    } else {
+        reason.as_string().ok_or_else(|| {
+            type_error(&format!(
+                "the close reason must be a string, not {}",
+                describe(reason)
+            ))
+        })?
+    };
+    crate::validate_close(code, &reason).map_err(|e| convert::error(&e))?;
+    Ok((code, reason))
 }
