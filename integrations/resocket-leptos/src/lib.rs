@@ -259,6 +259,21 @@ impl UseWebSocket {
         }
     }
 
+    /// Drops the current connection and connects again at once (a "retry now" button, a
+    /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
+    /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
+    /// queued waits and goes out on the new connection; the state follows through
+    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It does
+    /// nothing for a socket closed (or closing) for good, once the component is gone, or
+    /// from inside one of the socket's own callbacks.
+    pub fn reconnect(&self) {
+        self.sender.try_with_value(|sender| {
+            if let Some(sender) = sender {
+                let _ = sender.reconnect(1000, "");
+            }
+        });
+    }
+
     /// Closes the connection for good with 1000 (normal closure), cancelling any pending
     /// reconnection. The state goes through `Closing` to `Closed`; `error` stays `None`.
     ///

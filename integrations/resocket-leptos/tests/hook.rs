@@ -441,3 +441,29 @@ async fn a_server_render_on_wasm32_makes_no_socket() {
     assert_eq!(report(&key).await.attempts, 0, "no connection attempted");
     drop(owner);
 }
+
+#[wasm_bindgen_test]
+async fn reconnect_connects_again_and_what_was_queued_goes_out_on_the_new_connection() {
+    let key = key("leptos-hook-reconnect");
+    let url = ws_url(&format!("/sink?key={key}"));
+    let (_owner, ws) = in_owner(|| use_websocket(url));
+    wait_open(ws).await;
+    // Still in the hook's queue when reconnect() comes: the new connection carries it.
+    ws.send(Message::Text("one".into()));
+    ws.reconnect();
+    ws.send(Message::Text("two".into()));
+    let conns = connections_until(&key, 5_000, "both on a second connection", |c| {
+        c.len() == 2 && c[1].0.len() == 2
+    })
+    .await;
+    assert_eq!(
+        conns,
+        vec![
+            (vec![], Some((1000, "client".to_owned()))),
+            (vec!["one".to_owned(), "two".to_owned()], None),
+        ]
+    );
+    wait_open(ws).await;
+    assert_eq!(ws.error.get_untracked(), None);
+    ws.close();
+}

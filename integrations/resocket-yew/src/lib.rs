@@ -224,6 +224,22 @@ impl UseWebSocket {
         }
     }
 
+    /// Drops the current connection and connects again at once (a "retry now" button, a
+    /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
+    /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
+    /// queued waits and goes out on the new connection; the state follows through
+    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It does
+    /// nothing for a socket closed (or closing) for good, one not made yet, one ending with
+    /// its component or key, or from inside one of the socket's own callbacks.
+    pub fn reconnect(&self) {
+        let shared = self.shared.borrow();
+        if let Route::Live = shared.route(&self.key) {
+            if let Some(sender) = shared.live.as_ref().and_then(|l| l.sender.as_ref()) {
+                let _ = sender.reconnect(1000, "");
+            }
+        }
+    }
+
     /// Closes the socket for good (code 1000), cancelling any pending reconnection. The
     /// state shows `Closing` at once (`Closed` if there was no connection to close), then
     /// `Closed`; `error` stays `None`. Called before the socket was made (from a child's

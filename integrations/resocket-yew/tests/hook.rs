@@ -198,6 +198,32 @@ async fn close_shows_closing_at_once() {
 }
 
 #[wasm_bindgen_test]
+async fn reconnect_connects_again_and_what_was_queued_goes_out_on_the_new_connection() {
+    let k = key("yew-reconnect");
+    let (root, app) = mount(ws_url(&format!("/sink?key={k}")), "");
+    wait_for(5000, "Open", || shown(&root) == "Open").await;
+    // Still in the hook's queue when reconnect() comes: the new connection carries it.
+    LATEST.with(|l| {
+        let ws = l.borrow().clone().unwrap();
+        ws.send(Message::Text("one".into()));
+        ws.reconnect();
+        ws.send(Message::Text("two".into()));
+    });
+    let r = report_until(&k, 5000, "both on a second connection", |r| {
+        r.connections.len() == 2 && r.connections[1].received.len() == 2
+    })
+    .await;
+    assert!(r.connections[0].received.is_empty(), "{r:?}");
+    assert_eq!(
+        r.connections[0].close,
+        Some((1000, String::new(), "client".into()))
+    );
+    assert_eq!(r.connections[1].received, ["one", "two"]);
+    wait_for(5000, "Open again", || shown(&root) == "Open").await;
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
 async fn messages_sent_just_before_close_go_out_ahead_of_the_close_frame() {
     let k = key("yew-bye");
     let (root, app) = mount(ws_url(&format!("/sink?key={k}")), "");
