@@ -172,6 +172,21 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     assert.deepEqual(errors, ["InvalidAccessError", "SyntaxError", "TypeError", "open", "InvalidStateError"]);
     await sleep(200);
     assert.equal((await report(server, key)).attempts, 2, "no attempt from a refused call");
+
+    // close() during the handshake: what send() accepted goes out on a new connection first.
+    const key2 = uniqueKey("reconnect-close");
+    await run(async (url) => {
+      window.t8 = track(url, { reconnect: false });
+      await t8.s.opened();
+      t8.s.reconnect();
+      t8.s.send("last");
+      t8.s.close(1000, "done");
+    }, `${server.ws}/echo?key=${key2}`);
+    await until(() => run(() => t8.s.readyState === 3), "the close");
+    const r2 = await report(server, key2);
+    assert.deepEqual(r2.connections.map((c) => c.received), [[], ["last"]]);
+    assert.deepEqual(r2.connections[1].close, { code: 1000, reason: "done", by: "client" });
+    assert.deepEqual(await run(() => t8.s.takeUnsent()), []);
   });
 
   it("reconnect() while waiting out a long delay makes the attempt now", async () => {

@@ -551,11 +551,20 @@ macro_rules! common_methods {
             ///   (at most 123 UTF-8 bytes) in a normal closing handshake; what the browser
             ///   holds still goes out, what it never transmitted is sent again on the new
             ///   connection, before what is sent meanwhile. Messages that arrive meanwhile
-            ///   are delivered. Once it has closed (or the close timeout passed), a new
+            ///   are delivered (beyond an [inbound limit](Builder::inbound_limit), dropped
+            ///   and counted). Once it has closed (or the close timeout passed), a new
             ///   connection starts at once: [`Event::Close`], then
             ///   [`Event::Reconnecting`] with attempt 1 and no delay. This holds with
             ///   [`no_reconnect`](Builder::no_reconnect) too, and whatever
             ///   [`reconnect_if`](Builder::reconnect_if) says: the application asked.
+            ///   Until the old connection has closed, [`state`](Self::state) is still
+            ///   `Open` and [`opened`](Self::opened) resolves at once: wait for
+            ///   [`Event::Reconnecting`] to know the new attempt has started. A close
+            ///   already under way for the inbound limit, or for an earlier call, is joined:
+            ///   this call's code and reason are not used. The Sink's close during the
+            ///   handshake lets the new connection carry the queue, then closes it;
+            ///   [`close`](Self::close) ends the socket with the handshake (the server
+            ///   sees this call's code).
             /// - Connecting: the attempt is given up and made again at once.
             /// - Waiting to reconnect: the attempt starts now, and counts towards
             ///   [`max_retries`](crate::Backoff::max_retries) as it would have.

@@ -90,8 +90,8 @@ pub enum InboundOverflow {
     /// message that arrived before; then the close goes through the reconnect policy like
     /// any other (the default policy does not retry it, so the stream ends with
     /// [`Error::Closed`]). Messages that arrive while the socket closes are not kept.
-    /// Should the limit be reached while the socket is closing already, messages are
-    /// dropped and counted as with `DropNewest`.
+    /// Should the limit be reached while the socket is closing already (for good, or for
+    /// a `reconnect`), messages are dropped and counted as with `DropNewest`.
     Close,
     /// Keep the connection and drop the messages that arrive while the limit is reached;
     /// where they were, the stream yields one [`Error::InboundDropped`] with their count,
@@ -356,9 +356,10 @@ pub struct Machine {
     close_after_drain: Option<(Duration, u16, String)>,
     /// The open hook held the queue back from this connection until `release_queue`.
     held: bool,
-    /// A close of the open connection decided here (the driver's inbound limit): its
-    /// deadline (the close timeout) and the frame to report should it pass. The
-    /// connection's end then goes through the reconnect policy like any other.
+    /// A close of the open connection decided here (the driver's inbound limit, or the
+    /// application's `reconnect`): its deadline (the close timeout), the frame to report
+    /// should it pass, and what follows it (the reconnect policy for the limit, a new
+    /// connection at once for `reconnect`).
     local_close: Option<LocalClose>,
     actions: VecDeque<Action>,
     /// Yielded once by the stream before it ends, when the end was not asked for.
@@ -495,7 +496,7 @@ impl Machine {
                 probe,
                 ..
             } => match (&self.config.heartbeat, probe) {
-                // Closing on the driver's behalf: the heartbeat is not run meanwhile (see
+                // Closing on the machine's own decision: the heartbeat is not run meanwhile (see
                 // `handle_timeout`), so its deadline would stay due and spin the timer.
                 _ if self.local_close.is_some() => None,
                 (None, _) => None,
@@ -797,9 +798,10 @@ impl Machine {
         match self.phase {
             Phase::Connecting { .. } => self.socket_ended(now, None, frame, Ended::Remote),
             Phase::Open { since, .. } => {
-                // Closed by resocket itself (the inbound limit): its own code is what ended
-                // the connection, for the policy and the error alike, whatever code the
-                // server answered with (an empty close frame is 1005, which is retried).
+                // Closed by resocket itself (the inbound limit, or `reconnect`): its own code
+                // is what ended the connection, for the policy and the error alike, whatever
+                // code the server answered with (an empty close frame is 1005, which is
+                // retried).
                 let (frame, ended) = match self.local_close.take() {
                     Some(own) => (
                         CloseFrame {
@@ -844,7 +846,9 @@ impl Machine {
         }
         match self.config.inbound_limit {
             Some((limit, on_full)) if waiting && held.saturating_add(bytes) > limit => {
+                // (Closing for `reconnect` already: nothing more to close, so dropped.)
                 if on_full == InboundOverflow::Close
+                    && self.local_close.is_none()
                     && self.close_connection(now, codes::INBOUND_LIMIT, "inbound limit reached")
                 {
                     Admission::Discard
@@ -951,8 +955,13 @@ impl Machine {
         // was draining into is lost: that is the end it asked for, not one to repair with a
         // new connection; what never left is handed back as unsent. Not so for resocket's
         // own inbound-limit close: the reader must learn of what the limit discarded, so
-        // that end goes through the policy as always.
-        if opened.is_some() && ended != Ended::Limit && self.close_after_drain.take().is_some() {
+        // that end goes through the policy as always. Nor for `reconnect`'s: the queue was
+        // held for the next connection, which opens, drains it and then closes (within the
+        // Sink close's own deadline).
+        if opened.is_some()
+            && !matches!(ended, Ended::Limit | Ended::Asked)
+            && self.close_after_drain.take().is_some()
+        {
             return self.end(None);
         }
         if ended == Ended::Asked {
@@ -1162,7 +1171,8 @@ impl Machine {
         match self.phase {
             Phase::Closing { .. } | Phase::Closed => Ready::Closed,
             Phase::Open { .. } if self.buffer.blocked => Ready::Wait,
-            // Closing for the inbound limit: what comes now waits for the next connection.
+            // Closing for the inbound limit or `reconnect`: what comes now waits for the next
+            // connection.
             // Held by the open hook: it waits for the release.
             Phase::Open { .. } if self.local_close.is_some() || self.held => {
                 if self.outbox.queued() >= self.config.queue_capacity {

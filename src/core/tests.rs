@@ -2137,3 +2137,46 @@ fn reconnect_during_an_inbound_limit_close_connects_again_when_it_ends() {
     assert!(a.contains(&Action::Connect { attempt: 1 }), "{a:?}");
     assert!(!m.is_closed());
 }
+
+#[test]
+fn over_the_inbound_limit_during_a_reconnect_handshake_messages_are_dropped_and_counted() {
+    let mut m = open_machine(Config {
+        inbound_limit: Some((100, InboundOverflow::Close)),
+        ..config()
+    });
+    m.reconnect(ms(0), 1000, "").unwrap();
+    actions(&mut m);
+    assert_eq!(m.admit(ms(1), 50, 0, false), Admission::Keep);
+    assert_eq!(
+        m.admit(ms(1), 60, 90, true),
+        Admission::Drop,
+        "told, not discarded"
+    );
+    assert!(actions(&mut m).is_empty(), "no second close");
+}
+
+#[test]
+fn a_sink_close_during_a_reconnect_handshake_sends_the_queue_on_the_new_connection_then_closes() {
+    let mut m = open_machine(config());
+    m.reconnect(ms(0), 4000, "new token").unwrap();
+    actions(&mut m);
+    m.send(ms(1), text("x")).unwrap();
+    m.close_when_drained(ms(2), 1000, "bye").unwrap();
+    assert!(actions(&mut m).is_empty(), "waits for the queue to drain");
+    m.handle_close(ms(3), frame(4000), 0);
+    let a = actions(&mut m);
+    assert!(a.contains(&Action::Connect { attempt: 1 }), "{a:?}");
+    m.handle_open(ms(4), String::new());
+    let a = actions(&mut m);
+    assert_eq!(sends(&m, &a), vec![text("x")]);
+    assert!(
+        a.contains(&Action::Close {
+            code: 1000,
+            reason: "bye".into()
+        }),
+        "closed with the Sink close's code once drained: {a:?}"
+    );
+    m.handle_close(ms(5), frame(1000), 0);
+    assert!(m.is_closed());
+    assert!(m.take_unsent().is_empty());
+}

@@ -353,7 +353,10 @@ export class ResilientWebSocket implements EventTarget {
    * goes out, what it never transmitted is sent again first on the new connection, messages
    * that arrive meanwhile are delivered), then `close` and `reconnecting` (attempt 1, delay
    * 0) fire and a new connection starts at once, even with `reconnect: false` or a
-   * `reconnectIf` that would refuse. Connecting: the attempt is made again. Waiting to
+   * `reconnectIf` that would refuse. Until then `readyState` is still OPEN and `opened()`
+   * resolves at once; wait for `reconnecting`. A `close()` meanwhile still sends what
+   * `send()` accepted and had not handed over: on a new connection, which it then closes.
+   * Connecting: the attempt is made again. Waiting to
    * reconnect: the attempt starts now. After `close()`, or once closed for good: an
    * `InvalidStateError` DOMException.
    */

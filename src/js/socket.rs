@@ -781,7 +781,9 @@ impl JsSocket {
     /// browser holds still goes out; what it never transmitted is sent again first on the
     /// new connection; messages that arrive meanwhile are delivered), then `close` and
     /// `reconnecting` (attempt 1, delay 0) fire and a new connection starts at once,
-    /// whatever `reconnect` and `reconnectIf` say. Connecting: the attempt is made again.
+    /// whatever `reconnect` and `reconnectIf` say. Until then `readyState` is still OPEN
+    /// and `opened()` resolves at once. A `close()` meanwhile still sends what `send()`
+    /// accepted and had not handed over: on a new connection, which it then closes. Connecting: the attempt is made again.
     /// Waiting to reconnect: the attempt starts now. After `close()`, or once closed for
     /// good, it throws an `InvalidStateError`.
     pub fn reconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {

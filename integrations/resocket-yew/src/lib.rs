@@ -228,9 +228,11 @@ impl UseWebSocket {
     /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
     /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
     /// queued waits and goes out on the new connection; the state follows through
-    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It does
-    /// nothing for a socket closed (or closing) for good, one not made yet, one ending with
-    /// its component or key, or from inside one of the socket's own callbacks.
+    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It goes to the
+    /// socket [`send`](Self::send) would send to while that socket is the current one
+    /// (a handle of an earlier key reconnects the current socket), and does nothing for a
+    /// socket closed (or closing) for good, one not made yet, one ending with its
+    /// component or key in this turn, or from inside one of the socket's own callbacks.
     pub fn reconnect(&self) {
         let shared = self.shared.borrow();
         if let Route::Live = shared.route(&self.key) {
