@@ -41,7 +41,8 @@ pub enum Event {
     },
     /// A connection (or an attempt) ended, with its close frame.
     Close(CloseFrame),
-    /// A reconnection is scheduled after `delay`.
+    /// A reconnection is scheduled after `delay` (zero after [`reconnect`](crate::WebSocket::reconnect),
+    /// whose attempt starts at once).
     Reconnecting {
         /// The number of the coming attempt: 1 for the first reconnection.
         attempt: u32,

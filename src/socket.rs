@@ -557,17 +557,24 @@ macro_rules! common_methods {
             ///   [`Event::Reconnecting`] with attempt 1 and no delay. This holds with
             ///   [`no_reconnect`](Builder::no_reconnect) too, and whatever
             ///   [`reconnect_if`](Builder::reconnect_if) says: the application asked.
+            ///   Should that attempt fail, the policy decides as for any other (without
+            ///   reconnection the socket ends with [`Error::ConnectFailed`]). The open hook
+            ///   runs on the new connection as on any other.
             ///   Until the old connection has closed, [`state`](Self::state) is still
             ///   `Open` and [`opened`](Self::opened) resolves at once: wait for
-            ///   [`Event::Reconnecting`] to know the new attempt has started. A close
-            ///   already under way for the inbound limit, or for an earlier call, is joined:
-            ///   this call's code and reason are not used. The Sink's close during the
-            ///   handshake lets the new connection carry the queue, then closes it;
-            ///   [`close`](Self::close) ends the socket with the handshake (the server
-            ///   sees this call's code).
-            /// - Connecting: the attempt is given up and made again at once.
-            /// - Waiting to reconnect: the attempt starts now, and counts towards
-            ///   [`max_retries`](crate::Backoff::max_retries) as it would have.
+            ///   [`Event::Reconnecting`] to know the new attempt has started (the state then
+            ///   goes to `Connecting`, not through `Reconnecting`). A close already under
+            ///   way for the inbound limit, or for an earlier call, is joined: this call's
+            ///   code and reason are not used, and a new connection follows it whatever the
+            ///   policy says. The Sink's close during the handshake lets a new connection
+            ///   carry what is queued, then closes it; [`close`](Self::close) ends the
+            ///   socket with the handshake (the server sees this call's code).
+            /// - Connecting: the attempt is given up (no [`Event::Close`]; this call's code
+            ///   and reason are not used) and made again at once, with the same attempt
+            ///   number ([`target_fn`](Builder::target_fn) is asked again).
+            /// - Waiting to reconnect: the attempt starts now, even while the browser is
+            ///   offline, and counts towards [`max_retries`](crate::Backoff::max_retries)
+            ///   as it would have.
             ///
             /// Closed or closing for good, it is [`Error::SocketClosed`]; invalid arguments
             /// are an `Err` and change nothing. From inside one of the socket's own
@@ -645,7 +652,8 @@ macro_rules! sink_impl {
         /// (`bufferedAmount` is 0; the browser says so only when asked, so it is read at the
         /// next task, then after 1, 2, 4… ms: a small `send(..).await` takes about 0.2 ms in
         /// Chromium, 1.5 ms in Firefox); `poll_close` lets the queue drain (within the close
-        /// timeout; a connection lost meanwhile is not replaced), then closes the connection
+        /// timeout; a connection lost meanwhile is not replaced, unless
+        /// [`reconnect`](WebSocket::reconnect) is closing it), then closes the connection
         /// with 1000, for every handle (`Err` if messages were left unsent).
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
         ///

@@ -171,7 +171,7 @@ export interface SocketErrorEvent extends ErrorEvent {
   readonly error: ResocketError | DOMException | Error | null;
 }
 
-/** `reconnecting`: the connection was lost; attempt `attempt` starts in `delay` ms (or when the browser is back online). */
+/** `reconnecting`: the connection was lost (or `reconnect()` closed it: delay 0); attempt `attempt` starts in `delay` ms (or when the browser is back online). */
 export interface ReconnectingEvent extends Event {
   readonly attempt: number;
   readonly delay: number;
@@ -341,22 +341,25 @@ export class ResilientWebSocket implements EventTarget {
    * WebSocket, an open connection first transmits everything `send()` accepted, waiting
    * `sendAsync()`s and Blobs included, for up to `closeTimeout` (counted once the Blobs
    * given before have been read), then closes (with `closeTimeout` again for the handshake); if that connection is lost meanwhile, it is not
-   * replaced. Otherwise the socket ends at once, cancelling any pending reconnection. What
+   * replaced (unless `reconnect()` is closing it: then a new connection carries what is queued, and closes). Otherwise the socket ends at once, cancelling any pending reconnection. What
    * was never transmitted comes back from `takeUnsent()`. Calling it again does nothing.
    */
   close(code?: number, reason?: string): void;
   /**
-   * Drops the current connection and connects again now, keeping everything queued (as
-   * reconnecting-websocket's `reconnect()`): for a new token from a `url` function, or a
+   * Drops the current connection and connects again now, keeping everything queued (like
+   * reconnecting-websocket's `reconnect()`, but not after `close()`, and the new connection
+   * starts once the old one has closed): for a new token from a `url` function, or a
    * "retry now" button. `code` and `reason` as for `close()`, with its errors. Open: the
    * connection closes with them in a normal closing handshake (what the browser holds still
    * goes out, what it never transmitted is sent again first on the new connection, messages
    * that arrive meanwhile are delivered), then `close` and `reconnecting` (attempt 1, delay
    * 0) fire and a new connection starts at once, even with `reconnect: false` or a
-   * `reconnectIf` that would refuse. Until then `readyState` is still OPEN and `opened()`
+   * `reconnectIf` that would refuse (should that attempt fail, they decide as for any
+   * other: with `reconnect: false` the socket ends with a "ConnectFailedError"). Until then `readyState` is still OPEN and `opened()`
    * resolves at once; wait for `reconnecting`. A `close()` meanwhile still sends what
    * `send()` accepted and had not handed over: on a new connection, which it then closes.
-   * Connecting: the attempt is made again. Waiting to
+   * Connecting: the attempt is made again (no `close` event; the URL function is asked
+   * again with the same attempt number). Waiting to
    * reconnect: the attempt starts now. After `close()`, or once closed for good: an
    * `InvalidStateError` DOMException.
    */

@@ -750,7 +750,7 @@ impl JsSocket {
     ///
     /// Like the browser's, an open connection first transmits everything `send()` accepted
     /// (within `closeTimeout`, counted once the Blobs given before are read; a connection
-    /// lost meanwhile is not replaced). Otherwise it
+    /// lost meanwhile is not replaced, unless `reconnect()` is closing it). Otherwise it
     /// ends at once, cancelling any pending reconnection. What was never transmitted comes
     /// back from `takeUnsent()`.
     pub fn close(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
@@ -781,9 +781,10 @@ impl JsSocket {
     /// browser holds still goes out; what it never transmitted is sent again first on the
     /// new connection; messages that arrive meanwhile are delivered), then `close` and
     /// `reconnecting` (attempt 1, delay 0) fire and a new connection starts at once,
-    /// whatever `reconnect` and `reconnectIf` say. Until then `readyState` is still OPEN
-    /// and `opened()` resolves at once. A `close()` meanwhile still sends what `send()`
-    /// accepted and had not handed over: on a new connection, which it then closes. Connecting: the attempt is made again.
+    /// whatever `reconnect` and `reconnectIf` say (should that attempt fail, they decide as
+    /// for any other). Until then `readyState` is still OPEN and `opened()` resolves at
+    /// once. A `close()` meanwhile still sends what `send()` accepted and had not handed
+    /// over: on a new connection, which it then closes. Connecting: the attempt is made again.
     /// Waiting to reconnect: the attempt starts now. After `close()`, or once closed for
     /// good, it throws an `InvalidStateError`.
     pub fn reconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {

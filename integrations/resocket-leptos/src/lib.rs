@@ -262,8 +262,8 @@ impl UseWebSocket {
     /// Drops the current connection and connects again at once (a "retry now" button, a
     /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
     /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
-    /// queued waits and goes out on the new connection; the state follows through
-    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It does
+    /// queued waits and goes out on the new connection; the state stays `Open` until the
+    /// old connection has closed, then goes through `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It does
     /// nothing for a socket closed (or closing) for good, once the component is gone, or
     /// from inside one of the socket's own callbacks.
     pub fn reconnect(&self) {

@@ -227,8 +227,8 @@ impl UseWebSocket {
     /// Drops the current connection and connects again at once (a "retry now" button, a
     /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
     /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
-    /// queued waits and goes out on the new connection; the state follows through
-    /// `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It goes to the
+    /// queued waits and goes out on the new connection; the state stays `Open` until the
+    /// old connection has closed, then goes through `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It goes to the
     /// socket [`send`](Self::send) would send to while that socket is the current one
     /// (a handle of an earlier key reconnects the current socket), and does nothing for a
     /// socket closed (or closing) for good, one not made yet, one ending with its
