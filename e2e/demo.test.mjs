@@ -52,6 +52,22 @@ describe("demo", { timeout: 120000 }, () => {
     assert.ok(Number(await page.textContent("#reconnects")) >= 1);
   });
 
+  it("reconnects at once on Reconnect now, and what is sent meanwhile arrives", async () => {
+    await page.waitForSelector("#state[data-state=open]", { timeout: 10000 });
+    const before = Number(await page.textContent("#reconnects"));
+    await page.click("#btn-reconnect");
+    await page.click("#btn-burst"); // during the closing handshake: queued for the next connection
+    await until(() => logHas(/close 4000 "reconnect now" \(clean\)/), "the close of the old connection");
+    await until(() => logHas(/reconnect attempt 1 in 0\.0 ms/), "an attempt at once");
+    await page.waitForSelector("#state[data-state=open]", { timeout: 10000 });
+    const last = Math.max(
+      ...(await logText()).map((l) => Number(/burst of \d+ \(#\d+…#(\d+)\)/.exec(l)?.[1] ?? 0)),
+    );
+    await until(() => logHas(new RegExp(`burst echoed up to #${last}$`)), `the whole burst echoed (#${last})`);
+    assert.equal(await page.textContent("#order"), "✓");
+    assert.equal(Number(await page.textContent("#reconnects")), before + 1);
+  });
+
   it("shows backpressure when the server stalls, and recovers when healed", async () => {
     await page.click("#btn-stall"); // reconnects to /stall and starts the load
     await page.waitForSelector("#backpressure[data-on=true]", { timeout: 15000 });

@@ -197,6 +197,14 @@ $("btn-close").onclick = () => {
     log("error", "✕", `${e.name}: ${e.message}`);
   }
 };
+$("btn-reconnect").onclick = () => {
+  try {
+    socket.reconnect(4000, "reconnect now");
+    log("fault", "↻", "reconnect(4000, \"reconnect now\"): a new connection at once");
+  } catch (e) {
+    log("error", "✕", `${e.name}: ${e.message}`);
+  }
+};
 $("btn-new").onclick = () => {
   setMode("echo");
   log("info", "✚", "new socket");
@@ -217,7 +225,7 @@ function showState(state) {
   $("state").dataset.state = state;
   $("state-text").textContent = state;
   const closed = state === "closed";
-  for (const id of ["btn-send", "btn-burst", "btn-close"]) $(id).disabled = closed;
+  for (const id of ["btn-send", "btn-burst", "btn-close", "btn-reconnect"]) $(id).disabled = closed;
   if (state !== "reconnecting") countdown = null;
 }
 
