@@ -92,6 +92,10 @@ client.addEventListener("error", (event) => {
 });
 const target: EventTarget = client;
 void target;
+client.reconnect();
+client.reconnect(4000, "new token");
+// @ts-expect-error the close code is a number
+client.reconnect("4000");
 
 try {
   await client.disconnect();

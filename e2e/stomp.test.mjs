@@ -74,6 +74,57 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     assert.equal(seen.attempts, 1, `no attempt after disconnect(): ${JSON.stringify(seen)}`);
   });
 
+  it("reconnect() starts a new session and the subscription is sent again", async () => {
+    const key = uniqueKey("js-stomp-reconnect");
+    const r = await run(async (key) => {
+      // `/stomp-split` answers every SUBSCRIBE with a MESSAGE: one per session.
+      const client = await within(
+        10000,
+        stomp.StompClient.connect(`/stomp-split?key=${key}`, { heartbeat: false, reconnect: false }),
+        "CONNECTED",
+      );
+      const events = [];
+      client.addEventListener("connect", () => events.push("connect"));
+      client.addEventListener("close", (e) => events.push(`close ${e.code}`));
+      const bodies = [];
+      client.subscribe("/queue/a", (m) => bodies.push(m.body));
+      await within(5000, (async () => { while (bodies.length < 1) await sleep(10); })(), "the first message");
+      const bad = (() => {
+        try {
+          client.reconnect(1001);
+          return "no error";
+        } catch (e) {
+          return e.name;
+        }
+      })();
+      client.reconnect(4000, "new token");
+      await within(5000, (async () => { while (bodies.length < 2) await sleep(10); })(), "the new session's message");
+      const connected = client.connected;
+      // Not awaited: this broker never sends the DISCONNECT's RECEIPT. The call alone ends
+      // what reconnect() may do.
+      void client.disconnect();
+      const after = (() => {
+        try {
+          client.reconnect();
+          return "no error";
+        } catch (e) {
+          return e.name;
+        }
+      })();
+      return { bad, bodies, events, connected, after };
+    }, key);
+    assert.equal(r.bad, "InvalidAccessError");
+    assert.deepEqual(r.bodies, ["hi", "hi"]);
+    assert.deepEqual(r.events.slice(0, 2), ["close 4000", "connect"]);
+    assert.equal(r.connected, true);
+    assert.equal(r.after, "InvalidStateError");
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 2);
+    assert.deepEqual(seen.connections[0].close, { code: 4000, reason: "new token", by: "client" });
+    const commands = seen.connections.map((c) => c.received.map((m) => m.split("\n")[0]).filter((m) => m));
+    assert.deepEqual(commands.map((c) => c.slice(0, 2)), [["CONNECT", "SUBSCRIBE"], ["CONNECT", "SUBSCRIBE"]]);
+  });
+
   it("a subscription the broker refuses by name ends alone: for await throws its ERROR, and it is not subscribed again", async () => {
     const key = uniqueKey("js-stomp-refuse");
     const r = await run(async (key) => {

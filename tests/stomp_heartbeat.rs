@@ -584,3 +584,54 @@ async fn an_eol_inside_a_frame_that_came_in_pieces_is_not_taken_for_a_heart_beat
         .expect("not an error");
     assert_eq!(message.body_text(), "hi");
 }
+
+#[wasm_bindgen_test]
+async fn a_reconnect_through_the_socket_starts_a_new_session_and_subscriptions_resume() {
+    // `/stomp-split` sends a MESSAGE for every SUBSCRIBE: one per session.
+    let k = key("stomp-reconnect");
+    let client = broker_at(&format!("/stomp-split?key={k}"), (0, 10_000)).await;
+    let mut sub = client.subscribe("/queue/a", AckMode::Auto);
+    let first = within(5000, "the first message", sub.next()).await;
+    assert_eq!(
+        first.expect("a message").expect("not an error").body_text(),
+        "hi"
+    );
+    let mut events = client.events();
+    client.socket().reconnect(4000, "new token").unwrap();
+    // The new session subscribes again, and the broker answers that SUBSCRIBE too.
+    let second = within(5000, "a message of the new session", sub.next()).await;
+    assert_eq!(
+        second
+            .expect("a message")
+            .expect("not an error")
+            .body_text(),
+        "hi"
+    );
+    assert!(client.is_connected());
+    // A new subscriber hears of the session it joined first: 1 (before the reconnect), then 2.
+    for session in [1, 2] {
+        let connected = within(1000, "a session's event", events.next()).await;
+        assert!(
+            matches!(connected, Some(StompEvent::Connected { session: s, .. }) if s == session),
+            "{connected:?}"
+        );
+    }
+    let r = report(&k).await;
+    assert_eq!(r.attempts, 2);
+    assert_eq!(
+        r.connections[0].close,
+        Some((4000, "new token".into(), "client".into()))
+    );
+    let frames: Vec<Vec<String>> = (r.connections.iter())
+        .map(|c| {
+            (c.received.iter())
+                .map(|m| m.lines().next().unwrap_or_default().to_owned())
+                .filter(|command| !command.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        vec![vec!["CONNECT", "SUBSCRIBE"], vec!["CONNECT", "SUBSCRIBE"]]
+    );
+}

@@ -839,7 +839,7 @@ impl JsSocket {
 
 /// `close()`'s and `reconnect()`'s arguments: a code (default 1000) and a reason (default
 /// ""), checked as the browser's `close()` checks them.
-fn close_args(code: &JsValue, reason: &JsValue) -> Result<(u16, String), JsValue> {
+pub(super) fn close_args(code: &JsValue, reason: &JsValue) -> Result<(u16, String), JsValue> {
     let code = if code.is_undefined() {
         1000
     } else {

@@ -259,6 +259,14 @@ export class StompClient implements EventTarget {
    * Again: resolves at once.
    */
   disconnect(): Promise<void>;
+  /**
+   * Drops the connection and connects again now: a new session (`connect` fires for it) with
+   * every live subscription subscribed again, e.g. with a new token from a `url` function.
+   * `code` and `reason` as for a socket's `close()`, with its errors; the socket's
+   * `reconnect()` underneath (see there). After `disconnect()`, or once the client has
+   * ended: an `InvalidStateError` DOMException.
+   */
+  reconnect(code?: number, reason?: string): void;
   /** `await using client = await StompClient.connect(...)`: disconnects at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>;
 

@@ -819,6 +819,22 @@ impl JsStompClient {
         })
     }
 
+    /// Drops the connection and connects again now: a new session (`connect` fires for
+    /// it) with every live subscription subscribed again, e.g. with a new token from a
+    /// `url` function. `code` and `reason` as for the socket's `close()`, with its errors;
+    /// the socket's `reconnect()` underneath. After `disconnect()`, or once the client has
+    /// ended, an `InvalidStateError`.
+    pub fn reconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        self.core.check_not_busy()?;
+        let (code, reason) = super::socket::close_args(&code, &reason)?;
+        if self.core.disconnecting.get() {
+            return Err(invalid_state("the StompClient is disconnected"));
+        }
+        (self.core.sender)
+            .reconnect(code, &reason)
+            .map_err(|e| convert::error(&e))
+    }
+
     /// `EventTarget.addEventListener`: `connect`, `reconnecting`, `close`, `error`.
     #[wasm_bindgen(js_name = addEventListener)]
     pub fn add_event_listener(
