@@ -189,22 +189,19 @@ $("btn-server-close").onclick = () => {
   const reason = encodeURIComponent($("close-reason").value);
   api(`/api/close/${KEY}/${code}/${reason}`, `the server closes with ${code}`);
 };
-$("btn-close").onclick = () => {
+/** A socket call from a button: logged as `text` with `icon` if it returns, else its error. */
+function act(call, icon, text) {
   try {
-    socket.close(1000, "bye");
-    log("fault", "■", "close(1000, \"bye\"): closed for good, no reconnection");
+    call();
+    log("fault", icon, text);
   } catch (e) {
     log("error", "✕", `${e.name}: ${e.message}`);
   }
-};
-$("btn-reconnect").onclick = () => {
-  try {
-    socket.reconnect(4000, "reconnect now");
-    log("fault", "↻", "reconnect(4000, \"reconnect now\"): a new connection at once");
-  } catch (e) {
-    log("error", "✕", `${e.name}: ${e.message}`);
-  }
-};
+}
+$("btn-close").onclick = () =>
+  act(() => socket.close(1000, "bye"), "■", "close(1000, \"bye\"): closed for good, no reconnection");
+$("btn-reconnect").onclick = () =>
+  act(() => socket.reconnect(4000, "reconnect now"), "↻", "reconnect(4000, \"reconnect now\"): a new connection at once");
 $("btn-new").onclick = () => {
   setMode("echo");
   log("info", "✚", "new socket");
