@@ -80,7 +80,7 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
       // `/stomp-split` answers every SUBSCRIBE with a MESSAGE: one per session.
       const client = await within(
         10000,
-        stomp.StompClient.connect(`/stomp-split?key=${key}`, { heartbeat: false, reconnect: false }),
+        stomp.StompClient.connect(`/stomp-split?key=${key}`, { heartbeat: false, reconnect: false, closeTimeout: 300 }),
         "CONNECTED",
       );
       const events = [];
@@ -100,9 +100,8 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
       client.reconnect(4000, "new token");
       await within(5000, (async () => { while (bodies.length < 2) await sleep(10); })(), "the new session's message");
       const connected = client.connected;
-      // Not awaited: this broker never sends the DISCONNECT's RECEIPT. The call alone ends
-      // what reconnect() may do.
-      void client.disconnect();
+      // This broker never sends the DISCONNECT's RECEIPT: closed anyway after closeTimeout.
+      const disconnected = settled(client.disconnect());
       const after = (() => {
         try {
           client.reconnect();
@@ -111,8 +110,9 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
           return e.name;
         }
       })();
-      return { bad, bodies, events, connected, after };
+      return { bad, bodies, events, connected, after, disconnected: await within(3000, disconnected, "disconnect()") };
     }, key);
+    assert.equal(r.disconnected, "rejected: StompError: STOMP: the broker did not confirm DISCONNECT within 300 ms");
     assert.equal(r.bad, "InvalidAccessError");
     assert.deepEqual(r.bodies, ["hi", "hi"]);
     assert.deepEqual(r.events.slice(0, 2), ["close 4000", "connect"]);

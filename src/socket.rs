@@ -685,6 +685,15 @@ macro_rules! sink_impl {
 sink_impl!(WebSocket);
 sink_impl!(Sender);
 
+#[cfg(feature = "stomp")]
+impl Sender {
+    /// The builder's [`close_timeout`](Builder::close_timeout); `None` from inside one of
+    /// the socket's own callbacks, where it cannot be read.
+    pub(crate) fn close_timeout(&self) -> Option<Duration> {
+        self.handle.with(|i| Some(i.close_timeout()))
+    }
+}
+
 impl Sender {
     /// Ready once the socket is closed for good; until then the task is woken with those
     /// waiting on the Sink (on every event of the socket: a poll that finds nothing more

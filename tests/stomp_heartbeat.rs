@@ -635,3 +635,33 @@ async fn a_reconnect_through_the_socket_starts_a_new_session_and_subscriptions_r
         vec![vec!["CONNECT", "SUBSCRIBE"], vec!["CONNECT", "SUBSCRIBE"]]
     );
 }
+
+#[wasm_bindgen_test]
+async fn disconnect_from_a_broker_that_never_confirms_ends_within_the_close_timeout() {
+    // `/stomp-split` never sends a RECEIPT, and keeps the connection.
+    let k = key("stomp-unconfirmed");
+    let builder = WebSocket::builder(&ws_url(&format!("/stomp-split?key={k}")))
+        .close_timeout(Duration::from_millis(300));
+    let options = ConnectOptions::new().heart_beat(0, 10_000);
+    let client = within(10_000, "CONNECTED", StompClient::connect(builder, options))
+        .await
+        .expect("connect");
+    let result = within(3000, "disconnect", client.disconnect()).await;
+    assert!(
+        matches!(&result, Err(Error::Stomp { message, .. })
+            if message == "the broker did not confirm DISCONNECT within 300 ms"),
+        "{result:?}"
+    );
+    let r = report_until(&k, 3000, "the close", |r| {
+        r.connections.first().is_some_and(|c| c.close.is_some())
+    })
+    .await;
+    assert_eq!(r.connections[0].close.as_ref().map(|c| c.0), Some(1000));
+    assert!(
+        r.connections[0]
+            .received
+            .iter()
+            .any(|m| m.starts_with("DISCONNECT")),
+        "{r:?}"
+    );
+}

@@ -783,7 +783,8 @@ impl JsStompClient {
     }
 
     /// With a session up, ends gracefully once the operations started before have handed
-    /// their frames over: `DISCONNECT` with a receipt, then the socket closes with 1000.
+    /// their frames over: `DISCONNECT` with a receipt (waited for at most `closeTimeout`),
+    /// then the socket closes with 1000.
     /// Without one (the connection is down), ends at once: the socket closes for good and
     /// the operations still waiting for a session reject. From the call on, a lost
     /// connection is the end (no reconnection), so it never waits for a broker that is

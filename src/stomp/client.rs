@@ -1455,7 +1455,9 @@ impl StompClient {
     }
 
     /// Ends: with a session up, gracefully — `DISCONNECT` with a receipt (so everything
-    /// sent before was processed), then the socket closes with 1000; without one (the
+    /// sent before was processed), then the socket closes with 1000 (should the broker not
+    /// confirm within the builder's [`close_timeout`](crate::Builder::close_timeout), it
+    /// closes anyway, and the result is an [`Error::Stomp`] that says so); without one (the
     /// connection is down, or `CONNECTED` has not come yet), at once — the socket closes
     /// for good, with no `DISCONNECT` to send and no session to wait for.
     ///
@@ -1473,13 +1475,30 @@ impl StompClient {
         if !self.core.live() {
             return self.close_now().await;
         }
-        let result = match self
-            .core
-            .send_with_receipt(Frame::new("DISCONNECT"), None)
-            .await
-        {
-            Err(Error::Stomp { message, .. }) if message == LOST_BEFORE_RECEIPT => Ok(()),
-            other => other,
+        // At most the close timeout: a broker that keeps the connection (and its heart-beats)
+        // going but never confirms must not hold the caller forever.
+        let timeout = (self.core.sender.close_timeout())
+            .unwrap_or_else(|| crate::core::Config::default().close_timeout);
+        let ms = u32::try_from(timeout.as_millis())
+            .map_or(i32::MAX as u32, |ms| ms.min(i32::MAX as u32));
+        let (fire, mut timed_out) = oneshot::channel::<()>();
+        let _timer = Timeout::new(ms, move || {
+            let _ = fire.send(());
+        });
+        let mut receipt =
+            std::pin::pin!(self.core.send_with_receipt(Frame::new("DISCONNECT"), None));
+        let confirmed = poll_fn(|cx| match std::future::Future::poll(receipt.as_mut(), cx) {
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+            Poll::Pending => std::future::Future::poll(Pin::new(&mut timed_out), cx).map(|_| None),
+        })
+        .await;
+        let result = match confirmed {
+            Some(Err(Error::Stomp { message, .. })) if message == LOST_BEFORE_RECEIPT => Ok(()),
+            Some(other) => other,
+            None => Err(Error::Stomp {
+                message: format!("the broker did not confirm DISCONNECT within {ms} ms"),
+                body: String::new(),
+            }),
         };
         let unsent = match self.core.sender.close(1000, "") {
             Ok(closing) => closing.await.unsent,
