@@ -112,7 +112,7 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
       })();
       return { bad, bodies, events, connected, after, disconnected: await within(3000, disconnected, "disconnect()") };
     }, key);
-    assert.equal(r.disconnected, "rejected: StompError: STOMP: the broker did not confirm DISCONNECT within 300 ms");
+    assert.equal(r.disconnected, "rejected: StompError: STOMP: DISCONNECT was not confirmed within 300 ms");
     assert.equal(r.bad, "InvalidAccessError");
     assert.deepEqual(r.bodies, ["hi", "hi"]);
     assert.deepEqual(r.events.slice(0, 2), ["close 4000", "connect"]);
@@ -123,6 +123,30 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     assert.deepEqual(seen.connections[0].close, { code: 4000, reason: "new token", by: "client" });
     const commands = seen.connections.map((c) => c.received.map((m) => m.split("\n")[0]).filter((m) => m));
     assert.deepEqual(commands.map((c) => c.slice(0, 2)), [["CONNECT", "SUBSCRIBE"], ["CONNECT", "SUBSCRIBE"]]);
+  });
+
+  it("disconnect() behind a receipt that never comes ends after closeTimeout", async () => {
+    const key = uniqueKey("js-stomp-no-receipt");
+    const r = await run(async (key) => {
+      // `/stomp-split` never sends a RECEIPT and keeps the connection.
+      const client = await within(
+        10000,
+        stomp.StompClient.connect(`/stomp-split?key=${key}`, { heartbeat: false, closeTimeout: 300 }),
+        "CONNECTED",
+      );
+      const receipt = settled(client.sendWithReceipt("/queue/a", "x"));
+      const disconnected = await within(3000, settled(client.disconnect()), "disconnect()");
+      return { disconnected, receipt: await within(1000, receipt, "the receipt"), state: client.state };
+    }, key);
+    assert.equal(
+      r.disconnected,
+      "rejected: StompError: STOMP: the operations started before disconnect() did not finish within 300 ms: the connection was closed",
+    );
+    assert.match(r.receipt, /^rejected: StompError: .*the connection was lost before the receipt came/);
+    assert.equal(r.state, "closed");
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 1);
+    assert.deepEqual(seen.connections[0].close, { code: 1000, reason: "", by: "client" });
   });
 
   it("a subscription the broker refuses by name ends alone: for await throws its ERROR, and it is not subscribed again", async () => {

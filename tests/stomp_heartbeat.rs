@@ -649,7 +649,7 @@ async fn disconnect_from_a_broker_that_never_confirms_ends_within_the_close_time
     let result = within(3000, "disconnect", client.disconnect()).await;
     assert!(
         matches!(&result, Err(Error::Stomp { message, .. })
-            if message == "the broker did not confirm DISCONNECT within 300 ms"),
+            if message == "DISCONNECT was not confirmed within 300 ms"),
         "{result:?}"
     );
     let r = report_until(&k, 3000, "the close", |r| {

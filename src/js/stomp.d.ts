@@ -248,7 +248,8 @@ export class StompClient implements EventTarget {
   /**
    * With a session up, ends gracefully once the operations started before went out: DISCONNECT
    * with a receipt, then the socket closes with 1000 (a receipt that does not come within
-   * `closeTimeout` is waited for no longer: the socket closes, and it rejects with a `StompError`). With the connection down (or CONNECTED not
+   * `closeTimeout` is waited for no longer: the socket closes, and it rejects with a `StompError`;
+   * so do operations started before it that have not finished within `closeTimeout`). With the connection down (or CONNECTED not
    * yet come), ends at once: the socket closes for good, and operations still waiting for a session
    * reject. Either way, sends already handed over that never left the browser (the connection was
    * down, or lost before the DISCONNECT's receipt) make it reject with a `StompError` that counts

@@ -17,7 +17,8 @@ use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
 use super::{promise, Busy};
 use crate::stomp::{
-    AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription, Transaction,
+    close_timeout_ms, or_timeout, AckMode, ConnectOptions, StompClient, StompEvent, StompMessage,
+    Subscription, Transaction,
 };
 use crate::{CloseFrame, Error, Event, Message, Sender, State};
 use futures_core::Stream;
@@ -783,8 +784,9 @@ impl JsStompClient {
     }
 
     /// With a session up, ends gracefully once the operations started before have handed
-    /// their frames over: `DISCONNECT` with a receipt (waited for at most `closeTimeout`),
-    /// then the socket closes with 1000.
+    /// their frames over (at most `closeTimeout`: then the socket closes, which fails them)
+    /// and `DISCONNECT` with a receipt (again at most `closeTimeout`), then the socket
+    /// closes with 1000.
     /// Without one (the connection is down), ends at once: the socket closes for good and
     /// the operations still waiting for a session reject. From the call on, a lost
     /// connection is the end (no reconnection), so it never waits for a broker that is
@@ -809,10 +811,32 @@ impl JsStompClient {
             }
         }
         let taken = self.core.stomp.take();
+        let (sender, ms) = (
+            self.core.sender.clone(),
+            close_timeout_ms(&self.core.sender),
+        );
         promise(async move {
-            let result = match taken.await {
-                Some(client) => client.disconnect().await,
-                None => Ok(()),
+            // The operations started before may wait for a broker that never answers (a
+            // receipt): after the close timeout the socket closes, which fails them.
+            let mut taken = std::pin::pin!(taken);
+            let taken = match or_timeout(taken.as_mut(), ms).await {
+                Some(taken) => Ok(taken),
+                None => {
+                    drop(sender.close(1000, ""));
+                    let _ = taken.await;
+                    Err(Error::Stomp {
+                        message: format!(
+                            "the operations started before disconnect() did not finish \
+                             within {ms} ms: the connection was closed"
+                        ),
+                        body: String::new(),
+                    })
+                }
+            };
+            let result = match taken {
+                Ok(Some(client)) => client.disconnect().await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
             };
             result
                 .map(|()| JsValue::UNDEFINED)

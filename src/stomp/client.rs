@@ -11,7 +11,7 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -1455,9 +1455,10 @@ impl StompClient {
     }
 
     /// Ends: with a session up, gracefully — `DISCONNECT` with a receipt (so everything
-    /// sent before was processed), then the socket closes with 1000 (should the broker not
-    /// confirm within the builder's [`close_timeout`](crate::Builder::close_timeout), it
-    /// closes anyway, and the result is an [`Error::Stomp`] that says so); without one (the
+    /// sent before was processed), then the socket closes with 1000 (should the receipt not
+    /// come within the builder's [`close_timeout`](crate::Builder::close_timeout), it
+    /// closes anyway, and the result is an [`Error::Stomp`] that says so, along with any
+    /// lost `SEND`s); without one (the
     /// connection is down, or `CONNECTED` has not come yet), at once — the socket closes
     /// for good, with no `DISCONNECT` to send and no session to wait for.
     ///
@@ -1477,39 +1478,38 @@ impl StompClient {
         }
         // At most the close timeout: a broker that keeps the connection (and its heart-beats)
         // going but never confirms must not hold the caller forever.
-        let timeout = (self.core.sender.close_timeout())
-            .unwrap_or_else(|| crate::core::Config::default().close_timeout);
-        let ms = u32::try_from(timeout.as_millis())
-            .map_or(i32::MAX as u32, |ms| ms.min(i32::MAX as u32));
-        let (fire, mut timed_out) = oneshot::channel::<()>();
-        let _timer = Timeout::new(ms, move || {
-            let _ = fire.send(());
-        });
-        let mut receipt =
-            std::pin::pin!(self.core.send_with_receipt(Frame::new("DISCONNECT"), None));
-        let confirmed = poll_fn(|cx| match std::future::Future::poll(receipt.as_mut(), cx) {
-            Poll::Ready(result) => Poll::Ready(Some(result)),
-            Poll::Pending => std::future::Future::poll(Pin::new(&mut timed_out), cx).map(|_| None),
-        })
-        .await;
-        let result = match confirmed {
-            Some(Err(Error::Stomp { message, .. })) if message == LOST_BEFORE_RECEIPT => Ok(()),
-            Some(other) => other,
-            None => Err(Error::Stomp {
-                message: format!("the broker did not confirm DISCONNECT within {ms} ms"),
-                body: String::new(),
-            }),
+        let ms = close_timeout_ms(&self.core.sender);
+        let disconnect = self.core.send_with_receipt(Frame::new("DISCONNECT"), None);
+        let (result, context) = match or_timeout(disconnect, ms).await {
+            Some(Err(Error::Stomp { message, .. })) if message == LOST_BEFORE_RECEIPT => (
+                Ok(()),
+                "the connection was lost before the broker confirmed",
+            ),
+            Some(other) => (other, "the connection was lost before the broker confirmed"),
+            // Not sent (backpressure) or not answered: either way, not confirmed.
+            None => (
+                Err(Error::Stomp {
+                    message: format!("DISCONNECT was not confirmed within {ms} ms"),
+                    body: String::new(),
+                }),
+                "closed before the broker confirmed",
+            ),
         };
         let unsent = match self.core.sender.close(1000, "") {
             Ok(closing) => closing.await.unsent,
             Err(_) => Vec::new(),
         };
-        // The connection was lost before the RECEIPT: SENDs queued behind backpressure that
-        // never left the browser are lost, though their `send()` resolved.
-        result.and(lost_sends(
-            &unsent,
-            "the connection was lost before the broker confirmed",
-        ))
+        // SENDs queued behind backpressure that never left the browser are lost, though
+        // their `send()` resolved: said along with whatever else went wrong.
+        match (result, lost_sends(&unsent, context)) {
+            (Err(Error::Stomp { message, .. }), Err(Error::Stomp { message: lost, .. })) => {
+                Err(Error::Stomp {
+                    message: format!("{message}; {lost}"),
+                    body: String::new(),
+                })
+            }
+            (result, lost) => result.and(lost),
+        }
     }
 
     /// From now on, the connection's end is the socket's end: what `disconnect()` does
@@ -1532,6 +1532,30 @@ impl StompClient {
         };
         lost_sends(&unsent, "disconnected while the connection was down")
     }
+}
+
+/// `future`'s output, or `None` once `ms` have passed first (a browser timer, cleared when
+/// this future is dropped: nothing runs after).
+pub(crate) async fn or_timeout<F: Future>(future: F, ms: u32) -> Option<F::Output> {
+    let (fire, mut timed_out) = oneshot::channel::<()>();
+    let _timer = Timeout::new(ms, move || {
+        let _ = fire.send(());
+    });
+    let mut future = std::pin::pin!(future);
+    poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Pin::new(&mut timed_out).poll(cx).map(|_| None),
+    })
+    .await
+}
+
+/// The socket's close timeout in whole milliseconds, rounded up: at least 1, at most what a
+/// browser timer waits.
+pub(crate) fn close_timeout_ms(sender: &Sender) -> u32 {
+    let timeout =
+        (sender.close_timeout()).unwrap_or_else(|| crate::core::Config::default().close_timeout);
+    u32::try_from(timeout.as_micros().div_ceil(1000))
+        .map_or(i32::MAX as u32, |ms| ms.clamp(1, i32::MAX as u32))
 }
 
 /// `Err` naming how many of `unsent` (what the socket handed back at its end) are plain

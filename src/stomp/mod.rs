@@ -34,6 +34,8 @@
 mod client;
 mod frame;
 
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub(crate) use client::{close_timeout_ms, or_timeout};
 pub use client::{
     AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription, Transaction,
 };
