@@ -259,6 +259,13 @@ impl Builder {
 
     /// Takes the reconnect policy set so far, for a protocol layer that combines it with
     /// its own.
+    /// The [`close_timeout`](Self::close_timeout) set (the STOMP client bounds its
+    /// `DISCONNECT` by it).
+    #[cfg(feature = "stomp")]
+    pub(crate) fn close_timeout_set(&self) -> Duration {
+        self.config.close_timeout
+    }
+
     #[cfg(feature = "stomp")]
     pub(crate) fn take_reconnect_if(&mut self) -> Option<ReconnectPolicy> {
         self.config.reconnect_if.take()
@@ -684,15 +691,6 @@ macro_rules! sink_impl {
 
 sink_impl!(WebSocket);
 sink_impl!(Sender);
-
-#[cfg(feature = "stomp")]
-impl Sender {
-    /// The builder's [`close_timeout`](Builder::close_timeout); `None` from inside one of
-    /// the socket's own callbacks, where it cannot be read.
-    pub(crate) fn close_timeout(&self) -> Option<Duration> {
-        self.handle.with(|i| Some(i.close_timeout()))
-    }
-}
 
 impl Sender {
     /// Ready once the socket is closed for good; until then the task is woken with those

@@ -830,11 +830,6 @@ impl Inner {
         self.machine.protocol().to_owned()
     }
 
-    #[cfg(feature = "stomp")]
-    pub(crate) fn close_timeout(&self) -> std::time::Duration {
-        self.machine.close_timeout()
-    }
-
     pub(crate) fn next_attempt_in(&self) -> Option<std::time::Duration> {
         let at = self.machine.next_attempt_at()?;
         Some(at.saturating_sub(convert::now()))

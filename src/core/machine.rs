@@ -441,13 +441,6 @@ impl Machine {
         &self.protocol
     }
 
-    /// How long a close may take ([`Config::close_timeout`]): also what the STOMP client
-    /// waits for the broker to confirm its `DISCONNECT`.
-    #[cfg(feature = "stomp")]
-    pub fn close_timeout(&self) -> Duration {
-        self.config.close_timeout
-    }
-
     /// How many messages wait in the queue (not yet handed to the browser).
     pub fn queued(&self) -> usize {
         self.outbox.queued()

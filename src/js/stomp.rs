@@ -17,8 +17,8 @@ use super::iter::{Inbox, MessageIterator};
 use super::options::{self, Stash};
 use super::{promise, Busy};
 use crate::stomp::{
-    close_timeout_ms, or_timeout, AckMode, ConnectOptions, StompClient, StompEvent, StompMessage,
-    Subscription, Transaction,
+    or_timeout, AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription,
+    Transaction,
 };
 use crate::{CloseFrame, Error, Event, Message, Sender, State};
 use futures_core::Stream;
@@ -810,11 +810,9 @@ impl JsStompClient {
                 drop(self.core.sender.close(1000, ""));
             }
         }
+        let ms = self.core.stomp.get().map_or(1, |client| client.close_ms());
         let taken = self.core.stomp.take();
-        let (sender, ms) = (
-            self.core.sender.clone(),
-            close_timeout_ms(&self.core.sender),
-        );
+        let sender = self.core.sender.clone();
         promise(async move {
             // The operations started before may wait for a broker that never answers (a
             // receipt): after the close timeout the socket closes, which fails them.

@@ -490,6 +490,9 @@ struct Core {
     /// The heartbeat each connection starts with, until `CONNECTED` says what the broker
     /// promised ([`connect_heartbeat`]).
     recv_ms: u32,
+    /// The builder's close timeout in whole milliseconds ([`timer_ms`]): how long
+    /// `disconnect()` waits for the broker to confirm.
+    close_ms: u32,
     /// Do not reconnect: the broker refused the first `CONNECT`, or `disconnect()` runs.
     /// Also makes a connection lost on resocket's own decision (a heartbeat or connect
     /// timeout, which the reconnect policy is not asked about) the socket's end.
@@ -1256,6 +1259,7 @@ impl StompClient {
         if let Some(heartbeat) = connect_heartbeat(recv_ms) {
             builder = builder.heartbeat(heartbeat);
         }
+        let close_ms = timer_ms(builder.close_timeout_set());
         let socket = builder.connect()?;
         let events = socket.events();
         let (sender, receiver) = socket.split();
@@ -1263,6 +1267,7 @@ impl StompClient {
             sender,
             connect,
             recv_ms,
+            close_ms,
             no_reconnect,
             inner,
         });
@@ -1478,7 +1483,7 @@ impl StompClient {
         }
         // At most the close timeout: a broker that keeps the connection (and its heart-beats)
         // going but never confirms must not hold the caller forever.
-        let ms = close_timeout_ms(&self.core.sender);
+        let ms = self.core.close_ms;
         let disconnect = self.core.send_with_receipt(Frame::new("DISCONNECT"), None);
         let (result, context) = match or_timeout(disconnect, ms).await {
             Some(Err(Error::Stomp { message, .. })) if message == LOST_BEFORE_RECEIPT => (
@@ -1510,6 +1515,13 @@ impl StompClient {
             }
             (result, lost) => result.and(lost),
         }
+    }
+
+    /// How long [`disconnect`](Self::disconnect) waits for the broker, in milliseconds: the
+    /// JS `disconnect()` waits as long for the operations started before it.
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
+    pub(crate) fn close_ms(&self) -> u32 {
+        self.core.close_ms
     }
 
     /// From now on, the connection's end is the socket's end: what `disconnect()` does
@@ -1549,11 +1561,9 @@ pub(crate) async fn or_timeout<F: Future>(future: F, ms: u32) -> Option<F::Outpu
     .await
 }
 
-/// The socket's close timeout in whole milliseconds, rounded up: at least 1, at most what a
-/// browser timer waits.
-pub(crate) fn close_timeout_ms(sender: &Sender) -> u32 {
-    let timeout =
-        (sender.close_timeout()).unwrap_or_else(|| crate::core::Config::default().close_timeout);
+/// `timeout` in whole milliseconds for a browser timer, rounded up: at least 1, at most
+/// what a browser timer waits.
+fn timer_ms(timeout: Duration) -> u32 {
     u32::try_from(timeout.as_micros().div_ceil(1000))
         .map_or(i32::MAX as u32, |ms| ms.clamp(1, i32::MAX as u32))
 }

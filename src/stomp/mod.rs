@@ -35,7 +35,7 @@ mod client;
 mod frame;
 
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
-pub(crate) use client::{close_timeout_ms, or_timeout};
+pub(crate) use client::or_timeout;
 pub use client::{
     AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription, Transaction,
 };
