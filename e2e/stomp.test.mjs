@@ -125,6 +125,58 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     assert.deepEqual(commands.map((c) => c.slice(0, 2)), [["CONNECT", "SUBSCRIBE"], ["CONNECT", "SUBSCRIBE"]]);
   });
 
+  it("disconnect() during reconnect()'s closing handshake ends the client: no new connection", async () => {
+    const key = uniqueKey("js-stomp-reconnect-disconnect");
+    const r = await run(async (key) => {
+      const client = await within(
+        10000,
+        stomp.StompClient.connect(`/stomp-split?key=${key}`, { heartbeat: false, closeTimeout: 300 }),
+        "CONNECTED",
+      );
+      const events = [];
+      for (const kind of ["connect", "reconnecting", "close", "error"]) {
+        client.addEventListener(kind, (e) => events.push(kind === "close" ? `close ${e.code}` : kind));
+      }
+      client.reconnect(4000, "new token");
+      // The session ends as the closing handshake starts: nothing is sent on it any more.
+      const connected = client.connected;
+      const disconnected = await within(3000, settled(client.disconnect()), "disconnect()");
+      await sleep(500);
+      return { connected, disconnected, events, state: client.state };
+    }, key);
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 1, `no attempt after disconnect(): ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.connections[0].close, { code: 4000, reason: "new token", by: "client" });
+    assert.deepEqual(r.events, ["close 4000"]);
+    assert.equal(r.disconnected, "resolved");
+    assert.equal(r.connected, false);
+    assert.equal(r.state, "closed");
+  });
+
+  it("a reconnect() whose attempt fails, with reconnect: false, ends the client with the socket's ConnectFailedError", async () => {
+    const key = uniqueKey("js-stomp-reconnect-fails");
+    const r = await run(async (key) => {
+      // Attempt 1 goes to a port where nothing listens.
+      const url = (attempt) => (attempt === 0 ? `/stomp-split?key=${key}` : "ws://127.0.0.1:9/");
+      const client = await within(
+        10000,
+        stomp.StompClient.connect(url, { heartbeat: false, reconnect: false }),
+        "CONNECTED",
+      );
+      const events = [];
+      const ended = new Promise((resolve) =>
+        client.addEventListener("error", (e) => resolve(`${e.error?.name}: ${e.error?.close?.code}`)),
+      );
+      client.addEventListener("reconnecting", (e) => events.push(`reconnecting ${e.attempt}`));
+      client.addEventListener("close", (e) => events.push(`close ${e.code}`));
+      client.reconnect(4000);
+      return { error: await within(5000, ended, "the error event"), events, state: client.state };
+    }, key);
+    assert.equal(r.error, "ConnectFailedError: 1006");
+    assert.deepEqual(r.events, ["close 4000", "reconnecting 1", "close 1006"]);
+    assert.equal(r.state, "closed");
+  });
+
   it("disconnect() behind a receipt that never comes ends after closeTimeout", async () => {
     const key = uniqueKey("js-stomp-no-receipt");
     const r = await run(async (key) => {

@@ -53,6 +53,14 @@ impl Busy for State {
     }
 }
 
+#[cfg(feature = "stomp")]
+impl Busy for bool {
+    /// [`Sender::is_live`]'s answer: the last state seen, the local close unknown.
+    fn busy(handle: &Handle) -> Self {
+        handle.snapshot.state.get() == State::Open
+    }
+}
+
 impl Busy for usize {
     fn busy(_: &Handle) -> Self {
         0
@@ -693,6 +701,14 @@ sink_impl!(WebSocket);
 sink_impl!(Sender);
 
 impl Sender {
+    /// Open, and not closing that connection on its own (the inbound limit, `reconnect`):
+    /// what is sent now goes to this connection ([`Machine::is_live`](crate::core::Machine::is_live)).
+    /// A STOMP session is over once its connection is not.
+    #[cfg(feature = "stomp")]
+    pub(crate) fn is_live(&self) -> bool {
+        self.handle.with(|i| i.is_live())
+    }
+
     /// Ready once the socket is closed for good; until then the task is woken with those
     /// waiting on the Sink (on every event of the socket: a poll that finds nothing more
     /// to do), for a task that waits on something else but must not outlive the socket

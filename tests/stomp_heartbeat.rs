@@ -637,6 +637,35 @@ async fn a_reconnect_through_the_socket_starts_a_new_session_and_subscriptions_r
 }
 
 #[wasm_bindgen_test]
+async fn disconnect_during_a_reconnects_closing_handshake_ends_with_no_new_connection() {
+    let k = key("stomp-reconnect-disconnect");
+    let client = broker_at(&format!("/stomp-split?key={k}"), (0, 10_000)).await;
+    let socket = client.socket().clone();
+    socket.reconnect(4000, "new token").unwrap();
+    // The session ends as the closing handshake starts, though the socket is still open.
+    assert_eq!(socket.state(), State::Open);
+    assert!(!client.is_connected());
+    // No session: no DISCONNECT to send; the socket closes for good.
+    let result = within(3000, "disconnect", client.disconnect()).await;
+    assert_eq!(result, Ok(()));
+    assert_eq!(socket.state(), State::Closed);
+    sleep(500).await;
+    let r = report(&k).await;
+    assert_eq!(r.attempts, 1, "no attempt after disconnect: {r:?}");
+    assert_eq!(
+        r.connections[0].close,
+        Some((4000, "new token".into(), "client".into()))
+    );
+    assert!(
+        !r.connections[0]
+            .received
+            .iter()
+            .any(|m| m.starts_with("DISCONNECT")),
+        "{r:?}"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn disconnect_from_a_broker_that_never_confirms_ends_within_the_close_timeout() {
     // `/stomp-split` never sends a RECEIPT, and keeps the connection.
     let k = key("stomp-unconfirmed");

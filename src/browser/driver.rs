@@ -821,6 +821,11 @@ impl Inner {
         self.machine.state()
     }
 
+    #[cfg(feature = "stomp")]
+    pub(crate) fn is_live(&self) -> bool {
+        self.machine.is_live()
+    }
+
     /// Shared with the handles, for while this state is borrowed.
     pub(crate) fn snapshot(&self) -> Rc<Snapshot> {
         self.snapshot.clone()

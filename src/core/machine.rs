@@ -482,6 +482,14 @@ impl Machine {
             }
     }
 
+    /// Open, and not closing that connection for a reason of its own (the inbound limit,
+    /// [`reconnect`](Self::reconnect)): what is sent now is handed to this connection.
+    /// While such a close is under way, [`state`](Self::state) is still
+    /// [`State::Open`], but what is sent waits for the next connection.
+    pub fn is_live(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. }) && self.local_close.is_none()
+    }
+
     /// Closed for good.
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)

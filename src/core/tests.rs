@@ -2013,7 +2013,17 @@ fn reconnect_closes_the_open_connection_and_connects_again_at_once_whatever_the_
     m.send(ms(10), text("a")).unwrap();
     m.send(ms(10), text("b")).unwrap();
     assert_eq!(sent(&mut m), vec![text("a"), text("b")]);
+    assert!(m.is_live());
     m.reconnect(ms(20), 4000, "new token").unwrap();
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "until the old connection has closed"
+    );
+    assert!(
+        !m.is_live(),
+        "what is sent now waits for the next connection"
+    );
     assert_eq!(
         actions(&mut m),
         vec![Action::Close {
@@ -2051,7 +2061,26 @@ fn reconnect_closes_the_open_connection_and_connects_again_at_once_whatever_the_
     assert!(a.contains(&Action::Connect { attempt: 1 }), "{a:?}");
     assert_eq!(m.state(), State::Connecting);
     m.handle_open(ms(50), String::new());
+    assert!(m.is_live());
     assert_eq!(sent(&mut m), vec![text("b"), text("c")]);
+}
+
+#[test]
+fn a_close_during_a_reconnect_handshake_ends_the_socket_with_no_new_attempt() {
+    let mut m = open_machine(config());
+    m.reconnect(ms(0), 4000, "new token").unwrap();
+    actions(&mut m);
+    m.close(ms(1), 1000, "").unwrap();
+    assert_eq!(m.state(), State::Closing);
+    assert!(!m.is_live());
+    m.handle_close(ms(2), frame(4000), 0);
+    let a = actions(&mut m);
+    assert!(
+        !a.iter().any(|a| matches!(a, Action::Connect { .. })),
+        "{a:?}"
+    );
+    assert!(m.is_closed());
+    assert_eq!(m.take_terminal(), None, "the end was asked for");
 }
 
 #[test]
@@ -2128,6 +2157,7 @@ fn reconnect_during_an_inbound_limit_close_connects_again_when_it_ends() {
     // The default policy would end the socket on 4001; the application asked for more.
     let mut m = open_machine(config());
     assert!(m.close_connection(ms(0), codes::INBOUND_LIMIT, "limit"));
+    assert!(!m.is_live());
     actions(&mut m);
     m.reconnect(ms(1), 1000, "").unwrap();
     assert!(actions(&mut m).is_empty(), "the close under way serves");

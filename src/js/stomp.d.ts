@@ -212,7 +212,10 @@ export class StompClient implements EventTarget {
    */
   static connect(url: string | URL | UrlProvider, options?: StompConnectOptions): Promise<StompClient>;
 
-  /** Whether a STOMP session is up right now. */
+  /**
+   * Whether a STOMP session is up right now. `false` from `reconnect()` on, though `state`
+   * stays "open" until the old connection has closed.
+   */
   readonly connected: boolean;
   /** The socket's state. */
   readonly state: SocketState;
@@ -265,8 +268,9 @@ export class StompClient implements EventTarget {
    * Drops the connection and connects again now: a new session (`connect` fires for it) with
    * every live subscription subscribed again, e.g. with a new token from a `url` function.
    * `code` and `reason` as for a socket's `close()`, with its errors; the socket's
-   * `reconnect()` underneath (see there). After `disconnect()`, or once the client has
-   * ended: an `InvalidStateError` DOMException.
+   * `reconnect()` underneath (see there). The session ends at once: a `disconnect()` from
+   * then on closes the socket without a `DISCONNECT`, and no new connection follows. After
+   * `disconnect()`, or once the client has ended: an `InvalidStateError` DOMException.
    */
   reconnect(code?: number, reason?: string): void;
   /** `await using client = await StompClient.connect(...)`: disconnects at the end of the scope. */

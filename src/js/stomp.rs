@@ -20,7 +20,7 @@ use crate::stomp::{
     or_timeout, AckMode, ConnectOptions, StompClient, StompEvent, StompMessage, Subscription,
     Transaction,
 };
-use crate::{CloseFrame, Error, Event, Message, Sender, State};
+use crate::{Error, Event, Message, Sender, State};
 use futures_core::Stream;
 use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
@@ -380,10 +380,6 @@ struct Client {
     busy: Busy,
     stash: Stash,
     disconnecting: Cell<bool>,
-    /// Reconnection attempts since the last open, and the last close: for the end's error
-    /// when no subscription heard it.
-    attempts: Cell<u32>,
-    last_close: RefCell<Option<CloseFrame>>,
     /// The error that ended the client, as a subscription heard it.
     end_error: RefCell<Option<Error>>,
     /// Subscription tasks still running, and the task waiting for them to end.
@@ -431,13 +427,8 @@ impl Client {
 
     fn on_event(&self, event: Event) {
         match event {
-            Event::Open { .. } => self.attempts.set(0),
-            Event::Close(frame) => {
-                self.dispatch(events::close(&frame));
-                *self.last_close.borrow_mut() = Some(frame);
-            }
+            Event::Close(frame) => self.dispatch(events::close(&frame)),
             Event::Reconnecting { attempt, delay } => {
-                self.attempts.set(attempt);
                 let fields = [
                     ("attempt", attempt.into()),
                     ("delay", (delay.as_secs_f64() * 1000.0).into()),
@@ -445,19 +436,6 @@ impl Client {
                 self.dispatch(events::plain("reconnecting", &fields));
             }
             _ => {}
-        }
-    }
-
-    /// The error of an end that was not asked for, when no subscription heard one.
-    fn guessed_end(&self) -> Error {
-        let last = self.last_close.borrow().clone().unwrap_or(CloseFrame {
-            code: 1006,
-            reason: String::new(),
-            was_clean: false,
-        });
-        match self.attempts.get() {
-            0 => Error::Closed(last),
-            attempts => Error::ReconnectExhausted { attempts, last },
         }
     }
 }
@@ -516,7 +494,16 @@ async fn watch(
     })
     .await;
     if !core.disconnecting.get() {
-        let error = core.end_error.take().unwrap_or_else(|| core.guessed_end());
+        // Unless a subscription heard it, the socket's own error (`opened()` is ready now).
+        let error = match core.end_error.take() {
+            Some(e) => e,
+            None => core
+                .sender
+                .opened()
+                .await
+                .err()
+                .unwrap_or(Error::SocketClosed),
+        };
         let js = core
             .stash
             .borrow_mut()
@@ -661,8 +648,6 @@ impl JsStompClient {
                 busy,
                 stash,
                 disconnecting: Cell::new(false),
-                attempts: Cell::new(0),
-                last_close: RefCell::new(None),
                 end_error: RefCell::new(None),
                 live_subs: Cell::new(0),
                 subs_done: RefCell::new(None),

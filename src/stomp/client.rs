@@ -4,7 +4,6 @@
 use super::frame::{peek_head, Decoder, Frame};
 use crate::{
     BinaryType, Builder, CloseFrame, Error, Event, Heartbeat, Message, Opening, Receiver, Sender,
-    State,
 };
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
@@ -527,7 +526,7 @@ impl Core {
 
     /// Whether a frame handed over now goes out in the current STOMP session.
     fn live(&self) -> bool {
-        self.inner.borrow().connected && self.sender.state() == State::Open
+        self.inner.borrow().connected && self.sender.is_live()
     }
 
     /// Whether `session` is the one up now (a session that is not has ended for good:
@@ -536,12 +535,12 @@ impl Core {
         self.live() && self.inner.borrow().session == session
     }
 
-    /// Hands a frame to the socket at once if a connection is open: it goes after that
+    /// Hands a frame to the socket at once if a connection is open (and not closing): it goes after that
     /// connection's `CONNECT` (the open hook put it first), in the session to come or
     /// already up. For SUBSCRIBE and UNSUBSCRIBE: without a connection, the next open
     /// subscribes every live subscription anyway.
     fn send_on_connection(&self, frame: &Frame) {
-        if self.sender.state() == State::Open {
+        if self.sender.is_live() {
             let mut sender = self.sender.clone();
             let _ = Pin::new(&mut sender).start_send(to_message(frame));
         }
@@ -557,7 +556,7 @@ impl Core {
     }
 
     fn poll_session(&self, cx: &mut Context<'_>) -> Poll<Result<u64, Error>> {
-        let live = self.sender.state() == State::Open;
+        let live = self.sender.is_live();
         let mut inner = self.inner.borrow_mut();
         if let Some(e) = &inner.closed {
             return Poll::Ready(Err(e.clone()));
@@ -781,7 +780,7 @@ impl Core {
                 .map(|ms| {
                     let mut sender = self.sender.clone();
                     Interval::new(ms, move || {
-                        if sender.state() == State::Open {
+                        if sender.is_live() {
                             let _ = Pin::new(&mut sender).start_send(Message::Text("\n".into()));
                         }
                     })
@@ -1408,7 +1407,9 @@ impl StompClient {
         })
     }
 
-    /// Whether a STOMP session is up right now.
+    /// Whether a STOMP session is up right now: `CONNECTED` came on the open connection, and
+    /// the socket is not closing it (a [`reconnect`](Sender::reconnect) ends the session
+    /// as its closing handshake starts).
     pub fn is_connected(&self) -> bool {
         self.core.live()
     }
@@ -1464,7 +1465,8 @@ impl StompClient {
     /// come within the builder's [`close_timeout`](crate::Builder::close_timeout), it
     /// closes anyway, and the result is an [`Error::Stomp`] that says so, along with any
     /// lost `SEND`s); without one (the
-    /// connection is down, or `CONNECTED` has not come yet), at once — the socket closes
+    /// connection is down, `CONNECTED` has not come yet, or a
+    /// [`reconnect`](Sender::reconnect) is closing the connection), at once — the socket closes
     /// for good, with no `DISCONNECT` to send and no session to wait for.
     ///
     /// The broker closing the connection instead of sending the `RECEIPT` also counts as
