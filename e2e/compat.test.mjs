@@ -26,6 +26,8 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     page = await openTestPage(browser, server);
     await run(() => {
       window.sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      window.within = (ms, p, what) =>
+        Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out: ${what}`)))]);
       // A socket and a record of its handler calls, the way RWS users write them.
       window.track = (url, options) => {
         const s = new resocket.ResilientWebSocket(url, [], options);
@@ -187,6 +189,78 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     assert.deepEqual(r2.connections.map((c) => c.received), [[], ["last"]]);
     assert.deepEqual(r2.connections[1].close, { code: 1000, reason: "done", by: "client" });
     assert.deepEqual(await run(() => t8.s.takeUnsent()), []);
+  });
+
+  it("an async url function (a token fetched first) is awaited before each attempt; a rejection fails that attempt only", async () => {
+    const key = uniqueKey("async-url");
+    const r = await run(async (key) => {
+      const calls = [];
+      const log = [];
+      const s = new resocket.ResilientWebSocket(async (attempt) => {
+        calls.push(attempt);
+        // A real round trip first: the token is how many connections the server had seen.
+        const token = (await (await fetch(`/api/report/${key}`)).json()).attempts;
+        if (attempt === 1) throw new Error("token server down");
+        return `/drop-after/1?key=${key}&token=${token}`;
+      }, [], { reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
+      const during = s.state;
+      s.onopen = () => log.push("open");
+      s.onerror = () => log.push("error");
+      s.onclose = (e) => log.push(`close ${e.code} ${e.reason}`);
+      s.onreconnecting = (e) => log.push(`reconnecting ${e.attempt}`);
+      const messages = [];
+      s.onmessage = (e) => messages.push(e.data);
+      s.send("a");
+      await within(5000, (async () => { while (!log.includes("open") || messages.length < 1) await sleep(10); })(), "the first echo");
+      await within(5000, (async () => { while (log.filter((l) => l === "open").length < 2) await sleep(10); })(), "the second open");
+      s.send("b");
+      await within(5000, (async () => { while (messages.length < 2) await sleep(10); })(), "the second echo");
+      s.close();
+      return { during, calls, log, messages };
+    }, key);
+    assert.equal(r.during, "connecting");
+    assert.deepEqual(r.calls, [0, 1, 2]);
+    assert.deepEqual(r.log, [
+      "open",
+      "close 1006 ",
+      "reconnecting 1",
+      "error",
+      "close 1006 the url function failed: token server down",
+      "reconnecting 2",
+      "open",
+    ]);
+    assert.deepEqual(r.messages, ["a", "b"]);
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 2, "the failed token fetch made no connection");
+    assert.deepEqual(seen.connections.map((c) => c.received), [["a"], ["b"]]);
+
+    // Not a target: the socket ends with that TypeError, as from a sync url function.
+    // close() while the Promise is pending: closed at once, and no attempt follows.
+    const key2 = uniqueKey("async-url-close");
+    const ends = await run(async (key2) => {
+      const bad = new resocket.ResilientWebSocket(async () => 42, [], { heartbeat: false });
+      const badError = await new Promise((resolve) => bad.addEventListener("error", (e) => resolve(`${e.error?.name}: ${e.error?.message}`)));
+      let release;
+      const pending = new resocket.ResilientWebSocket(
+        () => new Promise((resolve) => { release = () => resolve(`/echo?key=${key2}`); }),
+        [],
+        { heartbeat: false },
+      );
+      const log = [];
+      pending.onclose = (e) => log.push(`close ${e.code}`);
+      pending.onopen = () => log.push("open");
+      await sleep(50);
+      pending.close();
+      const state = pending.state;
+      release();
+      await sleep(200);
+      return { badError, badState: bad.state, state, log };
+    }, key2);
+    assert.equal(ends.badError, "TypeError: the url function must return a string, a URL or { url, protocols }, not the number 42");
+    assert.equal(ends.badState, "closed");
+    assert.equal(ends.state, "closed");
+    assert.deepEqual(ends.log, ["close 1006"]);
+    assert.equal((await report(server, key2)).attempts, 0);
   });
 
   it("reconnect() while waiting out a long delay makes the attempt now", async () => {

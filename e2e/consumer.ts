@@ -31,6 +31,7 @@ const options: ResilientWebSocketOptions = {
 const socket = new ResilientWebSocket("wss://example.com/live", ["v2.chat"], options);
 new ResilientWebSocket(new URL("wss://example.com/"));
 new ResilientWebSocket((attempt) => ({ url: `/live?token=t${attempt}`, protocols: "v1" }), null, { maxRetries: 5 });
+new ResilientWebSocket(async (attempt) => `/live?token=${await Promise.resolve(attempt)}`);
 
 // readyState is a WebSocket readyState; the constants are the literal numbers.
 const open: 1 = ResilientWebSocket.OPEN;
@@ -124,6 +125,8 @@ const dispose: () => void = socket[Symbol.dispose];
 void dispose;
 
 // Precision: these are all errors.
+// @ts-expect-error a url function's Promise brings a URL, not a number
+new ResilientWebSocket(async () => 42);
 // @ts-expect-error numbers are not sendable
 socket.send(42);
 // @ts-expect-error no such binary type

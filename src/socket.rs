@@ -1,7 +1,8 @@
 //! The public handles: [`WebSocket`], its [`Builder`], and the halves of [`WebSocket::split`].
 
 use crate::browser::{
-    BinaryType, BlobReader, CloseOutcome, Inner, Shared, Snapshot, Target, TargetProvider,
+    later, BinaryType, BlobReader, CloseOutcome, Failure, Inner, Resolve, Shared, Snapshot, Target,
+    TargetProvider,
 };
 use crate::core::{
     Config, InboundOverflow, OpenHook, Opening, ReconnectPolicy, DEFAULT_LOW_WATER_MARK,
@@ -337,9 +338,70 @@ impl Builder {
     /// token. Called with the attempt number (0 for the first connection); an `Err` ends
     /// the socket with that error. Replaces the builder's URL and protocols. Like the
     /// policy, it runs inside resocket's event handling, where methods of this socket
-    /// cannot act (see [`reconnect_if`](Self::reconnect_if)).
-    pub fn target_fn(mut self, f: impl FnMut(u32) -> Result<Target, Error> + 'static) -> Self {
-        self.provider = Some(Box::new(f));
+    /// cannot act (see [`reconnect_if`](Self::reconnect_if)). For a target that takes a
+    /// while (a token fetched first), [`target_async`](Self::target_async).
+    pub fn target_fn(mut self, mut f: impl FnMut(u32) -> Result<Target, Error> + 'static) -> Self {
+        self.provider = Some(Box::new(move |attempt| Resolve::Now(f(attempt))));
+        self
+    }
+
+    /// [`target_fn`](Self::target_fn) for a target that takes a while, such as a token
+    /// fetched from your server before every attempt. `f` is called with the attempt number
+    /// (as for `target_fn`, where methods of this socket cannot act); the future it returns
+    /// runs on its own, so it may use the socket's handles (`close()` to give up for good).
+    ///
+    /// - Meanwhile the socket is [`Connecting`](State::Connecting), and the
+    ///   [connect timeout](Self::connect_timeout) counts from the attempt's start.
+    /// - A `close()`, a [`reconnect`](WebSocket::reconnect), the connect timeout or the
+    ///   socket dropped give the attempt up: the future is dropped and never polled again.
+    /// - `Ok(target)`: the attempt connects there. A bad URL or subprotocol ends the socket
+    ///   with that error, as from `target_fn`.
+    /// - `Err(e)`: this attempt failed, not the socket. It ends as a connection that could
+    ///   not open: [`Event::Error`], then [`Event::Close`] with 1006 and the reason
+    ///   `"target: {e}"`, which the reconnect policy retries by default (with no
+    ///   reconnection, the socket ends with [`Error::ConnectFailed`] carrying that frame).
+    ///
+    /// ```no_run
+    /// use resocket::{Error, Target, WebSocket};
+    ///
+    /// async fn fetch_token() -> Result<String, Error> {
+    ///     // e.g. gloo-net's `Request::get("/api/ws-token").send().await`
+    /// #   Ok(String::new())
+    /// }
+    ///
+    /// # fn main() -> Result<(), Error> {
+    /// let ws = WebSocket::builder("")
+    ///     .target_async(|_attempt| async {
+    ///         let token = fetch_token().await?;
+    ///         Ok(Target {
+    ///             url: format!("wss://example.com/live?token={token}"),
+    ///             protocols: Vec::new(),
+    ///         })
+    ///     })
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn target_async<F, Fut>(mut self, mut f: F) -> Self
+    where
+        F: FnMut(u32) -> Fut + 'static,
+        Fut: Future<Output = Result<Target, Error>> + 'static,
+    {
+        self.provider = Some(Box::new(move |attempt| {
+            let future = f(attempt);
+            later(
+                async move { (future.await).map_err(|e| Failure::Attempt(format!("target: {e}"))) },
+            )
+        }));
+        self
+    }
+
+    /// A provider that may answer at once or later: the JS API's `url` function.
+    #[cfg(feature = "js")]
+    pub(crate) fn target_provider(
+        mut self,
+        provider: impl FnMut(u32) -> Resolve + 'static,
+    ) -> Self {
+        self.provider = Some(Box::new(provider));
         self
     }
 
@@ -377,7 +439,7 @@ impl Builder {
                 url: self.url,
                 protocols: self.protocols,
             };
-            Box::new(move |_| Ok(target.clone()))
+            Box::new(move |_| Resolve::Now(Ok(target.clone())))
         });
         let shared = Inner::start(self.config, provider, self.blobs)?;
         Ok(WebSocket {

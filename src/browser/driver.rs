@@ -10,6 +10,8 @@ use crate::{CloseFrame, Error, Event, Message, State};
 use futures_channel::mpsc;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::closure::Closure;
@@ -26,7 +28,94 @@ pub struct Target {
 }
 
 /// Called before every attempt with its number (0 for the first connection).
-pub(crate) type TargetProvider = Box<dyn FnMut(u32) -> Result<Target, Error>>;
+pub(crate) type TargetProvider = Box<dyn FnMut(u32) -> Resolve>;
+
+/// What a [`TargetProvider`] gives for an attempt.
+pub(crate) enum Resolve {
+    /// The target (or why there is none: the socket ends with it).
+    Now(Result<Target, Error>),
+    /// A start of the target's resolution, made by [`later`]: only an app that resolves
+    /// targets asynchronously carries that code.
+    Later(Box<dyn FnOnce(Weak<RefCell<Inner>>) -> Resolving>),
+}
+
+/// A resolution under way ([`later`]); dropping it stops it: its future is dropped then
+/// (or, should that future be running, right after), never polled again.
+pub(crate) struct Resolving(Rc<Resolution>);
+
+type TargetFuture = Pin<Box<dyn Future<Output = Result<Target, Failure>>>>;
+
+struct Resolution {
+    future: RefCell<Option<TargetFuture>>,
+    stopped: std::cell::Cell<bool>,
+}
+
+impl Drop for Resolving {
+    fn drop(&mut self) {
+        self.0.stopped.set(true);
+        // Borrowed only while the task polls it: that poll called into the socket (a
+        // `close()`), and the task drops the future when the poll returns.
+        let future = self
+            .0
+            .future
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut f| f.take());
+        drop(future);
+    }
+}
+
+/// Why an asynchronous target did not come.
+pub(crate) enum Failure {
+    /// This attempt failed (a token could not be fetched): it ends as a connection that
+    /// failed, with this reason, and the reconnect policy decides.
+    Attempt(String),
+    /// No attempt can succeed (the provider's answer is not a target): the socket ends.
+    /// (The JS API's `url` function only: a Rust future's answer is a `Target`.)
+    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    End(Error),
+}
+
+/// Resolves an attempt's target with `future`, in a task of its own (so the state is not
+/// borrowed while it runs): the result goes to the socket unless the attempt was given
+/// up first (a connect timeout, `close()`, `reconnect()`, the socket dropped).
+pub(crate) fn later(future: impl Future<Output = Result<Target, Failure>> + 'static) -> Resolve {
+    Resolve::Later(Box::new(move |weak| {
+        let resolution = Rc::new(Resolution {
+            future: RefCell::new(Some(Box::pin(future))),
+            stopped: std::cell::Cell::new(false),
+        });
+        let shared = resolution.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = std::future::poll_fn(|cx| {
+                let mut slot = shared.future.borrow_mut();
+                let Some(future) = slot.as_mut().filter(|_| !shared.stopped.get()) else {
+                    return Poll::Ready(None);
+                };
+                let polled = future.as_mut().poll(cx);
+                if shared.stopped.get() {
+                    // Given up during that poll.
+                    *slot = None;
+                    return Poll::Ready(None);
+                }
+                if polled.is_ready() {
+                    *slot = None;
+                }
+                polled.map(Some)
+            })
+            .await;
+            if let Some(result) = result {
+                let mut result = Some(result);
+                with(&weak, &mut |i| {
+                    if let Some(result) = result.take() {
+                        i.on_target(result);
+                    }
+                });
+            }
+        });
+        Resolving(resolution)
+    }))
+}
 
 /// How binary messages are delivered by the browser; either way they come out as
 /// [`Message::Binary`].
@@ -152,6 +241,8 @@ pub(crate) struct Inner {
     /// Set with [`BinaryType::Blob`] only: then the browser hands over Blobs, read by this.
     blobs: Option<BlobReader>,
     conn: Option<Conn>,
+    /// The attempt's target on its way, while there is no `conn` yet ([`later`]).
+    resolving: Option<Resolving>,
     /// Where the URL of the current or last attempt is.
     url: AttemptUrl,
     /// The socket's entry in the thread's timer: made on first use, dropped (so nothing
@@ -253,6 +344,7 @@ impl Inner {
                 provider,
                 blobs,
                 conn: None,
+                resolving: None,
                 url: AttemptUrl::Resolved(String::new()),
                 timer: None,
                 timer_at: None,
@@ -326,9 +418,15 @@ impl Inner {
                     Action::Close { code, reason } => {
                         if let Some(conn) = &self.conn {
                             conn.close(code, &reason);
+                        } else if self.resolving.take().is_some() {
+                            // No socket yet to close: the attempt ends here, as a browser's
+                            // socket closed while connecting would (1006).
+                            let now = convert::now();
+                            self.machine.handle_close(now, CloseFrame::abnormal(""), 0);
                         }
                     }
                     Action::Abandon { code, reason } => {
+                        self.resolving = None;
                         if let Some(conn) = self.conn.take() {
                             conn.close(code, &reason);
                         }
@@ -424,7 +522,8 @@ impl Inner {
         self.subscribers.clear();
         // The caller's callbacks can never run again; what they hold is let go (the pong
         // matcher once what arrived before, Blobs among it, is read: `poll_next`).
-        self.provider = Box::new(|_| Err(Error::SocketClosed));
+        self.provider = Box::new(|_| Resolve::Now(Err(Error::SocketClosed)));
+        self.resolving = None;
         self.machine.release_callbacks(!self.inbound.is_empty());
     }
 
@@ -464,14 +563,38 @@ impl Inner {
     }
 
     fn open_socket(&mut self, attempt: u32) {
-        match self.create_socket(attempt) {
+        match (self.provider)(attempt) {
+            Resolve::Now(target) => self.open_target(target),
+            Resolve::Later(start) => self.resolving = Some(start(self.this.clone())),
+        }
+    }
+
+    fn open_target(&mut self, target: Result<Target, Error>) {
+        match target.and_then(|target| self.create_socket(target)) {
             Ok(conn) => self.conn = Some(conn),
             Err(e) => self.machine.handle_connect_error(e),
         }
     }
 
-    fn create_socket(&mut self, attempt: u32) -> Result<Conn, Error> {
-        let Target { url, protocols } = (self.provider)(attempt)?;
+    /// The result of [`later`], for the attempt under way.
+    fn on_target(&mut self, result: Result<Target, Failure>) {
+        if self.resolving.take().is_none() {
+            return;
+        }
+        match result {
+            Ok(target) => self.open_target(Ok(target)),
+            Err(Failure::End(e)) => self.open_target(Err(e)),
+            Err(Failure::Attempt(reason)) => {
+                self.emit(&Event::Error);
+                let now = convert::now();
+                self.machine
+                    .handle_close(now, CloseFrame::abnormal(&reason), 0);
+            }
+        }
+    }
+
+    fn create_socket(&mut self, target: Target) -> Result<Conn, Error> {
+        let Target { url, protocols } = target;
         // What is wrong with the URL, if anything, in the same words in every browser;
         // else `e`. A bad URL is named before bad subprotocols, as the constructor would.
         let url_fault = |e: Error| convert::resolve_url(&url).err().unwrap_or(e);

@@ -4,6 +4,7 @@
 
 use super::convert::{self, describe, dom_exception, num, quoted, range_error, type_error};
 use super::Busy;
+use crate::browser::{later, Failure, Resolve};
 use crate::{
     Backoff, Builder, CloseFrame, Error, Heartbeat, InboundOverflow, Jitter, Message, Target,
     WebSocket,
@@ -116,7 +117,7 @@ pub(crate) fn configure(
 
     let mut builder = if let Some(f) = url.dyn_ref::<Function>() {
         let provider = provider(f.clone(), protocols, busy.clone(), stash.clone());
-        WebSocket::builder("").target_fn(provider)
+        WebSocket::builder("").target_provider(provider)
     } else {
         WebSocket::builder(&url_string(url, "url")?).protocols(protocols)
     };
@@ -265,33 +266,60 @@ fn inbound_limit(value: &JsValue) -> Result<(usize, InboundOverflow), JsValue> {
 }
 
 /// A `url` function: called with the attempt number (0 first) before every attempt;
-/// returns a URL, or `{ url, protocols }`.
+/// returns a URL, or `{ url, protocols }`, or a Promise of one.
 fn provider(
     f: Function,
     protocols: Vec<String>,
     busy: Busy,
     stash: Stash,
-) -> impl FnMut(u32) -> Result<Target, Error> + 'static {
+) -> impl FnMut(u32) -> Resolve + 'static {
     move |attempt| {
-        let fail = |e: JsValue| {
-            // Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
-            // object whose `message` getter throws) must not throw again in here, where
-            // the socket's state is borrowed.
-            let message = crate::browser::string_property(&e, "message")
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| "the url function failed".into());
-            *stash.borrow_mut() = Some(e);
-            Error::InvalidConfig(message)
-        };
         // All of it as the callback: reading the result (a getter, a Proxy, a URL
-        // subclass's `href`) runs the user's code too, while the socket is borrowed.
+        // subclass's `href`, a thenable's `then`) runs the user's code too, while the
+        // socket is borrowed.
         busy.call(|| {
-            let value = f
-                .call1(&JsValue::UNDEFINED, &attempt.into())
-                .map_err(fail)?;
-            target(value, &protocols).map_err(fail)
+            let value = match f.call1(&JsValue::UNDEFINED, &attempt.into()) {
+                Ok(value) => value,
+                Err(e) => return Resolve::Now(Err(failed(&stash, e))),
+            };
+            if !convert::is_thenable(&value) {
+                return Resolve::Now(target(value, &protocols).map_err(|e| failed(&stash, e)));
+            }
+            // A Promise (an async function): this attempt waits for it. A rejection fails
+            // the attempt only; a value that is no target ends the socket, as it would now.
+            let promise = js_sys::Promise::resolve(&value);
+            let (protocols, stash) = (protocols.clone(), stash.clone());
+            later(async move {
+                match wasm_bindgen_futures::JsFuture::from(promise).await {
+                    Ok(value) => {
+                        target(value, &protocols).map_err(|e| Failure::End(failed(&stash, e)))
+                    }
+                    Err(e) => Err(Failure::Attempt(format!(
+                        "the url function failed: {}",
+                        thrown_message(&e)
+                    ))),
+                }
+            })
         })
     }
+}
+
+/// What the url function threw or rejected with, in words: its `message`, or itself as a
+/// string. Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
+/// object whose `message` getter throws) must not throw again in here.
+fn thrown_message(e: &JsValue) -> String {
+    crate::browser::string_property(e, "message")
+        .or_else(|| e.as_string())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "the url function failed".into())
+}
+
+/// The url function failed in a way no attempt can mend: what it threw is kept for the
+/// socket's end.
+fn failed(stash: &Stash, e: JsValue) -> Error {
+    let message = thrown_message(&e);
+    *stash.borrow_mut() = Some(e);
+    Error::InvalidConfig(message)
 }
 
 /// The url function's result as a [`Target`]; `protocols`: the constructor's, for a
@@ -303,12 +331,6 @@ fn target(value: JsValue, protocols: &[String]) -> Result<Target, JsValue> {
             url,
             protocols: protocols.to_vec(),
         });
-    }
-    if convert::is_thenable(&value) {
-        return Err(type_error(
-            "the url function returned a Promise (an async function?): it must return the URL \
-             at once (fetch a token ahead of time)",
-        ));
     }
     match object(&value, "the url function's result") {
         Ok(Some(target)) => {

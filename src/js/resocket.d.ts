@@ -41,11 +41,18 @@ export interface Target {
 /**
  * Called before every connection attempt with its number (0 for the first connection, then
  * 1, 2, ... for reconnections): return the URL, or `{ url, protocols }`, e.g. with a fresh
- * token. It must return at once: a Promise (an `async` function) is refused like anything
- * else. Throwing (or returning anything else) ends the socket with that error; from the
+ * token. Throwing (or returning anything else) ends the socket with that error; from the
  * constructor, it is thrown.
+ *
+ * It may also return a Promise of one (an `async` function that fetches a token first). The
+ * socket is "connecting" meanwhile, and `connectTimeout` counts from the attempt's start.
+ * A rejection fails that attempt only: an `error` event, then a `close` with 1006 and the
+ * reason "the url function failed: " and the rejection's message, which is retried like a
+ * lost connection. A Promise that resolves to something else ends the socket as above.
+ * `close()`, `reconnect()` or the connect timeout meanwhile give the attempt up: what the
+ * Promise brings is ignored.
  */
-export type UrlProvider = (attempt: number) => string | URL | Target;
+export type UrlProvider = (attempt: number) => string | URL | Target | PromiseLike<string | URL | Target>;
 
 /** Exponential backoff with jitter between reconnection attempts. Times in milliseconds. */
 export interface BackoffOptions {

@@ -1169,7 +1169,8 @@ async fn run(core: Weak<Core>, mut rx: Receiver, mut events: impl Stream<Item = 
 ///
 /// # What the client sets on the [`Builder`] it is given
 ///
-/// - the subprotocol `v12.stomp` (a [`target_fn`](Builder::target_fn) overrides it);
+/// - the subprotocol `v12.stomp` (a [`target_fn`](Builder::target_fn) or
+///   [`target_async`](Builder::target_async) overrides it with its `Target`'s protocols);
 /// - a reconnect policy: never after the broker refused the first `CONNECT` or once
 ///   [`disconnect`](StompClient::disconnect) was called (then a heartbeat or connect
 ///   timeout, which resocket retries without asking the policy, ends the socket too);
