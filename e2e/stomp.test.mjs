@@ -170,11 +170,28 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
       client.addEventListener("reconnecting", (e) => events.push(`reconnecting ${e.attempt}`));
       client.addEventListener("close", (e) => events.push(`close ${e.code}`));
       client.reconnect(4000);
-      return { error: await within(5000, ended, "the error event"), events, state: client.state };
+      const error = await within(5000, ended, "the error event");
+      // The same with an async url function whose token fetch fails for attempt 1: the end
+      // says why.
+      const asyncClient = await within(
+        10000,
+        stomp.StompClient.connect(async (attempt) => {
+          await sleep(10);
+          if (attempt > 0) throw new Error("no token");
+          return `/stomp-split?key=${key}-async`;
+        }, { heartbeat: false, reconnect: false }),
+        "CONNECTED through an async url function",
+      );
+      const asyncEnded = new Promise((resolve) =>
+        asyncClient.addEventListener("error", (e) => resolve(`${e.error?.name}: ${e.error?.close?.code} ${e.error?.close?.reason}`)),
+      );
+      asyncClient.reconnect();
+      return { error, events, state: client.state, asyncError: await within(5000, asyncEnded, "the async client's error event") };
     }, key);
     assert.equal(r.error, "ConnectFailedError: 1006");
     assert.deepEqual(r.events, ["close 4000", "reconnecting 1", "close 1006"]);
     assert.equal(r.state, "closed");
+    assert.equal(r.asyncError, "ConnectFailedError: 1006 the url function failed: no token");
   });
 
   it("disconnect() behind a receipt that never comes ends after closeTimeout", async () => {

@@ -348,14 +348,17 @@ impl Builder {
     /// [`target_fn`](Self::target_fn) for a target that takes a while, such as a token
     /// fetched from your server before every attempt. `f` is called with the attempt number
     /// (as for `target_fn`, where methods of this socket cannot act); the future it returns
-    /// runs on its own, so it may use the socket's handles (`close()` to give up for good).
+    /// runs on its own, so it may call the socket's handles (`close()` to give up for good).
+    /// A handle that the future holds keeps the socket alive until the future ends or is
+    /// given up: with no connect timeout, a future that never ends would keep it for ever.
     ///
     /// - Meanwhile the socket is [`Connecting`](State::Connecting), and the
     ///   [connect timeout](Self::connect_timeout) counts from the attempt's start.
     /// - A `close()`, a [`reconnect`](WebSocket::reconnect), the connect timeout or the
     ///   socket dropped give the attempt up: the future is dropped and never polled again.
     /// - `Ok(target)`: the attempt connects there. A bad URL or subprotocol ends the socket
-    ///   with that error, as from `target_fn`.
+    ///   with that error, as from `target_fn`, but later: `connect()` has returned, so the
+    ///   error comes through [`opened`](WebSocket::opened) and the stream.
     /// - `Err(e)`: this attempt failed, not the socket. It ends as a connection that could
     ///   not open: [`Event::Error`], then [`Event::Close`] with 1006 and the reason
     ///   `"target: {e}"`, which the reconnect policy retries by default (with no
@@ -396,7 +399,7 @@ impl Builder {
     }
 
     /// A provider that may answer at once or later: the JS API's `url` function.
-    #[cfg(feature = "js")]
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
     pub(crate) fn target_provider(
         mut self,
         provider: impl FnMut(u32) -> Resolve + 'static,

@@ -152,25 +152,27 @@ async fn close_while_the_target_is_on_its_way_ends_the_socket_and_drops_the_futu
 }
 
 #[wasm_bindgen_test]
-async fn the_connect_timeout_gives_up_a_resolution_that_hangs_and_the_next_attempt_connects() {
+async fn the_connect_timeout_gives_up_a_resolution_and_what_it_brings_later_is_ignored() {
     let k = key("target-async-timeout");
-    let (future, dropped) = hanging();
-    let mut first = Some(future);
+    let dropped = Rc::new(Cell::new(false));
+    let flag = Rc::new(RefCell::new(Some(DropFlag(dropped.clone()))));
     let echo = ws_url(&format!("/echo?key={k}"));
     let mut ws = WebSocket::builder("")
-        .reconnect(fixed(50))
+        .reconnect(fixed(1500))
         .connect_timeout(Some(Duration::from_millis(300)))
-        .target_async(move |_| {
-            let hang = first.take();
+        .target_async(move |attempt| {
+            let flag = flag.borrow_mut().take();
             let echo = echo.clone();
             async move {
-                match hang {
-                    Some(hang) => hang.await,
-                    None => Ok(Target {
-                        url: echo,
-                        protocols: Vec::new(),
-                    }),
+                let _flag = flag;
+                // Longer than the connect timeout: it would be done during the delay after.
+                if attempt == 0 {
+                    sleep(600).await;
                 }
+                Ok(Target {
+                    url: echo,
+                    protocols: Vec::new(),
+                })
             }
         })
         .connect()
@@ -178,8 +180,16 @@ async fn the_connect_timeout_gives_up_a_resolution_that_hangs_and_the_next_attem
     let mut events = ws.events();
     let timeout = next_event(&mut events, 3000, |e| matches!(e, Event::ConnectTimeout)).await;
     assert_eq!(timeout, Event::ConnectTimeout);
+    assert!(dropped.get(), "given up with the attempt");
+    // Past the time it would have resolved, within the delay: no connection was made.
+    sleep(700).await;
+    assert!(
+        matches!(ws.state(), State::Reconnecting { attempt: 1, .. }),
+        "{:?}",
+        ws.state()
+    );
+    assert_eq!(report(&k).await.attempts, 0);
     within(5000, "the open", ws.opened()).await.unwrap();
-    assert!(dropped.get(), "the hanging resolution was let go");
     ws.send(Message::Text("x".into())).await.unwrap();
     let got = within(5000, "the echo", ws.next()).await;
     assert_eq!(got.unwrap().unwrap(), Message::Text("x".into()));

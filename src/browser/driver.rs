@@ -72,7 +72,7 @@ pub(crate) enum Failure {
     Attempt(String),
     /// No attempt can succeed (the provider's answer is not a target): the socket ends.
     /// (The JS API's `url` function only: a Rust future's answer is a `Target`.)
-    #[cfg_attr(not(feature = "js"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "js")), allow(dead_code))]
     End(Error),
 }
 

@@ -287,37 +287,41 @@ fn provider(
             }
             // A Promise (an async function): this attempt waits for it. A rejection fails
             // the attempt only; a value that is no target ends the socket, as it would now.
-            let promise = js_sys::Promise::resolve(&value);
+            // Settled through a Promise of our own: its resolve function never throws (what
+            // the thenable's `then` throws becomes a rejection, in a job of its own), where
+            // `Promise.resolve` would throw here for a Promise with a throwing `constructor`.
+            let promise = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+            });
             let (protocols, stash) = (protocols.clone(), stash.clone());
             later(async move {
                 match wasm_bindgen_futures::JsFuture::from(promise).await {
                     Ok(value) => {
                         target(value, &protocols).map_err(|e| Failure::End(failed(&stash, e)))
                     }
-                    Err(e) => Err(Failure::Attempt(format!(
-                        "the url function failed: {}",
-                        thrown_message(&e)
-                    ))),
+                    Err(e) => Err(Failure::Attempt(match thrown_message(&e) {
+                        Some(message) => format!("the url function failed: {message}"),
+                        None => "the url function failed".into(),
+                    })),
                 }
             })
         })
     }
 }
 
-/// What the url function threw or rejected with, in words: its `message`, or itself as a
+/// What the url function threw or rejected with, in words: its `message`, or itself if a
 /// string. Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
 /// object whose `message` getter throws) must not throw again in here.
-fn thrown_message(e: &JsValue) -> String {
+fn thrown_message(e: &JsValue) -> Option<String> {
     crate::browser::string_property(e, "message")
         .or_else(|| e.as_string())
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| "the url function failed".into())
 }
 
 /// The url function failed in a way no attempt can mend: what it threw is kept for the
 /// socket's end.
 fn failed(stash: &Stash, e: JsValue) -> Error {
-    let message = thrown_message(&e);
+    let message = thrown_message(&e).unwrap_or_else(|| "the url function failed".into());
     *stash.borrow_mut() = Some(e);
     Error::InvalidConfig(message)
 }

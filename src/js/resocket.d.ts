@@ -46,11 +46,12 @@ export interface Target {
  *
  * It may also return a Promise of one (an `async` function that fetches a token first). The
  * socket is "connecting" meanwhile, and `connectTimeout` counts from the attempt's start.
- * A rejection fails that attempt only: an `error` event, then a `close` with 1006 and the
- * reason "the url function failed: " and the rejection's message, which is retried like a
- * lost connection. A Promise that resolves to something else ends the socket as above.
- * `close()`, `reconnect()` or the connect timeout meanwhile give the attempt up: what the
- * Promise brings is ignored.
+ * A rejection (what an `async` function throws) fails that attempt only: an `error` event
+ * (its `error` is null), then a `close` with 1006 and the reason "the url function failed: "
+ * and the rejection's message, which is retried like a lost connection. A Promise that
+ * resolves to something else ends the socket with that `TypeError` (in an `error` event,
+ * never thrown from the constructor). `close()`, `reconnect()` or the connect timeout
+ * meanwhile give the attempt up: what the Promise brings is ignored.
  */
 export type UrlProvider = (attempt: number) => string | URL | Target | PromiseLike<string | URL | Target>;
 

@@ -269,7 +269,8 @@ export class StompClient implements EventTarget {
    * every live subscription subscribed again, e.g. with a new token from a `url` function.
    * `code` and `reason` as for a socket's `close()`, with its errors; the socket's
    * `reconnect()` underneath (see there). The session ends at once: a `disconnect()` from
-   * then on closes the socket without a `DISCONNECT`, and no new connection follows. After
+   * then on until the new session is up closes the socket without a `DISCONNECT`, and no
+   * new connection follows. After
    * `disconnect()`, or once the client has ended: an `InvalidStateError` DOMException.
    */
   reconnect(code?: number, reason?: string): void;
