@@ -205,7 +205,7 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
       }, [], { reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
       const during = s.state;
       s.onopen = () => log.push("open");
-      s.onerror = () => log.push("error");
+      s.onerror = (e) => log.push(`error ${e.error?.message}`);
       s.onclose = (e) => log.push(`close ${e.code} ${e.reason}`);
       s.onreconnecting = (e) => log.push(`reconnecting ${e.attempt}`);
       const messages = [];
@@ -224,7 +224,7 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
       "open",
       "close 1006 ",
       "reconnecting 1",
-      "error",
+      "error token server down",
       "close 1006 the url function failed: token server down",
       "reconnecting 2",
       "open",

@@ -360,9 +360,10 @@ impl Builder {
     ///   with that error, as from `target_fn`, but later: `connect()` has returned, so the
     ///   error comes through [`opened`](WebSocket::opened) and the stream.
     /// - `Err(e)`: this attempt failed, not the socket. It ends as a connection that could
-    ///   not open: [`Event::Error`], then [`Event::Close`] with 1006 and the reason
-    ///   `"target: {e}"`, which the reconnect policy retries by default (with no
-    ///   reconnection, the socket ends with [`Error::ConnectFailed`] carrying that frame).
+    ///   not open: [`Event::Close`] with 1006 and the reason `"target: {e}"` (no
+    ///   [`Event::Error`]: the browser had no part in it), which the reconnect policy
+    ///   retries by default (with no reconnection, the socket ends with
+    ///   [`Error::ConnectFailed`] carrying that frame).
     ///
     /// ```no_run
     /// use resocket::{Error, Target, WebSocket};

@@ -108,7 +108,6 @@ async fn a_target_fetched_before_every_attempt_connects_and_a_failed_fetch_is_a_
                 delay: Duration::from_millis(100)
             },
             Event::Connecting { attempt: 1 },
-            Event::Error,
             Event::Close(CloseFrame::abnormal(reason)),
             Event::Reconnecting {
                 attempt: 2,

@@ -585,7 +585,6 @@ impl Inner {
             Ok(target) => self.open_target(Ok(target)),
             Err(Failure::End(e)) => self.open_target(Err(e)),
             Err(Failure::Attempt(reason)) => {
-                self.emit(&Event::Error);
                 let now = convert::now();
                 self.machine
                     .handle_close(now, CloseFrame::abnormal(&reason), 0);

@@ -293,16 +293,21 @@ fn provider(
             let promise = js_sys::Promise::new(&mut |resolve, _| {
                 let _ = resolve.call1(&JsValue::UNDEFINED, &value);
             });
-            let (protocols, stash) = (protocols.clone(), stash.clone());
+            let (protocols, stash, busy) = (protocols.clone(), stash.clone(), busy.clone());
             later(async move {
                 match wasm_bindgen_futures::JsFuture::from(promise).await {
                     Ok(value) => {
                         target(value, &protocols).map_err(|e| Failure::End(failed(&stash, e)))
                     }
-                    Err(e) => Err(Failure::Attempt(match thrown_message(&e) {
-                        Some(message) => format!("the url function failed: {message}"),
-                        None => "the url function failed".into(),
-                    })),
+                    Err(e) => {
+                        let reason = match thrown_message(&e) {
+                            Some(message) => format!("the url function failed: {message}"),
+                            None => "the url function failed".into(),
+                        };
+                        // The `error` event before the attempt's close, with the rejection.
+                        busy.fault(reason.clone(), e);
+                        Err(Failure::Attempt(reason))
+                    }
                 }
             })
         })

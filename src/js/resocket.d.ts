@@ -47,8 +47,8 @@ export interface Target {
  * It may also return a Promise of one (an `async` function that fetches a token first). The
  * socket is "connecting" meanwhile, and `connectTimeout` counts from the attempt's start.
  * A rejection (what an `async` function throws) fails that attempt only: an `error` event
- * (its `error` is null), then a `close` with 1006 and the reason "the url function failed: "
- * and the rejection's message, which is retried like a lost connection. A Promise that
+ * whose `error` is the rejection, then a `close` with 1006 and the reason "the url function
+ * failed: " and the rejection's message, which is retried like a lost connection. A Promise that
  * resolves to something else ends the socket with that `TypeError` (in an `error` event,
  * never thrown from the constructor). `close()`, `reconnect()` or the connect timeout
  * meanwhile give the attempt up: what the Promise brings is ignored.
@@ -173,7 +173,8 @@ export interface ResocketError extends Error {
  * `error`: a connection failed or was lost (`error` is null: the browser tells no more), the
  * socket ended for good (`error` says why), or a callback of the options failed inside the
  * socket (`message` says what the socket did instead; `error` is what the callback threw, or
- * a TypeError if it answered with a Promise).
+ * a TypeError if it answered with a Promise), or the url function's Promise rejected
+ * (`error` is what it rejected with; the attempt's `close` follows).
  */
 export interface SocketErrorEvent extends ErrorEvent {
   readonly error: ResocketError | DOMException | Error | null;

@@ -443,6 +443,9 @@ impl Client {
 enum Watched {
     Socket(Event),
     Stomp(StompEvent),
+    /// A url function's Promise rejected (`Busy::fault`): an `error` event before the
+    /// attempt's close.
+    Fault(String, JsValue),
 }
 
 /// Turns the socket's and the session's events into DOM events until the socket is closed
@@ -454,8 +457,13 @@ async fn watch(
     mut session: impl Stream<Item = StompEvent> + Unpin,
 ) {
     let (mut events_done, mut session_done) = (false, false);
+    // What failed before there was a client to tell: `connect()` said how that ended.
+    while core.busy.take_fault().is_some() {}
     loop {
         let next = poll_fn(|cx| {
+            if let Some((message, error)) = core.busy.take_fault() {
+                return Poll::Ready(Some(Watched::Fault(message, error)));
+            }
             if !events_done {
                 match Pin::new(&mut events).poll_next(cx) {
                     Poll::Ready(Some(e)) => return Poll::Ready(Some(Watched::Socket(e))),
@@ -480,6 +488,9 @@ async fn watch(
         match next {
             Some(Watched::Socket(e)) => core.on_event(e),
             Some(Watched::Stomp(e)) => core.on_stomp_event(e),
+            Some(Watched::Fault(message, error)) => {
+                core.dispatch(events::error(&message, &error));
+            }
             None => break,
         }
     }
