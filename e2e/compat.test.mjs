@@ -201,11 +201,12 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
         // A real round trip first: the token is how many connections the server had seen.
         const token = (await (await fetch(`/api/report/${key}`)).json()).attempts;
         if (attempt === 1) throw new Error("token server down");
+        if (attempt === 2) throw "no token"; // no Error: the event still has one
         return `/drop-after/1?key=${key}&token=${token}`;
       }, [], { reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
       const during = s.state;
       s.onopen = () => log.push("open");
-      s.onerror = (e) => log.push(`error ${e.error?.message}`);
+      s.onerror = (e) => log.push(`error ${e.error instanceof Error} ${e.error?.message}`);
       s.onclose = (e) => log.push(`close ${e.code} ${e.reason}`);
       s.onreconnecting = (e) => log.push(`reconnecting ${e.attempt}`);
       const messages = [];
@@ -219,14 +220,17 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
       return { during, calls, log, messages };
     }, key);
     assert.equal(r.during, "connecting");
-    assert.deepEqual(r.calls, [0, 1, 2]);
+    assert.deepEqual(r.calls, [0, 1, 2, 3]);
     assert.deepEqual(r.log, [
       "open",
       "close 1006 ",
       "reconnecting 1",
-      "error token server down",
+      "error true token server down",
       "close 1006 the url function failed: token server down",
       "reconnecting 2",
+      "error true no token",
+      "close 1006 the url function failed: no token",
+      "reconnecting 3",
       "open",
     ]);
     assert.deepEqual(r.messages, ["a", "b"]);

@@ -44,8 +44,9 @@ const TYPESCRIPT_STOMP: &str = include_str!("stomp.d.ts");
 
 /// Set while a user callback runs inside the Rust socket (its state is borrowed then):
 /// the class's methods throw instead of re-entering it. Also keeps what such a callback
-/// got wrong (it threw, or answered with a Promise) for the socket's event pump, which
-/// dispatches each as an `error` event: nothing can be dispatched from inside the socket.
+/// got wrong (it threw, or answered with a Promise), and what the url function's Promise
+/// rejected with, for the socket's event pump (and a `StompClient`'s), which dispatches
+/// each as an `error` event: nothing can be dispatched from inside the socket.
 #[derive(Clone, Default)]
 pub(crate) struct Busy(Rc<BusyState>);
 
@@ -86,10 +87,19 @@ impl Busy {
         })
     }
 
-    /// A callback failed inside the socket: `message` says what the socket did instead.
-    /// The pump looks here before each event and message it dispatches, and every callback
-    /// that can fail here is followed by one (a close or reconnection, a message).
+    /// A callback failed inside the socket, or the url function's Promise rejected:
+    /// `message` says what the socket did instead. The pump looks here before each event
+    /// and message it dispatches, and every fault kept here is followed by one (a close or
+    /// reconnection, a message). What was thrown is the event's `error`; something that is
+    /// no object (`throw "no token"`, `Promise.reject()`) becomes an `Error` with its text
+    /// (or `message`), so `error.name` and `error.message` can always be read.
     pub(crate) fn fault(&self, message: String, error: JsValue) {
+        let error = if error.is_object() {
+            error
+        } else {
+            let text = error.as_string().filter(|s| !s.is_empty());
+            js_sys::Error::new(text.as_deref().unwrap_or(&message)).into()
+        };
         self.0.faults.borrow_mut().push_back((message, error));
     }
 

@@ -47,11 +47,14 @@ export interface Target {
  * It may also return a Promise of one (an `async` function that fetches a token first). The
  * socket is "connecting" meanwhile, and `connectTimeout` counts from the attempt's start.
  * A rejection (what an `async` function throws) fails that attempt only: an `error` event
- * whose `error` is the rejection, then a `close` with 1006 and the reason "the url function
- * failed: " and the rejection's message, which is retried like a lost connection. A Promise that
- * resolves to something else ends the socket with that `TypeError` (in an `error` event,
- * never thrown from the constructor). `close()`, `reconnect()` or the connect timeout
- * meanwhile give the attempt up: what the Promise brings is ignored.
+ * whose `error` is the rejection (an `Error` with its text if it is no object), then a
+ * `close` with 1006 and the reason "the url function failed: " and the rejection's message,
+ * which is retried like a lost connection. A Promise that resolves to something else ends
+ * the socket with that `TypeError` (in an `error` event, never thrown from the constructor).
+ * `close()`, `reconnect()` or the connect timeout meanwhile give the attempt up: what the
+ * Promise brings is ignored. (A Promise that never settles keeps the two small callbacks
+ * awaiting it until it does: make a fetch that can hang abortable, e.g. with
+ * `AbortSignal.timeout`.)
  */
 export type UrlProvider = (attempt: number) => string | URL | Target | PromiseLike<string | URL | Target>;
 
@@ -174,7 +177,8 @@ export interface ResocketError extends Error {
  * socket ended for good (`error` says why), or a callback of the options failed inside the
  * socket (`message` says what the socket did instead; `error` is what the callback threw, or
  * a TypeError if it answered with a Promise), or the url function's Promise rejected
- * (`error` is what it rejected with; the attempt's `close` follows).
+ * (`error` is what it rejected with; the attempt's `close` follows). Something thrown that
+ * is no object (`throw "no token"`) comes as an `Error` with its text.
  */
 export interface SocketErrorEvent extends ErrorEvent {
   readonly error: ResocketError | DOMException | Error | null;

@@ -457,7 +457,8 @@ async fn watch(
     mut session: impl Stream<Item = StompEvent> + Unpin,
 ) {
     let (mut events_done, mut session_done) = (false, false);
-    // What failed before there was a client to tell: `connect()` said how that ended.
+    // What failed before there was a client to listen (an attempt of `connect()`'s whose
+    // url function rejected): `connect()` settled with how the connecting ended.
     while core.busy.take_fault().is_some() {}
     loop {
         let next = poll_fn(|cx| {
