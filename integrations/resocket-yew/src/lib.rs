@@ -225,7 +225,8 @@ impl UseWebSocket {
     }
 
     /// Drops the current connection and connects again at once (a "retry now" button, a
-    /// new token in the builder's [`target_fn`](resocket::Builder::target_fn)): resocket's
+    /// new token from the builder's [`target_fn`](resocket::Builder::target_fn) or
+    /// [`target_async`](resocket::Builder::target_async)): resocket's
     /// [`reconnect`](resocket::WebSocket::reconnect) with code 1000. What [`send`](Self::send)
     /// queued waits and goes out on the new connection; the state stays `Open` until the
     /// old connection has closed, then goes through `Connecting` to `Open`. Waiting to reconnect, the attempt starts now. It goes to the
