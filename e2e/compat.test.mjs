@@ -267,6 +267,71 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     assert.equal((await report(server, key2)).attempts, 0);
   });
 
+  it("an async url function's signal aborts its token fetch when the attempt is given up, and only then", async () => {
+    const key = uniqueKey("url-signal");
+    const key2 = uniqueKey("url-signal-close");
+    const r = await run(async ([key, key2]) => {
+      const signals = [];
+      const log = [];
+      // Attempt 0 meets a token server that hangs: the connect timeout gives it up.
+      const s = new resocket.ResilientWebSocket(async (attempt, signal) => {
+        signals.push(signal);
+        const delay = attempt === 0 ? 30000 : 0;
+        const { token } = await (await fetch(`/api/token/${key}?delay=${delay}`, { signal })).json();
+        return `/echo?key=${key}&token=${token}`;
+      }, [], { connectTimeout: 500, reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
+      s.onopen = () => log.push("open");
+      s.onclose = (e) => log.push(`close ${e.code}`);
+      await within(5000, (async () => { while (!log.includes("open")) await sleep(10); })(), "the open after the timeout");
+      const first = { aborted: signals[0].aborted, reason: `${signals[0].reason?.name}: ${signals[0].reason?.message}` };
+      s.close();
+      await sleep(100);
+      // close() while the token is on its way aborts it too.
+      let started;
+      const startedNow = new Promise((resolve) => { started = resolve; });
+      let pendingSignal;
+      const pending = new resocket.ResilientWebSocket(async (attempt, signal) => {
+        pendingSignal = signal;
+        started();
+        const { token } = await (await fetch(`/api/token/${key2}?delay=30000`, { signal })).json();
+        return `/echo?key=${key2}&token=${token}`;
+      }, [], { heartbeat: false });
+      await startedNow;
+      // The request has reached the token server before the close.
+      let seenWaiting = false;
+      for (let i = 0; i < 100 && !seenWaiting; i++) {
+        await sleep(20);
+        seenWaiting = (await (await fetch(`/api/report/${key2}`)).json()).tokens?.[0] === "waiting";
+      }
+      pending.close();
+      await sleep(0);
+      await sleep(0);
+      return {
+        first,
+        log,
+        calls: signals.length,
+        // The attempt that connected: its signal stays as it was, the socket closed or not.
+        second: signals[1].aborted,
+        closed: pendingSignal.aborted,
+        closedState: pending.state,
+        seenWaiting,
+      };
+    }, [key, key2]);
+    assert.deepEqual(r.first, { aborted: true, reason: "AbortError: the connection attempt was given up" });
+    assert.deepEqual(r.log, ["close 1006", "open", "close 1000"]);
+    assert.equal(r.calls, 2);
+    assert.equal(r.second, false);
+    assert.equal(r.closed, true);
+    assert.equal(r.closedState, "closed");
+    assert.equal(r.seenWaiting, true);
+    // The browser stopped the hanging requests: the token server saw their clients go.
+    await until(async () => (await report(server, key2)).tokens?.[0] === "aborted", "the second token request aborted");
+    const seen = await report(server, key);
+    assert.deepEqual(seen.tokens, ["aborted", "given"]);
+    assert.equal(seen.attempts, 1);
+    assert.deepEqual(await report(server, key2), { attempts: 0, connections: [], tokens: ["aborted"] });
+  });
+
   it("reconnect() while waiting out a long delay makes the attempt now", async () => {
     const key = uniqueKey("retry-now");
     await run((key) => {

@@ -32,6 +32,10 @@ const socket = new ResilientWebSocket("wss://example.com/live", ["v2.chat"], opt
 new ResilientWebSocket(new URL("wss://example.com/"));
 new ResilientWebSocket((attempt) => ({ url: `/live?token=t${attempt}`, protocols: "v1" }), null, { maxRetries: 5 });
 new ResilientWebSocket(async (attempt) => `/live?token=${await Promise.resolve(attempt)}`);
+new ResilientWebSocket(async (_attempt, signal: AbortSignal) => {
+  const { token } = await (await fetch("/token", { signal })).json();
+  return `/live?token=${token}`;
+});
 
 // readyState is a WebSocket readyState; the constants are the literal numbers.
 const open: 1 = ResilientWebSocket.OPEN;
@@ -127,6 +131,8 @@ void dispose;
 // Precision: these are all errors.
 // @ts-expect-error a url function's Promise brings a URL, not a number
 new ResilientWebSocket(async () => 42);
+// @ts-expect-error the second argument is an AbortSignal, not a number
+new ResilientWebSocket(async (_attempt: number, signal: number) => `/live?s=${signal}`);
 // @ts-expect-error numbers are not sendable
 socket.send(42);
 // @ts-expect-error no such binary type

@@ -356,6 +356,10 @@ impl Builder {
     ///   [connect timeout](Self::connect_timeout) counts from the attempt's start.
     /// - A `close()`, a [`reconnect`](WebSocket::reconnect), the connect timeout or the
     ///   socket dropped give the attempt up: the future is dropped and never polled again.
+    ///   A browser request it awaits goes on (dropping a `JsFuture` cancels nothing): pass
+    ///   the fetch an `AbortSignal` and abort it from a guard the future owns, if a token
+    ///   server that hangs must not collect one pending request per attempt (the JS API's
+    ///   url function gets such a signal).
     /// - `Ok(target)`: the attempt connects there. A bad URL or subprotocol ends the socket
     ///   with that error, as from `target_fn`, but later: `connect()` has returned, so the
     ///   error comes through [`opened`](WebSocket::opened) and the stream.

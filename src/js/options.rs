@@ -265,8 +265,10 @@ fn inbound_limit(value: &JsValue) -> Result<(usize, InboundOverflow), JsValue> {
     Ok((bytes, on_full))
 }
 
-/// A `url` function: called with the attempt number (0 first) before every attempt;
-/// returns a URL, or `{ url, protocols }`, or a Promise of one.
+/// A `url` function: called with the attempt number (0 first) and an `AbortSignal` before
+/// every attempt; returns a URL, or `{ url, protocols }`, or a Promise of one. The signal
+/// aborts when the attempt is given up while its Promise is pending (so the token fetch
+/// it passed the signal to stops too).
 fn provider(
     f: Function,
     protocols: Vec<String>,
@@ -278,7 +280,10 @@ fn provider(
         // subclass's `href`, a thenable's `then`) runs the user's code too, while the
         // socket is borrowed.
         busy.call(|| {
-            let value = match f.call1(&JsValue::UNDEFINED, &attempt.into()) {
+            let controller = web_sys::AbortController::new().ok();
+            let signal = controller.as_ref().map(|c| JsValue::from(c.signal()));
+            let signal = signal.unwrap_or(JsValue::UNDEFINED);
+            let value = match f.call2(&JsValue::UNDEFINED, &attempt.into(), &signal) {
                 Ok(value) => value,
                 Err(e) => return Resolve::Now(Err(failed(&stash, e))),
             };
@@ -294,8 +299,11 @@ fn provider(
                 let _ = resolve.call1(&JsValue::UNDEFINED, &value);
             });
             let (protocols, stash, busy) = (protocols.clone(), stash.clone(), busy.clone());
+            let mut abort = AbortOnDrop(controller);
             later(async move {
-                match wasm_bindgen_futures::JsFuture::from(promise).await {
+                let settled = wasm_bindgen_futures::JsFuture::from(promise).await;
+                abort.disarm();
+                match settled {
                     Ok(value) => {
                         target(value, &protocols).map_err(|e| Failure::End(failed(&stash, e)))
                     }
@@ -311,6 +319,36 @@ fn provider(
                 }
             })
         })
+    }
+}
+
+/// Aborts the url function's signal if dropped while armed: the attempt was given up (a
+/// `close()`, `reconnect()`, the connect timeout, the socket let go) before its Promise
+/// settled. The abort (whose listeners are the app's code) runs in a task of its own: the
+/// drop may come while the socket is borrowed.
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl AbortOnDrop {
+    /// The Promise settled: nothing to abort.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = self.0.take() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let reason = web_sys::DomException::new_with_message_and_name(
+                    "the connection attempt was given up",
+                    "AbortError",
+                );
+                match reason {
+                    Ok(reason) => controller.abort_with_reason(&reason),
+                    Err(_) => controller.abort(),
+                }
+            });
+        }
     }
 }
 

@@ -51,12 +51,16 @@ export interface Target {
  * `close` with 1006 and the reason "the url function failed: " and the rejection's message,
  * which is retried like a lost connection. A Promise that resolves to something else ends
  * the socket with that `TypeError` (in an `error` event, never thrown from the constructor).
- * `close()`, `reconnect()` or the connect timeout meanwhile give the attempt up: what the
- * Promise brings is ignored. (A Promise that never settles keeps the two small callbacks
- * awaiting it until it does: make a fetch that can hang abortable, e.g. with
- * `AbortSignal.timeout`.)
+ * `close()`, `reconnect()`, the connect timeout or the socket let go meanwhile give the
+ * attempt up: what the Promise brings is ignored, and `signal` aborts (with an `AbortError`
+ * `DOMException`), so a `fetch(tokenUrl, { signal })` stops too instead of piling up behind a
+ * hanging token server. `signal` never aborts once the Promise has settled, nor for a
+ * function that answered at once.
  */
-export type UrlProvider = (attempt: number) => string | URL | Target | PromiseLike<string | URL | Target>;
+export type UrlProvider = (
+  attempt: number,
+  signal: AbortSignal,
+) => string | URL | Target | PromiseLike<string | URL | Target>;
 
 /** Exponential backoff with jitter between reconnection attempts. Times in milliseconds. */
 export interface BackoffOptions {

@@ -23,7 +23,9 @@
 //!   answer a ping.
 //! * **An HTTP API** (`/api/report/{key}`, `/api/drop/{key}`,
 //!   `/api/close/{key}/{code}/{reason}`, `/api/reset/{key}`, `/api/health`)
-//!   over a registry of connections that carried `?key=K`.
+//!   over a registry of connections that carried `?key=K`, and a slow token server,
+//!   `/api/token/{key}?delay=MS`, whose requests the key's report records as given or
+//!   aborted (the client went away first).
 //! * **Static files** from a directory (the browser test page and its wasm).
 //! * **Benchmark endpoints** (`POST /api/bench/result`, `GET /api/bench/results`,
 //!   `GET /api/bench/cpu`, `GET /api/bench/renderer-cpu`) for `benches/browser`; see
@@ -54,6 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::bench::BenchResults;
@@ -63,7 +66,8 @@ use crate::registry::Registry;
 pub use crate::ws::{STOMP_GARBLED, STOMP_SILENT_CONNECTED, STOMP_SPLIT};
 
 pub use crate::registry::{
-    CloseReport, ClosedBy, ConnectionReport, Report, ABNORMAL_CLOSE_CODE, NO_STATUS_CODE,
+    CloseReport, ClosedBy, ConnectionReport, Report, TokenOutcome, ABNORMAL_CLOSE_CODE,
+    NO_STATUS_CODE,
 };
 
 /// Subprotocols the server accepts, in no particular order: the server
@@ -180,8 +184,51 @@ async fn handle_connection(mut stream: TcpStream, state: State) {
     } else {
         Vec::new()
     };
+    if let [api, route, key] = req.segments.as_slice() {
+        if req.method == "GET" && api == "api" && route == "token" {
+            return token(stream, key, req.query_param("delay"), &state).await;
+        }
+    }
     let resp = route_http(&req, &body, &state).await;
     respond_and_close(stream, &resp, head_only).await;
+}
+
+/// The longest `delay` `/api/token/{key}` takes.
+const MAX_TOKEN_DELAY_MS: u64 = 60_000;
+
+/// `/api/token/{key}?delay=MS`, a slow token server: answers `{"token": N}` (N: the
+/// request's number for the key, from 1) after `delay` ms (0 by default), unless the
+/// client goes away first (a fetch aborted). The key's report records which (`tokens`).
+async fn token(mut stream: TcpStream, key: &str, delay: Option<&str>, state: &State) {
+    let delay = match delay.map(str::parse::<u64>) {
+        None => 0,
+        Some(Ok(ms)) if ms <= MAX_TOKEN_DELAY_MS => ms,
+        _ => {
+            let resp = Response::text(400, format!("delay: at most {MAX_TOKEN_DELAY_MS} ms"));
+            return respond_and_close(stream, &resp, false).await;
+        }
+    };
+    let number = state.registry.token_requested(key);
+    let outcome = {
+        // A GET has no body: the next read ends only when the client closes or resets.
+        let gone = async {
+            let mut buf = [0u8; 512];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(delay)) => TokenOutcome::Given,
+            () = gone => TokenOutcome::Aborted,
+        }
+    };
+    state.registry.token_done(key, number, outcome);
+    if outcome == TokenOutcome::Given {
+        let resp = Response::json(&json!({ "token": number }));
+        respond_and_close(stream, &resp, false).await;
+    }
 }
 
 async fn route_http(req: &Request, body: &[u8], state: &State) -> Response {

@@ -21,6 +21,21 @@ pub struct Report {
     pub attempts: u64,
     /// Accepted connections for the key, oldest first.
     pub connections: Vec<ConnectionReport>,
+    /// How each `/api/token/{key}` request went, oldest first (left out when none came).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenOutcome>,
+}
+
+/// How one `/api/token/{key}` request went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenOutcome {
+    /// Still waiting out its delay.
+    Waiting,
+    /// Answered with its token.
+    Given,
+    /// The client went away first (a fetch aborted).
+    Aborted,
 }
 
 /// One accepted WebSocket connection in a [`Report`].
@@ -105,6 +120,7 @@ struct ConnEntry {
 struct KeyEntry {
     attempts: u64,
     connections: Vec<ConnEntry>,
+    tokens: Vec<TokenOutcome>,
 }
 
 /// The registry itself. Shared behind an `Arc`; every lock is short and never
@@ -171,6 +187,7 @@ impl Registry {
             Some(entry) => Report {
                 attempts: entry.attempts,
                 connections: entry.connections.iter().map(|c| c.report.clone()).collect(),
+                tokens: entry.tokens.clone(),
             },
             None => Report::default(),
         }
@@ -211,6 +228,26 @@ impl Registry {
                     .is_ok()
             })
             .count()
+    }
+
+    /// Records a token request for `key` as [`TokenOutcome::Waiting`]; returns its number
+    /// (1 for the first), which is also the token.
+    pub fn token_requested(&self, key: &str) -> usize {
+        let mut keys = self.lock();
+        let tokens = &mut keys.entry(key.to_string()).or_default().tokens;
+        tokens.push(TokenOutcome::Waiting);
+        tokens.len()
+    }
+
+    /// Records how token request `number` of `key` ended (nothing if `key` was reset).
+    pub fn token_done(&self, key: &str, number: usize, outcome: TokenOutcome) {
+        if let Some(slot) = self
+            .lock()
+            .get_mut(key)
+            .and_then(|e| e.tokens.get_mut(number - 1))
+        {
+            *slot = outcome;
+        }
     }
 
     /// Forgets `key` entirely (attempts and connections). Connections still
@@ -331,11 +368,25 @@ mod tests {
                     by: ClosedBy::Server,
                 }),
             }],
+            tokens: Vec::new(),
         };
         let json = serde_json::to_string(&report).expect("serialises");
         assert_eq!(
             json,
             r#"{"attempts":2,"connections":[{"received":["a"],"protocol":null,"close":{"code":4001,"reason":"bye","by":"server"}}]}"#
+        );
+        let report = Report {
+            tokens: vec![
+                TokenOutcome::Given,
+                TokenOutcome::Aborted,
+                TokenOutcome::Waiting,
+            ],
+            ..report
+        };
+        let json = serde_json::to_string(&report).expect("serialises");
+        assert!(
+            json.ends_with(r#""tokens":["given","aborted","waiting"]}"#),
+            "{json}"
         );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use resocket_test_server::{run, CloseReport, ClosedBy, Report, State};
+use resocket_test_server::{run, CloseReport, ClosedBy, Report, State, TokenOutcome};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -525,6 +525,68 @@ async fn static_files_and_http_api() {
         serde_json::json!({"ok": true})
     );
     assert_eq!(srv.report("r").await, Report::default());
+}
+
+#[tokio::test]
+async fn token_answers_after_its_delay_and_records_a_client_that_went_away() {
+    let srv = start().await;
+    assert_eq!(
+        srv.get_json("/api/token/t").await,
+        serde_json::json!({"token": 1})
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        srv.get_json("/api/token/t?delay=300").await,
+        serde_json::json!({"token": 2})
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "waited its delay"
+    );
+
+    // A client that gives up (a fetch aborted) closes its connection while waiting.
+    let mut s = TcpStream::connect(("127.0.0.1", srv.port))
+        .await
+        .expect("connect");
+    s.write_all(b"GET /api/token/t?delay=30000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    bounded(async {
+        while srv.report("t").await.tokens.len() < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(srv.report("t").await.tokens[2], TokenOutcome::Waiting);
+    drop(s);
+    bounded(async {
+        while srv.report("t").await.tokens[2] == TokenOutcome::Waiting {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        srv.report("t").await.tokens,
+        [
+            TokenOutcome::Given,
+            TokenOutcome::Given,
+            TokenOutcome::Aborted
+        ]
+    );
+    assert_eq!(
+        srv.get_json("/api/report/t").await["tokens"],
+        serde_json::json!(["given", "given", "aborted"])
+    );
+
+    let (status, _, _) = srv.get("/api/token/t?delay=60001").await;
+    assert_eq!(status, 400);
+    let (status, _, _) = srv.get("/api/token/t?delay=soon").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        srv.report("t").await.tokens.len(),
+        3,
+        "a bad delay is no request"
+    );
 }
 
 #[tokio::test]
