@@ -279,7 +279,7 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
         const delay = attempt === 0 ? 30000 : 0;
         const { token } = await (await fetch(`/api/token/${key}?delay=${delay}`, { signal })).json();
         return `/echo?key=${key}&token=${token}`;
-      }, [], { connectTimeout: 500, reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
+      }, [], { connectTimeout: 1500, reconnect: { base: 50, cap: 50, jitter: "none" }, heartbeat: false });
       s.onopen = () => log.push("open");
       s.onclose = (e) => log.push(`close ${e.code}`);
       await within(5000, (async () => { while (!log.includes("open")) await sleep(10); })(), "the open after the timeout");
@@ -304,9 +304,16 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
         seenWaiting = (await (await fetch(`/api/report/${key2}`)).json()).tokens?.[0] === "waiting";
       }
       pending.close();
-      await sleep(0);
+      // Given up before its first poll: close() right after the constructor.
+      let earlySignal;
+      const early = new resocket.ResilientWebSocket(async (attempt, signal) => {
+        earlySignal = signal;
+        return new Promise(() => {});
+      }, [], { heartbeat: false });
+      early.close();
       await sleep(0);
       return {
+        early: earlySignal.aborted,
         first,
         log,
         calls: signals.length,
@@ -322,11 +329,12 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     assert.equal(r.calls, 2);
     assert.equal(r.second, false);
     assert.equal(r.closed, true);
+    assert.equal(r.early, true);
     assert.equal(r.closedState, "closed");
     assert.equal(r.seenWaiting, true);
     // The browser stopped the hanging requests: the token server saw their clients go.
     await until(async () => (await report(server, key2)).tokens?.[0] === "aborted", "the second token request aborted");
-    const seen = await report(server, key);
+    const seen = await until(async () => { const s = await report(server, key); return s.tokens?.[0] !== "waiting" && s; }, "the first token request's end");
     assert.deepEqual(seen.tokens, ["aborted", "given"]);
     assert.equal(seen.attempts, 1);
     assert.deepEqual(await report(server, key2), { attempts: 0, connections: [], tokens: ["aborted"] });

@@ -4,7 +4,7 @@
 // cue; the round trips against a real broker are e2e/stomp-rabbitmq.mjs (scripts/test-stomp.sh).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { launchBrowser, openTestPage, report, startServer, uniqueKey } from "./harness.mjs";
+import { launchBrowser, openTestPage, report, startServer, uniqueKey, until } from "./harness.mjs";
 
 describe("StompClient (npm package) against the test server", { timeout: 120000 }, () => {
   let server;
@@ -279,5 +279,34 @@ describe("StompClient (npm package) against the test server", { timeout: 120000 
     const seen = await report(server, key);
     assert.equal(seen.attempts, r.attemptsAtAbort, `no attempt after abort(): ${JSON.stringify(seen)}`);
     assert.equal((await report(server, `${key}-pre`)).attempts, 0, "none with a signal aborted already, or a bad one");
+  });
+
+  it("connect()'s signal, aborted while the url function fetches its token, aborts that fetch too", async () => {
+    const key = uniqueKey("js-stomp-abort-token");
+    const r = await run(async (key) => {
+      const controller = new AbortController();
+      let urlSignal;
+      const connecting = settled(stomp.StompClient.connect(async (attempt, signal) => {
+        urlSignal = signal;
+        const { token } = await (await fetch(`/api/token/${key}?delay=30000`, { signal })).json();
+        return `/stomp-split?key=${key}&token=${token}`;
+      }, { heartbeat: false, signal: controller.signal }));
+      let waiting = false;
+      for (let i = 0; i < 100 && !waiting; i++) {
+        await sleep(20);
+        waiting = (await (await fetch(`/api/report/${key}`)).json()).tokens?.[0] === "waiting";
+      }
+      const before = urlSignal.aborted;
+      controller.abort();
+      const result = await within(2000, connecting, "connect() to settle");
+      await sleep(0);
+      return { waiting, before, after: urlSignal.aborted, result };
+    }, key);
+    assert.equal(r.waiting, true);
+    assert.equal(r.before, false);
+    assert.match(r.result, /^rejected: AbortError/);
+    assert.equal(r.after, true);
+    await until(async () => (await report(server, key)).tokens?.[0] === "aborted", "the token request aborted");
+    assert.equal((await report(server, key)).attempts, 0);
   });
 });

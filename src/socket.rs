@@ -359,7 +359,9 @@ impl Builder {
     ///   A browser request it awaits goes on (dropping a `JsFuture` cancels nothing): pass
     ///   the fetch an `AbortSignal` and abort it from a guard the future owns, if a token
     ///   server that hangs must not collect one pending request per attempt (the JS API's
-    ///   url function gets such a signal).
+    ///   url function gets such a signal). Abort from a task of its own
+    ///   (`wasm_bindgen_futures::spawn_local`): the drop may come while the socket is busy,
+    ///   and `abort()` runs the signal's listeners at once.
     /// - `Ok(target)`: the attempt connects there. A bad URL or subprotocol ends the socket
     ///   with that error, as from `target_fn`, but later: `connect()` has returned, so the
     ///   error comes through [`opened`](WebSocket::opened) and the stream.

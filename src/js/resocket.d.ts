@@ -54,8 +54,11 @@ export interface Target {
  * `close()`, `reconnect()`, the connect timeout or the socket let go meanwhile give the
  * attempt up: what the Promise brings is ignored, and `signal` aborts (with an `AbortError`
  * `DOMException`), so a `fetch(tokenUrl, { signal })` stops too instead of piling up behind a
- * hanging token server. `signal` never aborts once the Promise has settled, nor for a
- * function that answered at once.
+ * hanging token server. `signal` belongs to its attempt only (a fetch shared by several
+ * attempts stops with the first one given up). It never aborts once resocket has taken the
+ * Promise's result (a few microtasks after it settles), nor for a function that answered at
+ * once. A Promise that ignores `signal` and never settles keeps two small callbacks until
+ * it does.
  */
 export type UrlProvider = (
   attempt: number,

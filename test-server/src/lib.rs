@@ -24,8 +24,8 @@
 //! * **An HTTP API** (`/api/report/{key}`, `/api/drop/{key}`,
 //!   `/api/close/{key}/{code}/{reason}`, `/api/reset/{key}`, `/api/health`)
 //!   over a registry of connections that carried `?key=K`, and a slow token server,
-//!   `/api/token/{key}?delay=MS`, whose requests the key's report records as given or
-//!   aborted (the client went away first).
+//!   `/api/token/{key}?delay=MS`, whose requests the key's report records as waiting,
+//!   given or aborted (the client went away first).
 //! * **Static files** from a directory (the browser test page and its wasm).
 //! * **Benchmark endpoints** (`POST /api/bench/result`, `GET /api/bench/results`,
 //!   `GET /api/bench/cpu`, `GET /api/bench/renderer-cpu`) for `benches/browser`; see
@@ -199,6 +199,7 @@ const MAX_TOKEN_DELAY_MS: u64 = 60_000;
 /// `/api/token/{key}?delay=MS`, a slow token server: answers `{"token": N}` (N: the
 /// request's number for the key, from 1) after `delay` ms (0 by default), unless the
 /// client goes away first (a fetch aborted). The key's report records which (`tokens`).
+/// A client that shuts down its sending side after the request counts as gone too.
 async fn token(mut stream: TcpStream, key: &str, delay: Option<&str>, state: &State) {
     let delay = match delay.map(str::parse::<u64>) {
         None => 0,
@@ -208,7 +209,7 @@ async fn token(mut stream: TcpStream, key: &str, delay: Option<&str>, state: &St
             return respond_and_close(stream, &resp, false).await;
         }
     };
-    let number = state.registry.token_requested(key);
+    let (id, number) = state.registry.token_requested(key);
     let outcome = {
         // A GET has no body: the next read ends only when the client closes or resets.
         let gone = async {
@@ -224,7 +225,7 @@ async fn token(mut stream: TcpStream, key: &str, delay: Option<&str>, state: &St
             () = gone => TokenOutcome::Aborted,
         }
     };
-    state.registry.token_done(key, number, outcome);
+    state.registry.token_done(key, id, outcome);
     if outcome == TokenOutcome::Given {
         let resp = Response::json(&json!({ "token": number }));
         respond_and_close(stream, &resp, false).await;

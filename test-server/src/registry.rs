@@ -120,7 +120,8 @@ struct ConnEntry {
 struct KeyEntry {
     attempts: u64,
     connections: Vec<ConnEntry>,
-    tokens: Vec<TokenOutcome>,
+    /// Token requests, by an id unique in the registry (a key reset meanwhile starts anew).
+    tokens: Vec<(u64, TokenOutcome)>,
 }
 
 /// The registry itself. Shared behind an `Arc`; every lock is short and never
@@ -187,7 +188,7 @@ impl Registry {
             Some(entry) => Report {
                 attempts: entry.attempts,
                 connections: entry.connections.iter().map(|c| c.report.clone()).collect(),
-                tokens: entry.tokens.clone(),
+                tokens: entry.tokens.iter().map(|&(_, outcome)| outcome).collect(),
             },
             None => Report::default(),
         }
@@ -230,27 +231,29 @@ impl Registry {
             .count()
     }
 
-    /// Records a token request for `key` as [`TokenOutcome::Waiting`]; returns its number
-    /// (1 for the first), which is also the token.
-    pub fn token_requested(&self, key: &str) -> usize {
+    /// Records a token request for `key` as [`TokenOutcome::Waiting`]; returns its id (for
+    /// [`token_done`](Self::token_done)) and its number for the key (1 for the first),
+    /// which is also the token.
+    pub fn token_requested(&self, key: &str) -> (u64, usize) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut keys = self.lock();
         let tokens = &mut keys.entry(key.to_string()).or_default().tokens;
-        tokens.push(TokenOutcome::Waiting);
-        tokens.len()
+        tokens.push((id, TokenOutcome::Waiting));
+        (id, tokens.len())
     }
 
-    /// Records how token request `number` of `key` ended (nothing if `key` was reset).
-    pub fn token_done(&self, key: &str, number: usize, outcome: TokenOutcome) {
-        if let Some(slot) = self
-            .lock()
+    /// Records how token request `id` of `key` ended (nothing if `key` was reset since).
+    pub fn token_done(&self, key: &str, id: u64, outcome: TokenOutcome) {
+        let mut keys = self.lock();
+        let slot = keys
             .get_mut(key)
-            .and_then(|e| e.tokens.get_mut(number - 1))
-        {
+            .and_then(|e| e.tokens.iter_mut().find(|(i, _)| *i == id));
+        if let Some((_, slot)) = slot {
             *slot = outcome;
         }
     }
 
-    /// Forgets `key` entirely (attempts and connections). Connections still
+    /// Forgets `key` entirely (attempts, connections, token requests). Connections still
     /// open keep running but are no longer recorded or reachable by the API.
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);
@@ -353,6 +356,20 @@ mod tests {
         assert_eq!(reg.report("k"), Report::default());
         h.record_text("ignored after reset");
         assert_eq!(reg.report("k"), Report::default());
+    }
+
+    #[test]
+    fn a_token_request_from_before_a_reset_does_not_touch_a_new_one() {
+        let reg = Registry::default();
+        let (before, number) = reg.token_requested("k");
+        assert_eq!(number, 1);
+        reg.reset("k");
+        let (after, number) = reg.token_requested("k");
+        assert_eq!(number, 1);
+        reg.token_done("k", before, TokenOutcome::Aborted);
+        assert_eq!(reg.report("k").tokens, [TokenOutcome::Waiting]);
+        reg.token_done("k", after, TokenOutcome::Given);
+        assert_eq!(reg.report("k").tokens, [TokenOutcome::Given]);
     }
 
     #[test]
