@@ -311,9 +311,23 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
         return new Promise(() => {});
       }, [], { heartbeat: false });
       early.close();
+      // reconnect() while the token is on its way: that attempt's signal aborts, the next
+      // attempt gets a fresh one.
+      const retrySignals = [];
+      const retry = new resocket.ResilientWebSocket(async (attempt, signal) => {
+        retrySignals.push(signal);
+        return new Promise(() => {});
+      }, [], { heartbeat: false });
+      await sleep(50);
+      retry.reconnect();
+      await sleep(50);
+      const retried = retrySignals.map((s) => s.aborted);
+      retry.close();
       await sleep(0);
       return {
         early: earlySignal.aborted,
+        retried,
+        retriedEnd: retrySignals.map((s) => s.aborted),
         first,
         log,
         calls: signals.length,
@@ -330,6 +344,8 @@ describe("reconnecting-websocket compatibility", { timeout: 180000 }, () => {
     assert.equal(r.second, false);
     assert.equal(r.closed, true);
     assert.equal(r.early, true);
+    assert.deepEqual(r.retried, [true, false]);
+    assert.deepEqual(r.retriedEnd, [true, true]);
     assert.equal(r.closedState, "closed");
     assert.equal(r.seenWaiting, true);
     // The browser stopped the hanging requests: the token server saw their clients go.
