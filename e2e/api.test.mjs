@@ -870,11 +870,20 @@ describe("npm package API", { timeout: 180000 }, () => {
       const closed = new Promise((r) => s.addEventListener("statechange", (e) => e.state === "closed" && r()));
       await within(5000, closed, "closed for good");
       const e = await error;
-      return { atOnce, fakeUrl, message: e.message, readyState: s.readyState, opened: await s.opened().then(() => "opened", () => "rejected") };
+      return {
+        atOnce,
+        fakeUrl,
+        message: e.message,
+        // No object was thrown: the event's `error` is still an Error, as typed.
+        error: e.error instanceof Error ? `${e.error.name}: ${e.error.message}` : `not an Error: ${String(e.error)}`,
+        readyState: s.readyState,
+        opened: await s.opened().then(() => "opened", () => "rejected"),
+      };
     });
     assert.equal(r.atOnce, "thrown undefined", "what it threw, not an error of our own");
     assert.equal(r.fakeUrl, "TypeError");
     assert.match(r.message, /the url function failed/);
+    assert.match(r.error, /^Error: .*the url function failed/);
     assert.equal(r.readyState, 3);
     assert.equal(r.opened, "rejected");
   });

@@ -13,7 +13,7 @@ apps="resocket:resocket-minimal gloo-net:gloo-minimal ws_stream_wasm:wsstream-mi
 packages=()
 for app in $apps; do packages+=(-p "${app#*:}"); done
 cargo build -q --release --target wasm32-unknown-unknown "${packages[@]}"
-size() { printf '%s: %d B raw, %d B gzip\n' "$1" "$(wc -c <"$2")" "$(gzip -9c "$2" | wc -c)"; }
+size() { printf '%s: %d B raw, %d B gzip\n' "$1" "$(wc -c <"$2")" "$(gzip -9cn <"$2" | wc -c)"; }
 for app in $apps; do
   name=${app%%:*}
   crate=${app#*:}

@@ -113,7 +113,19 @@ pub(crate) fn close(frame: &CloseFrame) -> Option<Event> {
 pub(crate) fn error(message: &str, error: &JsValue) -> Option<Event> {
     let init = bare();
     set(&init, "message", &message.into());
-    set(&init, "error", error);
+    // What the app threw may be no object (`throw "no token"`, `Promise.reject()`): it comes
+    // as an `Error` with its text (or `message`), so `error.name` and `error.message` can
+    // always be read. `null` stays: a connection failed, and the browser tells no more.
+    if error.is_object() || error.is_null() {
+        set(&init, "error", error);
+    } else {
+        let text = error.as_string().filter(|s| !s.is_empty());
+        set(
+            &init,
+            "error",
+            &js_sys::Error::new(text.as_deref().unwrap_or(message)).into(),
+        );
+    }
     ErrorEvent::new_with_event_init_dict("error", init.unchecked_ref())
         .ok()
         .map(Into::into)

@@ -90,16 +90,9 @@ impl Busy {
     /// A callback failed inside the socket, or the url function's Promise rejected:
     /// `message` says what the socket did instead. The pump looks here before each event
     /// and message it dispatches, and every fault kept here is followed by one (a close or
-    /// reconnection, a message). What was thrown is the event's `error`; something that is
-    /// no object (`throw "no token"`, `Promise.reject()`) becomes an `Error` with its text
-    /// (or `message`), so `error.name` and `error.message` can always be read.
+    /// reconnection, a message). What was thrown is the event's `error` (`events::error`
+    /// makes an `Error` of a value that is no object).
     pub(crate) fn fault(&self, message: String, error: JsValue) {
-        let error = if error.is_object() {
-            error
-        } else {
-            let text = error.as_string().filter(|s| !s.is_empty());
-            js_sys::Error::new(text.as_deref().unwrap_or(&message)).into()
-        };
         self.0.faults.borrow_mut().push_back((message, error));
     }
 

@@ -47,8 +47,8 @@ export interface Target {
  * It may also return a Promise of one (an `async` function that fetches a token first). The
  * socket is "connecting" meanwhile, and `connectTimeout` counts from the attempt's start.
  * A rejection (what an `async` function throws) fails that attempt only: an `error` event
- * whose `error` is the rejection (an `Error` with its text if it is no object), then a
- * `close` with 1006 and the reason "the url function failed: " and the rejection's message,
+ * whose `error` is the rejection, then a `close` with 1006 and the reason "the url function
+ * failed: " and the rejection's message (just "the url function failed" when it has none),
  * which is retried like a lost connection. A Promise that resolves to something else ends
  * the socket with that `TypeError` (in an `error` event, never thrown from the constructor).
  * `close()`, `reconnect()`, the connect timeout or the socket let go meanwhile give the
@@ -184,8 +184,9 @@ export interface ResocketError extends Error {
  * socket ended for good (`error` says why), or a callback of the options failed inside the
  * socket (`message` says what the socket did instead; `error` is what the callback threw, or
  * a TypeError if it answered with a Promise), or the url function's Promise rejected
- * (`error` is what it rejected with; the attempt's `close` follows). Something thrown that
- * is no object (`throw "no token"`) comes as an `Error` with its text.
+ * (`error` is what it rejected with; the attempt's `close` follows). In every case, a value
+ * thrown that is no object comes as an `Error`: a string with that text (`throw "no token"`),
+ * anything else with the event's `message`.
  */
 export interface SocketErrorEvent extends ErrorEvent {
   readonly error: ResocketError | DOMException | Error | null;

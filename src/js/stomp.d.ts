@@ -84,9 +84,9 @@ export interface StompError extends Error {
 /**
  * `error`: the broker sent an ERROR frame (one event per frame, whether or not subscriptions
  * exist; the client reconnects if the broker closes the connection), the url function's
- * Promise rejected (`error` is what it rejected with, as an `Error` with its text if it is no
- * object; the attempt's `close` follows), or the client ended without `disconnect()` (`error`
- * says why; `state` is then `"closed"`).
+ * Promise rejected (`error` is what it rejected with; the attempt's `close` follows), or the
+ * client ended without `disconnect()` (`error` says why; `state` is then `"closed"`). A value
+ * thrown that is no object comes as an `Error` (a string with that text).
  */
 export interface StompErrorEvent extends ErrorEvent {
   readonly error: StompError | ResocketError | DOMException | Error;
