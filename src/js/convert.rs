@@ -274,6 +274,15 @@ pub(crate) fn quoted(s: &str) -> String {
     format!("\"{s}\"")
 }
 
+/// What the app threw or rejected with, in words: its `message`, or itself if a string.
+/// Read through `Reflect`, which catches: whatever was thrown (`undefined`, an object whose
+/// `message` getter throws) must not throw again in here.
+pub(crate) fn thrown_message(e: &JsValue) -> Option<String> {
+    crate::browser::string_property(e, "message")
+        .or_else(|| e.as_string())
+        .filter(|m| !m.is_empty())
+}
+
 /// A `TypeError`: a value of the wrong type.
 pub(crate) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()

@@ -3,7 +3,7 @@
 //! as it always did. Extra fields (`attempt`, `delay`, `state`, ...) are read-only
 //! properties of the event object.
 
-use super::convert::{bare, define, set};
+use super::convert::{bare, define, set, thrown_message};
 use crate::CloseFrame;
 use js_sys::{Array, Function, Reflect};
 use std::cell::RefCell;
@@ -119,7 +119,7 @@ pub(crate) fn error(message: &str, error: &JsValue) -> Option<Event> {
     if error.is_object() || error.is_null() {
         set(&init, "error", error);
     } else {
-        let text = error.as_string().filter(|s| !s.is_empty());
+        let text = thrown_message(error);
         set(
             &init,
             "error",

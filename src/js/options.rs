@@ -2,7 +2,9 @@
 //! every value: a wrong type is a `TypeError`, a bad number a `RangeError`, a bad URL or
 //! subprotocol the `SyntaxError` the browser would throw, each naming the option and what it got.
 
-use super::convert::{self, describe, dom_exception, num, quoted, range_error, type_error};
+use super::convert::{
+    self, describe, dom_exception, num, quoted, range_error, thrown_message, type_error,
+};
 use super::Busy;
 use crate::browser::{later, Failure, Resolve};
 use crate::{
@@ -339,26 +341,11 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         if let Some(controller) = self.0.take() {
             wasm_bindgen_futures::spawn_local(async move {
-                let reason = web_sys::DomException::new_with_message_and_name(
-                    "the connection attempt was given up",
-                    "AbortError",
-                );
-                match reason {
-                    Ok(reason) => controller.abort_with_reason(&reason),
-                    Err(_) => controller.abort(),
-                }
+                let reason = dom_exception("AbortError", "the connection attempt was given up");
+                controller.abort_with_reason(&reason);
             });
         }
     }
-}
-
-/// What the url function threw or rejected with, in words: its `message`, or itself if a
-/// string. Read through `Reflect`, which catches: whatever was thrown (`undefined`, an
-/// object whose `message` getter throws) must not throw again in here.
-fn thrown_message(e: &JsValue) -> Option<String> {
-    crate::browser::string_property(e, "message")
-        .or_else(|| e.as_string())
-        .filter(|m| !m.is_empty())
 }
 
 /// The url function failed in a way no attempt can mend: what it threw is kept for the
