@@ -4,7 +4,8 @@
 # (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), a
 # page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
-# the size comparison (e2e/size-apps.test.mjs). Installs and builds what it
+# the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
+# WebSocket (e2e/node.test.mjs). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
@@ -20,6 +21,11 @@ bash scripts/build-examples.sh
 bash scripts/size.sh
 cargo build --quiet -p resocket-test-server
 export RESOCKET_TEST_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/debug/resocket-test-server"
+
+# Node.js has a global WebSocket from 22 on; 20 and 21 need a flag (e2e/node.test.mjs).
+if ! node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)'; then
+  export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-websocket"
+fi
 
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(e2e/*.test.mjs)

@@ -2,7 +2,7 @@
 //! [`Message`], URLs resolved against the page. Nothing here panics on what the browser hands over.
 
 use crate::core::Rng;
-use crate::{Error, Message};
+use crate::{CloseFrame, Error, Message};
 use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use std::future::Future;
 use std::pin::Pin;
@@ -100,6 +100,34 @@ pub(crate) fn string_property(value: &JsValue, key: &str) -> Option<String> {
     Reflect::get(value, &JsValue::from_str(key))
         .ok()?
         .as_string()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A WebSocket's `close` event, read by its properties, whatever its class: Node.js's
+    /// WebSocket fires a `CloseEvent` of its own, with no global `CloseEvent` to test it
+    /// against.
+    type CloseFields;
+    #[wasm_bindgen(method, getter, structural)]
+    fn code(this: &CloseFields) -> Option<f64>;
+    #[wasm_bindgen(method, getter, structural)]
+    fn reason(this: &CloseFields) -> Option<String>;
+    #[wasm_bindgen(method, getter, structural, js_name = wasClean)]
+    fn was_clean(this: &CloseFields) -> Option<bool>;
+}
+
+/// The frame of a WebSocket's `close` event. An event without a numeric code in range is
+/// taken as an abnormal close.
+pub(crate) fn close_frame(event: &web_sys::Event) -> CloseFrame {
+    let event: &CloseFields = event.unchecked_ref();
+    match event.code() {
+        Some(code) if (0.0..=f64::from(u16::MAX)).contains(&code) => CloseFrame {
+            code: code as u16,
+            reason: event.reason().unwrap_or_default(),
+            was_clean: event.was_clean() == Some(true),
+        },
+        _ => CloseFrame::abnormal(""),
+    }
 }
 
 /// Whether the `WebSocket` constructor can take `url` as it is: a `ws:` or `wss:` URL with

@@ -722,14 +722,7 @@ impl Inner {
             c.closed = true;
             c.ws.buffered_amount() as usize
         });
-        let frame = match event.dyn_ref::<web_sys::CloseEvent>() {
-            Some(e) => CloseFrame {
-                code: e.code(),
-                reason: e.reason(),
-                was_clean: e.was_clean(),
-            },
-            None => CloseFrame::abnormal(""),
-        };
+        let frame = convert::close_frame(event);
         self.machine.handle_close(convert::now(), frame, buffered);
     }
 

@@ -19,7 +19,10 @@
 //! browser timeout may still fire once after the last socket has gone: it finds nothing due
 //! and is not set again. Its callback is made once per thread and lives as long as the
 //! thread; the channel is made on first use and closed when the last socket goes (an open
-//! port with a handler would also keep a Node.js process alive).
+//! port with a handler would also keep a Node.js process alive). For the same reason, in
+//! Node.js (whose timeout ids are objects, not numbers) a pending timeout is cleared when
+//! the last socket goes: a script whose sockets are all closed then ends at once, not when
+//! the close or heartbeat deadline armed last would have fired.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -122,6 +125,9 @@ impl Drop for Timer {
             if t.entries.is_empty() {
                 t.channel = None;
                 t.posted = false;
+                if let Some((_, id)) = t.timeout.take_if(|(_, id)| id.is_object()) {
+                    clear_timeout(&id);
+                }
             }
         });
     }

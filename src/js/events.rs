@@ -5,7 +5,7 @@
 
 use super::convert::{bare, define, set, thrown_message};
 use crate::CloseFrame;
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, ErrorEvent, Event, EventTarget, MessageEvent};
@@ -99,34 +99,46 @@ pub(crate) fn message(data: &JsValue, origin: &str) -> Option<Event> {
 
 /// `close`, with the frame's code, reason and `wasClean`.
 pub(crate) fn close(frame: &CloseFrame) -> Option<Event> {
-    let init = bare();
-    set(&init, "code", &frame.code.into());
-    set(&init, "reason", &frame.reason.as_str().into());
-    set(&init, "wasClean", &frame.was_clean.into());
-    CloseEvent::new_with_event_init_dict("close", init.unchecked_ref())
-        .ok()
-        .map(Into::into)
+    let fields = [
+        ("code", frame.code.into()),
+        ("reason", frame.reason.as_str().into()),
+        ("wasClean", frame.was_clean.into()),
+    ];
+    made("close", &fields, |init| {
+        CloseEvent::new_with_event_init_dict("close", init.unchecked_ref()).map(Into::into)
+    })
 }
 
 /// `error`, with a message and the `Error` when there is one (`null` for the browser's
 /// own error events, which carry no detail).
 pub(crate) fn error(message: &str, error: &JsValue) -> Option<Event> {
-    let init = bare();
-    set(&init, "message", &message.into());
     // What the app threw may be no object (`throw "no token"`, `Promise.reject()`): it comes
     // as an `Error` with its text (or `message`), so `error.name` and `error.message` can
     // always be read. `null` stays: a connection failed, and the browser tells no more.
-    if error.is_object() || error.is_null() {
-        set(&init, "error", error);
+    let error = if error.is_object() || error.is_null() {
+        error.clone()
     } else {
         let text = thrown_message(error);
-        set(
-            &init,
-            "error",
-            &js_sys::Error::new(text.as_deref().unwrap_or(message)).into(),
-        );
+        js_sys::Error::new(text.as_deref().unwrap_or(message)).into()
+    };
+    let fields = [("message", message.into()), ("error", error)];
+    made("error", &fields, |init| {
+        ErrorEvent::new_with_event_init_dict("error", init.unchecked_ref()).map(Into::into)
+    })
+}
+
+/// An event of a class that a runtime may lack, made by `make` from an init dictionary of
+/// `fields`; where the class is missing (Node.js has no `CloseEvent` or `ErrorEvent`), a
+/// plain `Event` with the same fields as read-only properties, which code written for the
+/// browser reads the same way.
+fn made(
+    kind: &str,
+    fields: &[(&str, JsValue)],
+    make: impl FnOnce(&Object) -> Result<Event, JsValue>,
+) -> Option<Event> {
+    let init = bare();
+    for (key, value) in fields {
+        set(&init, key, value);
     }
-    ErrorEvent::new_with_event_init_dict("error", init.unchecked_ref())
-        .ok()
-        .map(Into::into)
+    make(&init).ok().or_else(|| plain(kind, fields))
 }

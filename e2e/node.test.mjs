@@ -1,0 +1,194 @@
+// The npm package in Node.js, on its own `WebSocket` (undici's: global from Node 22, behind
+// --experimental-websocket in Node 20 and 21, which scripts/e2e.sh adds when needed), against
+// the test server: events with their fields where Node has no `CloseEvent` or `ErrorEvent`,
+// reconnection, the heartbeat, backpressure, a failing url function, and a process that ends
+// by itself once its sockets are closed.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ROOT, report, sleep, startServer, uniqueKey, until } from "./harness.mjs";
+
+const PKG = path.join(ROOT, "pkg", "web");
+
+/** The next event of `kind` on `target`, or a rejection after `ms`. */
+function next(target, kind, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${kind} event within ${ms} ms`)), ms);
+    target.addEventListener(
+      kind,
+      (event) => {
+        clearTimeout(timer);
+        resolve(event);
+      },
+      { once: true },
+    );
+  });
+}
+
+describe("the npm package in Node.js", { timeout: 120000 }, () => {
+  let server;
+  let resocket;
+
+  before(async () => {
+    assert.equal(
+      typeof WebSocket,
+      "function",
+      "this Node.js has no global WebSocket: run it with --experimental-websocket (Node 20 and 21)",
+    );
+    server = await startServer();
+    resocket = await import(path.join(PKG, "resocket.js"));
+    await resocket.default({ module_or_path: readFileSync(path.join(PKG, "resocket_bg.wasm")) });
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("echoes text and binary, and its events carry the fields a browser's would", async () => {
+    const s = new resocket.ResilientWebSocket(`${server.ws}/echo`);
+    const got = [];
+    s.onmessage = (e) => got.push(e.data);
+    s.send("hello");
+    s.send(new Uint8Array([1, 2, 3]));
+    await next(s, "open");
+    await until(() => got.length === 2, "two echoes");
+    assert.equal(got[0], "hello");
+    assert.deepEqual([...new Uint8Array(got[1])], [1, 2, 3]);
+    s.close(4321, "done here");
+    const close = await next(s, "close");
+    assert.ok(close instanceof Event);
+    assert.deepEqual([close.type, close.code, close.reason, close.wasClean], ["close", 4321, "done here", true]);
+    assert.equal(s.readyState, 3);
+  });
+
+  it("reconnects after the server drops it, and what is sent meanwhile arrives in order", async () => {
+    const key = uniqueKey("node-drop");
+    const s = new resocket.ResilientWebSocket(`${server.ws}/echo?key=${key}`, [], {
+      reconnect: { base: 100, cap: 200 },
+    });
+    const got = [];
+    s.onmessage = (e) => got.push(e.data);
+    await next(s, "open");
+    const closed = next(s, "close");
+    await fetch(`${server.base}/api/drop/${key}`);
+    const close = await closed;
+    assert.equal(close.code, 1006);
+    assert.equal(close.wasClean, false);
+    // Accepted while reconnecting: queued, sent on the next open.
+    for (const m of ["a", "b", "c"]) s.send(m);
+    await next(s, "open");
+    await until(() => got.length === 3, "the three echoes");
+    assert.deepEqual(got, ["a", "b", "c"]);
+    const seen = await report(server, key);
+    assert.equal(seen.attempts, 2);
+    assert.deepEqual(seen.connections[1].received, ["a", "b", "c"]);
+    s.close();
+    await next(s, "close");
+  });
+
+  it("finds a silent server by the heartbeat", async () => {
+    const s = new resocket.ResilientWebSocket(`${server.ws}/silent`, [], {
+      heartbeat: { interval: 200, timeout: 200 },
+      reconnect: false,
+    });
+    const close = await next(s, "close");
+    assert.deepEqual([close.code, close.reason], [4000, "heartbeat timeout"]);
+    assert.equal(s.readyState, 3);
+  });
+
+  it("holds sendAsync back while undici buffers more than the high-water mark", async () => {
+    const high = 256 * 1024;
+    const s = new resocket.ResilientWebSocket(`${server.ws}/stall`, [], {
+      highWaterMark: high,
+      closeTimeout: 200,
+    });
+    await next(s, "open");
+    const chunk = new Uint8Array(64 * 1024);
+    let done = 0;
+    // `/stall` stops reading: the kernel's buffers fill, then undici's count grows.
+    const sending = (async () => {
+      for (let i = 0; i < 400; i++) {
+        await s.sendAsync(chunk);
+        done++;
+      }
+    })().then(
+      () => null,
+      (e) => e,
+    );
+    await until(() => s.bufferedAmount >= high, "bufferedAmount above the high-water mark", 20000);
+    const before = done;
+    await sleep(500);
+    assert.equal(done, before, "sendAsync went on above the high-water mark");
+    assert.ok(done < 400);
+    s.close();
+    await next(s, "close");
+    const error = await sending;
+    assert.equal(error?.name, "InvalidStateError", `sendAsync ended with ${error}`);
+  });
+
+  it("gives a url function's rejection to the error event, and retries", async () => {
+    let calls = 0;
+    const s = new resocket.ResilientWebSocket(
+      async (attempt) => {
+        calls++;
+        if (attempt === 0) throw new Error("no token yet");
+        return `${server.ws}/echo`;
+      },
+      [],
+      { reconnect: { base: 50, cap: 50 } },
+    );
+    const [errored, closed, opened] = ["error", "close", "open"].map((kind) => next(s, kind));
+    const error = await errored;
+    assert.ok(error instanceof Event);
+    assert.ok(error.error instanceof Error);
+    assert.equal(error.error.message, "no token yet");
+    assert.match(error.message, /no token yet/);
+    const close = await closed;
+    assert.deepEqual([close.code, close.reason], [1006, "the url function failed: no token yet"]);
+    await opened;
+    assert.equal(calls, 2);
+    s.close();
+    await next(s, "close");
+  });
+
+  it("refuses a relative URL, having no page to resolve it against", () => {
+    assert.throws(() => new resocket.ResilientWebSocket("/echo"), { name: "SyntaxError" });
+  });
+
+  it("lets the process end once its sockets are closed, before any deadline armed for them", async () => {
+    // A heartbeat and a close timeout of a minute, and no connect timeout: a timer left armed
+    // for either would hold the process that long.
+    // An app of its own that imports the package by name and loads it as npm/README.md
+    // says.
+    const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
+    mkdirSync(path.join(app, "node_modules"));
+    symlinkSync(PKG, path.join(app, "node_modules", "resocket"), "dir");
+    writeFileSync(
+      path.join(app, "app.mjs"),
+      `import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import init, { ResilientWebSocket } from "resocket";
+await init({ module_or_path: readFileSync(new URL(import.meta.resolve("resocket/resocket_bg.wasm"))) });
+const s = new ResilientWebSocket(${JSON.stringify(`${server.ws}/echo`)}, [], {
+  heartbeat: { interval: 60000, timeout: 60000 }, closeTimeout: 60000, connectTimeout: null,
+});
+s.onmessage = () => s.close();
+s.onclose = (e) => console.log("closed", e.code);
+s.send("bye");
+`,
+    );
+    const child = spawn(process.execPath, [path.join(app, "app.mjs")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const kill = setTimeout(() => child.kill("SIGKILL"), 20000);
+    const [code, signal] = await once(child, "exit");
+    clearTimeout(kill);
+    rmSync(app, { recursive: true, force: true });
+    assert.equal(out.trim(), "closed 1000");
+    assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
+  });
+});
