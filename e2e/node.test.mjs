@@ -161,24 +161,65 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
   it("lets the process end once its sockets are closed, before any deadline armed for them", async () => {
     // A heartbeat and a close timeout of a minute, and no connect timeout: a timer left armed
     // for either would hold the process that long.
-    // An app of its own that imports the package by name and loads it as npm/README.md
-    // says.
-    const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
+    const { out, code, signal } = await runApp(`
+      import { readFileSync } from "node:fs";
+      import init, { ResilientWebSocket } from "resocket";
+      await init({ module_or_path: readFileSync(new URL(import.meta.resolve("resocket/resocket_bg.wasm"))) });
+      const s = new ResilientWebSocket(${JSON.stringify(`${server.ws}/echo`)}, [], {
+        heartbeat: { interval: 60000, timeout: 60000 }, closeTimeout: 60000, connectTimeout: null,
+      });
+      s.onmessage = () => s.close();
+      s.onclose = (e) => console.log("closed", e.code);
+      s.send("bye");
+    `);
+    assert.equal(out.trim(), "closed 1000");
+    assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
+  });
+
+  it("runs StompClient (resocket/stomp), and reports a throwing callback as Node does", async () => {
+    // `/stomp-split` answers every SUBSCRIBE with a MESSAGE "hi", and never a RECEIPT: the
+    // DISCONNECT's wait ends after closeTimeout with a StompError.
+    const { out, code, signal } = await runApp(`
+      import { readFileSync } from "node:fs";
+      import init, { StompClient } from "resocket/stomp";
+      await init({ module_or_path: readFileSync(new URL(import.meta.resolve("resocket/stomp/resocket_bg.wasm"))) });
+      process.on("unhandledRejection", (e) => console.log("reported", e.message));
+      const client = await StompClient.connect(${JSON.stringify(`${server.ws}/stomp-split`)}, {
+        heartbeat: false, closeTimeout: 300,
+      });
+      console.log("connected", client.connected);
+      const body = await new Promise((resolve) => client.subscribe("/queue/a", (m) => resolve(m.body)));
+      console.log("message", body);
+      await new Promise((resolve) =>
+        client.subscribe("/queue/b", () => {
+          setTimeout(resolve, 100);
+          throw new Error("callback failed");
+        }),
+      );
+      await client.disconnect().catch((e) => console.log("disconnect", e.name));
+      console.log("connected", client.connected);
+    `);
+    assert.deepEqual(out.trim().split("\n"), [
+      "connected true",
+      "message hi",
+      "reported callback failed",
+      "disconnect StompError",
+      "connected false",
+    ]);
+    assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
+  });
+});
+
+/**
+ * Runs `source` as the module of an app of its own, which has the package in its
+ * node_modules and imports it by name, as npm/README.md shows; killed after 20 s.
+ */
+async function runApp(source) {
+  const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
+  try {
     mkdirSync(path.join(app, "node_modules"));
     symlinkSync(PKG, path.join(app, "node_modules", "resocket"), "dir");
-    writeFileSync(
-      path.join(app, "app.mjs"),
-      `import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import init, { ResilientWebSocket } from "resocket";
-await init({ module_or_path: readFileSync(new URL(import.meta.resolve("resocket/resocket_bg.wasm"))) });
-const s = new ResilientWebSocket(${JSON.stringify(`${server.ws}/echo`)}, [], {
-  heartbeat: { interval: 60000, timeout: 60000 }, closeTimeout: 60000, connectTimeout: null,
-});
-s.onmessage = () => s.close();
-s.onclose = (e) => console.log("closed", e.code);
-s.send("bye");
-`,
-    );
+    writeFileSync(path.join(app, "app.mjs"), source);
     const child = spawn(process.execPath, [path.join(app, "app.mjs")], {
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -187,8 +228,8 @@ s.send("bye");
     const kill = setTimeout(() => child.kill("SIGKILL"), 20000);
     const [code, signal] = await once(child, "exit");
     clearTimeout(kill);
+    return { out, code, signal };
+  } finally {
     rmSync(app, { recursive: true, force: true });
-    assert.equal(out.trim(), "closed 1000");
-    assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
-  });
-});
+  }
+}

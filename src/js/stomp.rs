@@ -129,12 +129,17 @@ fn invalid_state(message: &str) -> JsValue {
 }
 
 /// `reportError()`: what the browser does with an exception from an event listener, for
-/// one from a subscription callback.
+/// one from a subscription callback. Where there is none (Node.js), a rejected Promise
+/// that nobody handles: Node reports it as it reports a throwing event listener (an
+/// uncaught error, which ends the process unless the app handles it).
 fn report(error: &JsValue) {
-    if let Ok(f) = Reflect::get(&js_sys::global(), &"reportError".into()) {
-        if let Some(f) = f.dyn_ref::<Function>() {
-            let _ = f.call1(&JsValue::UNDEFINED, error);
+    match Reflect::get(&js_sys::global(), &"reportError".into()) {
+        Ok(f) if f.is_function() => {
+            let _ = f
+                .unchecked_ref::<Function>()
+                .call1(&JsValue::UNDEFINED, error);
         }
+        _ => drop(js_sys::Promise::reject(error)),
     }
 }
 
