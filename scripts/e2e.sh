@@ -22,10 +22,8 @@ bash scripts/size.sh
 cargo build --quiet -p resocket-test-server
 export RESOCKET_TEST_SERVER="${CARGO_TARGET_DIR:-$PWD/target}/debug/resocket-test-server"
 
-# Node.js has a global WebSocket from 22 on; 20 and 21 need a flag (e2e/node.test.mjs).
-if ! node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)'; then
-  export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-websocket"
-fi
+# A global WebSocket for e2e/node.test.mjs.
+source scripts/node-websocket.sh
 
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(e2e/*.test.mjs)

@@ -20,6 +20,11 @@ FEATURES="resocket/json,resocket/postcard,resocket/js,resocket/stomp"
 BROWSER_FEATURES="$FEATURES"
 
 step() { printf '\n=== %s\n' "$*"; }
+# Sums the "test result:" lines of a wasm-bindgen-test log into $passed and $failed.
+tally() {
+  passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$1" || true) | awk '{s+=$4} END {print s+0}')
+  failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" || true) | awk '{s+=$6} END {print s+0}')
+}
 started=$(date +%s)
 
 step "format"
@@ -49,11 +54,11 @@ echo "test server on port $RESOCKET_TEST_PORT"
 # The runner gives each test binary (tests/*.rs) this long in total.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
 # Every tests/*.rs but stomp.rs, which needs its broker (so no `--test '*'` glob: with
-# `stomp` on it would select stomp.rs too).
+# `stomp` on it would select stomp.rs too), and node.rs, which runs in Node.js below.
 suites=()
 for f in tests/*.rs; do
   name=$(basename "$f" .rs)
-  [ "$name" = stomp ] || suites+=(--test "$name")
+  case "$name" in stomp | node) ;; *) suites+=(--test "$name") ;; esac
 done
 binaries=$(( ${#suites[@]} / 2 ))
 summary=()
@@ -80,8 +85,7 @@ for browser in ${BROWSERS:-chrome firefox}; do
     exit 1
   fi
   ran=$(grep -c '^test result:' "$log" || true)
-  passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
-  failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
+  tally "$log"
   if [ "$status" -ne 0 ] || [ "$ran" -ne "$binaries" ]; then
     echo "FAIL: $browser exited $status after $ran of $binaries test files"
     failed=$((failed > 0 ? failed : 1))
@@ -89,6 +93,22 @@ for browser in ${BROWSERS:-chrome firefox}; do
   summary+=("$browser: $passed passed, $failed failed")
   total_failed=$((total_failed + failed))
 done
+
+# The Rust API in Node.js, on Node's own WebSocket (tests/node.rs).
+step "Node.js suite"
+log="$TMPDIR/node.log"
+set +e
+(source scripts/node-websocket.sh
+ wasm-pack test --node --mode no-install . --test node --features "$BROWSER_FEATURES") 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+tally "$log"
+if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
+  echo "FAIL: the Node.js suite exited $status with $passed passed"
+  failed=$((failed > 0 ? failed : 1))
+fi
+summary+=("node: $passed passed, $failed failed")
+total_failed=$((total_failed + failed))
 
 # The framework integrations, in Chromium and Firefox, and the examples, in Chromium,
 # against the test server (the Yew suites and the examples mount real components; the
@@ -115,8 +135,7 @@ for example in integrations/*/ examples/*/; do
     wasm-pack test --headless "${driver[@]}" --mode no-install "$example" --test '*' 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
-    passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" || true) | awk '{s+=$4} END {print s+0}')
-    failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" || true) | awk '{s+=$6} END {print s+0}')
+    tally "$log"
     if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
       echo "FAIL: $label exited $status with $passed passed"
       failed=$((failed > 0 ? failed : 1))
