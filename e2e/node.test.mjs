@@ -50,13 +50,20 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
   it("echoes text and binary, and its events carry the fields a browser's would", async () => {
     const s = new resocket.ResilientWebSocket(`${server.ws}/echo`);
     const got = [];
-    s.onmessage = (e) => got.push(e.data);
+    s.onmessage = (e) => got.push(e);
+    const opened = next(s, "open");
     s.send("hello");
     s.send(new Uint8Array([1, 2, 3]));
-    await next(s, "open");
+    const open = await opened;
+    assert.ok(open instanceof Event);
+    assert.equal(open.type, "open");
     await until(() => got.length === 2, "two echoes");
-    assert.equal(got[0], "hello");
-    assert.deepEqual([...new Uint8Array(got[1])], [1, 2, 3]);
+    for (const message of got) {
+      assert.ok(message instanceof MessageEvent);
+      assert.deepEqual([message.type, message.origin], ["message", server.ws]);
+    }
+    assert.equal(got[0].data, "hello");
+    assert.deepEqual([...new Uint8Array(got[1].data)], [1, 2, 3]);
     s.close(4321, "done here");
     const close = await next(s, "close");
     assert.ok(close instanceof Event);
@@ -141,6 +148,8 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
       { reconnect: { base: 50, cap: 50 } },
     );
     const [errored, closed, opened] = ["error", "close", "open"].map((kind) => next(s, kind));
+    // Awaited below; should an assertion fail first, the others' timeouts are not unhandled.
+    for (const p of [errored, closed, opened]) p.catch(() => {});
     const error = await errored;
     assert.ok(error instanceof Event);
     assert.ok(error.error instanceof Error);
@@ -220,7 +229,8 @@ async function runApp(source) {
     mkdirSync(path.join(app, "node_modules"));
     symlinkSync(PKG, path.join(app, "node_modules", "resocket"), "dir");
     writeFileSync(path.join(app, "app.mjs"), source);
-    const child = spawn(process.execPath, [path.join(app, "app.mjs")], {
+    // With this process's flags (--experimental-websocket, when given on the command line).
+    const child = spawn(process.execPath, [...process.execArgv, path.join(app, "app.mjs")], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";

@@ -5,7 +5,7 @@
 mod support;
 
 use futures::{SinkExt, StreamExt};
-use resocket::{BinaryType, Error, Event, Message, State, WebSocket};
+use resocket::{BinaryType, CloseFrame, Error, Event, Message, State, WebSocket};
 use support::*;
 use wasm_bindgen_test::*;
 
@@ -202,6 +202,58 @@ async fn an_odd_exception_from_the_websocket_constructor_is_an_error() {
         within(5000, "echo", ws.next()).await.unwrap().unwrap(),
         Message::Text("hi".into())
     );
+}
+
+#[wasm_bindgen_test]
+async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing() {
+    // A stand-in WebSocket (as mocking libraries install) that opens, then closes (through
+    // its `on…` handlers) with a plain `Event`, not a `CloseEvent`: its `code` is 4001, its
+    // `reason` getter throws, and its `wasClean` is no boolean.
+    let global = js_sys::global();
+    let name = wasm_bindgen::JsValue::from_str("WebSocket");
+    let real = js_sys::Reflect::get(&global, &name).unwrap();
+    let fake = js_sys::Function::new_no_args(
+        "return class { \
+           constructor(url) { \
+             Object.assign(this, { url, readyState: 0, bufferedAmount: 0, protocol: '', \
+               extensions: '', binaryType: 'blob' }); \
+             setTimeout(() => { \
+               this.readyState = 1; \
+               this.onopen(new Event('open')); \
+               setTimeout(() => { \
+                 this.readyState = 3; \
+                 const e = new Event('close'); \
+                 Object.defineProperty(e, 'code', { value: 4001 }); \
+                 Object.defineProperty(e, 'reason', { get() { throw new Error('no reason'); } }); \
+                 Object.defineProperty(e, 'wasClean', { value: 'yes' }); \
+                 this.onclose(e); \
+               }, 10); \
+             }, 10); \
+           } \
+           send() {} \
+           close() {} \
+         };",
+    )
+    .call0(&global)
+    .unwrap();
+    js_sys::Reflect::set(&global, &name, &fake).unwrap();
+    let attempt = WebSocket::builder(&ws_url("/echo"))
+        .no_reconnect()
+        .connect();
+    let end = match attempt {
+        Ok(mut ws) => {
+            let end = within(5000, "the stand-in's close", ws.next()).await;
+            Some((end, ws.state()))
+        }
+        Err(_) => None,
+    };
+    js_sys::Reflect::set(&global, &name, &real).unwrap();
+    let (end, state) = end.expect("the stand-in connects");
+    assert!(
+        matches!(&end, Some(Err(Error::Closed(f))) if *f == CloseFrame { code: 4001, reason: String::new(), was_clean: false }),
+        "{end:?}"
+    );
+    assert_eq!(state, State::Closed);
 }
 
 #[wasm_bindgen_test]

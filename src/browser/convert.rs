@@ -102,29 +102,19 @@ pub(crate) fn string_property(value: &JsValue, key: &str) -> Option<String> {
         .as_string()
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// A WebSocket's `close` event, read by its properties, whatever its class: Node.js's
-    /// WebSocket fires a `CloseEvent` of its own, with no global `CloseEvent` to test it
-    /// against.
-    type CloseFields;
-    #[wasm_bindgen(method, getter, structural)]
-    fn code(this: &CloseFields) -> Option<f64>;
-    #[wasm_bindgen(method, getter, structural)]
-    fn reason(this: &CloseFields) -> Option<String>;
-    #[wasm_bindgen(method, getter, structural, js_name = wasClean)]
-    fn was_clean(this: &CloseFields) -> Option<bool>;
-}
-
-/// The frame of a WebSocket's `close` event. An event without a numeric code in range is
+/// The frame of a WebSocket's `close` event, read by property through `Reflect`, whatever
+/// its class: Node.js's WebSocket fires a `CloseEvent` of its own, with no global
+/// `CloseEvent` to test it against, and a stand-in socket's event whose getter throws, or
+/// whose fields are of other types, cannot throw through the socket's code (`Reflect`
+/// catches; each value is taken as it is). An event without a numeric code in range is
 /// taken as an abnormal close.
 pub(crate) fn close_frame(event: &web_sys::Event) -> CloseFrame {
-    let event: &CloseFields = event.unchecked_ref();
-    match event.code() {
+    let property = |key: &str| Reflect::get(event, &JsValue::from_str(key)).ok();
+    match property("code").and_then(|c| c.as_f64()) {
         Some(code) if (0.0..=f64::from(u16::MAX)).contains(&code) => CloseFrame {
             code: code as u16,
-            reason: event.reason().unwrap_or_default(),
-            was_clean: event.was_clean() == Some(true),
+            reason: string_property(event, "reason").unwrap_or_default(),
+            was_clean: property("wasClean").and_then(|w| w.as_bool()) == Some(true),
         },
         _ => CloseFrame::abnormal(""),
     }

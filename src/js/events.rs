@@ -1,7 +1,8 @@
 //! The DOM events a `ResilientWebSocket` dispatches: real `MessageEvent`, `CloseEvent`,
 //! `ErrorEvent` and `Event` objects, so code written for the browser's WebSocket reads them
-//! as it always did. Extra fields (`attempt`, `delay`, `state`, ...) are read-only
-//! properties of the event object.
+//! as it always did (where a runtime lacks a class, as Node.js lacks `CloseEvent` and
+//! `ErrorEvent`, a plain `Event` with the same fields). Extra fields (`attempt`, `delay`,
+//! `state`, ...) are read-only properties of the event object.
 
 use super::convert::{bare, define, set, thrown_message};
 use crate::CloseFrame;
