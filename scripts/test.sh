@@ -25,6 +25,17 @@ tally() {
   passed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed' "$1" || true) | awk '{s+=$4} END {print s+0}')
   failed=$( (grep -oE '^test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" || true) | awk '{s+=$6} END {print s+0}')
 }
+# Adds a suite's line to the summary (record LABEL LOG STATUS): its counts, and a failure
+# when it exited non-zero or passed nothing ("no tests to run": a stray `--`).
+record() {
+  tally "$2"
+  if grep -q "no tests to run" "$2" || [ "$3" -ne 0 ] || [ "$passed" -eq 0 ]; then
+    echo "FAIL: $1 exited $3 with $passed passed"
+    failed=$((failed > 0 ? failed : 1))
+  fi
+  summary+=("$1: $passed passed, $failed failed")
+  total_failed=$((total_failed + failed))
+}
 started=$(date +%s)
 
 step "format"
@@ -102,13 +113,7 @@ set +e
  wasm-pack test --node --mode no-install . --test node --features "$BROWSER_FEATURES") 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-tally "$log"
-if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
-  echo "FAIL: the Node.js suite exited $status with $passed passed"
-  failed=$((failed > 0 ? failed : 1))
-fi
-summary+=("node: $passed passed, $failed failed")
-total_failed=$((total_failed + failed))
+record node "$log" "$status"
 
 # The framework integrations, in Chromium and Firefox, and the examples, in Chromium,
 # against the test server (the Yew suites and the examples mount real components; the
@@ -135,13 +140,7 @@ for example in integrations/*/ examples/*/; do
     wasm-pack test --headless "${driver[@]}" --mode no-install "$example" --test '*' 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
-    tally "$log"
-    if grep -q "no tests to run" "$log" || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
-      echo "FAIL: $label exited $status with $passed passed"
-      failed=$((failed > 0 ? failed : 1))
-    fi
-    summary+=("$label: $passed passed, $failed failed")
-    total_failed=$((total_failed + failed))
+    record "$label" "$log" "$status"
   done
 done
 
