@@ -7,6 +7,7 @@ mod support;
 use futures::{SinkExt, StreamExt};
 use resocket::{BinaryType, CloseFrame, Error, Event, Message, State, WebSocket};
 use support::*;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -164,32 +165,43 @@ async fn bad_urls_are_errors_not_panics() {
     }
 }
 
+/// Runs `f` with the global `WebSocket` replaced by `stand_in` (as mocking libraries do), and
+/// puts the real one back before returning, so the assertions that follow leave the other
+/// tests a real one even when they fail.
+async fn with_stand_in<T>(stand_in: &JsValue, f: impl std::future::Future<Output = T>) -> T {
+    let global = js_sys::global();
+    let name = JsValue::from_str("WebSocket");
+    let real = js_sys::Reflect::get(&global, &name).unwrap();
+    js_sys::Reflect::set(&global, &name, stand_in).unwrap();
+    let out = f.await;
+    js_sys::Reflect::set(&global, &name, &real).unwrap();
+    out
+}
+
 #[wasm_bindgen_test]
 async fn an_odd_exception_from_the_websocket_constructor_is_an_error() {
     // A stand-in WebSocket (as mocking libraries install) that throws an Error whose
     // `message` getter throws in turn.
-    let global = js_sys::global();
-    let name = wasm_bindgen::JsValue::from_str("WebSocket");
-    let real = js_sys::Reflect::get(&global, &name).unwrap();
     let fake = js_sys::Function::new_no_args(
         "const e = new Error('x'); \
          Object.defineProperty(e, 'message', { get() { throw new Error('no message'); } }); \
          Object.defineProperty(e, 'name', { value: 'NotSupportedError' }); \
          throw e;",
     );
-    js_sys::Reflect::set(&global, &name, &fake).unwrap();
-    let attempt = WebSocket::builder(&ws_url("/echo"))
-        .no_reconnect()
-        .connect();
-    let error = match attempt {
-        Err(e) => Some(e),
-        Ok(mut ws) => {
-            let item = within(5000, "the failed attempt", ws.next()).await;
-            assert_eq!(ws.state(), State::Closed);
-            item.and_then(Result::err)
+    let error = with_stand_in(&fake, async {
+        match WebSocket::builder(&ws_url("/echo"))
+            .no_reconnect()
+            .connect()
+        {
+            Err(e) => Some(e),
+            Ok(mut ws) => {
+                let item = within(5000, "the failed attempt", ws.next()).await;
+                assert_eq!(ws.state(), State::Closed);
+                item.and_then(Result::err)
+            }
         }
-    };
-    js_sys::Reflect::set(&global, &name, &real).unwrap();
+    })
+    .await;
     let error = error.expect("an error");
     assert!(
         format!("{error:?}").contains("NotSupportedError"),
@@ -209,9 +221,6 @@ async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing()
     // A stand-in WebSocket (as mocking libraries install) that opens, then closes (through
     // its `on…` handlers) with a plain `Event`, not a `CloseEvent`: its `code` is 4001, its
     // `reason` getter throws, and its `wasClean` is no boolean.
-    let global = js_sys::global();
-    let name = wasm_bindgen::JsValue::from_str("WebSocket");
-    let real = js_sys::Reflect::get(&global, &name).unwrap();
     let fake = js_sys::Function::new_no_args(
         "return class { \
            constructor(url) { \
@@ -234,20 +243,17 @@ async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing()
            close() {} \
          };",
     )
-    .call0(&global)
+    .call0(&JsValue::UNDEFINED)
     .unwrap();
-    js_sys::Reflect::set(&global, &name, &fake).unwrap();
-    let attempt = WebSocket::builder(&ws_url("/echo"))
-        .no_reconnect()
-        .connect();
-    let end = match attempt {
-        Ok(mut ws) => {
-            let end = within(5000, "the stand-in's close", ws.next()).await;
-            Some((end, ws.state()))
-        }
-        Err(_) => None,
-    };
-    js_sys::Reflect::set(&global, &name, &real).unwrap();
+    let end = with_stand_in(&fake, async {
+        let mut ws = WebSocket::builder(&ws_url("/echo"))
+            .no_reconnect()
+            .connect()
+            .ok()?;
+        let end = within(5000, "the stand-in's close", ws.next()).await;
+        Some((end, ws.state()))
+    })
+    .await;
     let (end, state) = end.expect("the stand-in connects");
     assert!(
         matches!(&end, Some(Err(Error::Closed(f))) if *f == CloseFrame { code: 4001, reason: String::new(), was_clean: false }),
