@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, host tests (the sans-IO core, the test server),
-# and the browser suites in headless Chromium and Firefox against the test server.
+# the browser suites in headless Chromium and Firefox and the Node.js suite against the test
+# server, the framework suites, STOMP against RabbitMQ, and the end-to-end suites.
 # Installs what it needs first (scripts/setup.sh). Usage: npm test  (or bash scripts/test.sh)
 # BROWSERS="chrome firefox" picks the browsers (default both).
 set -euo pipefail
