@@ -1,5 +1,6 @@
 // The npm package in Node.js, on its own `WebSocket` (undici's: global from Node 22, behind
-// --experimental-websocket in Node 20 and 21, which scripts/e2e.sh adds when needed), against
+// --experimental-websocket in Node 20 and 21, which scripts/e2e.sh adds when needed; that
+// script runs this file in the machine's Node, then in Node 22 and 24), against
 // the test server: events with their fields where Node has no `CloseEvent` or `ErrorEvent`,
 // reconnection, the heartbeat, backpressure, a failing url function, and a process that ends
 // by itself once its sockets are closed.

