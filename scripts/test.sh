@@ -106,15 +106,19 @@ for browser in ${BROWSERS:-chrome firefox}; do
   total_failed=$((total_failed + failed))
 done
 
-# The Rust API in Node.js, on Node's own WebSocket (tests/node.rs).
-step "Node.js suite"
-log="$TMPDIR/node.log"
-set +e
-(source scripts/node-websocket.sh
- wasm-pack test --node --mode no-install . --test node --features "$BROWSER_FEATURES") 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-record node "$log" "$status"
+# The Rust API in Node.js, on Node's own WebSocket (tests/node.rs): in the machine's Node,
+# then in those of scripts/node-versions.sh (first on PATH, for the test runner).
+for dir in "" $(bash scripts/node-versions.sh); do
+  version=$(PATH="$dir${dir:+:}$PATH" node --version)
+  step "Node.js suite ($version)"
+  log="$TMPDIR/node-$version.log"
+  set +e
+  (if [ -n "$dir" ]; then export PATH="$dir:$PATH" NODE_OPTIONS=; else source scripts/node-websocket.sh; fi
+   wasm-pack test --node --mode no-install . --test node --features "$BROWSER_FEATURES") 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  record "node-${version#v}" "$log" "$status"
+done
 
 # The framework integrations, in Chromium and Firefox, and the examples, in Chromium,
 # against the test server (the Yew suites and the examples mount real components; the
