@@ -31,21 +31,34 @@ files=("$@")
 log="$TMPDIR/e2e.log"
 : >"$log"
 status=0
-# run NODE FILE...: one test run, its report appended to the log.
+# run NODE FILE...: one test run, its report appended to the log; a run that crashed, or
+# that reported no count, fails the whole.
 run() {
+  local counts
+  counts=$(grep -c '^ℹ pass' "$log" || true)
   set +e
   "$1" --test --test-concurrency=1 --test-reporter=spec "${@:2}" 2>&1 | tee -a "$log"
   local s=${PIPESTATUS[0]}
   set -e
   [ "$s" -eq 0 ] || status=$s
+  [ "$(grep -c '^ℹ pass' "$log" || true)" -gt "$counts" ] || status=1
 }
 run node "${files[@]}"
 
 # e2e/node.test.mjs again in the Node.js releases apps run, which have a global WebSocket
-# without a flag (scripts/node-versions.sh).
+# without a flag (scripts/node-versions.sh; one that is the machine's own is not run twice).
 if [ $# -eq 0 ]; then
-  for dir in $(bash scripts/node-versions.sh); do
-    echo "[e2e] e2e/node.test.mjs in Node $("$dir/node" --version)"
+  node_dirs=()
+  if listed=$(bash scripts/node-versions.sh); then
+    mapfile -t node_dirs < <(printf '%s' "$listed" | sed '/^$/d')
+  else
+    echo "FAIL: scripts/node-versions.sh could not install the pinned Node.js releases"
+    status=1
+  fi
+  for dir in "${node_dirs[@]}"; do
+    version=$("$dir/node" --version)
+    [ "$version" != "$(node --version)" ] || continue
+    echo "[e2e] e2e/node.test.mjs in Node $version"
     NODE_OPTIONS= run "$dir/node" e2e/node.test.mjs
   done
 fi

@@ -107,17 +107,34 @@ for browser in ${BROWSERS:-chrome firefox}; do
 done
 
 # The Rust API in Node.js, on Node's own WebSocket (tests/node.rs): in the machine's Node,
-# then in those of scripts/node-versions.sh (first on PATH, for the test runner).
-for dir in "" $(bash scripts/node-versions.sh); do
-  version=$(PATH="$dir${dir:+:}$PATH" node --version)
-  step "Node.js suite ($version)"
-  log="$TMPDIR/node-$version.log"
+# then in those of scripts/node-versions.sh (first on PATH, for the test runner). A failed
+# install is a failure of its own; the other suites still run.
+node_dirs=()
+if listed=$(bash scripts/node-versions.sh); then
+  mapfile -t node_dirs < <(printf '%s' "$listed" | sed '/^$/d')
+else
+  echo "FAIL: scripts/node-versions.sh could not install the pinned Node.js releases"
+  summary+=("node-versions: 0 passed, 1 failed")
+  total_failed=$((total_failed + 1))
+fi
+machine_node=$(node --version)
+for dir in "" "${node_dirs[@]}"; do
+  if [ -z "$dir" ]; then
+    label="node-${machine_node#v} (the machine's)"
+    log="$TMPDIR/node-machine.log"
+  else
+    version=$("$dir/node" --version)
+    [ "$version" != "$machine_node" ] || continue
+    label="node-${version#v}"
+    log="$TMPDIR/node-$version.log"
+  fi
+  step "Node.js suite: $label"
   set +e
   (if [ -n "$dir" ]; then export PATH="$dir:$PATH" NODE_OPTIONS=; else source scripts/node-websocket.sh; fi
    wasm-pack test --node --mode no-install . --test node --features "$BROWSER_FEATURES") 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
-  record "node-${version#v}" "$log" "$status"
+  record "$label" "$log" "$status"
 done
 
 # The framework integrations, in Chromium and Firefox, and the examples, in Chromium,
