@@ -6,7 +6,7 @@
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
 # the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
 # WebSocket (e2e/node.test.mjs: in this machine's Node, then in those of
-# scripts/node-versions.sh). Installs and builds what it
+# scripts/node-versions.sh, and in Bun and Deno: scripts/bun-deno.sh). Installs and builds what it
 # needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
@@ -61,6 +61,47 @@ if [ $# -eq 0 ]; then
     echo "[e2e] e2e/node.test.mjs in Node $version"
     NODE_OPTIONS= run "$dir/node" e2e/node.test.mjs
   done
+fi
+
+# And in Bun and Deno, with their own test runners (scripts/bun-deno.sh). Each one's summary
+# is added to the log as the Node runner's count lines; a run with no summary fails.
+other() {
+  local out="$TMPDIR/e2e-$1.log" s passed failed
+  echo "[e2e] e2e/node.test.mjs in $1 ($("$2" --version | head -1))"
+  set +e
+  case $1 in
+    bun) NODE_OPTIONS= "$2" test ./e2e/node.test.mjs ;;
+    deno) NODE_OPTIONS= NO_COLOR=1 "$2" test -A --no-check e2e/node.test.mjs ;;
+  esac 2>&1 | tee "$out"
+  s=${PIPESTATUS[0]}
+  set -e
+  [ "$s" -eq 0 ] || status=$s
+  case $1 in
+    # " 8 pass" and " 0 fail" lines.
+    bun)
+      passed=$(sed -n 's/^ *\([0-9]*\) pass$/\1/p' "$out" | tail -1)
+      failed=$(sed -n 's/^ *\([0-9]*\) fail$/\1/p' "$out" | tail -1) ;;
+    # "ok | 1 passed (8 steps) | 0 failed": the tests are the suite's steps.
+    deno)
+      passed=$(sed -n 's/.* passed (\([0-9]*\) steps).*/\1/p' "$out" | tail -1)
+      failed=$(sed -n 's/.* failed (\([0-9]*\) steps).*/\1/p' "$out" | tail -1) ;;
+  esac
+  if [ -z "$passed" ]; then
+    echo "FAIL: no summary from $1"
+    status=1
+    return
+  fi
+  printf 'ℹ pass %s\nℹ fail %s\n' "$passed" "${failed:-0}" >>"$log"
+}
+if [ $# -eq 0 ]; then
+  if listed=$(bash scripts/bun-deno.sh); then
+    while read -r runtime bin; do
+      [ -z "$runtime" ] || other "$runtime" "$bin"
+    done <<<"$listed"
+  else
+    echo "FAIL: scripts/bun-deno.sh could not install Bun and Deno"
+    status=1
+  fi
 fi
 
 sum() { sed -n "s/^ℹ $1 \([0-9]*\)\$/\1/p" "$log" | awk '{s+=$1} END {print s+0}'; }

@@ -219,9 +219,11 @@ async fn an_odd_exception_from_the_websocket_constructor_is_an_error() {
 #[wasm_bindgen_test]
 async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing() {
     // A stand-in WebSocket (as mocking libraries install) that opens, then closes (through
-    // its `on…` handlers) with a plain `Event`, not a `CloseEvent`: its `code` is 4001, its
-    // `reason` getter throws, and its `wasClean` is no boolean.
-    let fake = js_sys::Function::new_no_args(
+    // its `on…` handlers) with a plain `Event`, not a `CloseEvent`, whose `code` is given,
+    // whose `reason` getter throws, and whose `wasClean` is no boolean. Code 0 is what Deno
+    // reports for a lost connection: taken as 1006.
+    let class_for = js_sys::Function::new_with_args(
+        "code",
         "return class { \
            constructor(url) { \
              Object.assign(this, { url, readyState: 0, bufferedAmount: 0, protocol: '', \
@@ -232,7 +234,7 @@ async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing()
                setTimeout(() => { \
                  this.readyState = 3; \
                  const e = new Event('close'); \
-                 Object.defineProperty(e, 'code', { value: 4001 }); \
+                 Object.defineProperty(e, 'code', { value: code }); \
                  Object.defineProperty(e, 'reason', { get() { throw new Error('no reason'); } }); \
                  Object.defineProperty(e, 'wasClean', { value: 'yes' }); \
                  this.onclose(e); \
@@ -242,24 +244,32 @@ async fn an_odd_close_event_from_a_stand_in_websocket_is_read_without_throwing()
            send() {} \
            close() {} \
          };",
-    )
-    .call0(&JsValue::UNDEFINED)
-    .unwrap();
-    let end = with_stand_in(&fake, async {
-        let mut ws = WebSocket::builder(&ws_url("/echo"))
-            .no_reconnect()
-            .connect()
-            .ok()?;
-        let end = within(5000, "the stand-in's close", ws.next()).await;
-        Some((end, ws.state()))
-    })
-    .await;
-    let (end, state) = end.expect("the stand-in connects");
-    assert!(
-        matches!(&end, Some(Err(Error::Closed(f))) if *f == CloseFrame { code: 4001, reason: String::new(), was_clean: false }),
-        "{end:?}"
     );
-    assert_eq!(state, State::Closed);
+    for (code, expected) in [(4001, 4001), (0, 1006)] {
+        let fake = class_for
+            .call1(&JsValue::UNDEFINED, &JsValue::from(code))
+            .unwrap();
+        let end = with_stand_in(&fake, async {
+            let mut ws = WebSocket::builder(&ws_url("/echo"))
+                .no_reconnect()
+                .connect()
+                .ok()?;
+            let end = within(5000, "the stand-in's close", ws.next()).await;
+            Some((end, ws.state()))
+        })
+        .await;
+        let (end, state) = end.expect("the stand-in connects");
+        let frame = CloseFrame {
+            code: expected,
+            reason: String::new(),
+            was_clean: false,
+        };
+        assert!(
+            matches!(&end, Some(Err(Error::Closed(f))) if *f == frame),
+            "code {code}: {end:?}"
+        );
+        assert_eq!(state, State::Closed);
+    }
 }
 
 #[wasm_bindgen_test]

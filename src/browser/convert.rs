@@ -106,12 +106,12 @@ pub(crate) fn string_property(value: &JsValue, key: &str) -> Option<String> {
 /// its class: Node.js's WebSocket fires a `CloseEvent` of its own, with no global
 /// `CloseEvent` to test it against, and a stand-in socket's event whose getter throws, or
 /// whose fields are of other types, cannot throw through the socket's code (`Reflect`
-/// catches; each value is taken as it is). An event without a numeric code in range is
-/// taken as an abnormal close.
+/// catches; each value is taken as it is). An event without a close code (1000 to 4999) is
+/// taken as an abnormal close, 1006: Deno reports a lost or refused connection with 0.
 pub(crate) fn close_frame(event: &web_sys::Event) -> CloseFrame {
     let property = |key: &str| Reflect::get(event, &JsValue::from_str(key)).ok();
     match property("code").and_then(|c| c.as_f64()) {
-        Some(code) if (0.0..=f64::from(u16::MAX)).contains(&code) => CloseFrame {
+        Some(code) if (1000.0..=4999.0).contains(&code) => CloseFrame {
             code: code as u16,
             reason: string_property(event, "reason").unwrap_or_default(),
             was_clean: property("wasClean").and_then(|w| w.as_bool()) == Some(true),
