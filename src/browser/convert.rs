@@ -107,7 +107,7 @@ pub(crate) fn string_property(value: &JsValue, key: &str) -> Option<String> {
 /// `CloseEvent` to test it against, and a stand-in socket's event whose getter throws, or
 /// whose fields are of other types, cannot throw through the socket's code (`Reflect`
 /// catches; each value is taken as it is). An event without a close code (1000 to 4999) is
-/// taken as an abnormal close, 1006: Deno reports a lost or refused connection with 0.
+/// taken as an abnormal close, 1006: Deno reports a lost connection with 0.
 pub(crate) fn close_frame(event: &web_sys::Event) -> CloseFrame {
     let property = |key: &str| Reflect::get(event, &JsValue::from_str(key)).ok();
     match property("code").and_then(|c| c.as_f64()) {
