@@ -107,6 +107,28 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
     await next(s, "close");
   });
 
+  it("reports a refused connection as 1006 at once, and retries it", async () => {
+    // Nothing listens on port 9 here. Deno reports such a close with code 0; Node 20's and
+    // 22's WebSocket fires only `error` and stays CONNECTING. A minute's connect timeout: each
+    // attempt must fail by itself, well within the wait below.
+    const s = new resocket.ResilientWebSocket("ws://127.0.0.1:9/", [], {
+      maxRetries: 1,
+      reconnect: { base: 50, cap: 50 },
+      connectTimeout: 60000,
+    });
+    const log = [];
+    s.addEventListener("close", (e) => log.push(`close ${e.code}`));
+    s.addEventListener("reconnecting", (e) => log.push(`reconnecting ${e.attempt}`));
+    s.addEventListener("error", (e) => log.push(`error ${e.error?.name ?? null}`));
+    await until(() => s.readyState === 3, "the socket to give up", 15000);
+    assert.deepEqual(log.filter((l) => !l.startsWith("error null")), [
+      "close 1006",
+      "reconnecting 1",
+      "close 1006",
+      "error ReconnectExhaustedError",
+    ]);
+  });
+
   it("finds a silent server by the heartbeat", async () => {
     const s = new resocket.ResilientWebSocket(`${server.ws}/silent`, [], {
       heartbeat: { interval: 200, timeout: 200 },

@@ -1,8 +1,9 @@
 //! The Rust API in Node.js (`wasm-pack test --node`, as apps run their wasm tests), on Node's
 //! own `WebSocket` (undici: global from Node 22; scripts/test.sh adds
 //! `--experimental-websocket` for Node 20 and 21): echo and close codes, where Node has no
-//! `CloseEvent` class; reconnection after a drop with what was sent meanwhile; the
-//! heartbeat finding a silent server. Not in the browser suites: no `run_in_browser`.
+//! `CloseEvent` class; a refused connection ending at once; reconnection after a drop with
+//! what was sent meanwhile; the heartbeat finding a silent server. Not in the browser
+//! suites: no `run_in_browser`.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -68,6 +69,24 @@ async fn reconnects_after_a_drop_and_sends_what_was_queued_meanwhile() {
     assert_eq!(seen.attempts, 2);
     assert_eq!(seen.connections[1].received, ["a", "b", "c"]);
     ws.close(1000, "").unwrap().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_connection_fails_at_once() {
+    // Nothing listens on port 9 here. Node 20's and 22's WebSocket fires only `error` for
+    // it and stays CONNECTING: with a minute's connect timeout, the attempt must still end
+    // by itself.
+    let mut ws = WebSocket::builder("ws://127.0.0.1:9/")
+        .connect_timeout(Some(Duration::from_secs(60)))
+        .no_reconnect()
+        .connect()
+        .unwrap();
+    let end = within(5000, "the refusal", ws.next()).await;
+    assert!(
+        matches!(&end, Some(Err(Error::ConnectFailed(f))) if f.code == 1006 && !f.was_clean),
+        "{end:?}"
+    );
+    assert_eq!(ws.state(), State::Closed);
 }
 
 #[wasm_bindgen_test]

@@ -194,6 +194,8 @@ struct Conn {
     offered: bool,
     /// The socket's `close` event came: it fires no event after that one.
     closed: bool,
+    /// The socket's `open` event came.
+    opened: bool,
 }
 
 impl Conn {
@@ -653,16 +655,18 @@ impl Inner {
             _handlers: handlers,
             offered: !protocols.is_empty(),
             closed: false,
+            opened: false,
         })
     }
 
     fn on_open(&mut self, _: &web_sys::Event) {
-        let protocol = self
-            .conn
-            .as_ref()
-            .filter(|c| c.offered)
-            .map(|c| c.ws.protocol())
-            .unwrap_or_default();
+        let mut protocol = String::new();
+        if let Some(c) = self.conn.as_mut() {
+            c.opened = true;
+            if c.offered {
+                protocol = c.ws.protocol();
+            }
+        }
         self.machine.handle_open(convert::now(), protocol);
     }
 
@@ -673,6 +677,14 @@ impl Inner {
 
     fn on_error(&mut self, _: &web_sys::Event) {
         self.emit(&Event::Error);
+        // An `error` before `open` is a failed connection: a browser then fires `close` (1006)
+        // too, but Node 20's and 22's WebSocket (undici) fires nothing more for a refused one
+        // and stays CONNECTING, so the attempt would wait for the connect timeout. It ends
+        // here, as the browser's `close` would end it (which, its handlers cleared, then
+        // never comes).
+        if self.conn.as_ref().is_some_and(|c| !c.opened) {
+            self.closed(None);
+        }
     }
 
     fn on_message(&mut self, event: &web_sys::Event) {
@@ -717,12 +729,19 @@ impl Inner {
     }
 
     fn on_close(&mut self, event: &web_sys::Event) {
-        // What the browser still held: re-queued or reported by the machine.
+        self.closed(Some(event));
+    }
+
+    /// The connection ended: with its `close` event, or (`None`) failed before it opened.
+    fn closed(&mut self, event: Option<&web_sys::Event>) {
+        // What the browser still held: re-queued or reported by the machine. Dropped: after
+        // its close event a socket fires nothing more; otherwise its handlers are cleared and
+        // it is closed.
         let buffered = self.conn.take().map_or(0, |mut c| {
-            c.closed = true;
+            c.closed = event.is_some();
             c.ws.buffered_amount() as usize
         });
-        let frame = convert::close_frame(event);
+        let frame = event.map_or_else(|| CloseFrame::abnormal(""), convert::close_frame);
         self.machine.handle_close(convert::now(), frame, buffered);
     }
 
