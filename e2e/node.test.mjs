@@ -129,6 +129,22 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
     ]);
   });
 
+  it("ends a close() while connecting at once", async () => {
+    // `/hang` never answers the handshake. Node 20's and 22's WebSocket fires only `error`
+    // when a connecting socket is closed: with a minute's close timeout, the close must still
+    // come by itself.
+    const s = new resocket.ResilientWebSocket(`${server.ws}/hang`, [], {
+      connectTimeout: 60000,
+      closeTimeout: 60000,
+    });
+    assert.equal(s.readyState, 0);
+    const closed = next(s, "close", 5000);
+    s.close();
+    const close = await closed;
+    assert.equal(close.code, 1006);
+    assert.equal(s.readyState, 3);
+  });
+
   it("finds a silent server by the heartbeat", async () => {
     const s = new resocket.ResilientWebSocket(`${server.ws}/silent`, [], {
       heartbeat: { interval: 200, timeout: 200 },

@@ -1,9 +1,9 @@
 //! The Rust API in Node.js (`wasm-pack test --node`, as apps run their wasm tests), on Node's
 //! own `WebSocket` (undici: global from Node 22; scripts/test.sh adds
 //! `--experimental-websocket` for Node 20 and 21): echo and close codes, where Node has no
-//! `CloseEvent` class; a refused connection ending at once; reconnection after a drop with
-//! what was sent meanwhile; the heartbeat finding a silent server. Not in the browser
-//! suites: no `run_in_browser`.
+//! `CloseEvent` class; a refused connection and `close()` while connecting ending at once;
+//! reconnection after a drop with what was sent meanwhile; the heartbeat finding a silent
+//! server. Not in the browser suites: no `run_in_browser`.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -86,6 +86,22 @@ async fn a_refused_connection_fails_at_once() {
         matches!(&end, Some(Err(Error::ConnectFailed(f))) if f.code == 1006 && !f.was_clean),
         "{end:?}"
     );
+    assert_eq!(ws.state(), State::Closed);
+}
+
+#[wasm_bindgen_test]
+async fn close_while_connecting_ends_at_once() {
+    // `/hang` never answers the handshake. Node 20's and 22's WebSocket fires only `error`
+    // when a connecting socket is closed: with a minute's close timeout, `close()` must still
+    // end by itself.
+    let ws = WebSocket::builder(&ws_url("/hang"))
+        .connect_timeout(Some(Duration::from_secs(60)))
+        .close_timeout(Duration::from_secs(60))
+        .connect()
+        .unwrap();
+    assert_eq!(ws.state(), State::Connecting);
+    let outcome = within(5000, "the close", ws.close(1000, "").unwrap()).await;
+    assert_eq!(outcome.frame.map(|f| f.code), Some(1006));
     assert_eq!(ws.state(), State::Closed);
 }
 

@@ -216,6 +216,9 @@ impl Drop for Conn {
         if self.closed {
             return;
         }
+        // Cleared before the close below, which can make a connecting socket fire `error`
+        // (Node 20's and 22's WebSocket does): it must not reach a handler, possibly the one
+        // running now (`on_error` drops its connection).
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
