@@ -216,9 +216,9 @@ impl Drop for Conn {
         if self.closed {
             return;
         }
-        // Cleared before the close below, which can make a connecting socket fire `error`
-        // (Node 20's and 22's WebSocket does): it must not reach a handler, possibly the one
-        // running now (`on_error` drops its connection).
+        // Cleared before the close below, which can make a connecting socket fire `error`:
+        // it must not reach a handler, possibly the one running now (`on_error` drops its
+        // connection).
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
@@ -420,16 +420,19 @@ impl Inner {
                             sent = true;
                         }
                     }
-                    Action::Close { code, reason } => {
-                        if let Some(conn) = &self.conn {
-                            conn.close(code, &reason);
-                        } else if self.resolving.take().is_some() {
-                            // No socket yet to close: the attempt ends here, as a browser's
-                            // socket closed while connecting would (1006).
-                            let now = convert::now();
-                            self.machine.handle_close(now, CloseFrame::abnormal(""), 0);
+                    Action::Close { code, reason } => match &self.conn {
+                        Some(conn) if conn.opened => conn.close(code, &reason),
+                        // Not open yet: the attempt ends here, with the 1006 a browser gives a
+                        // socket closed while connecting (Node 24's WebSocket fires nothing
+                        // for one, and `close()` would wait for the close timeout). The same
+                        // with no socket yet, while an async target is on its way.
+                        Some(_) => self.closed(None),
+                        None => {
+                            if self.resolving.take().is_some() {
+                                self.closed(None);
+                            }
                         }
-                    }
+                    },
                     Action::Abandon { code, reason } => {
                         self.resolving = None;
                         if let Some(conn) = self.conn.take() {
