@@ -5,9 +5,9 @@
 # page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
 # TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
 # the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
-# WebSocket (e2e/node.test.mjs: in this machine's Node, then in those of
-# scripts/node-versions.sh, and in Bun and Deno: scripts/bun-deno.sh). Installs and builds what it
-# needs first. Screenshots go to test-results/. Ends with "e2e: N passed, M failed".
+# WebSocket (e2e/node.test.mjs: in this machine's Node, then in the Node.js releases, Bun and
+# Deno of scripts/runtimes.sh). Installs and builds what it needs first. Screenshots go to
+# test-results/. Ends with "e2e: N passed, M failed".
 # Usage: npm run e2e  (or bash scripts/e2e.sh [e2e/some.test.mjs ...])
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,26 +45,10 @@ run() {
 }
 run node "${files[@]}"
 
-# e2e/node.test.mjs again in the Node.js releases apps run, which have a global WebSocket
-# without a flag (scripts/node-versions.sh; one that is the machine's own is not run twice).
-if [ $# -eq 0 ]; then
-  node_dirs=()
-  if listed=$(bash scripts/node-versions.sh); then
-    mapfile -t node_dirs < <(printf '%s' "$listed" | sed '/^$/d')
-  else
-    echo "FAIL: scripts/node-versions.sh could not install the pinned Node.js releases"
-    status=1
-  fi
-  for dir in "${node_dirs[@]}"; do
-    version=$("$dir/node" --version)
-    [ "$version" != "$(node --version)" ] || continue
-    echo "[e2e] e2e/node.test.mjs in Node $version"
-    NODE_OPTIONS= run "$dir/node" e2e/node.test.mjs
-  done
-fi
-
-# And in Bun and Deno, with their own test runners (scripts/bun-deno.sh). Each one's summary
-# is added to the log as the Node runner's count lines; a run with no summary fails.
+# And e2e/node.test.mjs in the pinned runtimes (scripts/runtimes.sh): the Node.js releases
+# apps run, which have a global WebSocket without a flag (one that is the machine's own is not
+# run twice), then Bun and Deno with their own test runners. Their summaries are added to the
+# log as the Node runner's count lines; a run with no summary fails.
 other() {
   local out="$TMPDIR/e2e-$1.log" s passed failed
   echo "[e2e] e2e/node.test.mjs in $1 ($("$2" --version | head -1))"
@@ -96,17 +80,26 @@ other() {
   printf 'ℹ pass %s\nℹ fail %s\n' "$passed" "${failed:-0}" >>"$log"
 }
 if [ $# -eq 0 ]; then
-  if listed=$(bash scripts/bun-deno.sh); then
+  if listed=$(bash scripts/runtimes.sh); then
     ran=""
-    while read -r runtime bin; do
-      [ -z "$runtime" ] || { other "$runtime" "$bin"; ran="$ran $runtime"; }
+    while read -r runtime exe; do
+      case $runtime in
+        node)
+          version=$("$exe" --version)
+          [ "$version" != "$(node --version)" ] || continue
+          echo "[e2e] e2e/node.test.mjs in Node $version"
+          NODE_OPTIONS= run "$exe" e2e/node.test.mjs </dev/null ;;
+        bun | deno) other "$runtime" "$exe" ;;
+        *) continue ;;
+      esac
+      ran="$ran $runtime"
     done <<<"$listed"
-    if [ "$(uname -m)" = x86_64 ] && [ "$ran" != " bun deno" ]; then
-      echo "FAIL: e2e/node.test.mjs ran in${ran:- neither of} Bun and Deno, not both"
+    if [ "$(uname -m)" = x86_64 ] && [[ "$ran" != *" bun deno" ]]; then
+      echo "FAIL: e2e/node.test.mjs ran in${ran:- none} of the pinned runtimes, not Bun and Deno"
       status=1
     fi
   else
-    echo "FAIL: scripts/bun-deno.sh could not install Bun and Deno"
+    echo "FAIL: scripts/runtimes.sh could not install the pinned runtimes"
     status=1
   fi
 fi

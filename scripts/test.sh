@@ -107,14 +107,14 @@ for browser in ${BROWSERS:-chrome firefox}; do
 done
 
 # The Rust API in Node.js, on Node's own WebSocket (tests/node.rs): in the machine's Node,
-# then in those of scripts/node-versions.sh (first on PATH, for the test runner). A failed
+# then in the releases of scripts/runtimes.sh (first on PATH, for the test runner). A failed
 # install is a failure of its own; the other suites still run.
 node_dirs=()
-if listed=$(bash scripts/node-versions.sh); then
-  mapfile -t node_dirs < <(printf '%s' "$listed" | sed '/^$/d')
+if listed=$(bash scripts/runtimes.sh node); then
+  mapfile -t node_dirs < <(printf '%s' "$listed" | sed -n 's|^node \(.*\)/node$|\1|p')
 else
-  echo "FAIL: scripts/node-versions.sh could not install the pinned Node.js releases"
-  summary+=("node-versions: 0 passed, 1 failed")
+  echo "FAIL: scripts/runtimes.sh could not install the pinned Node.js releases"
+  summary+=("runtimes: 0 passed, 1 failed")
   total_failed=$((total_failed + 1))
 fi
 machine_node=$(node --version)
