@@ -1,5 +1,6 @@
 // Finishes a package that wasm-pack built (node npm/finish-package.mjs <dir>):
 // - the JS-facing README and description instead of the crate's;
+// - the licence texts in `files`;
 // - the `resocket/stomp` entry (scripts/build-npm.sh builds it into <dir>/stomp): `exports`,
 //   `files` and `sideEffects` for it;
 // - `[Symbol.dispose]` that ends what still runs (see `disposers` below);
@@ -39,6 +40,10 @@ if (fs.existsSync(path.join(stomp, "resocket.js"))) {
     "./package.json": "./package.json",
   };
 }
+// The licence texts wasm-pack copied from the crate: npm packs a file named LICENSE on its
+// own, but not LICENSE-MIT and LICENSE-APACHE.
+const licences = fs.readdirSync(dir).filter((f) => f.startsWith("LICENSE"));
+pkg.files = [...pkg.files, ...licences.filter((f) => !pkg.files.includes(f))];
 fs.writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
 
 fs.copyFileSync(path.join(here, "README.md"), path.join(dir, "README.md"));

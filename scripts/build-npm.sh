@@ -50,7 +50,7 @@ for target in $targets; do
   build "$target" "$out" js
   build "$target" "$out/stomp" js,stomp
   # The entry is a directory of the package, not a package of its own.
-  rm -f "$out/stomp/package.json" "$out/stomp/README.md" "$out/stomp/.gitignore"
+  rm -f "$out/stomp/package.json" "$out/stomp/README.md" "$out/stomp/.gitignore" "$out"/stomp/LICENSE-*
   node npm/finish-package.mjs "$out"
 done
 

@@ -49,6 +49,17 @@ cargo clippy -p resocket --target wasm32-unknown-unknown --all-targets --feature
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc -p resocket --no-deps --target wasm32-unknown-unknown --features "$FEATURES"
 
+# As docs.rs builds them (its metadata in Cargo.toml: each item's feature shown on it), where
+# a nightly toolchain is installed: the `doc_cfg` it takes is nightly's.
+if cargo +nightly --version >/dev/null 2>&1; then
+  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p resocket --no-deps --features json,postcard,stomp
+else
+  echo "no nightly toolchain: the docs.rs build (--cfg docsrs) is not checked"
+fi
+
+step "crate packages (what crates.io would get, built on their own for wasm32)"
+cargo package -p resocket -p resocket-yew -p resocket-leptos --allow-dirty --target wasm32-unknown-unknown
+
 step "host tests (core, test server, doc examples)"
 cargo test --workspace --features "$FEATURES" 2>&1 | tee "$TMPDIR/host-tests.log"
 

@@ -1,5 +1,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// On docs.rs: each item that needs a cargo feature says which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! A resilient browser WebSocket for Rust and wasm.
 //!
 //! resocket wraps the browser's [`WebSocket`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket)
