@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: the test server (started on port 0, or on a given port to
 // "restart" it), Debian's Chromium driven by playwright-core, and pages that fail the test on
 // any sign of a wasm trap or panic.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
@@ -126,6 +126,31 @@ export async function until(f, what, ms = 10000) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+const tarballs = {};
+/**
+ * Puts the npm package (pkg/web, or pkg/bundler for `target` "bundler") into `app`'s
+ * node_modules as `npm install` would: unpacked from the tarball that `npm pack` makes of it
+ * (only what its `files` list names, and package.json), packed once per process into
+ * .tmp/npm-pack/<target>.
+ */
+export function installPackage(app, target = "web") {
+  if (!tarballs[target]) {
+    const into = path.join(ROOT, ".tmp", "npm-pack", target);
+    fs.rmSync(into, { recursive: true, force: true });
+    fs.mkdirSync(into, { recursive: true });
+    const [{ filename }] = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", into], {
+        cwd: path.join(ROOT, "pkg", target),
+        encoding: "utf8",
+      }),
+    );
+    tarballs[target] = path.join(into, filename);
+  }
+  const installed = path.join(app, "node_modules", "resocket");
+  fs.mkdirSync(installed, { recursive: true });
+  execFileSync("tar", ["-xzf", tarballs[target], "-C", installed, "--strip-components=1"]);
 }
 
 export function uniqueKey(name) {

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT, report, sleep, startServer, uniqueKey, until } from "./harness.mjs";
+import { ROOT, installPackage, report, sleep, startServer, uniqueKey, until } from "./harness.mjs";
 
 const PKG = path.join(ROOT, "pkg", "web");
 
@@ -282,14 +282,14 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
 });
 
 /**
- * Runs `source` as the module of an app of its own, which has the package in its
- * node_modules and imports it by name, as npm/README.md shows; killed after 20 s.
+ * Runs `source` as the module of an app of its own, which has the package unpacked from its
+ * tarball in node_modules, as `npm install` puts it, and imports it by name, as
+ * npm/README.md shows; killed after 20 s.
  */
 async function runApp(source) {
   const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
   try {
-    mkdirSync(path.join(app, "node_modules"));
-    symlinkSync(PKG, path.join(app, "node_modules", "resocket"), "dir");
+    installPackage(app);
     writeFileSync(path.join(app, "app.mjs"), source);
     // With this process's flags (--experimental-websocket, when given on the command line);
     // Deno (`deno test`) runs a script with `run` and needs the same permissions.
