@@ -1,11 +1,13 @@
 // The package's TypeScript typings: a strict consumer compiles (and its @ts-expect-error lines
-// prove the types are precise), and no shipped .d.ts says `any`.
+// prove the types are precise), also in an app that has the package from its tarball and finds
+// both entries' typings by name under each of TypeScript's module resolutions, and no shipped
+// .d.ts says `any`.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ROOT } from "./harness.mjs";
+import { ROOT, installPackage } from "./harness.mjs";
 
 const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
 
@@ -38,6 +40,33 @@ describe("typings", () => {
     const out = compile(["-p", path.join("e2e", "tsconfig-using.json")]);
     assert.equal(out, "", out);
   });
+
+  // The consumers in an app of their own with the package installed, no `paths`: TypeScript
+  // finds each entry's typings through package.json (`exports`, or `typesVersions` under the
+  // older `node10` resolution that ignores it).
+  for (const [resolution, module] of [["Bundler", "ESNext"], ["NodeNext", "NodeNext"], ["Node10", "ESNext"]]) {
+    it(`resolve both entries from the installed package under moduleResolution ${resolution}`, () => {
+      const app = fs.mkdtempSync(path.join(ROOT, ".tmp", "ts-app-"));
+      try {
+        installPackage(app);
+        for (const f of ["consumer.ts", "consumer-stomp.ts"]) {
+          fs.copyFileSync(path.join(ROOT, "e2e", f), path.join(app, f));
+        }
+        fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
+        const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "e2e", "tsconfig.json"), "utf8"));
+        delete compilerOptions.paths;
+        const tsconfig = {
+          compilerOptions: { ...compilerOptions, module, moduleResolution: resolution },
+          files: ["consumer.ts", "consumer-stomp.ts"],
+        };
+        fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify(tsconfig));
+        const out = compile(["-p", app]);
+        assert.equal(out, "", out);
+      } finally {
+        fs.rmSync(app, { recursive: true, force: true });
+      }
+    });
+  }
 
   it("ship no `any` in the public surface", () => {
     const files = typings();

@@ -2,7 +2,7 @@
 // - the JS-facing README and description instead of the crate's;
 // - the licence texts in `files`;
 // - the `resocket/stomp` entry (scripts/build-npm.sh builds it into <dir>/stomp): `exports`,
-//   `files` and `sideEffects` for it;
+//   `files`, `sideEffects` and `typesVersions` for it;
 // - `[Symbol.dispose]` that ends what still runs (see `disposers` below);
 // - typings without `any`: the public API is hand-written (src/js/*.d.ts) and precise;
 //   what wasm-bindgen generates around it (the raw wasm exports in `InitOutput` and
@@ -39,6 +39,9 @@ if (fs.existsSync(path.join(stomp, "resocket.js"))) {
     "./stomp/resocket_bg.wasm": "./stomp/resocket_bg.wasm",
     "./package.json": "./package.json",
   };
+  // TypeScript's older module resolution (`node`, `node10`: the default for CommonJS
+  // projects) does not read `exports`; this points it at the entry's typings.
+  pkg.typesVersions = { "*": { stomp: ["./stomp/resocket.d.ts"] } };
 }
 // The licence texts wasm-pack copied from the crate: npm packs a file named LICENSE on its
 // own, but not LICENSE-MIT and LICENSE-APACHE.
