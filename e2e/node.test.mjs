@@ -4,7 +4,7 @@
 // and `deno test -A`, whose runners take node:test's suites too), against
 // the test server: events with their fields where Node has no `CloseEvent` or `ErrorEvent`,
 // reconnection, the heartbeat, backpressure, a failing url function, and a process that ends
-// by itself once its sockets are closed.
+// by itself once its sockets are closed, and both entries loaded by require() from CommonJS.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -244,6 +244,32 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
     assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
   });
 
+  it("loads both entries with require() in a CommonJS app", async () => {
+    // Node 20.19+ and 22.12+ (and Bun and Deno) load an ES module through require().
+    const { out, code, signal } = await runApp(
+      `
+      const { readFileSync } = require("node:fs");
+      const { default: init, ResilientWebSocket } = require("resocket");
+      const stomp = require("resocket/stomp");
+      (async () => {
+        await init({ module_or_path: readFileSync(require.resolve("resocket/resocket_bg.wasm")) });
+        await stomp.default({ module_or_path: readFileSync(require.resolve("resocket/stomp/resocket_bg.wasm")) });
+        const s = new ResilientWebSocket(${JSON.stringify(`${server.ws}/echo`)});
+        s.onmessage = (e) => {
+          console.log("echo", e.data);
+          s.close();
+        };
+        s.onclose = (e) => console.log("closed", e.code);
+        s.send("from require");
+        console.log("StompClient", typeof stomp.StompClient.connect);
+      })();
+    `,
+      "app.cjs",
+    );
+    assert.deepEqual(out.trim().split("\n"), ["StompClient function", "echo from require", "closed 1000"]);
+    assert.deepEqual([code, signal], [0, null], "the process was still running after 20 s");
+  });
+
   it("runs StompClient (resocket/stomp), and reports a throwing callback as Node does", async () => {
     // `/stomp-split` answers every SUBSCRIBE with a MESSAGE "hi", and never a RECEIPT: the
     // DISCONNECT's wait ends after closeTimeout with a StompError.
@@ -282,19 +308,19 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
 });
 
 /**
- * Runs `source` as the module of an app of its own, which has the package unpacked from its
+ * Runs `source` as the module (`file`: app.mjs, or app.cjs for CommonJS) of an app of its own, which has the package unpacked from its
  * tarball in node_modules, as `npm install` puts it, and imports it by name, as
  * npm/README.md shows; killed after 20 s.
  */
-async function runApp(source) {
+async function runApp(source, file = "app.mjs") {
   const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
   try {
     installPackage(app);
-    writeFileSync(path.join(app, "app.mjs"), source);
+    writeFileSync(path.join(app, file), source);
     // With this process's flags (--experimental-websocket, when given on the command line);
     // Deno (`deno test`) runs a script with `run` and needs the same permissions.
     const args = globalThis.Deno ? ["run", "-A"] : process.execArgv;
-    const child = spawn(process.execPath, [...args, path.join(app, "app.mjs")], {
+    const child = spawn(process.execPath, [...args, path.join(app, file)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
