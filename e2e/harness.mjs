@@ -132,14 +132,13 @@ const tarballs = {};
 /**
  * Puts the npm package (pkg/web, or pkg/bundler for `target` "bundler") into `app`'s
  * node_modules as `npm install` would: unpacked from the tarball that `npm pack` makes of it
- * (only what its `files` list names, and package.json), packed once per process into
- * .tmp/npm-pack/<target>.
+ * (only what its `files` list names, and package.json), packed once per process into a
+ * folder of its own under .tmp, removed when the process exits.
  */
 export function installPackage(app, target = "web") {
   if (!tarballs[target]) {
-    const into = path.join(ROOT, ".tmp", "npm-pack", target);
-    fs.rmSync(into, { recursive: true, force: true });
-    fs.mkdirSync(into, { recursive: true });
+    const into = fs.mkdtempSync(path.join(ROOT, ".tmp", `npm-pack-${target}-`));
+    process.on("exit", () => fs.rmSync(into, { recursive: true, force: true }));
     const [{ filename }] = JSON.parse(
       execFileSync("npm", ["pack", "--json", "--pack-destination", into], {
         cwd: path.join(ROOT, "pkg", target),

@@ -49,10 +49,16 @@ cargo clippy -p resocket --target wasm32-unknown-unknown --all-targets --feature
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc -p resocket --no-deps --target wasm32-unknown-unknown --features "$FEATURES"
 
-# As docs.rs builds them (its metadata in Cargo.toml: each item's feature shown on it), where
-# a nightly toolchain is installed: the `doc_cfg` it takes is nightly's.
+# As docs.rs builds them (its metadata in Cargo.toml: wasm32, each item's feature shown on it),
+# where a nightly toolchain is installed: the `doc_cfg` it takes is nightly's.
 if cargo +nightly --version >/dev/null 2>&1; then
-  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p resocket --no-deps --features json,postcard,stomp
+  docs_target=(--target wasm32-unknown-unknown)
+  if ! rustup target add --toolchain nightly wasm32-unknown-unknown >/dev/null 2>&1; then
+    echo "nightly has no wasm32 target here: the docs.rs build is checked for the host"
+    docs_target=()
+  fi
+  RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -p resocket --no-deps "${docs_target[@]}" \
+    --features json,postcard,stomp
 else
   echo "no nightly toolchain: the docs.rs build (--cfg docsrs) is not checked"
 fi
@@ -123,6 +129,12 @@ done
 node_dirs=()
 if listed=$(bash scripts/runtimes.sh node); then
   mapfile -t node_dirs < <(printf '%s' "$listed" | sed -n 's|^node \(.*\)/node$|\1|p')
+  listed_nodes=$(grep -c '^node ' <<<"$listed" || true)
+  if [ "$(uname -m)" = x86_64 ] && { [ "$listed_nodes" -eq 0 ] || [ ${#node_dirs[@]} -ne "$listed_nodes" ]; }; then
+    echo "FAIL: scripts/runtimes.sh listed $listed_nodes Node.js releases, ${#node_dirs[@]} of them usable"
+    summary+=("runtimes: 0 passed, 1 failed")
+    total_failed=$((total_failed + 1))
+  fi
 else
   echo "FAIL: scripts/runtimes.sh could not install the pinned Node.js releases"
   summary+=("runtimes: 0 passed, 1 failed")
