@@ -68,6 +68,56 @@ describe("typings", () => {
     });
   }
 
+  it("type-check the READMEs' JavaScript examples against the installed package", () => {
+    const app = fs.mkdtempSync(path.join(ROOT, ".tmp", "readme-js-"));
+    try {
+      installPackage(app);
+      // Each ```js block is a module of its own. A fragment that uses the package without
+      // importing it gets the import; what the examples take as given is declared here.
+      let blocks = 0;
+      for (const readme of ["npm/README.md", "README.md"]) {
+        const text = fs.readFileSync(path.join(ROOT, readme), "utf8");
+        for (const m of text.matchAll(/^```js\n([\s\S]*?)^```$/gm)) {
+          const line = text.slice(0, m.index).split("\n").length;
+          let code = m[1];
+          for (const [name, entry] of [["StompClient", "resocket/stomp"], ["ResilientWebSocket", "resocket"]]) {
+            const used = new RegExp(`\\b${name}\\b`).test(code);
+            const declared = new RegExp(`\\b(import|const|let)\\s[^=;]*\\b${name}\\b`).test(code);
+            if (used && !declared) code = `import { ${name} } from "${entry}";\n${code}`;
+          }
+          const name = `${readme.replace(/\W/g, "_")}_line_${line}.ts`;
+          fs.writeFileSync(path.join(app, name), `${code}\nexport {};\n`);
+          blocks++;
+        }
+      }
+      assert.ok(blocks >= 10, `only ${blocks} JavaScript examples found in the READMEs`);
+      fs.writeFileSync(
+        path.join(app, "given.d.ts"),
+        `declare const socket: import("resocket").ResilientWebSocket;
+declare const chunks: Uint8Array[];
+declare const bigChunk: Uint8Array;
+declare function token(): string;
+declare function getToken(): string;
+declare function render(data: import("resocket").MessageData): Promise<void>;
+declare function showGap(dropped: number): void;
+declare function handle(body: unknown): void;
+declare module "node:fs" {
+  export function readFileSync(path: URL): Uint8Array;
+}
+`,
+      );
+      fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
+      const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "e2e", "tsconfig.json"), "utf8"));
+      delete compilerOptions.paths;
+      compilerOptions.noUnusedLocals = false; // an example may import what it only shows
+      fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["*.ts"] }));
+      const out = compile(["-p", app]);
+      assert.equal(out, "", out);
+    } finally {
+      fs.rmSync(app, { recursive: true, force: true });
+    }
+  });
+
   it("ship no `any` in the public surface", () => {
     const files = typings();
     assert.ok(files.some((f) => f.endsWith(path.join("www", "pkg", "resocket.d.ts"))), "the package was built");

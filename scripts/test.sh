@@ -69,6 +69,9 @@ cargo package -p resocket -p resocket-yew -p resocket-leptos --allow-dirty --tar
 step "host tests (core, test server, doc examples)"
 cargo test --workspace --features "$FEATURES" 2>&1 | tee "$TMPDIR/host-tests.log"
 
+step "README.md's Rust examples (scripts/readme-rust.mjs)"
+node scripts/readme-rust.mjs
+
 step "test server"
 cargo build -p resocket-test-server
 rm -f "$TMPDIR/port"
