@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the npm package and the demo in Chromium (Debian's, through
-# playwright-core): the demo driven like a visitor (e2e/demo.test.mjs), the JS API
-# (e2e/api.test.mjs), what reconnecting-websocket users rely on (e2e/compat.test.mjs), a
-# page kept in the back/forward cache and restored (e2e/bfcache.test.mjs), the
-# TypeScript typings (e2e/types.test.mjs: tsc --strict, no `any`), and the minimal apps of
-# the size comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
+# playwright-core): the demo driven like a visitor (e2e/demo.test.mjs) and started by its
+# command (e2e/demo-command.test.mjs), the JS API (e2e/api.test.mjs), what
+# reconnecting-websocket users rely on (e2e/compat.test.mjs), a page kept in the
+# back/forward cache and restored (e2e/bfcache.test.mjs), the TypeScript typings and the
+# READMEs' JavaScript examples (e2e/types.test.mjs: tsc --strict, no `any`), the package in
+# apps built by Vite and webpack (e2e/bundlers.test.mjs), the minimal apps of the size
+# comparison (e2e/size-apps.test.mjs), and the package in Node.js on its own
 # WebSocket (e2e/node.test.mjs: in this machine's Node, then in the Node.js releases, Bun and
 # Deno of scripts/runtimes.sh). Installs and builds what it needs first. Screenshots go to
 # test-results/. Ends with "e2e: N passed, M failed".
