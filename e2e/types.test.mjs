@@ -20,6 +20,16 @@ function compile(args) {
   }
 }
 
+/** `node --check` of a file: "" if it parses, else what Node says. */
+function checkSyntax(file) {
+  try {
+    execFileSync(process.execPath, ["--check", file], { encoding: "utf8", stdio: "pipe" });
+    return "";
+  } catch (e) {
+    return `${e.stderr}` || String(e);
+  }
+}
+
 /** Every .d.ts the packages ship (the `resocket/stomp` entry's in stomp/). */
 function typings() {
   const dirs = ["www/pkg", "pkg/web", "pkg/bundler"]
@@ -77,6 +87,11 @@ describe("typings", () => {
       let blocks = 0;
       for (const readme of ["npm/README.md", "README.md"]) {
         const text = fs.readFileSync(path.join(ROOT, readme), "utf8");
+        // Every code block is checked (js here, rust by scripts/readme-rust.mjs) or is a
+        // command or a manifest: a block of another kind would go unchecked.
+        const kinds = [...text.matchAll(/^\s*```(\S+)/gm)].map((k) => k[1]);
+        const unchecked = kinds.filter((k) => !/^(js|rust(,no_run|,ignore)?|sh|toml)$/.test(k));
+        assert.deepEqual(unchecked, [], `${readme} has code blocks that no test checks`);
         for (const m of text.matchAll(/^```js\n([\s\S]*?)^```$/gm)) {
           const line = text.slice(0, m.index).split("\n").length;
           let code = m[1];
@@ -85,8 +100,12 @@ describe("typings", () => {
             const declared = new RegExp(`\\b(import|const|let)\\s[^=;]*\\b${name}\\b`).test(code);
             if (used && !declared) code = `import { ${name} } from "${entry}";\n${code}`;
           }
-          const name = `${readme.replace(/\W/g, "_")}_line_${line}.ts`;
-          fs.writeFileSync(path.join(app, name), `${code}\nexport {};\n`);
+          const name = `${readme.replace(/\W/g, "_")}_line_${line}`;
+          fs.writeFileSync(path.join(app, `${name}.ts`), `${code}\nexport {};\n`);
+          // And JavaScript as written, no TypeScript syntax: Node parses it as a module.
+          fs.writeFileSync(path.join(app, `${name}.mjs`), code);
+          const syntax = checkSyntax(path.join(app, `${name}.mjs`));
+          assert.equal(syntax, "", `${readme} line ${line} is not JavaScript: ${syntax}`);
           blocks++;
         }
       }

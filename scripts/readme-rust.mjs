@@ -42,7 +42,7 @@ ${half("Yew")}}
   }
   bodies.push(`// README.md line ${line}
 #[allow(unused_variables, unused_mut, unreachable_code, dead_code)]
-pub async fn example_at_line_${line}() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn example_at_line_${line}() -> Result<(), resocket::Error> {
 ${m[1]}
     Ok(())
 }
@@ -52,6 +52,17 @@ if (bodies.length < 4 || components !== 1) {
   console.error(`README.md: ${bodies.length} Rust examples found, ${components} of Yew and Leptos; expected 4 and 1`);
   process.exit(1);
 }
+
+// The frameworks' versions as the integrations name them.
+const dependency = (integration, name) => {
+  const manifest = fs.readFileSync(path.join(root, "integrations", integration, "Cargo.toml"), "utf8");
+  const spec = new RegExp(`^${name} = (.*)$`, "m").exec(manifest.split("\n[target.")[0])?.[1];
+  if (!spec) {
+    console.error(`integrations/${integration}/Cargo.toml names no ${name}`);
+    process.exit(1);
+  }
+  return `${name} = ${spec}`;
+};
 
 fs.rmSync(crate, { recursive: true, force: true });
 fs.mkdirSync(path.join(crate, "src"), { recursive: true });
@@ -68,8 +79,8 @@ resocket = { path = ${JSON.stringify(root)}, features = ["stomp"] }
 resocket-leptos = { path = ${JSON.stringify(path.join(root, "integrations", "resocket-leptos"))} }
 resocket-yew = { path = ${JSON.stringify(path.join(root, "integrations", "resocket-yew"))} }
 futures = "0.3"
-leptos = "0.8.23"
-yew = { version = "0.23", features = ["csr"] }
+${dependency("resocket-leptos", "leptos")}
+${dependency("resocket-yew", "yew")}
 
 # Not part of the repository's workspace.
 [workspace]
@@ -97,7 +108,8 @@ ${bodies.join("\n")}`,
 );
 try {
   // The workspace's target dir: the crate's dependencies are built there already.
-  execFileSync("cargo", ["check", "--quiet", "--manifest-path", path.join(crate, "Cargo.toml")], {
+  // Offline: everything it needs is in the lock file and built for the workspace already.
+  execFileSync("cargo", ["check", "--quiet", "--offline", "--manifest-path", path.join(crate, "Cargo.toml")], {
     stdio: "inherit",
     env: { ...process.env, CARGO_TARGET_DIR: process.env.CARGO_TARGET_DIR ?? path.join(root, "target") },
   });
