@@ -138,7 +138,10 @@ const tarballs = {};
 export function installPackage(app, target = "web") {
   if (!tarballs[target]) {
     const into = fs.mkdtempSync(path.join(ROOT, ".tmp", `npm-pack-${target}-`));
-    process.on("exit", () => fs.rmSync(into, { recursive: true, force: true }));
+    const remove = () => fs.rmSync(into, { recursive: true, force: true });
+    process.on("exit", remove);
+    // Deno's test runner ends without the exit event; it fires `unload`.
+    globalThis.addEventListener?.("unload", remove);
     const [{ filename }] = JSON.parse(
       execFileSync("npm", ["pack", "--json", "--pack-destination", into], {
         cwd: path.join(ROOT, "pkg", target),
