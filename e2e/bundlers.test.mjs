@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build, createLogger, createServer } from "vite";
 import webpack from "webpack";
-import { ROOT, installPackage, launchBrowser, openPage, startServer } from "./harness.mjs";
+import { ROOT, launchBrowser, newApp, openPage, startServer } from "./harness.mjs";
 
 const INDEX = `<!doctype html>
 <link rel="icon" href="data:,">
@@ -108,10 +108,8 @@ describe("the npm package in a bundled app", { timeout: 120000 }, () => {
 
   before(async () => {
     for (const target of ["web", "bundler"]) {
-      const app = fs.mkdtempSync(path.join(ROOT, ".tmp", `bundled-app-${target}-`));
+      const app = newApp(`bundled-app-${target}-`, target);
       apps[target] = app;
-      installPackage(app, target);
-      fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
       fs.writeFileSync(path.join(app, "index.html"), INDEX);
       fs.writeFileSync(path.join(app, "main.js"), main(target === "web"));
     }

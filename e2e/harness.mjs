@@ -135,7 +135,7 @@ const tarballs = {};
  * (only what its `files` list names, and package.json), packed once per process into a
  * folder of its own under .tmp, removed when the process exits.
  */
-export function installPackage(app, target = "web") {
+function installPackage(app, target) {
   if (!tarballs[target]) {
     const into = fs.mkdtempSync(path.join(ROOT, ".tmp", `npm-pack-${target}-`));
     const remove = () => fs.rmSync(into, { recursive: true, force: true });
@@ -153,6 +153,18 @@ export function installPackage(app, target = "web") {
   const installed = path.join(app, "node_modules", "resocket");
   fs.mkdirSync(installed, { recursive: true });
   execFileSync("tar", ["-xzf", tarballs[target], "-C", installed, "--strip-components=1"]);
+}
+
+/**
+ * A new app's folder under .tmp (named from `prefix`): an ES module package that has the npm
+ * package installed (`target`: "web", or "bundler" for pkg/bundler), as installPackage puts
+ * it. The caller removes it.
+ */
+export function newApp(prefix, target = "web") {
+  const app = fs.mkdtempSync(path.join(ROOT, ".tmp", prefix));
+  installPackage(app, target);
+  fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
+  return app;
 }
 
 export function uniqueKey(name) {

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT, installPackage, report, sleep, startServer, uniqueKey, until } from "./harness.mjs";
+import { ROOT, newApp, report, sleep, startServer, uniqueKey, until } from "./harness.mjs";
 
 const PKG = path.join(ROOT, "pkg", "web");
 
@@ -313,9 +313,8 @@ describe("the npm package in Node.js", { timeout: 120000 }, () => {
  * npm/README.md shows; killed after 20 s.
  */
 async function runApp(source, file = "app.mjs") {
-  const app = mkdtempSync(path.join(ROOT, ".tmp", "node-app-"));
+  const app = newApp("node-app-");
   try {
-    installPackage(app);
     writeFileSync(path.join(app, file), source);
     // With this process's flags (--experimental-websocket, when given on the command line);
     // Deno (`deno test`) runs a script with `run` and needs the same permissions.

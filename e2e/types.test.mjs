@@ -7,27 +7,31 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ROOT, installPackage } from "./harness.mjs";
+import { ROOT, newApp } from "./harness.mjs";
 
 const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
 
-function compile(args) {
+/** Node run with `args` in the repository: "" if it succeeds, else what it printed. */
+function nodeFails(args) {
   try {
-    execFileSync(process.execPath, [tsc, ...args], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
+    execFileSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
     return "";
   } catch (e) {
     return `${e.stdout}${e.stderr}` || String(e);
   }
 }
+const compile = (args) => nodeFails([tsc, ...args]);
 
-/** `node --check` of a file: "" if it parses, else what Node says. */
-function checkSyntax(file) {
-  try {
-    execFileSync(process.execPath, ["--check", file], { encoding: "utf8", stdio: "pipe" });
-    return "";
-  } catch (e) {
-    return `${e.stderr}` || String(e);
-  }
+/**
+ * tsc in `app` (a newApp), with e2e/tsconfig.json's options but its `paths` (the package is
+ * installed there) and `options` over them, for the files `include` matches.
+ */
+function compileApp(app, options, include) {
+  const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "e2e", "tsconfig.json"), "utf8"));
+  delete compilerOptions.paths;
+  const tsconfig = { compilerOptions: { ...compilerOptions, ...options }, include };
+  fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify(tsconfig));
+  return compile(["-p", app]);
 }
 
 /** Every .d.ts the packages ship (the `resocket/stomp` entry's in stomp/). */
@@ -56,21 +60,11 @@ describe("typings", () => {
   // older `node10` resolution that ignores it).
   for (const [resolution, module] of [["Bundler", "ESNext"], ["NodeNext", "NodeNext"], ["Node10", "ESNext"]]) {
     it(`resolve both entries from the installed package under moduleResolution ${resolution}`, () => {
-      const app = fs.mkdtempSync(path.join(ROOT, ".tmp", "ts-app-"));
+      const app = newApp("ts-app-");
       try {
-        installPackage(app);
-        for (const f of ["consumer.ts", "consumer-stomp.ts"]) {
-          fs.copyFileSync(path.join(ROOT, "e2e", f), path.join(app, f));
-        }
-        fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
-        const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "e2e", "tsconfig.json"), "utf8"));
-        delete compilerOptions.paths;
-        const tsconfig = {
-          compilerOptions: { ...compilerOptions, module, moduleResolution: resolution },
-          files: ["consumer.ts", "consumer-stomp.ts"],
-        };
-        fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify(tsconfig));
-        const out = compile(["-p", app]);
+        const files = ["consumer.ts", "consumer-stomp.ts"];
+        for (const f of files) fs.copyFileSync(path.join(ROOT, "e2e", f), path.join(app, f));
+        const out = compileApp(app, { module, moduleResolution: resolution }, files);
         assert.equal(out, "", out);
       } finally {
         fs.rmSync(app, { recursive: true, force: true });
@@ -79,9 +73,8 @@ describe("typings", () => {
   }
 
   it("type-check the READMEs' JavaScript examples against the installed package", () => {
-    const app = fs.mkdtempSync(path.join(ROOT, ".tmp", "readme-js-"));
+    const app = newApp("readme-js-");
     try {
-      installPackage(app);
       // Each ```js block is a module of its own. A fragment that uses the package without
       // importing it gets the import; what the examples take as given is declared here.
       let blocks = 0;
@@ -104,7 +97,7 @@ describe("typings", () => {
           fs.writeFileSync(path.join(app, `${name}.ts`), `${code}\nexport {};\n`);
           // And JavaScript as written, no TypeScript syntax: Node parses it as a module.
           fs.writeFileSync(path.join(app, `${name}.mjs`), code);
-          const syntax = checkSyntax(path.join(app, `${name}.mjs`));
+          const syntax = nodeFails(["--check", path.join(app, `${name}.mjs`)]);
           assert.equal(syntax, "", `${readme} line ${line} is not JavaScript: ${syntax}`);
           blocks++;
         }
@@ -125,12 +118,8 @@ declare module "node:fs" {
 }
 `,
       );
-      fs.writeFileSync(path.join(app, "package.json"), '{ "name": "app", "private": true, "type": "module" }\n');
-      const { compilerOptions } = JSON.parse(fs.readFileSync(path.join(ROOT, "e2e", "tsconfig.json"), "utf8"));
-      delete compilerOptions.paths;
-      compilerOptions.noUnusedLocals = false; // an example may import what it only shows
-      fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["*.ts"] }));
-      const out = compile(["-p", app]);
+      // (noUnusedLocals off: an example may import what it only shows.)
+      const out = compileApp(app, { noUnusedLocals: false }, ["*.ts"]);
       assert.equal(out, "", out);
     } finally {
       fs.rmSync(app, { recursive: true, force: true });
