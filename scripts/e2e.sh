@@ -92,7 +92,6 @@ if [ $# -eq 0 ]; then
           echo "[e2e] e2e/node.test.mjs in Node $version"
           NODE_OPTIONS= run "$exe" e2e/node.test.mjs </dev/null ;;
         bun | deno) other "$runtime" "$exe" ;;
-        *) continue ;;
       esac
       ran="$ran $runtime"
     done <<<"$listed"
