@@ -694,8 +694,9 @@ impl Inner {
     }
 
     fn on_message(&mut self, event: &web_sys::Event) {
-        let now = convert::now();
-        self.machine.handle_inbound(now);
+        // The clock is read only if the machine needs the time (a heartbeat is on, the
+        // inbound limit closes the connection).
+        self.machine.handle_inbound(convert::now);
         if self.snapshot.reader_gone.get() {
             return;
         }
@@ -721,7 +722,10 @@ impl Inner {
         }
         let bytes = item.bytes();
         let waiting = !self.inbound.is_empty();
-        match self.machine.admit(now, bytes, self.inbound_bytes, waiting) {
+        match self
+            .machine
+            .admit(convert::now, bytes, self.inbound_bytes, waiting)
+        {
             Admission::Keep => {
                 self.inbound_bytes = self.inbound_bytes.saturating_add(bytes);
                 self.inbound.push_back(item);
@@ -817,7 +821,7 @@ impl Inner {
     }
 
     pub(crate) fn send(&mut self, message: Message) -> Result<(), Error> {
-        let result = self.machine.send(convert::now(), message);
+        let result = self.machine.send(convert::now, message);
         self.pump();
         result
     }
@@ -825,18 +829,21 @@ impl Inner {
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // A fresh reading: whoever woke this task (an echo, a timer) may have seen the buffer
         // drain, and waiting for the next poll timer would add milliseconds to every send().
-        let now = convert::now();
         // (Not when nothing is left by the last reading and what was handed over since: the
         // buffer only grows through our own sends.)
-        if let Some(conn) = self
+        let reading = self
             .conn
             .as_ref()
             .filter(|_| self.machine.buffered_estimate() > 0)
-        {
-            self.machine
-                .handle_buffered(now, conn.ws.buffered_amount() as usize);
+            .map(|conn| (convert::now(), conn.ws.buffered_amount() as usize));
+        if let Some((now, buffered)) = reading {
+            self.machine.handle_buffered(now, buffered);
         }
-        let result = self.machine.poll_flush(now);
+        // The clock is read for the flush only if it was not just now and the machine needs
+        // it (to start polling the buffer).
+        let result = self
+            .machine
+            .poll_flush(|| reading.map_or_else(convert::now, |(now, _)| now));
         self.pump();
         match result {
             Ok(true) => Poll::Ready(Ok(())),

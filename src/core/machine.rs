@@ -15,6 +15,28 @@ use std::time::Duration;
 /// A decision of whether to reconnect after the server or the network closed the connection.
 pub type ReconnectPolicy = Rc<dyn Fn(&CloseFrame) -> bool>;
 
+/// The time for an input that needs it only in some cases: a [`Duration`] (the time itself)
+/// or a function that reads the clock, called only when the time is needed. The driver
+/// passes its clock for the inputs of every message (a message in, a message sent), which
+/// need no time unless a heartbeat is on or something else is due, so a clock read (a call
+/// into JavaScript) is saved on most messages; the host tests pass the time itself.
+pub trait Now {
+    /// The current time.
+    fn now(self) -> Duration;
+}
+
+impl Now for Duration {
+    fn now(self) -> Duration {
+        self
+    }
+}
+
+impl<F: FnOnce() -> Duration> Now for F {
+    fn now(self) -> Duration {
+        self()
+    }
+}
+
 /// The low-water mark when none is given (and the high-water mark is 1 MiB or more).
 pub const DEFAULT_LOW_WATER_MARK: usize = 256 << 10;
 
@@ -752,14 +774,20 @@ impl Machine {
     }
 
     /// A message arrived (any message: it proves the connection alive).
-    pub fn handle_inbound(&mut self, now: Duration) {
+    pub fn handle_inbound(&mut self, now: impl Now) {
         let mut answered = None;
-        if let Phase::Open {
-            last_inbound,
-            probe,
-            ..
-        } = &mut self.phase
+        // When it came matters to the heartbeat only: without one, the clock is not read
+        // (`set_heartbeat` counts the connection as just heard from when one is set).
+        if let (
+            Phase::Open {
+                last_inbound,
+                probe,
+                ..
+            },
+            Some(_),
+        ) = (&mut self.phase, &self.config.heartbeat)
         {
+            let now = now.now();
             *last_inbound = now;
             answered = probe.take().map(|p| now.saturating_sub(p.sent));
         }
@@ -844,7 +872,7 @@ impl Machine {
     /// it or close the connection. A lone message is always kept, so a reader that keeps up
     /// gets messages larger than the limit; with [`InboundOverflow::Close`] and no open
     /// connection to close (it is closing already), messages are dropped and counted.
-    pub fn admit(&mut self, now: Duration, bytes: usize, held: usize, waiting: bool) -> Admission {
+    pub fn admit(&mut self, now: impl Now, bytes: usize, held: usize, waiting: bool) -> Admission {
         if self
             .local_close
             .as_ref()
@@ -857,7 +885,11 @@ impl Machine {
                 // (Closing for `reconnect` already: nothing more to close, so dropped.)
                 if on_full == InboundOverflow::Close
                     && self.local_close.is_none()
-                    && self.close_connection(now, codes::INBOUND_LIMIT, "inbound limit reached")
+                    && self.close_connection(
+                        now.now(),
+                        codes::INBOUND_LIMIT,
+                        "inbound limit reached",
+                    )
                 {
                     Admission::Discard
                 } else {
@@ -1154,10 +1186,19 @@ impl Machine {
         }
     }
 
-    /// Hands queued messages to the socket while it is open and below the high-water mark.
+    /// Hands queued messages to the socket while it is open and below the high-water mark,
+    /// then makes the close that waited for the queue to drain.
     fn drain(&mut self, now: Duration) {
+        if self.hand_over() {
+            self.close_drained(now);
+        }
+    }
+
+    /// [`drain`](Self::drain)'s part that needs no time: `true` when the queue has drained
+    /// and a close waits for that.
+    fn hand_over(&mut self) -> bool {
         if !matches!(self.phase, Phase::Open { .. }) || self.local_close.is_some() {
-            return;
+            return false;
         }
         while !self.buffer.blocked && !self.held {
             let Some((seq, len)) = self.outbox.pop_to_send() else {
@@ -1166,11 +1207,13 @@ impl Machine {
             self.note_handed_over(len);
             self.actions.push_back(Action::Send(seq));
         }
-        if self.outbox.queued() == 0 {
-            if let Some((_, code, reason)) = self.close_after_drain.take() {
-                // Validated when it was asked for.
-                let _ = self.close(now, code, &reason);
-            }
+        self.outbox.queued() == 0 && self.close_after_drain.is_some()
+    }
+
+    fn close_drained(&mut self, now: Duration) {
+        if let Some((_, code, reason)) = self.close_after_drain.take() {
+            // Validated when it was asked for.
+            let _ = self.close(now, code, &reason);
         }
     }
 
@@ -1196,14 +1239,22 @@ impl Machine {
     }
 
     /// Accepts a message: sent at once when possible, else queued in order.
-    pub fn send(&mut self, now: Duration, message: Message) -> Result<(), Error> {
+    pub fn send(&mut self, now: impl Now, message: Message) -> Result<(), Error> {
         if matches!(self.phase, Phase::Closing { .. } | Phase::Closed) {
             return Err(Error::SocketClosed);
         }
         self.outbox.push(message);
-        self.drain(now);
-        if self.buffer.blocked && self.buffer.next_check.is_none() {
-            self.schedule_buffer_check(now);
+        // The time only for what may follow: a close asked for once the queue drained, or
+        // the first buffer check of a blocked socket. Neither when a message just goes out.
+        let drained = self.hand_over();
+        if drained || self.buffer.blocked && self.buffer.next_check.is_none() {
+            let now = now.now();
+            if drained {
+                self.close_drained(now);
+            }
+            if self.buffer.blocked && self.buffer.next_check.is_none() {
+                self.schedule_buffer_check(now);
+            }
         }
         Ok(())
     }
@@ -1224,7 +1275,7 @@ impl Machine {
 
     /// Whether everything accepted has left the browser. `Ok(false)`: not yet, and the
     /// machine now polls the buffer until it has. `Err`: closed with messages never sent.
-    pub fn poll_flush(&mut self, now: Duration) -> Result<bool, Error> {
+    pub fn poll_flush(&mut self, now: impl Now) -> Result<bool, Error> {
         match self.phase {
             // A close timeout may yet put bytes back: wait for the end.
             Phase::Closing { .. } => Ok(false),
@@ -1244,7 +1295,7 @@ impl Machine {
                 if !self.flushing {
                     self.flushing = true;
                     if self.buffer.next_check.is_none() {
-                        self.schedule_buffer_check(now);
+                        self.schedule_buffer_check(now.now());
                     }
                 }
                 Ok(false)

@@ -16,7 +16,7 @@ pub(crate) use backoff::Rng;
 pub use backoff::{Backoff, Jitter};
 pub use heartbeat::Heartbeat;
 pub use machine::{
-    default_reconnect_policy, Action, Admission, Config, InboundOverflow, Machine, Ready,
+    default_reconnect_policy, Action, Admission, Config, InboundOverflow, Machine, Now, Ready,
     ReconnectPolicy, DEFAULT_LOW_WATER_MARK,
 };
 pub use opening::{OpenHook, Opening};

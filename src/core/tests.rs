@@ -841,6 +841,53 @@ fn heartbeat_pings_after_idle_and_inbound_traffic_keeps_it_alive() {
     assert_eq!(m.state(), State::Open);
 }
 
+/// The inputs of every message take a clock (`Now`), read only when the time matters: the
+/// driver saves a call into JavaScript on each message that needs none.
+#[test]
+fn a_message_in_or_out_reads_the_clock_only_when_the_time_matters() {
+    let reads = std::cell::Cell::new(0);
+    let clock = |t: u64| {
+        let reads = &reads;
+        move || {
+            reads.set(reads.get() + 1);
+            ms(t)
+        }
+    };
+    let mut m = open_machine(Config {
+        high_water_mark: 10,
+        low_water_mark: 0,
+        ..config()
+    });
+    m.handle_inbound(clock(1));
+    assert_eq!(m.admit(clock(1), 3, 0, false), Admission::Keep);
+    m.send(clock(1), text("abc")).unwrap();
+    assert_eq!(sent(&mut m), vec![text("abc")]);
+    assert_eq!(
+        reads.get(),
+        0,
+        "no heartbeat, nothing blocked: no time needed"
+    );
+    // A flush that must wait starts polling the buffer: from now.
+    assert_eq!(m.poll_flush(clock(2)), Ok(false));
+    assert_eq!(reads.get(), 1);
+    assert_eq!(m.poll_timeout(), Some(ms(2)));
+    m.handle_buffered(ms(2), 0);
+    assert_eq!(m.poll_flush(clock(2)), Ok(true));
+    assert_eq!(reads.get(), 1, "flushed: no time needed");
+    // A send that blocks the sink starts polling the buffer too.
+    m.send(clock(3), text(&"x".repeat(20))).unwrap();
+    assert_eq!(reads.get(), 2);
+    assert_eq!(m.poll_ready(), Ready::Wait);
+    assert_eq!(m.poll_timeout(), Some(ms(3)));
+
+    // With a heartbeat, when a message came decides when the next ping is due.
+    let mut m = open_machine(heartbeat_config());
+    reads.set(0);
+    m.handle_inbound(clock(600));
+    assert_eq!(reads.get(), 1);
+    assert_eq!(m.poll_timeout(), Some(ms(1600)));
+}
+
 #[test]
 fn heartbeat_silence_kills_the_connection_and_reconnects() {
     let mut m = open_machine(heartbeat_config());
