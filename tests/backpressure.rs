@@ -9,6 +9,7 @@ use resocket::{Message, WebSocket};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use support::*;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -156,4 +157,97 @@ async fn flush_completes_without_inbound_traffic() {
     })
     .await;
     assert_eq!(r.connections[0].received, sent);
+}
+
+#[wasm_bindgen(inline_js = r#"
+const original = globalThis.setTimeout;
+let inside = 0;
+let log = [];
+// Wraps the global setTimeout: each call is logged with its delay and whether it was made
+// inside another timeout's callback (where browsers count a nesting level, and hold a
+// timeout set five deep to at least 4 ms).
+export function watch_timeouts() {
+  log = [];
+  globalThis.setTimeout = function (handler, ms, ...rest) {
+    log.push([Number(ms) || 0, inside > 0]);
+    const wrapped = typeof handler !== "function" ? handler : function (...args) {
+      inside++;
+      try { return handler.apply(this, args); } finally { inside--; }
+    };
+    return original.call(globalThis, wrapped, ms, ...rest);
+  };
+}
+// Restores setTimeout; the log as [delay, inside a timeout's callback] pairs.
+export function unwatch_timeouts() {
+  globalThis.setTimeout = original;
+  return log;
+}
+"#)]
+extern "C" {
+    fn watch_timeouts();
+    fn unwatch_timeouts() -> js_sys::Array;
+}
+
+#[wasm_bindgen_test]
+async fn short_buffer_polls_are_never_set_inside_another_timeout() {
+    // A timeout set from inside another's callback, five deep, waits at least 4 ms: polls of
+    // a fast link's buffer chained that way let it drain while nobody looked (W2 of `npm
+    // run bench`: 0.76× raw JS's throughput at 335 MB/s). Against a stalled server the
+    // polls back off (1, 2, 4 ms, ...): the short ones must be set from another task.
+    let k = key("stall-polls");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/stall?key={k}")))
+        .high_water_mark(64 * 1024)
+        .low_water_mark(16 * 1024)
+        .connect()
+        .unwrap();
+    within(5000, "open", ws.opened()).await.unwrap();
+    watch_timeouts();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut sent = 0;
+    let blocked = loop {
+        match Pin::new(&mut ws).poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                Pin::new(&mut ws)
+                    .start_send(Message::Binary(vec![4; MSG]))
+                    .unwrap();
+                sent += 1;
+            }
+            Poll::Ready(Err(e)) => panic!("{e}"),
+            Poll::Pending => {
+                // Polls back off while nothing drains: 1, 2, 4, ... ms apart, 32 ms by now.
+                sleep(50).await;
+                if Pin::new(&mut ws).poll_ready(&mut cx).is_pending() {
+                    break true;
+                }
+            }
+        }
+        if sent % 32 == 0 {
+            sleep(0).await;
+        }
+        if sent >= 4000 {
+            break false;
+        }
+    };
+    let log: Vec<(f64, bool)> = unwatch_timeouts()
+        .iter()
+        .map(|pair| {
+            let pair: js_sys::Array = pair.into();
+            (pair.get(0).as_f64().unwrap_or(0.0), pair.get(1).is_truthy())
+        })
+        .collect();
+    let _ = get_json(&format!("/api/drop/{k}")).await;
+    assert!(blocked, "the sink never waited after {sent} messages");
+    let short: Vec<_> = log
+        .iter()
+        .filter(|(ms, _)| *ms > 0.0 && *ms < 4.0)
+        .collect();
+    assert!(
+        short.len() >= 2,
+        "the buffer was polled with short timeouts: {log:?}"
+    );
+    assert!(
+        short.iter().all(|(_, inside)| !inside),
+        "a short timeout was set inside another timeout's callback ([delay, inside]): {short:?}"
+    );
 }
