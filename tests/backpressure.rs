@@ -165,7 +165,8 @@ let inside = 0;
 let log = [];
 // Wraps the global setTimeout: each call is logged with its delay and whether it was made
 // inside another timeout's callback (where browsers count a nesting level, and hold a
-// timeout set five deep to at least 4 ms).
+// timeout set five deep to at least 4 ms). Only the callback itself counts as inside, not
+// the microtasks that run after it in the same task (the browser counts those too).
 export function watch_timeouts() {
   log = [];
   globalThis.setTimeout = function (handler, ms, ...rest) {
@@ -177,15 +178,46 @@ export function watch_timeouts() {
     return original.call(globalThis, wrapped, ms, ...rest);
   };
 }
-// Restores setTimeout; the log as [delay, inside a timeout's callback] pairs.
 export function unwatch_timeouts() {
   globalThis.setTimeout = original;
+}
+// The log as [delay, inside a timeout's callback] pairs.
+export function timeout_log() {
   return log;
 }
 "#)]
 extern "C" {
     fn watch_timeouts();
-    fn unwatch_timeouts() -> js_sys::Array;
+    fn unwatch_timeouts();
+    fn timeout_log() -> js_sys::Array;
+}
+
+/// The global `setTimeout` wrapped while this lives (restored even if the test panics).
+struct WatchTimeouts;
+
+impl WatchTimeouts {
+    fn start() -> Self {
+        watch_timeouts();
+        WatchTimeouts
+    }
+
+    /// Restores `setTimeout`; the calls logged as (delay, inside a timeout's callback).
+    fn stop(self) -> Vec<(f64, bool)> {
+        drop(self);
+        timeout_log()
+            .iter()
+            .map(|pair| {
+                let pair: js_sys::Array = pair.into();
+                (pair.get(0).as_f64().unwrap_or(0.0), pair.get(1).is_truthy())
+            })
+            .collect()
+    }
+}
+
+impl Drop for WatchTimeouts {
+    fn drop(&mut self) {
+        unwatch_timeouts();
+    }
 }
 
 #[wasm_bindgen_test]
@@ -201,7 +233,7 @@ async fn short_buffer_polls_are_never_set_inside_another_timeout() {
         .connect()
         .unwrap();
     within(5000, "open", ws.opened()).await.unwrap();
-    watch_timeouts();
+    let watch = WatchTimeouts::start();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut sent = 0;
@@ -229,13 +261,7 @@ async fn short_buffer_polls_are_never_set_inside_another_timeout() {
             break false;
         }
     };
-    let log: Vec<(f64, bool)> = unwatch_timeouts()
-        .iter()
-        .map(|pair| {
-            let pair: js_sys::Array = pair.into();
-            (pair.get(0).as_f64().unwrap_or(0.0), pair.get(1).is_truthy())
-        })
-        .collect();
+    let log = watch.stop();
     let _ = get_json(&format!("/api/drop/{k}")).await;
     assert!(blocked, "the sink never waited after {sent} messages");
     let short: Vec<_> = log

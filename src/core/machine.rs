@@ -17,9 +17,9 @@ pub type ReconnectPolicy = Rc<dyn Fn(&CloseFrame) -> bool>;
 
 /// The time for an input that needs it only in some cases: a [`Duration`] (the time itself)
 /// or a function that reads the clock, called only when the time is needed. The driver
-/// passes its clock for the inputs of every message (a message in, a message sent), which
-/// need no time unless a heartbeat is on or something else is due, so a clock read (a call
-/// into JavaScript) is saved on most messages; the host tests pass the time itself.
+/// passes its clock to the inputs that come with every message (a message in, a message
+/// sent, a flush), which need no time unless a heartbeat is on or something else is due
+/// (a close, a buffer poll), so most messages save a clock read (a call into JavaScript).
 pub trait Now {
     /// The current time.
     fn now(self) -> Duration;

@@ -880,12 +880,31 @@ fn a_message_in_or_out_reads_the_clock_only_when_the_time_matters() {
     assert_eq!(m.poll_ready(), Ready::Wait);
     assert_eq!(m.poll_timeout(), Some(ms(3)));
 
-    // With a heartbeat, when a message came decides when the next ping is due.
+    // With a heartbeat, when a message came decides when the next ping is due, and how long
+    // a ping waited for its answer.
     let mut m = open_machine(heartbeat_config());
     reads.set(0);
     m.handle_inbound(clock(600));
     assert_eq!(reads.get(), 1);
     assert_eq!(m.poll_timeout(), Some(ms(1600)));
+    m.handle_timeout(ms(1600));
+    assert_eq!(sent(&mut m), vec![text("ping")]);
+    m.handle_inbound(clock(1642));
+    assert_eq!(reads.get(), 2);
+    assert_eq!(
+        events(&actions(&mut m)),
+        vec![Event::HeartbeatAck { rtt: ms(42) }]
+    );
+
+    // The inbound limit closing the connection starts the close timeout from now.
+    let mut m = open_machine(Config {
+        close_timeout: ms(200),
+        ..limited(InboundOverflow::Close)
+    });
+    reads.set(0);
+    assert_eq!(m.admit(clock(7), 41, 60, true), Admission::Discard);
+    assert_eq!(reads.get(), 1);
+    assert_eq!(m.poll_timeout(), Some(ms(207)));
 }
 
 #[test]
