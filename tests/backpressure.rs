@@ -18,6 +18,59 @@ const HIGH: usize = 256 * 1024;
 const LOW: usize = 64 * 1024;
 const MSG: usize = 16 * 1024;
 
+/// What [`fill`] saw.
+struct Filled {
+    sent: usize,
+    /// `poll_ready` was pending at least once.
+    waited: bool,
+    /// ... and still was after a pause: the fill stopped there.
+    blocked: bool,
+}
+
+/// Offers `MSG`-byte messages of `byte` to `ws` without waiting (noop waker) until
+/// `poll_ready` is pending and still is after `pause_ms`, or `limit` were sent; `seen` is
+/// called after each one is handed over. Against a stalled server the kernel's buffers fill
+/// first, then the browser's.
+async fn fill(
+    ws: &mut WebSocket,
+    byte: u8,
+    pause_ms: u32,
+    limit: usize,
+    mut seen: impl FnMut(&WebSocket),
+) -> Filled {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut filled = Filled {
+        sent: 0,
+        waited: false,
+        blocked: false,
+    };
+    while filled.sent < limit {
+        match Pin::new(&mut *ws).poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                Pin::new(&mut *ws)
+                    .start_send(Message::Binary(vec![byte; MSG]))
+                    .unwrap();
+                filled.sent += 1;
+                seen(ws);
+            }
+            Poll::Ready(Err(e)) => panic!("{e}"),
+            Poll::Pending => {
+                filled.waited = true;
+                sleep(pause_ms).await;
+                if Pin::new(&mut *ws).poll_ready(&mut cx).is_pending() {
+                    filled.blocked = true;
+                    break;
+                }
+            }
+        }
+        if filled.sent % 32 == 0 {
+            sleep(0).await;
+        }
+    }
+    filled
+}
+
 #[wasm_bindgen_test]
 async fn poll_ready_waits_above_the_high_water_mark() {
     let k = key("stall");
@@ -28,37 +81,16 @@ async fn poll_ready_waits_above_the_high_water_mark() {
         .unwrap();
     within(5000, "open", ws.opened()).await.unwrap();
     let mut max_seen = 0;
-    let mut sent = 0;
-    let mut pending_seen = false;
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    // Send until poll_ready refuses; the kernel buffers fill first, then the browser's.
-    while sent < 2000 {
-        match Pin::new(&mut ws).poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => {
-                Pin::new(&mut ws)
-                    .start_send(Message::Binary(vec![1; MSG]))
-                    .unwrap();
-                sent += 1;
-                max_seen = max_seen.max(ws.buffered_amount());
-            }
-            Poll::Ready(Err(e)) => panic!("{e}"),
-            Poll::Pending => {
-                pending_seen = true;
-                // Give the browser a moment: it must not drain while the server stalls.
-                sleep(200).await;
-                if Pin::new(&mut ws).poll_ready(&mut cx).is_pending() {
-                    break;
-                }
-            }
-        }
-        if sent % 32 == 0 {
-            sleep(0).await;
-        }
-    }
+    // Send until poll_ready refuses, and still does after 200 ms: the browser must not
+    // drain while the server stalls.
+    let filled = fill(&mut ws, 1, 200, 2000, |ws| {
+        max_seen = max_seen.max(ws.buffered_amount())
+    })
+    .await;
     assert!(
-        pending_seen,
-        "poll_ready went Pending after {sent} messages"
+        filled.waited,
+        "poll_ready went Pending after {} messages",
+        filled.sent
     );
     // Once above high water it waits until the buffer drains to low water, which a stalled
     // server never lets happen.
@@ -234,36 +266,15 @@ async fn short_buffer_polls_are_never_set_inside_another_timeout() {
         .unwrap();
     within(5000, "open", ws.opened()).await.unwrap();
     let watch = WatchTimeouts::start();
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    let mut sent = 0;
-    let blocked = loop {
-        match Pin::new(&mut ws).poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => {
-                Pin::new(&mut ws)
-                    .start_send(Message::Binary(vec![4; MSG]))
-                    .unwrap();
-                sent += 1;
-            }
-            Poll::Ready(Err(e)) => panic!("{e}"),
-            Poll::Pending => {
-                // Polls back off while nothing drains: 1, 2, 4, ... ms apart, 32 ms by now.
-                sleep(50).await;
-                if Pin::new(&mut ws).poll_ready(&mut cx).is_pending() {
-                    break true;
-                }
-            }
-        }
-        if sent % 32 == 0 {
-            sleep(0).await;
-        }
-        if sent >= 4000 {
-            break false;
-        }
-    };
+    // Polls back off while nothing drains: 1, 2, 4, ... ms apart, 32 ms after 50 ms.
+    let filled = fill(&mut ws, 4, 50, 4000, |_| {}).await;
     let log = watch.stop();
     let _ = get_json(&format!("/api/drop/{k}")).await;
-    assert!(blocked, "the sink never waited after {sent} messages");
+    assert!(
+        filled.blocked,
+        "the sink never waited after {} messages",
+        filled.sent
+    );
     let short: Vec<_> = log
         .iter()
         .filter(|(ms, _)| *ms > 0.0 && *ms < 4.0)
