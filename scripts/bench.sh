@@ -10,8 +10,11 @@
 #   BENCH_WORKLOADS=w1,w3 BENCH_CONTENDERS=raw-js,resocket-bare BENCH_ROUNDS=1 npm run bench
 # Workloads: w1 w2 w3 w3s w4 w5 w6; contenders: raw-js resocket resocket-bare gloo-net
 # ws_stream_wasm web-sys (a bare Stream/Sink on web_sys::WebSocket: the cost of wasm itself),
-# and resocket-limit (W5 only: an 8 MiB inbound limit). A last pass
-# counts each library's calls from wasm into JavaScript.
+# resocket-limit (W5 only: an 8 MiB inbound limit), and for JavaScript apps js-resocket (the
+# npm package's ResilientWebSocket, reconnection and heartbeat on), js-reconnecting-websocket
+# and js-partysocket, which run raw-js's workloads (benches/browser/www/raw.js) on their
+# socket instead of the browser's. A last pass counts each Rust library's calls from wasm
+# into JavaScript.
 #
 # Chromium runs as a plain process with no DevTools client attached (a client that tracks
 # the network gets every frame reported to it, which halves throughput); the page reports
@@ -44,10 +47,24 @@ done
 echo "=== build (release): bench module, test server"
 cargo build -q --release --target wasm32-unknown-unknown -p resocket-bench
 wasm-bindgen --target web --out-dir "$www/pkg" target/wasm32-unknown-unknown/release/resocket_bench.wasm
-# A hook for the calls pass (run.js wraps every import to count it); inert otherwise.
-glue="$www/pkg/resocket_bench.js"
-sed -i 's/const imports = __wbg_get_imports();/const imports = (globalThis.__benchImports ?? ((i) => i))(__wbg_get_imports());/' "$glue"
-grep -q __benchImports "$glue" || { echo "bench: cannot hook the wasm-bindgen glue" >&2; exit 1; }
+# A hook in wasm-bindgen's glue (its path under $www) for the calls pass: run.js wraps every
+# import to count it, named from that glue; inert otherwise.
+hook() {
+  sed -i "s|const imports = __wbg_get_imports();|const imports = (globalThis.__benchImports ?? ((i) => i))(__wbg_get_imports(), \"$1\");|" "$www/$1"
+  grep -q __benchImports "$www/$1" || { echo "bench: cannot hook the wasm-bindgen glue $1" >&2; exit 1; }
+}
+hook pkg/resocket_bench.js
+# The JavaScript contenders: the npm package's module (the crate with feature "js", same
+# release profile, no wasm-opt like the bench module), reconnecting-websocket and partysocket
+# (pinned devDependencies; scripts/setup-npm.sh installs them), each an ES module.
+cargo build -q --release --target wasm32-unknown-unknown -p resocket --features js
+wasm-bindgen --target web --out-dir "$www/lib/resocket" target/wasm32-unknown-unknown/release/resocket.wasm
+hook lib/resocket/resocket.js
+for lib in reconnecting-websocket/dist/reconnecting-websocket-mjs.js partysocket/dist/ws.js; do
+  [ -f "node_modules/$lib" ] || { echo "bench: node_modules/$lib not found (run scripts/setup-npm.sh)" >&2; exit 1; }
+done
+cp node_modules/reconnecting-websocket/dist/reconnecting-websocket-mjs.js "$www/lib/reconnecting-websocket.js"
+cp node_modules/partysocket/dist/ws.js "$www/lib/partysocket.js"
 cargo build -q --release -p resocket-test-server
 cp benches/browser/www/*.html benches/browser/www/*.js "$www/"
 
@@ -55,13 +72,13 @@ if [ "$mode" = smoke ]; then
   rounds=1 timeout_s=30 total_s=150
   n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48 n6=50
 else
-  rounds=${BENCH_ROUNDS:-5} timeout_s=120 total_s=900
+  rounds=${BENCH_ROUNDS:-5} timeout_s=120 total_s=1500
   n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052 n6=2000
 fi
 # Counts for the calls pass.
 c1=1000 c2=50 c3=200 c4=20 c6=200
 json_list() { printf '"%s",' ${1//,/ } | sed 's/,$//; s/.*/[&]/'; }
-contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm,web-sys}")
+contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm,web-sys,js-resocket,js-reconnecting-websocket,js-partysocket}")
 only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5,w6}")
 partial=""
 [ -n "${BENCH_WORKLOADS:-}${BENCH_CONTENDERS:-}${BENCH_ROUNDS:-}" ] && partial=1
@@ -100,7 +117,8 @@ chromium_pid=$!
 session=$(ps -o sid= -p "$chromium_pid" | tr -d ' ')
 [ "$session" = "$chromium_pid" ] || { echo "bench: chromium is not its own session leader ($session)" >&2; exit 1; }
 # Every contender but resocket-limit, which only W5 is about.
-everyone='["raw-js", "resocket", "resocket-bare", "gloo-net", "ws_stream_wasm", "web-sys"]'
+js='"js-resocket", "js-reconnecting-websocket", "js-partysocket"'
+everyone="[\"raw-js\", \"resocket\", \"resocket-bare\", \"gloo-net\", \"ws_stream_wasm\", \"web-sys\", $js]"
 cat >"$www/config.json.tmp" <<EOF
 {
   "mode": "$mode",
@@ -119,7 +137,7 @@ cat >"$www/config.json.tmp" <<EOF
      "contenders": ["resocket", "resocket-bare", "gloo-net", "ws_stream_wasm", "web-sys"], "ratio_base": "w3"},
     {"id": "w4", "workload": "w4", "title": "W4 connect, echo, close", "params": {"n": $n4}, "contenders": $everyone, "calls_n": $c4},
     {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000},
-     "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm"]},
+     "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm", $js]},
     {"id": "w6", "workload": "w6", "title": "W6 one-way 32 B with SinkExt::send (flushes), server never answers", "params": {"n": $n6},
      "contenders": $everyone, "calls_n": $c6}
   ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the npm package build, the demo and the end-to-end tests need on top of
+# Installs what the npm package build, the demo, the end-to-end tests and the benchmark need on top of
 # scripts/setup.sh (Rust toolchain, wasm-pack, Chromium): the node devDependencies from
 # package-lock.json (playwright-core, typescript, binaryen for wasm-opt, vite, webpack).
 # Skips whatever is already there; safe to run again. Needs Node 20.19 or newer.
@@ -17,11 +17,13 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
   exit 1
 fi
 
-# playwright-core, typescript, binaryen's wasm-opt (pinned: Debian's 108 miscompiles), and
-# Vite and webpack for the bundled apps of e2e/bundlers.test.mjs.
+# playwright-core, typescript, binaryen's wasm-opt (pinned: Debian's 108 miscompiles), Vite
+# and webpack for the bundled apps of e2e/bundlers.test.mjs, and reconnecting-websocket and
+# partysocket, the benchmark's JavaScript contenders.
 if [ ! -f node_modules/playwright-core/package.json ] || [ ! -f node_modules/typescript/package.json ] ||
   [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/vite/package.json ] ||
-  [ ! -f node_modules/webpack/package.json ]; then
+  [ ! -f node_modules/webpack/package.json ] || [ ! -f node_modules/reconnecting-websocket/package.json ] ||
+  [ ! -f node_modules/partysocket/package.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi

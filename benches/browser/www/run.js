@@ -17,15 +17,25 @@ const session = q.get("session");
 // while the measured part runs. scripts/bench.sh hooks the glue to call __benchImports.
 // wasm-bindgen's numbered cast intrinsics are named after what they convert, which the
 // glue says in a comment (e.g. `Ref(String) -> Externref`: a string made for JavaScript).
+// Each module's cast intrinsics are numbered in its own glue, so they are named from the glue
+// that asks (the hook passes its path).
 const calls = q.get("calls") === "1" ? {} : null;
 let counting = false;
 if (calls) {
-  const glue = await (await fetch("./pkg/resocket_bench.js", { cache: "no-store" })).text();
-  const casts = {};
-  for (const m of glue.matchAll(/(__wbindgen_\w+): function\([^)]*\) \{\s*\/\/ Cast intrinsic for `([^`]*)`/g)) {
-    casts[m[1]] = "cast " + (m[2].startsWith("Closure(") ? "Closure -> Externref" : m[2]);
+  const castsOf = (glue) => {
+    const casts = {};
+    for (const m of glue.matchAll(/(__wbindgen_\w+): function\([^)]*\) \{\s*\/\/ Cast intrinsic for `([^`]*)`/g)) {
+      casts[m[1]] = "cast " + (m[2].startsWith("Closure(") ? "Closure -> Externref" : m[2]);
+    }
+    return casts;
+  };
+  const known = {};
+  for (const path of ["pkg/resocket_bench.js", "lib/resocket/resocket.js"]) {
+    known[path] = castsOf(await (await fetch(`./${path}`, { cache: "no-store" })).text());
   }
-  globalThis.__benchImports = (imports) => {
+  globalThis.__benchImports = (imports, path) => {
+    const casts = known[path];
+    if (!casts) throw new Error(`no cast names for the glue ${path}`);
     for (const module of Object.values(imports)) {
       for (const [key, f] of Object.entries(module)) {
         if (typeof f !== "function") continue;
@@ -39,6 +49,30 @@ if (calls) {
     return imports;
   };
 }
+
+// The JavaScript libraries: each runs raw-js's workloads (raw.js) on its own socket class,
+// loaded only in its own runs. js-resocket is the npm package's ResilientWebSocket (its
+// module built by scripts/bench.sh from the crate with feature "js"), with reconnection (on
+// by default) and the Rust contender's heartbeat ("hb" both ways, which the echo server
+// returns and the socket swallows).
+let libMemory = null;
+const jsLibs = {
+  "js-resocket": async () => {
+    const m = await import("./lib/resocket/resocket.js");
+    libMemory = (await m.default()).memory;
+    const heartbeat = { interval: 5000, timeout: 5000, ping: "hb", pong: "hb" };
+    return (url) => new m.ResilientWebSocket(url, [], { heartbeat });
+  },
+  "js-reconnecting-websocket": async () => {
+    const { default: ReconnectingWebSocket } = await import("./lib/reconnecting-websocket.js");
+    return (url) => new ReconnectingWebSocket(url);
+  },
+  "js-partysocket": async () => {
+    const { default: PartySocket } = await import("./lib/partysocket.js");
+    return (url) => new PartySocket(url);
+  },
+};
+const wasmContender = contender !== "raw-js" && !jsLibs[contender];
 
 const getJson = async (path) => (await fetch(path, { cache: "no-store" })).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -55,9 +89,12 @@ async function cpu(resetPeak) {
 function memory() {
   return {
     js_heap: performance.memory.usedJSHeapSize,
-    wasm_memory: bench.wasm_memory_bytes(),
-    heap_live: bench.heap_live(),
-    heap_peak: bench.heap_peak(),
+    // A JavaScript library's own wasm module if it has one (js-resocket), else the bench
+    // module's, which is idle then (as in raw-js runs). The bench module's allocator only
+    // counts the Rust contenders' heap.
+    wasm_memory: libMemory ? libMemory.buffer.byteLength : bench.wasm_memory_bytes(),
+    heap_live: wasmContender ? bench.heap_live() : null,
+    heap_peak: wasmContender ? bench.heap_peak() : null,
   };
 }
 
@@ -144,7 +181,7 @@ function summarise(m) {
   }
   // Calls to the Rust allocator (the library's and the workload's own, e.g. each message
   // it builds): a count, not timed.
-  r.allocations_per_msg = (at.allocEnd - at.allocStart) / m.count;
+  if (wasmContender) r.allocations_per_msg = (at.allocEnd - at.allocStart) / m.count;
   if (calls) {
     r.calls = calls;
     r.calls_per_msg = Object.values(calls).reduce((a, b) => a + b, 0) / m.count;
@@ -166,7 +203,9 @@ async function main() {
     const measured =
       contender === "raw-js"
         ? await runRaw(workload, params, probe)
-        : await bench.run(contender, workload, params, probe);
+        : jsLibs[contender]
+          ? await runRaw(workload, params, probe, await jsLibs[contender]())
+          : await bench.run(contender, workload, params, probe);
     // After the run: what stays once everything is closed and collected.
     await sleep(100);
     gc();

@@ -124,11 +124,13 @@ async function main() {
       }
     }
   }
-  // The calls pass: the wasm contenders once more, with small counts and counting.
+  // The calls pass: the contenders with wasm once more, with small counts and counting (the
+  // npm package's glue is hooked like the bench module's).
+  const noWasm = ["raw-js", "js-reconnecting-websocket", "js-partysocket"];
   for (const w of cfg.workloads) {
     if (!w.calls_n) continue;
     const small = { ...w, params: { ...w.params, n: w.calls_n } };
-    for (const contender of cfg.contenders.filter((c) => c !== "raw-js" && (!w.contenders || w.contenders.includes(c)))) {
+    for (const contender of cfg.contenders.filter((c) => !noWasm.includes(c) && (!w.contenders || w.contenders.includes(c)))) {
       const r = await runInFrame(cfg, small, contender, 0, pid, true);
       if (!r.ok) failed++;
       log(`calls ${w.id} ${contender}: ${r.ok ? `${r.calls_per_msg.toFixed(2)} per message` : `ERROR ${r.error}`}`);
