@@ -329,14 +329,22 @@ pub(crate) fn bare() -> Object {
     Object::create(JsValue::NULL.unchecked_ref())
 }
 
+thread_local! {
+    /// A property descriptor's keys, made into JS strings once (every event field and
+    /// error name is defined with one).
+    static DESCRIPTOR_KEYS: [JsValue; 4] = ["value", "enumerable", "writable", "configurable"].map(JsValue::from_str);
+}
+
 /// Defines an own property, enumerable, read-only or not: unlike an assignment, nothing on
 /// the prototype chain gets in the way (a setter, a frozen `Error.prototype.name`).
 pub(crate) fn define(target: &JsValue, key: &str, value: &JsValue, read_only: bool) {
     let descriptor = bare();
-    set(&descriptor, "value", value);
-    set(&descriptor, "enumerable", &true.into());
-    set(&descriptor, "writable", &(!read_only).into());
-    set(&descriptor, "configurable", &(!read_only).into());
+    DESCRIPTOR_KEYS.with(|[value_key, enumerable, writable, configurable]| {
+        let _ = Reflect::set(&descriptor, value_key, value);
+        let _ = Reflect::set(&descriptor, enumerable, &JsValue::TRUE);
+        let _ = Reflect::set(&descriptor, writable, &JsValue::from_bool(!read_only));
+        let _ = Reflect::set(&descriptor, configurable, &JsValue::from_bool(!read_only));
+    });
     if let Some(target) = target.dyn_ref::<Object>() {
         let _ = Reflect::define_property(target, &JsValue::from_str(key), &descriptor);
     }

@@ -88,11 +88,19 @@ pub(crate) fn plain(kind: &str, fields: &[(&str, JsValue)]) -> Option<Event> {
     Some(event)
 }
 
-/// `message`, with `data` and the socket's `origin` like the browser sets them.
-pub(crate) fn message(data: &JsValue, origin: &str) -> Option<Event> {
+thread_local! {
+    /// The keys of a `message` event's init dictionary, made into JS strings once: one
+    /// conversion each fewer per message.
+    static MESSAGE_KEYS: [JsValue; 2] = [JsValue::from_str("data"), JsValue::from_str("origin")];
+}
+
+/// `message`, with `data` and the socket's `origin` (a string) like the browser sets them.
+pub(crate) fn message(data: &JsValue, origin: &JsValue) -> Option<Event> {
     let init = bare();
-    set(&init, "data", data);
-    set(&init, "origin", &origin.into());
+    MESSAGE_KEYS.with(|[data_key, origin_key]| {
+        let _ = Reflect::set(&init, data_key, data);
+        let _ = Reflect::set(&init, origin_key, origin);
+    });
     MessageEvent::new_with_event_init_dict("message", init.unchecked_ref())
         .ok()
         .map(Into::into)

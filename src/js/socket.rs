@@ -109,7 +109,9 @@ pub(crate) struct Core {
     end: RefCell<Option<Option<JsValue>>>,
     url: RefCell<String>,
     protocol: RefCell<String>,
-    origin: RefCell<String>,
+    /// The connection's origin, as the JS string every `message` event carries (made once
+    /// per connection, not per message).
+    origin: RefCell<JsValue>,
 }
 
 impl Core {
@@ -136,9 +138,10 @@ impl Core {
 
     fn remember_connection(&self) {
         let url = self.sender.url();
-        *self.origin.borrow_mut() = web_sys::Url::new(&url)
+        let origin = web_sys::Url::new(&url)
             .map(|u| u.origin())
             .unwrap_or_default();
+        *self.origin.borrow_mut() = JsValue::from_str(&origin);
         *self.url.borrow_mut() = url;
         *self.protocol.borrow_mut() = self.sender.protocol();
     }
@@ -196,8 +199,9 @@ impl Core {
             }
             _ => false,
         });
-        let origin = self.origin.borrow().clone();
-        self.dispatch(events::message(&data, &origin));
+        // (Made before the dispatch: nothing is borrowed while listeners run.)
+        let event = events::message(&data, &self.origin.borrow());
+        self.dispatch(event);
     }
 
     /// Whether the pump may take the next message: always without `inboundLimit`; with it,
@@ -475,7 +479,7 @@ impl JsSocket {
             paced: parsed.paced,
             end: RefCell::new(None),
             protocol: RefCell::default(),
-            origin: RefCell::default(),
+            origin: RefCell::new(JsValue::from_str("")),
         });
         wasm_bindgen_futures::spawn_local(pump(core.clone(), receiver, events));
         Ok(JsSocket { core })
