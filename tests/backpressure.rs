@@ -288,3 +288,96 @@ async fn short_buffer_polls_are_never_set_inside_another_timeout() {
         "a short timeout was set inside another timeout's callback ([delay, inside]): {short:?}"
     );
 }
+
+#[wasm_bindgen(inline_js = r#"
+const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, "bufferedAmount");
+let readings = [];
+// Wraps WebSocket.prototype.bufferedAmount: each read is logged with the event being
+// dispatched meanwhile (`globalThis.event`, which microtasks run right after a listener still
+// see): "message WebSocket" in a socket's message event, "message MessagePort" in a posted
+// message's (the shared timer's short polls), "" outside any event (a timeout).
+export function watch_readings() {
+  readings = [];
+  Object.defineProperty(WebSocket.prototype, "bufferedAmount", {
+    configurable: true,
+    enumerable: descriptor.enumerable,
+    get() {
+      const e = globalThis.event;
+      readings.push(e ? `${e.type} ${e.target?.constructor?.name}` : "");
+      return descriptor.get.call(this);
+    },
+  });
+}
+export function unwatch_readings() {
+  Object.defineProperty(WebSocket.prototype, "bufferedAmount", descriptor);
+}
+export function readings_log() {
+  return readings;
+}
+"#)]
+extern "C" {
+    fn watch_readings();
+    fn unwatch_readings();
+    fn readings_log() -> js_sys::Array;
+}
+
+/// `bufferedAmount`'s getter wrapped while this lives (restored even if the test panics).
+struct WatchReadings;
+
+impl WatchReadings {
+    fn start() -> Self {
+        watch_readings();
+        WatchReadings
+    }
+
+    /// Restores the getter; the event each reading was taken in (see `watch_readings`).
+    fn stop(self) -> Vec<String> {
+        drop(self);
+        readings_log()
+            .iter()
+            .map(|r| r.as_string().unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Drop for WatchReadings {
+    fn drop(&mut self) {
+        unwatch_readings();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_room() {
+    // Messages queued beyond the high-water mark wait for the buffer to drain. An echo
+    // means bytes left, so the buffer is read as it comes, not only at the next poll, whose
+    // interval is a guess from the drain rate seen so far: with polls alone, the npm
+    // package's W2 (everything sent at once, echoed) moved 0.29× raw JS's bytes. Only the
+    // stream is read here: no poll of the Sink reads the buffer.
+    const N: usize = 40;
+    let mut ws = WebSocket::builder(&ws_url("/echo"))
+        .high_water_mark(64 * 1024)
+        .low_water_mark(16 * 1024)
+        .connect()
+        .unwrap();
+    // Queued while connecting (640 KiB): most of it still waits once the socket is open.
+    for i in 0..N {
+        ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
+    }
+    let watch = WatchReadings::start();
+    for i in 0..N {
+        let m = within(10_000, "an echo", ws.next()).await.unwrap();
+        assert!(
+            matches!(&m, Ok(Message::Binary(b)) if b.len() == MSG && b.iter().all(|&x| x == i as u8)),
+            "echo {i}: {m:?}"
+        );
+    }
+    let readings = watch.stop();
+    let in_messages = readings
+        .iter()
+        .filter(|r| *r == "message WebSocket")
+        .count();
+    assert!(
+        in_messages >= 1,
+        "the buffer was never read in a socket's message event: {readings:?}"
+    );
+}

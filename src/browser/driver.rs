@@ -697,6 +697,12 @@ impl Inner {
         // The clock is read only if the machine needs the time (a heartbeat is on, the
         // inbound limit closes the connection).
         self.machine.handle_inbound(convert::now);
+        // Queued messages waiting for room: the buffer may have drained since the last
+        // reading (an echo says bytes left), so read it now rather than at the next poll.
+        if let Some(conn) = self.conn.as_ref().filter(|_| self.machine.waits_for_room()) {
+            self.machine
+                .handle_buffered(convert::now(), conn.ws.buffered_amount() as usize);
+        }
         if self.snapshot.reader_gone.get() {
             return;
         }

@@ -479,6 +479,18 @@ impl Machine {
                 || self.buffer.handed_since_reading > MAX_UNCONFIRMED)
     }
 
+    /// Whether queued messages wait for the browser's buffer to drain below the low-water
+    /// mark. A driver that gets control for another reason (an incoming message) then does
+    /// well to read `bufferedAmount` and pass it to [`handle_buffered`](Self::handle_buffered):
+    /// the messages may go at once instead of at the next poll, whose interval is only an
+    /// estimate from the drain rate seen so far.
+    pub fn waits_for_room(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+            && self.buffer.blocked
+            && self.local_close.is_none()
+            && self.outbox.queued() > 0
+    }
+
     /// The browser's `bufferedAmount` as the machine knows it: the last reading plus what
     /// was handed over since.
     pub fn buffered_estimate(&self) -> usize {

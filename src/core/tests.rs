@@ -1977,6 +1977,50 @@ fn the_first_messages_go_even_above_the_high_water_mark_and_the_queue_waits() {
 }
 
 #[test]
+fn queued_messages_wait_for_room_only_while_blocked_and_open() {
+    let mut m = Machine::new(
+        Config {
+            high_water_mark: 10,
+            low_water_mark: 4,
+            ..config()
+        },
+        1,
+        ms(0),
+    );
+    m.send(ms(0), text(&"x".repeat(20))).unwrap();
+    m.send(ms(0), text("queued")).unwrap();
+    actions(&mut m);
+    assert!(
+        !m.waits_for_room(),
+        "not open: the queue waits for the open"
+    );
+    m.handle_open(ms(1), String::new());
+    assert_eq!(sent(&mut m), vec![text(&"x".repeat(20))]);
+    assert!(
+        m.waits_for_room(),
+        "above the high-water mark with one queued"
+    );
+    m.handle_buffered(ms(2), 6);
+    assert!(m.waits_for_room(), "6 is above the low-water mark");
+    m.handle_buffered(ms(3), 4);
+    assert_eq!(sent(&mut m), vec![text("queued")]);
+    assert!(!m.waits_for_room(), "nothing queued any more");
+    m.send(ms(4), text(&"y".repeat(20))).unwrap();
+    m.send(ms(4), text("next")).unwrap();
+    actions(&mut m);
+    assert!(m.waits_for_room());
+    m.close_when_drained(ms(5), 1000, "").unwrap();
+    actions(&mut m);
+    assert!(
+        m.waits_for_room(),
+        "a Sink close waits for the queue to drain"
+    );
+    m.close(ms(6), 1000, "").unwrap();
+    actions(&mut m);
+    assert!(!m.waits_for_room(), "closing: nothing more is handed over");
+}
+
+#[test]
 fn the_hook_sees_each_attempt_number() {
     let seen = Rc::new(RefCell::new(vec![]));
     let s = seen.clone();
