@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The browser benchmark (GitHub issue 6): resocket against the raw JavaScript WebSocket,
-# gloo-net and ws_stream_wasm in headless Chromium, against the release test server.
+# gloo-net and ws_stream_wasm in headless Chromium, against the release test server; and
+# resocket's npm package against reconnecting-websocket and partysocket.
 #
-#   npm run bench                 # full run, ~9 min (5 rounds): writes benches/results/latest.{json,md}
+#   npm run bench                 # full run, ~15 min (5 rounds): writes benches/results/latest.{json,md}
 #   bash scripts/bench.sh --smoke # a few hundred messages per workload, ~1 min (CI):
 #                                 # writes .tmp/bench/smoke.{json,md}, fails on any error
 #
 # While optimising, pick what runs (the report then goes to .tmp/bench/partial.{json,md}):
 #   BENCH_WORKLOADS=w1,w3 BENCH_CONTENDERS=raw-js,resocket-bare BENCH_ROUNDS=1 npm run bench
-# Workloads: w1 w2 w3 w3s w4 w5 w6; contenders: raw-js resocket resocket-bare gloo-net
+# Workloads: w1 w2 w3 w3s w4 w5 w6 w7; contenders: raw-js resocket resocket-bare gloo-net
 # ws_stream_wasm web-sys (a bare Stream/Sink on web_sys::WebSocket: the cost of wasm itself),
 # resocket-limit (W5 only: an 8 MiB inbound limit), and for JavaScript apps js-resocket (the
 # npm package's ResilientWebSocket, reconnection and heartbeat on), js-reconnecting-websocket
 # and js-partysocket, which run raw-js's workloads (benches/browser/www/raw.js) on their
-# socket instead of the browser's. A last pass counts each Rust library's calls from wasm
-# into JavaScript.
+# socket instead of the browser's. A last pass counts the calls from wasm into
+# JavaScript of each contender that has wasm.
 #
 # Chromium runs as a plain process with no DevTools client attached (a client that tracks
 # the network gets every frame reported to it, which halves throughput); the page reports
@@ -70,16 +71,16 @@ cp benches/browser/www/*.html benches/browser/www/*.js "$www/"
 
 if [ "$mode" = smoke ]; then
   rounds=1 timeout_s=30 total_s=150
-  n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48 n6=50
+  n1=300 n2=20 n3=200 n3s=20 n4=20 n5=48 n6=50 n7=20
 else
   rounds=${BENCH_ROUNDS:-5} timeout_s=120 total_s=1500
-  n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052 n6=2000
+  n1=100000 n2=4000 n3=2000 n3s=200 n4=1000 n5=3052 n6=2000 n7=1000
 fi
 # Counts for the calls pass.
-c1=1000 c2=50 c3=200 c4=20 c6=200
+c1=1000 c2=50 c3=200 c4=20 c6=200 c7=50
 json_list() { printf '"%s",' ${1//,/ } | sed 's/,$//; s/.*/[&]/'; }
 contenders=$(json_list "${BENCH_CONTENDERS:-raw-js,resocket,resocket-bare,resocket-limit,gloo-net,ws_stream_wasm,web-sys,js-resocket,js-reconnecting-websocket,js-partysocket}")
-only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5,w6}")
+only=$(json_list "${BENCH_WORKLOADS:-w1,w2,w3,w3s,w4,w5,w6,w7}")
 partial=""
 [ -n "${BENCH_WORKLOADS:-}${BENCH_CONTENDERS:-}${BENCH_ROUNDS:-}" ] && partial=1
 
@@ -139,7 +140,9 @@ cat >"$www/config.json.tmp" <<EOF
     {"id": "w5", "workload": "w5", "title": "W5 flood, slow reader", "params": {"n": $n5, "size": 65536, "rate": 50000000},
      "contenders": ["raw-js", "resocket", "resocket-bare", "resocket-limit", "gloo-net", "ws_stream_wasm", $js]},
     {"id": "w6", "workload": "w6", "title": "W6 one-way 32 B with SinkExt::send (flushes), server never answers", "params": {"n": $n6},
-     "contenders": $everyone, "calls_n": $c6}
+     "contenders": $everyone, "calls_n": $c6},
+    {"id": "w7", "workload": "w7", "title": "W7 one-way upload of 64 KiB binary, then one flush, server never answers", "params": {"n": $n7, "size": 65536},
+     "contenders": $everyone, "calls_n": $c7}
   ]
 }
 EOF

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the npm package build, the demo, the end-to-end tests and the benchmark need on top of
 # scripts/setup.sh (Rust toolchain, wasm-pack, Chromium): the node devDependencies from
-# package-lock.json (playwright-core, typescript, binaryen for wasm-opt, vite, webpack).
+# package-lock.json (playwright-core, typescript, binaryen for wasm-opt, vite, webpack,
+# reconnecting-websocket, partysocket).
 # Skips whatever is already there; safe to run again. Needs Node 20.19 or newer.
 set -euo pipefail
 cd "$(dirname "$0")/.."

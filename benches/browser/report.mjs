@@ -86,6 +86,7 @@ const metrics = {
   ],
   w5: ["count", "memory.peak_js_heap", "memory.end.wasm_memory", "memory.end.heap_peak", "peak_rss_growth_kb", "elapsed_ms", "main_cpu_us_per_msg"],
   w6: ["per_s", "main_cpu_us_per_msg", "server_cpu_share"],
+  w7: ["mb_s", "main_cpu_us_per_msg", "server_cpu_share", "busy.main", "busy.renderer", "busy.network", "busy.browser", "busy.server"],
 };
 
 const table = {};
@@ -112,7 +113,7 @@ for (const w of workloads) {
 // the medians, and the ratio within each round (both ran minutes apart at most, under the
 // same machine load) with its median, min and max over the rounds. The second is what the
 // tables show: the machine's load drifts between rounds more than it does within one.
-const headline = { w1: "per_s", w2: "mb_s", w3: "latency_ms.median", w4: "per_s", w5: "memory.peak_js_heap", w6: "per_s" };
+const headline = { w1: "per_s", w2: "mb_s", w3: "latency_ms.median", w4: "per_s", w5: "memory.peak_js_heap", w6: "per_s", w7: "mb_s" };
 for (const w of workloads) {
   const baseId = w.ratio_base ?? w.id;
   const base = table[baseId]?.["raw-js"];
@@ -196,8 +197,8 @@ md.push(
 md.push("");
 md.push(
   "The js- contenders are libraries for JavaScript apps, running raw-js's workloads (benches/browser/www/raw.js) on " +
-    "their socket class instead of the browser's: js-resocket is the npm package's `ResilientWebSocket` (reconnection " +
-    "and the same heartbeat as resocket), js-reconnecting-websocket and js-partysocket the npm packages of that name. " +
+    "their socket class instead of the browser's: js-resocket is the npm package's `ResilientWebSocket` (its code, " +
+    "built like the bench module, without wasm-opt; reconnection and the same heartbeat as resocket), js-reconnecting-websocket and js-partysocket the npm packages of that name. " +
     "For js-resocket, wasm memory is its own module's; the wasm heap and allocator counts are the Rust contenders' only.",
 );
 md.push("");
@@ -257,11 +258,13 @@ for (const w of workloads) {
         ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
         ["wasm memory MiB before → after", (e) => `${fmt(scaled(e["memory.before.wasm_memory"], MiB), 2)} → ${fmt(scaled(e["memory.after.wasm_memory"], MiB), 2)}`],
         ["wasm heap live KiB before → after", (e) => `${fmt(scaled(e["memory.before.heap_live"], 1 / 1024), 1)} → ${fmt(scaled(e["memory.after.heap_live"], 1 / 1024), 1)}`],
-        ["JS heap MiB before → after", (e) => `${fmt(e["memory.before.js_heap"]?.median * MiB, 2)} → ${fmt(e["memory.after.js_heap"]?.median * MiB, 2)}`],
+        ["JS heap MiB before → after", (e) => `${fmt(scaled(e["memory.before.js_heap"], MiB), 2)} → ${fmt(scaled(e["memory.after.js_heap"], MiB), 2)}`],
       ]);
       md.push(
         "Each cycle waits for the closing handshake (the `close` event), except gloo-net's: its `close()` " +
-          "removes its listeners and returns at once, with no way to wait, so its cycles skip that wait and its close event.",
+          "removes its listeners and returns at once, with no way to wait, so its cycles skip that wait and its close event; " +
+          "and reconnecting-websocket's and partysocket's: their `close()` detaches the browser's socket and fires a " +
+          "`close` event of its own at once (code 1000), before the handshake.",
       );
       md.push("");
       break;
@@ -292,17 +295,33 @@ for (const w of workloads) {
       ]);
       md.push(
         "Each send is awaited before the next. Raw JS and resocket wait until the browser has transmitted the message " +
-          "(`bufferedAmount` back to 0; raw JS looks at every task); gloo-net's and ws_stream_wasm's flush returns " +
-          "without waiting for that.",
+          "(`bufferedAmount` back to 0; raw JS, and the js- contenders through raw JS's code, look at every task); " +
+          "gloo-net's and ws_stream_wasm's flush returns without waiting for that.",
+      );
+      md.push("");
+      break;
+    case "w7":
+      w.title += ` (${p.n} × ${p.size / 1024} KiB)`;
+      rows(w, [
+        ["MB/s", (e) => cell(e.mb_s, 0)],
+        ["÷ raw", (e) => paired(e.paired_ratio_to_raw)],
+        ["CPU µs/msg", (e) => cell(e.main_cpu_us_per_msg, 1)],
+        ["CPU ÷ raw", (e) => paired(e.paired_cpu_ratio_to_raw)],
+        ["server CPU", (e) => pct(e.server_cpu_share)],
+      ]);
+      md.push(
+        "Everything is handed over at once (the Sink as fast as it takes it), then one flush. Raw JS, resocket and the " +
+          "js- contenders end when the browser has transmitted it all (`bufferedAmount` back to 0); gloo-net's and " +
+          "ws_stream_wasm's flush returns once the browser has it.",
       );
       md.push("");
       break;
   }
 }
 // Where the time goes in the throughput workloads.
-const busyRows = workloads.filter((w) => w.workload === "w1" || w.workload === "w2");
+const busyRows = workloads.filter((w) => ["w1", "w2", "w7"].includes(w.workload));
 if (busyRows.length) {
-  md.push("### Where the time goes (W1, W2): CPU time ÷ elapsed time, medians");
+  md.push("### Where the time goes (W1, W2, W7): CPU time ÷ elapsed time, medians");
   md.push("");
   md.push("100 % = one core busy for the whole run. 2 cores in all, shared by everything below.");
   md.push("");

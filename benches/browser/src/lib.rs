@@ -43,7 +43,7 @@ impl From<JsValue> for Fail {
 
 /// What a workload needs; read from the JavaScript object the page passes.
 pub(crate) struct Params {
-    /// The WebSocket URL (W1, W2, W3, W5, W6).
+    /// The WebSocket URL (W1, W2, W3, W5, W6, W7).
     url: String,
     /// The URLs W4 rotates over.
     urls: Vec<String>,
@@ -174,6 +174,7 @@ async fn workload<L: Lib>(workload: &str, p: &Params, probe: &Probe) -> Result<M
         "w4" => workloads::cycles::<L>(p, probe).await,
         "w5" => workloads::flood::<L>(p, probe).await,
         "w6" => workloads::one_way::<L>(p, probe).await,
+        "w7" => workloads::upload::<L>(p, probe).await,
         other => Err(Fail(format!("unknown workload {other:?}"))),
     }
 }

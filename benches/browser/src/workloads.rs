@@ -147,20 +147,52 @@ pub(crate) async fn one_way<L: Lib>(p: &Params, probe: &Probe) -> Result<Measure
     let elapsed = now_ms() - started;
     probe.call("end").await?;
     L::close(tx, rx, ctl).await?;
-    let mut received = probe.received(&key, p.n).await?;
-    // A run longer than the heartbeat interval also carries its ping.
-    received.retain(|m| m != HEARTBEAT_PING);
-    if received.len() != p.n as usize {
-        return Err(Fail(format!(
-            "the server received {} of {} messages",
-            received.len(),
-            p.n
-        )));
-    }
-    for (i, m) in (0..).zip(received) {
+    for (i, m) in (0..).zip(received(probe, &key, p.n).await?) {
         check_text(i, PING_PAD, &Msg::Text(m))?;
     }
     Ok(Measured::new(elapsed, p.n))
+}
+
+/// W7: a one-way upload: `n` binary messages of `size` bytes fed to the Sink as fast as it
+/// takes them, then one flush; `/sink` never answers. Checked in the server's record.
+pub(crate) async fn upload<L: Lib>(p: &Params, probe: &Probe) -> Result<Measured, Fail> {
+    let key = format!("w7-{}", (js_sys::Math::random() * 1e15) as u64);
+    let (mut tx, rx, ctl) = L::open(&format!("{}?key={key}", p.url)).await?;
+    probe.call("start").await?;
+    let started = now_ms();
+    for i in 0..p.n {
+        tx.feed(Msg::Binary(binary(i, p.size))).await?;
+    }
+    tx.flush().await?;
+    let elapsed = now_ms() - started;
+    probe.call("end").await?;
+    L::close(tx, rx, ctl).await?;
+    for (i, m) in (0..).zip(received(probe, &key, p.n).await?) {
+        // The server records a binary message as `bin:LEN:` and its first 8 bytes in hex.
+        let head: String = binary(i, 8).iter().map(|b| format!("{b:02x}")).collect();
+        let want = format!("bin:{}:{head}", p.size);
+        if m != want {
+            return Err(Fail(format!(
+                "message {i}: the server received {m}, not {want}"
+            )));
+        }
+    }
+    let bytes = f64::from(p.n) * p.size as f64;
+    Ok(Measured::new(elapsed, p.n).bytes(bytes))
+}
+
+/// What the server received on the connection keyed `key` (W6, W7): all `n` messages, or
+/// why not. A run longer than the heartbeat interval also carries its ping, left out.
+async fn received(probe: &Probe, key: &str, n: u32) -> Result<Vec<String>, Fail> {
+    let mut received = probe.received(key, n).await?;
+    received.retain(|m| m != HEARTBEAT_PING);
+    if received.len() != n as usize {
+        return Err(Fail(format!(
+            "the server received {} of {n} messages",
+            received.len()
+        )));
+    }
+    Ok(received)
 }
 
 /// W4: `n` times connect, echo one message, close; rotated over `p.urls` (Chromium waits

@@ -38,7 +38,12 @@ class Conn {
     return new Promise((resolve, reject) => {
       const ws = make(url);
       ws.binaryType = "arraybuffer";
-      ws.onopen = () => resolve(new Conn(ws));
+      // Once: a library that reconnects fires open again, which must not make a second Conn
+      // take the handlers (the run would then wait for messages nobody reads, not fail).
+      ws.onopen = () => {
+        ws.onopen = null;
+        resolve(new Conn(ws));
+      };
       ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
     });
   }
@@ -164,10 +169,7 @@ async function flood(p, probe, make) {
 async function oneWay(p, probe, make) {
   const key = `w6-${Math.floor(Math.random() * 1e15)}`;
   const c = await Conn.open(`${p.url}?key=${key}`, make);
-  const channel = new MessageChannel();
-  let wake = null;
-  channel.port1.onmessage = () => wake();
-  const nextTask = () => new Promise((resolve) => ((wake = resolve), channel.port2.postMessage(0)));
+  const nextTask = taskWaiter();
   await probe("start");
   const started = performance.now();
   for (let i = 0; i < p.n; i++) {
@@ -177,13 +179,51 @@ async function oneWay(p, probe, make) {
   const elapsed_ms = performance.now() - started;
   await probe("end");
   await c.close();
-  channel.port1.close();
-  const received = await probe(`received:${key}`, p.n);
-  // js-resocket's heartbeat ping ("hb", W6's server never answers) is not one of ours.
-  const ours = received.filter((m) => m !== "hb");
-  if (ours.length !== p.n) throw new Error(`the server received ${ours.length} of ${p.n} messages`);
-  ours.forEach((m, i) => checkText(i, PING_PAD, m));
+  nextTask.close();
+  (await received(probe, key, p.n)).forEach((m, i) => checkText(i, PING_PAD, m));
   return { elapsed_ms, count: p.n };
+}
+
+// W7: a one-way upload: every message handed over at once, then wait until the browser has
+// transmitted them all (`bufferedAmount` back to 0, looked at every task). `/sink` never
+// answers; what it received is checked afterwards in its report.
+async function upload(p, probe, make) {
+  const key = `w7-${Math.floor(Math.random() * 1e15)}`;
+  const c = await Conn.open(`${p.url}?key=${key}`, make);
+  const nextTask = taskWaiter();
+  await probe("start");
+  const started = performance.now();
+  for (let i = 0; i < p.n; i++) c.ws.send(binary(i, p.size));
+  while (c.ws.bufferedAmount > 0) await nextTask();
+  const elapsed_ms = performance.now() - started;
+  await probe("end");
+  await c.close();
+  nextTask.close();
+  (await received(probe, key, p.n)).forEach((m, i) => {
+    // The server records a binary message as `bin:LEN:` and its first 8 bytes in hex.
+    const head = Array.from(binary(i, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+    if (m !== `bin:${p.size}:${head}`) throw new Error(`message ${i}: the server received ${m}`);
+  });
+  return { elapsed_ms, count: p.n, bytes: p.n * p.size };
+}
+
+// A promise of the next task (a message posted to ourselves), for looking at
+// `bufferedAmount` as often as the page can; `close()` when done.
+function taskWaiter() {
+  const channel = new MessageChannel();
+  let wake = null;
+  channel.port1.onmessage = () => wake();
+  const next = () => new Promise((resolve) => ((wake = resolve), channel.port2.postMessage(0)));
+  next.close = () => channel.port1.close();
+  return next;
+}
+
+// What the server received on the connection keyed `key` (W6, W7): all `n` messages, or
+// it throws. js-resocket's heartbeat ping ("hb"; `/sink` never answers) is left out.
+async function received(probe, key, n) {
+  const ours = (await probe(`received:${key}`, n)).filter((m) => m !== "hb");
+  if (ours.length !== n) throw new Error(`the server received ${ours.length} of ${n} messages`);
+  return ours;
 }
 
 export async function runRaw(workload, p, probe, make = (url) => new WebSocket(url)) {
@@ -199,6 +239,8 @@ export async function runRaw(workload, p, probe, make = (url) => new WebSocket(u
       return flood(p, probe, make);
     case "w6":
       return oneWay(p, probe, make);
+    case "w7":
+      return upload(p, probe, make);
     default:
       throw new Error(`unknown workload ${workload}`);
   }
