@@ -21,6 +21,9 @@ struct InFlight {
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     queue: VecDeque<Message>,
+    /// The bytes of `queue`, kept as it changes: read on every `bufferedAmount` a JS app
+    /// polls, which must not walk a long queue.
+    queue_bytes: usize,
     in_flight: VecDeque<InFlight>,
     in_flight_bytes: usize,
     /// The number of the first record in `in_flight`: every message handed over gets the
@@ -35,6 +38,7 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub(crate) fn push(&mut self, message: Message) {
+        self.queue_bytes += message.len();
         self.queue.push_back(message);
     }
 
@@ -43,13 +47,14 @@ impl Outbox {
     }
 
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.queue.iter().map(Message::len).sum()
+        self.queue_bytes
     }
 
     /// Takes the next queued message, recording it as handed to the socket: its number
     /// (for [`handed`](Self::handed)) and its length.
     pub(crate) fn pop_to_send(&mut self) -> Option<(u64, usize)> {
         let message = self.queue.pop_front()?;
+        self.queue_bytes -= message.len();
         Some(self.record_sent(message, true))
     }
 
@@ -129,6 +134,7 @@ impl Outbox {
         self.untaken_bytes = 0;
         for item in in_flight.into_iter().rev() {
             if item.requeue {
+                self.queue_bytes += item.message.len();
                 self.queue.push_front(item.message);
                 count += 1;
             }
@@ -145,6 +151,7 @@ impl Outbox {
             if keep(&message) {
                 self.queue.push_back(message);
             } else {
+                self.queue_bytes -= message.len();
                 removed.push(message);
             }
         }
@@ -153,6 +160,7 @@ impl Outbox {
 
     /// Everything that never reached the socket, for handing back to the application.
     pub(crate) fn take_unsent(&mut self) -> Vec<Message> {
+        self.queue_bytes = 0;
         std::mem::take(&mut self.queue).into_iter().collect()
     }
 }
@@ -376,6 +384,29 @@ mod tests {
                 if !first.is_empty() {
                     prop_assert!(back_bytes - first.len() < buffered);
                 }
+            }
+        }
+
+        /// The queued bytes, kept as the queue changes, are always its messages' total:
+        /// whatever is pushed, handed over, re-queued, removed or taken back, in any order.
+        #[test]
+        fn queued_bytes_are_the_queue_s_total(ops in prop::collection::vec((0u8..5, 0usize..40), 0..60)) {
+            let mut o = Outbox::default();
+            for (i, (op, n)) in ops.into_iter().enumerate() {
+                match op {
+                    0 | 1 => o.push(Message::Binary(vec![i as u8; n])),
+                    2 => { sent(&mut o, n % 4); }
+                    3 => { o.requeue_untransmitted(n); }
+                    _ => {
+                        if n % 8 == 0 {
+                            o.take_unsent();
+                        } else {
+                            o.retain(|m| m.len() % 3 != n % 3);
+                        }
+                    }
+                }
+                let total: usize = o.queue.iter().map(Message::len).sum();
+                prop_assert_eq!(o.queued_bytes(), total);
             }
         }
     }

@@ -91,7 +91,7 @@ async function main() {
   for (const w of cfg.workloads) {
     if (w.workload === "w4") w.params.urls = urls.ports;
     else if (w.workload === "w5") w.params.url = ws(port, `/flood/${w.params.n}/${w.params.size}`);
-    else if (w.workload === "w6") w.params.url = ws(port, "/sink");
+    else if (w.workload === "w6" || w.workload === "w7") w.params.url = ws(port, "/sink");
     else w.params.url = urls.echo;
   }
 
