@@ -381,3 +381,98 @@ async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_roo
         "the buffer was never read in a socket's message event: {readings:?}"
     );
 }
+
+#[wasm_bindgen(inline_js = r#"
+const send = WebSocket.prototype.send;
+let inside = false;
+let log = [];
+// Wraps WebSocket.prototype.send: each call is logged with whether the test had marked
+// itself inside a read of resocket's `buffered_amount()` then.
+export function watch_sends() {
+  log = [];
+  WebSocket.prototype.send = function (...args) {
+    log.push(inside);
+    return send.apply(this, args);
+  };
+}
+export function unwatch_sends() {
+  WebSocket.prototype.send = send;
+}
+export function mark_inside(yes) {
+  inside = yes;
+}
+export function sends_log() {
+  return log;
+}
+"#)]
+extern "C" {
+    fn watch_sends();
+    fn unwatch_sends();
+    fn mark_inside(yes: bool);
+    fn sends_log() -> js_sys::Array;
+}
+
+/// `WebSocket.prototype.send` wrapped while this lives (restored even if the test panics).
+struct WatchSends;
+
+impl WatchSends {
+    fn start() -> Self {
+        watch_sends();
+        WatchSends
+    }
+
+    /// Restores `send`; for each call, whether it came inside a marked read.
+    fn stop(self) -> Vec<bool> {
+        drop(self);
+        sends_log().iter().map(|b| b.is_truthy()).collect()
+    }
+}
+
+impl Drop for WatchSends {
+    fn drop(&mut self) {
+        mark_inside(false);
+        unwatch_sends();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn reading_the_buffered_amount_lets_queued_messages_go_when_the_buffer_drained() {
+    // An app that waits for everything to leave by reading bufferedAmount at every task
+    // (the npm package's `bufferedAmount` adds the queue) gives the browser's timers little
+    // room: with the buffer polls alone, the npm package's W7 (1,000 × 64 KiB sent at once)
+    // moved 0.15× raw JS's bytes. A read the app asks for hands over what waits for room.
+    const N: usize = 40;
+    let k = key("sink-reads");
+    let mut ws = WebSocket::builder(&ws_url(&format!("/sink?key={k}")))
+        .high_water_mark(64 * 1024)
+        .low_water_mark(16 * 1024)
+        .connect()
+        .unwrap();
+    // Queued while connecting (640 KiB): most of it waits for room once the socket is open.
+    for i in 0..N {
+        ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
+    }
+    within(5000, "open", ws.opened()).await.unwrap();
+    let watch = WatchSends::start();
+    let started = js_sys::Date::now();
+    while js_sys::Date::now() - started < 20_000.0 {
+        mark_inside(true);
+        let left = ws.buffered_amount() + ws.queued_bytes();
+        mark_inside(false);
+        if left == 0 {
+            break;
+        }
+        sleep(1).await;
+    }
+    let sends = watch.stop();
+    assert_eq!(ws.queued_bytes(), 0, "the queue never drained");
+    assert!(
+        sends.iter().any(|inside| *inside),
+        "no message was handed over inside a read of buffered_amount(): {sends:?}"
+    );
+    let r = report_until(&k, 5000, "every message at the server", |r| {
+        r.connections.first().is_some_and(|c| c.received.len() >= N)
+    })
+    .await;
+    assert_eq!(r.connections[0].received.len(), N);
+}

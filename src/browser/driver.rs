@@ -1004,7 +1004,19 @@ impl Inner {
         self.machine.queued_bytes()
     }
 
-    pub(crate) fn buffered_amount(&self) -> usize {
+    /// The browser's `bufferedAmount`. A reading the app asks for serves the queue too:
+    /// messages waiting for room go now if the buffer drained, not only at the next poll
+    /// (an app that reads it at every task, waiting for 0, keeps the browser's timers
+    /// waiting). Read again after handing over, so the caller, who adds
+    /// [`queued_bytes`](Self::queued_bytes), never sees bytes in neither count.
+    pub(crate) fn buffered_amount(&mut self) -> usize {
+        let Some(conn) = &self.conn else { return 0 };
+        let buffered = conn.ws.buffered_amount() as usize;
+        if !self.machine.waits_for_room() {
+            return buffered;
+        }
+        self.machine.handle_buffered(convert::now(), buffered);
+        self.pump();
         self.conn
             .as_ref()
             .map_or(0, |c| c.ws.buffered_amount() as usize)
