@@ -577,6 +577,11 @@ macro_rules! common_methods {
             /// The current connection's
             /// [`bufferedAmount`](https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/bufferedAmount):
             /// bytes handed to the browser and not yet transmitted (0 without a connection).
+            /// A reading serves the queue too: if the buffer drained below the low-water
+            /// mark, messages waiting for room are handed over now, and the figure
+            /// returned counts them (a loop that reads this until it and
+            /// [`queued_bytes`](Self::queued_bytes) are 0 is not held up by the buffer
+            /// polls' timers).
             pub fn buffered_amount(&self) -> usize {
                 self.handle.with(|i| i.buffered_amount())
             }
