@@ -191,6 +191,30 @@ async fn flush_completes_without_inbound_traffic() {
     assert_eq!(r.connections[0].received, sent);
 }
 
+/// A browser function wrapped by `watch` while this lives, `unwatch` restoring it (even if
+/// the test panics); `stop` restores it and gives the log the wrapper kept.
+struct Watch {
+    unwatch: fn(),
+}
+
+impl Watch {
+    fn start(watch: fn(), unwatch: fn()) -> Self {
+        watch();
+        Watch { unwatch }
+    }
+
+    fn stop(self, log: fn() -> js_sys::Array) -> js_sys::Array {
+        drop(self);
+        log()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        (self.unwatch)();
+    }
+}
+
 #[wasm_bindgen(inline_js = r#"
 const original = globalThis.setTimeout;
 let inside = 0;
@@ -224,34 +248,6 @@ extern "C" {
     fn timeout_log() -> js_sys::Array;
 }
 
-/// The global `setTimeout` wrapped while this lives (restored even if the test panics).
-struct WatchTimeouts;
-
-impl WatchTimeouts {
-    fn start() -> Self {
-        watch_timeouts();
-        WatchTimeouts
-    }
-
-    /// Restores `setTimeout`; the calls logged as (delay, inside a timeout's callback).
-    fn stop(self) -> Vec<(f64, bool)> {
-        drop(self);
-        timeout_log()
-            .iter()
-            .map(|pair| {
-                let pair: js_sys::Array = pair.into();
-                (pair.get(0).as_f64().unwrap_or(0.0), pair.get(1).is_truthy())
-            })
-            .collect()
-    }
-}
-
-impl Drop for WatchTimeouts {
-    fn drop(&mut self) {
-        unwatch_timeouts();
-    }
-}
-
 #[wasm_bindgen_test]
 async fn short_buffer_polls_are_never_set_inside_another_timeout() {
     // A timeout set from inside another's callback, five deep, waits at least 4 ms: polls of
@@ -265,10 +261,18 @@ async fn short_buffer_polls_are_never_set_inside_another_timeout() {
         .connect()
         .unwrap();
     within(5000, "open", ws.opened()).await.unwrap();
-    let watch = WatchTimeouts::start();
+    let watch = Watch::start(watch_timeouts, unwatch_timeouts);
     // Polls back off while nothing drains: 1, 2, 4, ... ms apart, 32 ms after 50 ms.
     let filled = fill(&mut ws, 4, 50, 4000, |_| {}).await;
-    let log = watch.stop();
+    // The calls logged as (delay, inside a timeout's callback).
+    let log: Vec<(f64, bool)> = watch
+        .stop(timeout_log)
+        .iter()
+        .map(|pair| {
+            let pair: js_sys::Array = pair.into();
+            (pair.get(0).as_f64().unwrap_or(0.0), pair.get(1).is_truthy())
+        })
+        .collect();
     let _ = get_json(&format!("/api/drop/{k}")).await;
     assert!(
         filled.blocked,
@@ -321,31 +325,6 @@ extern "C" {
     fn readings_log() -> js_sys::Array;
 }
 
-/// `bufferedAmount`'s getter wrapped while this lives (restored even if the test panics).
-struct WatchReadings;
-
-impl WatchReadings {
-    fn start() -> Self {
-        watch_readings();
-        WatchReadings
-    }
-
-    /// Restores the getter; the event each reading was taken in (see `watch_readings`).
-    fn stop(self) -> Vec<String> {
-        drop(self);
-        readings_log()
-            .iter()
-            .map(|r| r.as_string().unwrap_or_default())
-            .collect()
-    }
-}
-
-impl Drop for WatchReadings {
-    fn drop(&mut self) {
-        unwatch_readings();
-    }
-}
-
 #[wasm_bindgen_test]
 async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_room() {
     // Messages queued beyond the high-water mark wait for the buffer to drain. An echo
@@ -363,7 +342,7 @@ async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_roo
     for i in 0..N {
         ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
     }
-    let watch = WatchReadings::start();
+    let watch = Watch::start(watch_readings, unwatch_readings);
     for i in 0..N {
         let m = within(10_000, "an echo", ws.next()).await.unwrap();
         assert!(
@@ -371,7 +350,11 @@ async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_roo
             "echo {i}: {m:?}"
         );
     }
-    let readings = watch.stop();
+    let readings: Vec<String> = watch
+        .stop(readings_log)
+        .iter()
+        .map(|r| r.as_string().unwrap_or_default())
+        .collect();
     let in_messages = readings
         .iter()
         .filter(|r| *r == "message WebSocket")
@@ -396,6 +379,7 @@ export function watch_sends() {
   };
 }
 export function unwatch_sends() {
+  inside = false;
   WebSocket.prototype.send = send;
 }
 export function mark_inside(yes) {
@@ -410,29 +394,6 @@ extern "C" {
     fn unwatch_sends();
     fn mark_inside(yes: bool);
     fn sends_log() -> js_sys::Array;
-}
-
-/// `WebSocket.prototype.send` wrapped while this lives (restored even if the test panics).
-struct WatchSends;
-
-impl WatchSends {
-    fn start() -> Self {
-        watch_sends();
-        WatchSends
-    }
-
-    /// Restores `send`; for each call, whether it came inside a marked read.
-    fn stop(self) -> Vec<bool> {
-        drop(self);
-        sends_log().iter().map(|b| b.is_truthy()).collect()
-    }
-}
-
-impl Drop for WatchSends {
-    fn drop(&mut self) {
-        mark_inside(false);
-        unwatch_sends();
-    }
 }
 
 #[wasm_bindgen_test]
@@ -453,7 +414,7 @@ async fn reading_the_buffered_amount_lets_queued_messages_go_when_the_buffer_dra
         ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
     }
     within(5000, "open", ws.opened()).await.unwrap();
-    let watch = WatchSends::start();
+    let watch = Watch::start(watch_sends, unwatch_sends);
     let started = js_sys::Date::now();
     while js_sys::Date::now() - started < 20_000.0 {
         mark_inside(true);
@@ -464,7 +425,11 @@ async fn reading_the_buffered_amount_lets_queued_messages_go_when_the_buffer_dra
         }
         sleep(1).await;
     }
-    let sends = watch.stop();
+    let sends: Vec<bool> = watch
+        .stop(sends_log)
+        .iter()
+        .map(|b| b.is_truthy())
+        .collect();
     assert_eq!(ws.queued_bytes(), 0, "the queue never drained");
     assert!(
         sends.iter().any(|inside| *inside),
