@@ -325,6 +325,21 @@ extern "C" {
     fn readings_log() -> js_sys::Array;
 }
 
+/// A socket to `url` with a 64 KiB / 16 KiB high / low-water mark and `n` `MSG`-byte binary
+/// messages (message `i` all bytes `i`) queued while it connects: most of them wait for room
+/// once it is open.
+async fn queued_while_connecting(url: &str, n: usize) -> WebSocket {
+    let mut ws = WebSocket::builder(url)
+        .high_water_mark(64 * 1024)
+        .low_water_mark(16 * 1024)
+        .connect()
+        .unwrap();
+    for i in 0..n {
+        ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
+    }
+    ws
+}
+
 #[wasm_bindgen_test]
 async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_room() {
     // Messages queued beyond the high-water mark wait for the buffer to drain. An echo
@@ -333,15 +348,7 @@ async fn an_incoming_message_reads_the_buffer_while_queued_messages_wait_for_roo
     // package's W2 (everything sent at once, echoed) moved 0.29× raw JS's bytes. Only the
     // stream is read here: no poll of the Sink reads the buffer.
     const N: usize = 40;
-    let mut ws = WebSocket::builder(&ws_url("/echo"))
-        .high_water_mark(64 * 1024)
-        .low_water_mark(16 * 1024)
-        .connect()
-        .unwrap();
-    // Queued while connecting (640 KiB): most of it still waits once the socket is open.
-    for i in 0..N {
-        ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
-    }
+    let mut ws = queued_while_connecting(&ws_url("/echo"), N).await;
     let watch = Watch::start(watch_readings, unwatch_readings);
     for i in 0..N {
         let m = within(10_000, "an echo", ws.next()).await.unwrap();
@@ -404,15 +411,7 @@ async fn reading_the_buffered_amount_lets_queued_messages_go_when_the_buffer_dra
     // moved 0.15× raw JS's bytes. A read the app asks for hands over what waits for room.
     const N: usize = 40;
     let k = key("sink-reads");
-    let mut ws = WebSocket::builder(&ws_url(&format!("/sink?key={k}")))
-        .high_water_mark(64 * 1024)
-        .low_water_mark(16 * 1024)
-        .connect()
-        .unwrap();
-    // Queued while connecting (640 KiB): most of it waits for room once the socket is open.
-    for i in 0..N {
-        ws.feed(Message::Binary(vec![i as u8; MSG])).await.unwrap();
-    }
+    let ws = queued_while_connecting(&ws_url(&format!("/sink?key={k}")), N).await;
     within(5000, "open", ws.opened()).await.unwrap();
     let watch = Watch::start(watch_sends, unwatch_sends);
     let started = js_sys::Date::now();
