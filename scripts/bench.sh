@@ -3,7 +3,7 @@
 # gloo-net and ws_stream_wasm in headless Chromium, against the release test server; and
 # resocket's npm package against reconnecting-websocket and partysocket.
 #
-#   npm run bench                 # full run, ~15 min (5 rounds): writes benches/results/latest.{json,md}
+#   npm run bench                 # full run, ~12 min (5 rounds): writes benches/results/latest.{json,md}
 #   bash scripts/bench.sh --smoke # a few hundred messages per workload, ~1 min (CI):
 #                                 # writes .tmp/bench/smoke.{json,md}, fails on any error
 #
@@ -61,11 +61,11 @@ hook pkg/resocket_bench.js
 cargo build -q --release --target wasm32-unknown-unknown -p resocket --features js
 wasm-bindgen --target web --out-dir "$www/lib/resocket" target/wasm32-unknown-unknown/release/resocket.wasm
 hook lib/resocket/resocket.js
-for lib in reconnecting-websocket/dist/reconnecting-websocket-mjs.js partysocket/dist/ws.js; do
-  [ -f "node_modules/$lib" ] || { echo "bench: node_modules/$lib not found (run scripts/setup-npm.sh)" >&2; exit 1; }
+for lib in reconnecting-websocket:dist/reconnecting-websocket-mjs.js partysocket:dist/ws.js; do
+  src="node_modules/${lib%%:*}/${lib#*:}"
+  [ -f "$src" ] || { echo "bench: $src not found (run scripts/setup-npm.sh)" >&2; exit 1; }
+  cp "$src" "$www/lib/${lib%%:*}.js"
 done
-cp node_modules/reconnecting-websocket/dist/reconnecting-websocket-mjs.js "$www/lib/reconnecting-websocket.js"
-cp node_modules/partysocket/dist/ws.js "$www/lib/partysocket.js"
 cargo build -q --release -p resocket-test-server
 cp benches/browser/www/*.html benches/browser/www/*.js "$www/"
 

@@ -743,10 +743,10 @@ macro_rules! sink_impl {
         /// `poll_flush` waits until everything accepted has left the browser
         /// (`bufferedAmount` is 0; the browser says so only when asked, so it is read at the
         /// next task, then after 1, 2, 4… ms: a small `send(..).await` takes 0.02 to 0.2 ms
-        /// in Chromium, by machine, about 1.5 ms in Firefox); `poll_close` lets the queue drain (within the close
-        /// timeout; a connection lost meanwhile is not replaced, unless
-        /// [`reconnect`](WebSocket::reconnect) is closing it), then closes the connection
-        /// with 1000, for every handle (`Err` if messages were left unsent).
+        /// in Chromium, by machine, about 1.5 ms in Firefox); `poll_close` lets the queue
+        /// drain (within the close timeout; a connection lost meanwhile is not replaced,
+        /// unless [`reconnect`](WebSocket::reconnect) is closing it), then closes the
+        /// connection with 1000, for every handle (`Err` if messages were left unsent).
         /// Sending on a socket closed for good is [`Error::SocketClosed`].
         ///
         /// `start_send` without a preceding `poll_ready` still accepts the message (it is

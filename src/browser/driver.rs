@@ -697,12 +697,8 @@ impl Inner {
         // The clock is read only if the machine needs the time (a heartbeat is on, the
         // inbound limit closes the connection).
         self.machine.handle_inbound(convert::now);
-        // Queued messages waiting for room: the buffer may have drained since the last
-        // reading (an echo says bytes left), so read it now rather than at the next poll.
-        if let Some(conn) = self.conn.as_ref().filter(|_| self.machine.waits_for_room()) {
-            self.machine
-                .handle_buffered(convert::now(), conn.ws.buffered_amount() as usize);
-        }
+        // An echo says bytes left: the buffer may have drained since the last reading.
+        self.read_for_room();
         if self.snapshot.reader_gone.get() {
             return;
         }
@@ -1010,16 +1006,25 @@ impl Inner {
     /// waiting). Read again after handing over, so the caller, who adds
     /// [`queued_bytes`](Self::queued_bytes), never sees bytes in neither count.
     pub(crate) fn buffered_amount(&mut self) -> usize {
-        let Some(conn) = &self.conn else { return 0 };
-        let buffered = conn.ws.buffered_amount() as usize;
-        if !self.machine.waits_for_room() {
-            return buffered;
+        if self.read_for_room() {
+            self.pump();
         }
-        self.machine.handle_buffered(convert::now(), buffered);
-        self.pump();
         self.conn
             .as_ref()
             .map_or(0, |c| c.ws.buffered_amount() as usize)
+    }
+
+    /// While queued messages wait for room, a `bufferedAmount` reading for the machine,
+    /// taken whenever the driver has control anyway (an incoming message, the app asking):
+    /// they may go now rather than at the next poll, whose interval is only a guess from
+    /// the drain rate. Whether it was taken (the caller pumps if it is not pumped anyway).
+    fn read_for_room(&mut self) -> bool {
+        let Some(conn) = self.conn.as_ref().filter(|_| self.machine.waits_for_room()) else {
+            return false;
+        };
+        self.machine
+            .handle_buffered(convert::now(), conn.ws.buffered_amount() as usize);
+        true
     }
 
     pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<Event> {

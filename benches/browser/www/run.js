@@ -200,12 +200,10 @@ async function main() {
   if (calls) result.pass = "calls";
   try {
     await init();
-    const measured =
-      contender === "raw-js"
-        ? await runRaw(workload, params, probe)
-        : jsLibs[contender]
-          ? await runRaw(workload, params, probe, await jsLibs[contender]())
-          : await bench.run(contender, workload, params, probe);
+    // (raw-js: no `make`, so the browser's own WebSocket.)
+    const measured = wasmContender
+      ? await bench.run(contender, workload, params, probe)
+      : await runRaw(workload, params, probe, await jsLibs[contender]?.());
     // After the run: what stays once everything is closed and collected.
     await sleep(100);
     gc();
